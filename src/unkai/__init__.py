@@ -1,0 +1,3 @@
+"""Unkai: a serverless platform for Python functions."""
+
+__version__ = "0.1.0"
