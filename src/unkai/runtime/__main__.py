@@ -1,0 +1,5 @@
+"""``python -m unkai.runtime DIR``: see ``unkai.runtime.process``."""
+
+from unkai.runtime.process import main
+
+raise SystemExit(main())

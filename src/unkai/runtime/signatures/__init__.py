@@ -1,0 +1,30 @@
+"""One adapter per ``func.yaml`` signature, behind the small base in ``base``."""
+
+from __future__ import annotations
+
+from unkai.api.funcyaml import Signature
+from unkai.runtime.loader import Target
+from unkai.runtime.signatures.asgi import AppFunction, InstanceFunction, is_factory
+from unkai.runtime.signatures.base import Function, Health
+from unkai.runtime.signatures.cloudevent import CloudEventFunction
+from unkai.runtime.signatures.event import EventFunction
+from unkai.runtime.signatures.http import HttpFunction, Request
+from unkai.runtime.workers import Workers
+
+__all__ = ["Function", "Health", "Request", "build"]
+
+
+def build(target: Target, workers: Workers) -> Function:
+    """The adapter serving ``target``; an asgi factory is called here, once."""
+    match target.signature:
+        case Signature.HTTP:
+            return HttpFunction(target.obj, workers)
+        case Signature.CLOUDEVENT:
+            return CloudEventFunction(target.obj, workers)
+        case Signature.EVENT:
+            return EventFunction(target.obj, workers)
+        case Signature.ASGI if is_factory(target.obj):
+            return InstanceFunction(target.obj())
+        case Signature.ASGI:
+            return AppFunction(target.obj)
+    raise AssertionError(target.signature)

@@ -1,0 +1,65 @@
+"""The shape every signature adapter has, and calling user code sync or async.
+
+An adapter turns HTTP requests into calls of the user's function. The runtime calls its
+``handle`` for every request and its lifecycle hooks around them; variants live in the
+sibling modules, one per ``func.yaml`` signature.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.types import ASGIApp
+
+from unkai.runtime.workers import Workers
+
+Health = tuple[bool, str]
+
+
+class Function:
+    """A function with no lifecycle: nothing to start or stop, always alive and ready.
+
+    Subclasses set :attr:`handle`, the raw ASGI callable for one request, as an attribute
+    (not a method) so an ASGI app can be used as it is, without a layer in between.
+    """
+
+    handle: ASGIApp
+
+    async def start(self, env: dict[str, str], state: dict[str, Any]) -> None:
+        """Called once the server listens, before any request reaches :attr:`handle`.
+
+        ``env`` is a copy of the environment; ``state`` is the ASGI lifespan state that
+        every request's ``scope["state"]`` is copied from.
+        """
+
+    async def stop(self) -> None:
+        """Called once on shutdown, after the requests in flight have finished."""
+
+    async def alive(self) -> Health:
+        return True, "alive"
+
+    async def ready(self) -> Health:
+        return True, "ready"
+
+
+def is_async(function: Any) -> bool:
+    """Whether calling ``function`` returns a coroutine (functions and callable objects)."""
+    if inspect.iscoroutinefunction(function):
+        return True
+    return callable(function) and inspect.iscoroutinefunction(type(function).__call__)
+
+
+def caller(function: Callable[[Any], Any], workers: Workers) -> Callable[[Any], Awaitable[Any]]:
+    """An async call of a one-argument handler: direct when async, in a worker when sync.
+
+    Decided once when the function is loaded, not on every request.
+    """
+    if is_async(function):
+        return function
+
+    async def in_worker(argument: Any) -> Any:
+        return await workers.run(function, argument)
+
+    return in_worker

@@ -1,0 +1,7 @@
+"""No func.yaml: served with the defaults, named after the directory."""
+
+import os
+
+
+def handle(request):
+    return os.environ["K_SERVICE"]

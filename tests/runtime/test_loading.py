@@ -1,0 +1,90 @@
+"""Loading a function directory, and the prepare/serve split a fork-server relies on.
+
+Aspects: a directory without func.yaml is served with the defaults, named after the
+directory; ``HOST``/``PORT`` give the address when no flags do; two candidate
+functions, or none, stop the process with exit status 2 and a log line saying what to
+write; ``prepare()`` imports the function and loads the server config without starting
+a thread, and a child forked after it serves on a socket bound before the fork, then
+exits 0 on SIGTERM.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import httpx2
+import pytest
+from tests.support.servers import FUNCTIONS, Serve, json_lines, run_to_exit
+
+
+def test_a_directory_without_func_yaml_is_named_after_itself(serve: Serve) -> None:
+    server = serve("no_funcyaml")
+    assert httpx2.get(server.url).text == "no-funcyaml"
+
+
+def test_the_address_can_come_from_host_and_port(serve: Serve) -> None:
+    server = serve("no_funcyaml", address_from="env")
+    assert httpx2.get(server.url).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("case", "says"),
+    [
+        ("ambiguous", "ambiguous: func defines handle and handler"),
+        ("not_found", "func defines none of new, app, handle, handler"),
+    ],
+)
+def test_no_single_function_to_serve_exits_2_saying_why(case: str, says: str) -> None:
+    result = run_to_exit(FUNCTIONS / case)
+    assert result.returncode == 2
+    [error] = [line for line in json_lines(result.stderr) if line["level"] == "error"]
+    assert says in error["message"]
+
+
+ZYGOTE = textwrap.dedent(
+    """
+    import os, socket, sys, threading
+    from pathlib import Path
+    from unkai.runtime import prepare
+
+    prepared = prepare(Path(sys.argv[1]), host="127.0.0.1", port=0)
+    assert threading.active_count() == 1, threading.enumerate()
+    sock = socket.create_server(("127.0.0.1", 0))
+    child = os.fork()
+    if child == 0:
+        os._exit(prepared.serve(sock))
+    print(child, sock.getsockname()[1], flush=True)
+    _, status = os.waitpid(child, 0)
+    sys.exit(os.waitstatus_to_exitcode(status))
+    """
+)
+
+
+def test_prepare_starts_no_thread_and_a_forked_child_serves_on_a_bound_socket() -> None:
+    zygote = subprocess.Popen(
+        [sys.executable, "-c", ZYGOTE, str(FUNCTIONS / "http_shapes")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert zygote.stdout is not None
+        child, port = map(int, zygote.stdout.readline().split())
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                response = httpx2.get(f"http://127.0.0.1:{port}/text", timeout=2)
+                break
+            except httpx2.TransportError:
+                assert time.monotonic() < deadline, "the child never answered"
+                time.sleep(0.02)
+        assert response.text == "hello"
+        os.kill(child, signal.SIGTERM)
+        assert zygote.wait(15) == 0
+    finally:
+        if zygote.poll() is None:
+            zygote.kill()
+        zygote.communicate()

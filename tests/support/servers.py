@@ -1,0 +1,159 @@
+"""Serving a function folder with the real runtime, as a process on a loopback port.
+
+``serve(directory)`` starts ``python -m unkai.runtime`` bound to 127.0.0.1, waits until
+it answers (ready, or only listening), yields a :class:`RunningFunction` with its base
+URL and its log, and stops it with SIGTERM at the end. The log (stderr, JSON lines)
+goes to a file, so a chatty server never blocks on a full pipe.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import httpx2
+
+FUNCTIONS = Path(__file__).parents[1] / "functions"
+RUNTIME = [sys.executable, "-m", "unkai.runtime"]
+
+
+class Serve(Protocol):
+    """Serve ``tests/functions/<case>`` (options as for :func:`serve`); see the fixtures."""
+
+    def __call__(self, case: str, **options: Any) -> "RunningFunction": ...
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningFunction:
+    """A runtime process serving one function directory."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def logs(self) -> list[dict[str, Any]]:
+        """The JSON log lines written so far (anything else on stderr is skipped)."""
+        return json_lines(self.log_path.read_text())
+
+    def wait_for_log(
+        self, matches: Callable[[dict[str, Any]], bool], timeout: float = 10
+    ) -> dict[str, Any]:
+        """The first log line ``matches`` accepts, waiting for it to be written."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.logs():
+                if matches(line):
+                    return line
+            time.sleep(0.05)
+        raise AssertionError(f"no such log line in:\n{self.log_path.read_text()}")
+
+    def rss(self) -> int:
+        """Resident memory of the process, in bytes (Linux /proc)."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise AssertionError("no VmRSS")
+
+    def stop(self, timeout: float = 15) -> int:
+        """SIGTERM, then the exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+
+def run_to_exit(
+    directory: Path, *, env: Mapping[str, str] | None = None, timeout: float = 20
+) -> subprocess.CompletedProcess[str]:
+    """Run the runtime on ``directory`` when it is expected to exit by itself (errors)."""
+    return subprocess.run(
+        [*RUNTIME, str(directory), "--host", "127.0.0.1", "--port", str(free_port())],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """The JSON log lines in ``text`` (anything else is skipped)."""
+    lines = []
+    for line in text.splitlines():
+        try:
+            lines.append(json.loads(line))
+        except ValueError:
+            continue
+    return lines
+
+
+@contextmanager
+def serve(
+    directory: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    wait: Literal["ready", "listening"] = "ready",
+    address_from: Literal["flags", "env"] = "flags",
+    timeout: float = 20,
+) -> Iterator[RunningFunction]:
+    """Run the runtime on ``directory`` until the block ends.
+
+    The loopback address is passed as ``--host``/``--port``, or as ``HOST``/``PORT``.
+    """
+    port = free_port()
+    address = {"HOST": "127.0.0.1", "PORT": str(port)}
+    flags = ["--host", "127.0.0.1", "--port", str(port)] if address_from == "flags" else []
+    with tempfile.TemporaryDirectory(prefix="unkai-runtime-") as tmp:
+        log_path = Path(tmp) / "stderr.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [*RUNTIME, str(directory), *flags],
+                stdout=log,
+                stderr=log,
+                env={**os.environ, **(address if address_from == "env" else {}), **(env or {})},
+            )
+        running = RunningFunction(f"http://127.0.0.1:{port}", process, log_path)
+        try:
+            _wait_until_up(running, wait, timeout)
+            yield running
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def _wait_until_up(running: RunningFunction, wait: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if running.process.poll() is not None:
+            raise AssertionError(
+                f"runtime exited with {running.process.returncode}:\n{running.log_path.read_text()}"
+            )
+        try:
+            response = httpx2.get(running.url + "/health/readiness", timeout=2)
+        except httpx2.TransportError:
+            time.sleep(0.05)
+            continue
+        if wait == "listening" or response.status_code == 200:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"runtime not {wait} after {timeout}s:\n{running.log_path.read_text()}")
