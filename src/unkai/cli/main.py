@@ -1,0 +1,27 @@
+"""``unkai``: the command line, one module per group of commands."""
+
+from __future__ import annotations
+
+import click
+
+from unkai import __version__
+from unkai.cli import init, invoke, run, runtime
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="unkai")
+def cli() -> None:
+    """Unkai: write a function; Unkai runs it, routes to it and scales it."""
+
+
+for command in (
+    init.init,
+    run.run,
+    invoke.invoke,
+    runtime.runtime,
+):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="unkai")
