@@ -1,0 +1,133 @@
+"""Configuration: stamp out a Revision per template change, and track readiness.
+
+Every change to ``spec.template`` bumps the Configuration's ``metadata.generation`` (the
+store does that, and only for spec changes), and each generation gets its own Revision
+``{configuration}-{generation:05d}``, or the template's own (BYO) name. Changing only
+the Configuration's own labels or annotations changes no generation and makes no
+Revision. ``latestReadyRevisionName`` is the newest Revision whose ``Ready`` is True;
+``Ready`` follows the latest created Revision.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from unkai.api.knative import metadata as labels
+from unkai.api.knative.names import child_name
+from unkai.platform.controllers import conditions, objects
+from unkai.platform.controllers.conditions import Condition
+
+REVISION_FAILED = "RevisionFailed"
+
+
+@dataclass(frozen=True)
+class ConfigurationDecision:
+    """A Revision to create (if the current generation has none yet) and the new status."""
+
+    revision: dict[str, Any] | None
+    status: dict[str, Any]
+
+
+def revision_name(configuration: dict[str, Any]) -> str:
+    """The Revision that belongs to the Configuration's current generation."""
+    template = objects.section(objects.section(configuration, "spec"), "template")
+    byo = objects.meta(template).get("name")
+    if isinstance(byo, str) and byo:
+        return byo
+    return child_name(objects.name(configuration), f"-{objects.generation(configuration):05d}")
+
+
+def make_revision(configuration: dict[str, Any]) -> dict[str, Any]:
+    """The Revision for the current template: template metadata and spec, our labels."""
+    template = copy.deepcopy(objects.section(objects.section(configuration, "spec"), "template"))
+    meta = objects.meta(template)
+    config_meta = objects.meta(configuration)
+    meta.pop("generateName", None)
+    meta["name"] = revision_name(configuration)
+    meta["namespace"] = objects.namespace(configuration)
+    revision_labels = dict(meta.get("labels") or {})
+    revision_labels[labels.CONFIGURATION_LABEL] = objects.name(configuration)
+    revision_labels[labels.CONFIGURATION_GENERATION_LABEL] = str(objects.generation(configuration))
+    if uid := config_meta.get("uid"):
+        revision_labels[labels.CONFIGURATION_UID_LABEL] = str(uid)
+    for key in (labels.SERVICE_LABEL, labels.SERVICE_UID_LABEL):
+        if value := (config_meta.get("labels") or {}).get(key):
+            revision_labels[key] = value
+    meta["labels"] = revision_labels
+    meta["ownerReferences"] = [objects.owner_reference(configuration)]
+    return {
+        "apiVersion": "serving.knative.dev/v1",
+        "kind": "Revision",
+        "metadata": meta,
+        "spec": template.get("spec", {}),
+    }
+
+
+def reconcile_configuration(
+    configuration: dict[str, Any], *, revisions: Iterable[dict[str, Any]], now: datetime
+) -> ConfigurationDecision:
+    """Decide from the Configuration and the Revisions in its namespace."""
+    by_name = {objects.name(revision): revision for revision in revisions}
+    owned = [r for r in by_name.values() if objects.is_controlled_by(r, configuration)]
+    wanted_name = revision_name(configuration)
+    latest = by_name.get(wanted_name)
+    to_create = None
+    if latest is None:
+        to_create = make_revision(configuration)
+        ready = Condition(conditions.READY, "Unknown")
+    elif not objects.is_controlled_by(latest, configuration):
+        message = (
+            f'Revision creation failed with message: revision "{wanted_name}" already exists '
+            "and is not owned by this Configuration."
+        )
+        ready = Condition(conditions.READY, "False", REVISION_FAILED, message)
+    else:
+        ready = _latest_created_ready(latest)
+    old = objects.section(configuration, "status")
+    latest_ready = _latest_ready(owned, current=old.get("latestReadyRevisionName"))
+    if ready.status == "True" and latest_ready != wanted_name:
+        ready = Condition(conditions.READY, "Unknown")
+    status = {key: value for key, value in old.items() if key not in ("conditions",)}
+    status["observedGeneration"] = objects.generation(configuration)
+    status["latestCreatedRevisionName"] = wanted_name
+    if latest_ready:
+        status["latestReadyRevisionName"] = latest_ready
+    else:
+        status.pop("latestReadyRevisionName", None)
+    status["conditions"] = conditions.merge(conditions.previous(old), [ready], now=now)
+    return ConfigurationDecision(revision=to_create, status=status)
+
+
+def _latest_created_ready(revision: dict[str, Any]) -> Condition:
+    observed = conditions.find(objects.section(revision, "status"), conditions.READY)
+    if observed is None or observed.status == "Unknown":
+        return Condition(conditions.READY, "Unknown")
+    if observed.status == "False":
+        message = f'Revision "{objects.name(revision)}" failed with message: {observed.message}.'
+        return Condition(conditions.READY, "False", REVISION_FAILED, message)
+    return Condition(conditions.READY, "True")
+
+
+def _generation_of(revision: dict[str, Any]) -> int:
+    value = (objects.meta(revision).get("labels") or {}).get(labels.CONFIGURATION_GENERATION_LABEL)
+    return int(value) if isinstance(value, str) and value.isdigit() else 0
+
+
+def _latest_ready(owned: list[dict[str, Any]], *, current: object) -> str:
+    """Newest ready Revision no older than the current latest ready one (which stays
+    latest ready when nothing newer is ready)."""
+    floor = next((_generation_of(r) for r in owned if objects.name(r) == current), 0)
+    ready = [
+        revision
+        for revision in owned
+        if _generation_of(revision) >= floor
+        and (found := conditions.find(objects.section(revision, "status"), conditions.READY))
+        and found.status == "True"
+    ]
+    if ready:
+        return objects.name(max(ready, key=_generation_of))
+    return current if isinstance(current, str) and floor else ""

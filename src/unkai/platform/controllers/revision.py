@@ -1,0 +1,96 @@
+"""Revision status from what the data plane reports about a revision.
+
+The data plane (runners, autoscaler, gateway) is the only thing that knows whether a
+revision's instances start and serve. It answers one question through
+:class:`RevisionReadiness`; :func:`revision_status` folds the answer into the
+Revision's status. ``Ready`` follows ``ResourcesAvailable`` and ``ContainerHealthy``, as
+in Knative; ``Active`` (receiving traffic or not) is informational. Until the data plane
+reports, everything is ``Unknown`` with reason ``Deploying``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from unkai.platform.controllers import conditions, objects
+from unkai.platform.controllers.conditions import Condition
+
+RESOURCES_AVAILABLE = "ResourcesAvailable"
+CONTAINER_HEALTHY = "ContainerHealthy"
+ACTIVE = "Active"
+DEPLOYING = "Deploying"
+
+
+@dataclass(frozen=True)
+class Report:
+    """One reported condition: ``"True"``, ``"False"`` or ``"Unknown"``, and why."""
+
+    status: conditions.Status
+    reason: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RevisionHealth:
+    """What the data plane knows about one revision.
+
+    ``resources_available``: instances could be created (False e.g. when the image or
+    bundle cannot be found). ``container_healthy``: the container started and passed its
+    readiness probe (False e.g. when it exits). ``active``: whether it is serving or
+    scaled to zero. Replica counts are shown by ``kubectl get revisions``.
+    """
+
+    resources_available: Report
+    container_healthy: Report
+    active: Report | None = None
+    actual_replicas: int | None = None
+    desired_replicas: int | None = None
+
+
+class RevisionReadiness(Protocol):
+    """The data plane's answer for a revision; ``None`` while it has nothing to say."""
+
+    def health(self, *, namespace: str, name: str) -> RevisionHealth | None: ...
+
+
+def revision_status(
+    revision: dict[str, Any], *, health: RevisionHealth | None, now: datetime
+) -> dict[str, Any]:
+    """The Revision's status given the data plane's report (or its absence)."""
+    if health is None:
+        waiting = Report("Unknown", DEPLOYING)
+        health = RevisionHealth(resources_available=waiting, container_healthy=waiting)
+    dependents = [
+        Condition(RESOURCES_AVAILABLE, *_fields(health.resources_available)),
+        Condition(CONTAINER_HEALTHY, *_fields(health.container_healthy)),
+    ]
+    wanted = [*dependents, conditions.ready(dependents)]
+    if health.active is not None:
+        wanted.append(Condition(ACTIVE, *_fields(health.active), severity=conditions.INFO))
+    old = objects.section(revision, "status")
+    status: dict[str, Any] = {
+        key: value
+        for key, value in old.items()
+        if key not in ("conditions", "observedGeneration", "actualReplicas", "desiredReplicas")
+    }
+    status["observedGeneration"] = objects.generation(revision)
+    status["conditions"] = conditions.merge(conditions.previous(old), wanted, now=now)
+    if health.actual_replicas is not None:
+        status["actualReplicas"] = health.actual_replicas
+    if health.desired_replicas is not None:
+        status["desiredReplicas"] = health.desired_replicas
+    return status
+
+
+def reconcile_revision(
+    revision: dict[str, Any], *, readiness: RevisionReadiness, now: datetime
+) -> dict[str, Any]:
+    """Ask the data plane about ``revision`` and return its new status."""
+    health = readiness.health(namespace=objects.namespace(revision), name=objects.name(revision))
+    return revision_status(revision, health=health, now=now)
+
+
+def _fields(report: Report) -> tuple[conditions.Status, str, str]:
+    return report.status, report.reason, report.message

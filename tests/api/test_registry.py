@@ -1,0 +1,63 @@
+"""The kinds registry the API server serves from, and its generated schemas.
+
+Aspects: every kind the platform serves is registered with kubectl's names; each entry
+defaults and validates through its own module; the shipped schemas match Knative's
+CRDs (skipped where ``../shared`` is absent, as in a user's clone).
+"""
+
+import pytest
+
+from tests.api import crd_schemas
+from tests.api.manifests import service
+from unkai.api.knative import KINDS
+
+EXPECTED = {
+    ("serving.knative.dev", "v1", "services"): ("Service", "service", ("kservice", "ksvc")),
+    ("serving.knative.dev", "v1", "configurations"): (
+        "Configuration",
+        "configuration",
+        ("config", "cfg"),
+    ),
+    ("serving.knative.dev", "v1", "revisions"): ("Revision", "revision", ("rev",)),
+    ("serving.knative.dev", "v1", "routes"): ("Route", "route", ("rt",)),
+    ("eventing.knative.dev", "v1", "brokers"): ("Broker", "broker", ()),
+    ("eventing.knative.dev", "v1", "triggers"): ("Trigger", "trigger", ()),
+    ("sources.knative.dev", "v1", "pingsources"): ("PingSource", "pingsource", ()),
+}
+
+
+def test_every_kind_is_registered_with_kubectl_names() -> None:
+    assert {key: (k.kind, k.singular, k.short_names) for key, k in KINDS.items()} == EXPECTED
+    assert all(kind.namespaced for kind in KINDS.values())
+
+
+def test_entries_default_and_validate() -> None:
+    kind = KINDS[("serving.knative.dev", "v1", "services")]
+    assert kind.api_version == "serving.knative.dev/v1"
+    defaulted = kind.default(service())
+    assert defaulted["spec"]["traffic"][0]["percent"] == 100
+    assert kind.validate(defaulted, None) == []
+
+
+def test_schemas_describe_spec_and_status() -> None:
+    schema = KINDS[("serving.knative.dev", "v1", "services")].schema
+    template = schema["properties"]["spec"]["properties"]["template"]
+    containers = template["properties"]["spec"]["properties"]["containers"]
+    assert containers["type"] == "array"
+    assert containers["items"]["x-kubernetes-preserve-unknown-fields"] is True
+    assert "traffic" in schema["properties"]["status"]["properties"]
+    columns = KINDS[("serving.knative.dev", "v1", "services")].printer_columns
+    assert [column["name"] for column in columns] == [
+        "URL",
+        "LatestCreated",
+        "LatestReady",
+        "Ready",
+        "Reason",
+    ]
+
+
+@pytest.mark.skipif(not crd_schemas.CRD_DIR.is_dir(), reason="../shared/knative-crds not present")
+def test_generated_schemas_match_the_crds() -> None:
+    assert crd_schemas.MODULE.read_text() == crd_schemas.build(), (
+        "run: python -m tests.api.crd_schemas"
+    )

@@ -1,0 +1,36 @@
+"""An in-memory data plane for controller tests: revisions become ready when told."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from unkai.platform.controllers.revision import Report, RevisionHealth
+
+READY = RevisionHealth(
+    resources_available=Report("True"),
+    container_healthy=Report("True"),
+    active=Report("True"),
+    actual_replicas=1,
+    desired_replicas=1,
+)
+
+
+def failing(reason: str, message: str) -> RevisionHealth:
+    """A revision whose container keeps exiting."""
+    return RevisionHealth(
+        resources_available=Report("True"),
+        container_healthy=Report("False", reason, message),
+    )
+
+
+@dataclass
+class InMemoryReadiness:
+    """Implements ``RevisionReadiness``: reports only what a test has set."""
+
+    reports: dict[tuple[str, str], RevisionHealth] = field(default_factory=dict)
+
+    def health(self, *, namespace: str, name: str) -> RevisionHealth | None:
+        return self.reports.get((namespace, name))
+
+    def set(self, name: str, health: RevisionHealth, *, namespace: str = "default") -> None:
+        self.reports[(namespace, name)] = health
