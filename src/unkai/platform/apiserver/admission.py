@@ -1,0 +1,137 @@
+"""What the server does to an object before storing it: pure functions of (type, old,
+body, now) that fill in system metadata and enforce the write rules.
+
+* On create the server assigns uid, creationTimestamp and ``generation: 1`` and drops
+  any status (kinds with a status subresource), then defaults and validates.
+* An update of the main resource keeps the old status and system metadata; one of the
+  ``status`` subresource keeps everything but status.
+* ``managedFields`` are left alone here: :mod:`unkai.platform.apiserver.managed` owns them.
+* ``generation`` goes up by one when anything outside ``metadata`` and ``status``
+  changes (the CRD rule; for Knative kinds that is ``spec``), or when deletion starts.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from unkai.api.yamlsource import Problem
+from unkai.platform.apiserver import errors
+from unkai.platform.apiserver.types import Object, ResourceType
+
+_SYSTEM = ("uid", "creationTimestamp", "generation", "deletionTimestamp",
+           "deletionGracePeriodSeconds")  # fmt: skip
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_KEY_RULE = "name part must consist of alphanumeric characters, '-', '_' or '.'"
+_VALUE_RULE = (
+    "a valid label must be an empty string or consist of alphanumeric characters, "
+    "'-', '_' or '.' (at most 63 characters)"
+)
+_LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+
+
+def check_shape(rt: ResourceType, body: Any) -> Object:
+    """The body must be an object of this kind; fill in apiVersion and kind if absent."""
+    if not isinstance(body, dict):
+        raise errors.bad_request(f"the body must be a JSON object, not {type(body).__name__}")
+    for key, want in (("apiVersion", rt.api_version), ("kind", rt.kind)):
+        got = body.get(key, want)
+        if got != want:
+            raise errors.bad_request(
+                f"the API version and kind in the body ({body.get('apiVersion')}, "
+                f"{body.get('kind')}) do not match the URL ({rt.api_version}, {rt.kind})"
+            )
+    metadata = body.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise errors.bad_request("metadata must be a JSON object")
+    return {**body, "apiVersion": rt.api_version, "kind": rt.kind, "metadata": dict(metadata)}
+
+
+def for_create(rt: ResourceType, body: Object, *, uid: str, now: str) -> Object:
+    """A new object from a checked body whose metadata.name is already decided."""
+    obj = copy.deepcopy(body)
+    metadata = obj["metadata"]
+    for key in (*_SYSTEM, "resourceVersion", "selfLink"):
+        metadata.pop(key, None)
+    metadata.update(uid=uid, creationTimestamp=now, generation=1)
+    if rt.has_status:
+        obj.pop("status", None)
+    return obj
+
+
+def for_update(rt: ResourceType, old: Object, body: Object, *, subresource: str) -> Object:
+    """The object an update of ``old`` with ``body`` stores (before admission hooks)."""
+    if subresource == "status":
+        obj = copy.deepcopy(old)
+        if "status" in body:
+            obj["status"] = copy.deepcopy(body["status"])
+        else:
+            obj.pop("status", None)
+        return obj
+    obj = copy.deepcopy(body)
+    metadata = obj["metadata"]
+    for key in _SYSTEM:
+        if key in old["metadata"]:
+            metadata[key] = copy.deepcopy(old["metadata"][key])
+        else:
+            metadata.pop(key, None)
+    if rt.has_status:
+        obj.pop("status", None)
+        if "status" in old:
+            obj["status"] = copy.deepcopy(old["status"])
+    if _content(obj) != _content(old):
+        metadata["generation"] = int(old["metadata"].get("generation", 1)) + 1
+    return obj
+
+
+def _content(obj: Object) -> Object:
+    return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+
+
+def admit(rt: ResourceType, obj: Object, old: Object | None) -> Object:
+    """Default, then validate metadata and the kind's own rules; 422 on any problem."""
+    obj = rt.default(obj)
+    problems = metadata_problems(rt, obj) + rt.validate(obj, old)
+    if problems:
+        name = str(obj["metadata"].get("name") or obj["metadata"].get("generateName") or "")
+        raise errors.invalid(group=rt.group, kind=rt.kind, name=name, problems=problems)
+    return obj
+
+
+def metadata_problems(rt: ResourceType, obj: Object) -> list[Problem]:
+    """Kubernetes' ObjectMeta rules: name format, label syntax."""
+    metadata = obj["metadata"]
+    name = metadata.get("name", "")
+    problems = []
+    pattern, noun = (_DNS_LABEL, "label") if not rt.namespaced else (_DNS_SUBDOMAIN, "subdomain")
+    limit = 63 if not rt.namespaced else 253
+    if not isinstance(name, str) or not pattern.match(name) or len(name) > limit:
+        problems.append(Problem(("metadata", "name"), (
+            f'Invalid value: "{name}": a lowercase RFC 1123 {noun} must consist of lower case '
+            "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
+            f"character (at most {limit} characters)"
+        )))  # fmt: skip
+    labels = metadata.get("labels") or {}
+    if not isinstance(labels, dict):
+        return [*problems, Problem(("metadata", "labels"), "Invalid value: must be a map")]
+    for key, value in labels.items():
+        if not _LABEL_NAME.match(key.rsplit("/", 1)[-1]) or len(key) > 316:
+            problems.append(Problem(("metadata", "labels"), f'Invalid value: "{key}": {_KEY_RULE}'))
+        if not isinstance(value, str) or not _LABEL_VALUE.match(value) or len(value) > 63:
+            problems.append(
+                Problem(("metadata", "labels"), f'Invalid value: "{value}": {_VALUE_RULE}')
+            )
+    return problems
+
+
+def begin_deletion(obj: Object, *, now: str) -> Object:
+    """Mark an object with finalizers as being deleted (idempotent)."""
+    obj = copy.deepcopy(obj)
+    metadata = obj["metadata"]
+    if "deletionTimestamp" not in metadata:
+        metadata.update(deletionTimestamp=now, deletionGracePeriodSeconds=0)
+        metadata["generation"] = int(metadata.get("generation", 1)) + 1
+    return obj

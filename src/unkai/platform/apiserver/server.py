@@ -1,0 +1,142 @@
+"""The API server as one object: store, service, collector and HTTP, started together.
+
+``unkai up`` builds an :class:`ApiServer`, awaits :meth:`ApiServer.start` and hands
+:attr:`ApiServer.service` to the in-process controllers; they call it directly (no
+HTTP) and watch through it. :meth:`ApiServer.stop` ends watches, stops uvicorn and
+closes the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from unkai.platform.apiserver.app import build_app
+from unkai.platform.apiserver.collector import Collector
+from unkai.platform.apiserver.kinds import standard_registry
+from unkai.platform.apiserver.kubeconfig import kubeconfig
+from unkai.platform.apiserver.service import Clock, ResourceService, utc_now
+from unkai.platform.apiserver.tls import ServingCertificate, ensure_certificate
+from unkai.platform.apiserver.types import Registry
+from unkai.platform.store import Store
+
+DATABASE = "store.sqlite"
+
+
+class ApiServer:
+    """A running (after :meth:`start`) Kubernetes-style API server on ``host:port``.
+
+    ``port=0`` picks a free port; read the chosen one from :attr:`port` after start.
+    With ``tls`` (the default, and what kubectl needs to send the token) it serves
+    HTTPS with a certificate kept in ``data_dir`` (beside the store, ``store.sqlite``);
+    :meth:`kubeconfig` carries its CA.
+    """
+
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        token: str,
+        host: str = "127.0.0.1",
+        port: int = 8090,
+        registry: Registry | None = None,
+        clock: Clock = utc_now,
+        history: int = 1000,
+        tls: bool = True,
+    ) -> None:
+        self.data_dir = data_dir
+        self.host = host
+        self.port = port
+        self._token = token
+        self._registry = registry or standard_registry()
+        self._clock = clock
+        self._history = history
+        self._tls = tls
+        self.certificate: ServingCertificate | None = None
+        """The serving certificate (with the CA clients trust), when TLS is on."""
+        self._service: ResourceService | None = None
+        self._collector: Collector | None = None
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def service(self) -> ResourceService:
+        """The in-process API: what controllers call (available after start)."""
+        if self._service is None:
+            raise RuntimeError("the API server is not started")
+        return self._service
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self._tls else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+    def kubeconfig(self, *, namespace: str = "default") -> dict[str, Any]:
+        """A kubeconfig for this server (token and CA included)."""
+        ca = self.certificate.ca_pem if self.certificate is not None else None
+        return kubeconfig(server=self.url, token=self._token, ca_pem=ca, namespace=namespace)
+
+    async def start(self) -> None:
+        """Open the store, ensure namespace ``default``, start GC and the HTTP server."""
+        store = await Store.open(self.data_dir / DATABASE, history=self._history)
+        self._service = ResourceService(store, self._registry, clock=self._clock)
+        await self._service.ensure_namespace("default")
+        self._collector = Collector(self._service)
+        self._collector.start()
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        tls: dict[str, Any] = {}
+        if self._tls:
+            self.certificate = ensure_certificate(self.data_dir, host=self.host)
+            tls = {
+                "ssl_certfile": str(self.certificate.cert_file),
+                "ssl_keyfile": str(self.certificate.key_file),
+            }
+        config = uvicorn.Config(
+            build_app(self._service, token=self._token),
+            **tls,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=5,
+        )
+        self._server = _EmbeddedServer(config)
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="unkai-apiserver")
+        while not self._server.started:
+            if self._task.done():
+                await self._task
+                raise RuntimeError("the API server exited while starting")
+            await asyncio.sleep(0.01)
+        logging.getLogger("unkai.apiserver").info("API server listening on %s", self.url)
+
+    async def stop(self) -> None:
+        """End watches, stop HTTP and the collector, close the store."""
+        if self._service is not None:
+            self._service.store.hub.close()
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await self._task
+        if self._collector is not None:
+            await self._collector.stop()
+        if self._service is not None:
+            await self._service.store.close()
+        self._service = self._collector = self._server = self._task = None
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its signal handlers: the embedding process (``unkai up``) owns
+    SIGINT and SIGTERM and calls :meth:`ApiServer.stop` in its own shutdown order."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
