@@ -82,9 +82,18 @@ def for_update(rt: ResourceType, old: Object, body: Object, *, subresource: str)
         obj.pop("status", None)
         if "status" in old:
             obj["status"] = copy.deepcopy(old["status"])
-    if _content(obj) != _content(old):
-        metadata["generation"] = int(old["metadata"].get("generation", 1)) + 1
     return obj
+
+
+def next_generation(old: Object, new: Object) -> Object:
+    """``new`` with ``generation`` one above ``old``'s if its content changed.
+
+    Called after defaulting, so a write that only spells out defaults (a re-apply of
+    the same manifest) is no change.
+    """
+    if _content(new) != _content(old):
+        new["metadata"]["generation"] = int(old["metadata"].get("generation", 1)) + 1
+    return new
 
 
 def _content(obj: Object) -> Object:

@@ -365,7 +365,7 @@ class ResourceService:
     ) -> Object:
         """Admit and store a new version of ``old``; a no-op write stores nothing."""
         if not (writer and writer.subresource):
-            new = admission.admit(rt, new, old)
+            new = admission.next_generation(old, admission.admit(rt, new, old))
         if writer is not None:
             managed.record_update(old, new, writer)
         if new == old or dry_run:
