@@ -27,3 +27,13 @@ def _xdg(own: str, xdg: str, fallback: Path) -> Path:
         return Path(explicit)
     base = os.environ.get(xdg)
     return (Path(base) if base else Path.home() / fallback) / "unkai"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (it carries a token), replacing it atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
+    temporary.replace(path)

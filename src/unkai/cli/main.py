@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from unkai import __version__
-from unkai.cli import init, invoke, run, runtime
+from unkai.cli import init, invoke, platform, resources, run, runtime, traffic
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,6 +19,16 @@ for command in (
     run.run,
     invoke.invoke,
     runtime.runtime,
+    platform.up,
+    platform.down,
+    platform.status,
+    platform.kubeconfig,
+    resources.apply,
+    resources.list_,
+    resources.describe,
+    resources.delete,
+    resources.revisions,
+    traffic.traffic,
 ):
     cli.add_command(command)
 

@@ -1,0 +1,176 @@
+"""``unkai up``, ``down``, ``status`` and ``kubeconfig``: the embedded platform's lifecycle.
+
+``up`` runs the platform in this process (``--detach``: in a background process whose
+output goes to ``platform/unkai.log`` in the data dir). The others find it through the
+record it keeps in the data dir, so they need the same ``--data-dir`` (or
+``UNKAI_DATA_DIR``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+import yaml
+
+from unkai.api import locations
+from unkai.cli import console
+from unkai.kube import kubeconfig as kubeconfigs
+from unkai.platform import embedded, state
+from unkai.runtime import logs
+
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 60.0
+
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="UNKAI_DATA_DIR",
+    help="Where the platform keeps its state (default ~/.local/share/unkai).",
+)
+
+
+def _files(data_dir: Path | None) -> state.PlatformDir:
+    return state.PlatformDir.under(data_dir or locations.data_dir())
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command()
+@data_dir_option
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; anything but loopback must be asked for.",
+)
+@click.option("--api-port", type=int, default=8090, show_default=True, help="API server port.")
+@click.option("--port", type=int, default=8080, show_default=True, help="Gateway port.")
+@click.option("--domain", default="localhost", show_default=True, help="Domain of service URLs.")
+@click.option("--detach", "-d", is_flag=True, help="Run in the background.")
+def up(data_dir: Path | None, host: str, api_port: int, port: int, domain: str,
+       detach: bool) -> None:  # fmt: skip
+    """Start the embedded platform: a Knative API on this machine."""
+    files = _files(data_dir)
+    running = files.running()
+    if running is not None:
+        raise console.Failure(f"already running (pid {running.pid}) at {running.api_url}")
+    if not _is_loopback(host):
+        console.err.print(
+            f"[yellow]warning:[/] listening on {host}: reachable from other machines; "
+            "every API request still needs the token"
+        )
+    settings = embedded.Settings(
+        data_dir=files.root.parent, host=host, api_port=api_port, gateway_port=port, domain=domain
+    )
+    if detach:
+        _start_detached(files, settings)
+        return
+    logs.configure()
+    try:
+        asyncio.run(_serve(settings))
+    except OSError as error:
+        raise console.Failure(f"cannot start: {error}") from None
+
+
+async def _serve(settings: embedded.Settings) -> None:
+    platform = embedded.Platform(settings)
+
+    def announce() -> None:
+        console.err.print(f"[bold green]Unkai is up[/]: API {platform.api.url}")
+        console.err.print(f"kubectl: export KUBECONFIG={platform.files.kubeconfig}")
+
+    await platform.serve_until_signalled(on_ready=announce)
+
+
+def _start_detached(files: state.PlatformDir, settings: embedded.Settings) -> None:
+    files.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    command = [sys.executable, "-m", "unkai.cli", "up", "--data-dir", str(settings.data_dir),
+               "--host", settings.host, "--api-port", str(settings.api_port),
+               "--port", str(settings.gateway_port), "--domain", settings.domain]  # fmt: skip
+    with files.log.open("ab") as log_file:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
+            start_new_session=True,
+        )  # fmt: skip
+    deadline = time.monotonic() + START_TIMEOUT
+    with console.err.status("Starting Unkai…"):
+        while time.monotonic() < deadline:
+            running = files.running()
+            if running is not None and running.pid == process.pid:
+                console.out.print(f"Unkai is up (pid {running.pid}): API {running.api_url}")
+                console.out.print(f"kubectl: export KUBECONFIG={files.kubeconfig}")
+                return
+            if process.poll() is not None:
+                tail = files.log.read_text(errors="replace").splitlines()[-10:]
+                raise console.Failure("the platform exited while starting:\n" + "\n".join(tail))
+            time.sleep(0.05)
+    process.terminate()
+    raise console.Failure(f"the platform did not start within {START_TIMEOUT:.0f}s")
+
+
+@click.command()
+@data_dir_option
+def down(data_dir: Path | None) -> None:
+    """Stop the platform started with ``unkai up --detach``."""
+    files = _files(data_dir)
+    running = files.running()
+    if running is None:
+        console.out.print("Unkai is not running.")
+        return
+    os.kill(running.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    with console.err.status("Stopping Unkai…"):
+        while running.alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    if running.alive():
+        raise console.Failure(f"pid {running.pid} did not stop within {STOP_TIMEOUT:.0f}s")
+    console.out.print("Unkai stopped.")
+
+
+@click.command()
+@data_dir_option
+def status(data_dir: Path | None) -> None:
+    """Say whether the platform runs, where, and how to reach it."""
+    files = _files(data_dir)
+    running = files.running()
+    if running is None:
+        console.out.print("Unkai is not running (start it with `unkai up`).")
+        raise SystemExit(1)
+    console.out.print(f"Unkai is running (pid {running.pid})")
+    console.out.print(f"  API:        {running.api_url}")
+    console.out.print(f"  gateway:    {running.gateway_url}")
+    console.out.print(f"  kubeconfig: {files.kubeconfig}")
+    console.out.print(f"  data:       {files.root.parent}")
+
+
+@click.command()
+@data_dir_option
+@click.option("--merge", is_flag=True, help="Merge the `unkai` context into your kubeconfig.")
+@click.option("--use", is_flag=True, help="With --merge: make `unkai` the current context.")
+def kubeconfig(data_dir: Path | None, merge: bool, use: bool) -> None:
+    """Print a kubeconfig for the platform (context `unkai`), or merge it into yours."""
+    files = _files(data_dir)
+    if not files.kubeconfig.exists():
+        raise console.Failure("no kubeconfig yet: start the platform with `unkai up` first")
+    ours = yaml.safe_load(files.kubeconfig.read_text())
+    if not merge:
+        console.out.print(yaml.safe_dump(ours, sort_keys=False), end="", markup=False)
+        return
+    target = kubeconfigs.default_path()
+    kubeconfigs.save(target, kubeconfigs.merge(kubeconfigs.load(target), ours, use=use))
+    console.out.print(f"Merged context `unkai` into {target}")

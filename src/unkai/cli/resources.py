@@ -1,0 +1,161 @@
+"""Resource commands: apply, list, describe, delete, revisions, traffic.
+
+They speak only the Kubernetes API (through :mod:`unkai.kube.client`), so they work the
+same against ``unkai up`` and a cluster running Knative.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from lightkube.core.exceptions import ApiError
+
+from unkai.api import yamlsource
+from unkai.cli import console, tables, target
+from unkai.kube import client, kinds
+
+
+def read_manifests(path: str) -> tuple[str, list[yamlsource.Document]]:
+    """The documents of FILE (``-`` for standard input), with their lines."""
+    source = "<stdin>" if path == "-" else path
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text()
+    except OSError as error:
+        raise console.Failure(f"cannot read {path}: {error.strerror}") from None
+    with console.reported():
+        return source, yamlsource.load_documents(text, source=source)
+
+
+def _field_line(document: yamlsource.Document, error: ApiError) -> str:
+    """`` (line N)`` for the first field the server complained about, when we know it."""
+    details = error.status.details
+    for cause in (details.causes or []) if details else []:
+        if cause.field:
+            line = document.line_of(yamlsource.parse_path(cause.field))
+            if line is not None:
+                return f" (line {line})"
+    return f" (document at line {document.start_line})"
+
+
+@click.command()
+@click.option("--filename", "-f", "path", required=True, help="YAML file, or - for stdin.")
+@target.options
+def apply(path: str, context: str | None, namespace: str | None) -> None:
+    """Create or update the objects in a (multi-document) YAML file."""
+    source, documents = read_manifests(path)
+    api = target.connect(context, namespace)
+    failures = 0
+    for document in documents:
+        manifest = document.data
+        if not isinstance(manifest, dict):
+            console.err.print(f"[red]{source}:{document.start_line}: not a Kubernetes object")
+            failures += 1
+            continue
+        try:
+            obj = client.to_object(manifest)
+        except ValueError as error:
+            console.err.print(f"[red]{source}:{document.start_line}: {error}")
+            failures += 1
+            continue
+        name = f"{obj.kind.lower()}.{obj.apiVersion.split('/')[0]}/{obj.metadata.name}"
+        try:
+            with target.api_errors():
+                before = _get_or_none(api, obj)
+                after = api.apply(obj, force=True)
+        except console.Failure as failure:
+            where = ""
+            if isinstance(failure.__context__, ApiError):
+                where = _field_line(document, failure.__context__)
+            console.err.print(f"[red]{source}{where}: {name}: {failure.message}")
+            failures += 1
+            continue
+        console.out.print(f"{name} {_verb(before, after)}")
+    if failures:
+        raise SystemExit(1)
+
+
+def _get_or_none(api: Any, obj: Any) -> Any:
+    try:
+        return api.get(type(obj), obj.metadata.name, namespace=obj.metadata.namespace)
+    except ApiError as error:
+        if error.status.code == 404:
+            return None
+        raise
+
+
+def _verb(before: Any, after: Any) -> str:
+    if before is None:
+        return "created"
+
+    def identity(obj: Any) -> tuple[Any, ...]:
+        meta = obj.metadata  # status writes by controllers do not count as a change
+        return meta.generation, meta.labels, meta.annotations, obj.to_dict().get("data")
+
+    return "unchanged" if identity(before) == identity(after) else "configured"
+
+
+@click.command(name="list")
+@target.options
+@target.output_option
+def list_(context: str | None, namespace: str | None, output: str) -> None:
+    """List Knative services with their URLs and readiness."""
+    api = target.connect(context, namespace)
+    with target.api_errors():
+        services = [target.to_dict(obj) for obj in api.list(kinds.resource(kinds.SERVICE))]
+    if output != "table":
+        target.emit(services, output)
+        return
+    console.out.print(tables.services(services))
+
+
+@click.command()
+@click.argument("name")
+@target.options
+@target.output_option
+def describe(name: str, context: str | None, namespace: str | None, output: str) -> None:
+    """Show a service: URL, conditions, revisions and traffic."""
+    api = target.connect(context, namespace)
+    with target.api_errors(subject=name):
+        service = target.to_dict(api.get(kinds.resource(kinds.SERVICE), name))
+        selector: dict[str, Any] = {"serving.knative.dev/service": name}
+        revisions = [
+            target.to_dict(obj) for obj in api.list(kinds.resource(kinds.REVISION), labels=selector)
+        ]
+    if output != "table":
+        target.emit(service, output)
+        return
+    for renderable in tables.describe(service, revisions):
+        console.out.print(renderable)
+
+
+@click.command()
+@click.argument("name")
+@target.options
+def delete(name: str, context: str | None, namespace: str | None) -> None:
+    """Delete a service and everything it owns (configuration, route, revisions)."""
+    api = target.connect(context, namespace)
+    with target.api_errors(subject=name):
+        api.delete(kinds.resource(kinds.SERVICE), name)
+    console.out.print(f"service.serving.knative.dev/{name} deleted")
+
+
+@click.command()
+@click.argument("name")
+@target.options
+@target.output_option
+def revisions(name: str, context: str | None, namespace: str | None, output: str) -> None:
+    """List the revisions of a service, newest first, with their traffic."""
+    api = target.connect(context, namespace)
+    with target.api_errors(subject=name):
+        service = target.to_dict(api.get(kinds.resource(kinds.SERVICE), name))
+        selector: dict[str, Any] = {"serving.knative.dev/service": name}
+        found = [
+            target.to_dict(obj) for obj in api.list(kinds.resource(kinds.REVISION), labels=selector)
+        ]
+    if output != "table":
+        target.emit(found, output)
+        return
+    console.out.print(tables.revisions(service, found))

@@ -1,0 +1,94 @@
+"""Options every resource command shares: where to talk to, and how to print.
+
+``--context`` picks a kubeconfig context; without it a locally running ``unkai up``
+is used, else the kubeconfig's current context. ``-o yaml|json`` prints the objects
+as the API returned them, for scripts; the default is a table for people.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+import httpx2
+import lightkube
+import yaml
+from lightkube.core.exceptions import ApiError, ConfigError
+
+from unkai.api import locations
+from unkai.cli import console
+from unkai.kube import client
+from unkai.platform import state
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def options(function: F) -> F:
+    """Add ``--context`` and ``--namespace`` to a command."""
+    function = click.option(
+        "--namespace", "-n", default=None, help="Namespace (default: the context's, or default)."
+    )(function)
+    return click.option("--context", default=None, help="Kubeconfig context to use.")(function)
+
+
+def output_option(function: F) -> F:
+    return click.option(
+        "--output",
+        "-o",
+        type=click.Choice(["table", "yaml", "json"]),
+        default="table",
+        show_default=True,
+        help="Output format.",
+    )(function)
+
+
+def connect(context: str | None, namespace: str | None) -> lightkube.Client:
+    """The client for this command (see the module docstring for the choice)."""
+    platform = state.PlatformDir.under(locations.data_dir())
+    running = platform.running()
+    local = platform.kubeconfig if running is not None else None
+    try:
+        return client.connect(context=context, local=local, namespace=namespace)
+    except (client.NoTargetError, ConfigError) as error:
+        raise console.Failure(str(error)) from None
+
+
+@contextmanager
+def api_errors(*, subject: str = "") -> Iterator[None]:
+    """API and connection errors as one readable line (with field causes, when given)."""
+    try:
+        yield
+    except ApiError as error:
+        status = error.status
+        lines = [status.message or f"{status.code} {status.reason}"]
+        details = status.details
+        for cause in (details.causes or []) if details else []:
+            if cause.field and cause.field not in (status.message or ""):
+                lines.append(f"  {cause.field}: {cause.message}")
+        prefix = f"{subject}: " if subject else ""
+        raise console.Failure(prefix + "\n".join(lines)) from None
+    except httpx2.TransportError as error:
+        raise console.Failure(f"cannot reach the API server: {error}") from None
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    result: dict[str, Any] = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+    return result
+
+
+def emit(objects: list[dict[str, Any]] | dict[str, Any], output: str) -> None:
+    """Print objects as YAML (multi-document for lists) or JSON (a List for lists)."""
+    if output == "json":
+        document = (
+            {"apiVersion": "v1", "kind": "List", "items": objects}
+            if isinstance(objects, list)
+            else objects
+        )
+        console.out.print(json.dumps(document, indent=2), markup=False)
+    elif isinstance(objects, list):
+        console.out.print(yaml.safe_dump_all(objects, sort_keys=False), end="", markup=False)
+    else:
+        console.out.print(yaml.safe_dump(objects, sort_keys=False), end="", markup=False)

@@ -1,0 +1,248 @@
+"""The serving controllers' loop: watch, queue, reconcile, write — level-based.
+
+Every change to a Service, Configuration, Revision or Route queues the keys of the
+objects whose desired state depends on it; a worker then reads the current objects,
+asks the pure reconcilers (:mod:`.service`, :mod:`.configuration`, :mod:`.revision`,
+:mod:`.route`) what should be, and writes only the difference. Because each reconcile
+starts from what is stored, running one twice, after a crash, or after a missed event
+is harmless, and a restart simply queues everything once.
+
+The data plane takes part in two ways: it answers :class:`RevisionReadiness` and calls
+:meth:`ServingControllers.revision_changed` when its answer changes; and it receives
+routing tables through ``program_route`` (``None`` when a Route goes away).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from unkai.platform.apiserver import errors
+from unkai.platform.apiserver.service import ResourceService
+from unkai.platform.controllers.configuration import reconcile_configuration
+from unkai.platform.controllers.revision import RevisionReadiness, reconcile_revision
+from unkai.platform.controllers.route import Network, RoutingTable, reconcile_route
+from unkai.platform.controllers.service import reconcile_service
+
+log = logging.getLogger("unkai.controllers")
+
+SERVICES = "services.serving.knative.dev"
+CONFIGURATIONS = "configurations.serving.knative.dev"
+REVISIONS = "revisions.serving.knative.dev"
+ROUTES = "routes.serving.knative.dev"
+KINDS = (SERVICES, CONFIGURATIONS, REVISIONS, ROUTES)
+MANAGER = "unkai-controller"
+Key = tuple[str, str, str]  # (group resource, namespace, name)
+RouteKey = tuple[str, str]  # (namespace, name)
+ProgramRoute = Callable[[RouteKey, RoutingTable | None], None]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ServingControllers:
+    """Runs the four serving reconcilers over the API's in-process service."""
+
+    def __init__(
+        self,
+        api: ResourceService,
+        *,
+        readiness: RevisionReadiness,
+        network: Network,
+        program_route: ProgramRoute,
+        clock: Callable[[], datetime] = utc_now,
+        workers: int = 4,
+    ) -> None:
+        self.api = api
+        self.readiness = readiness
+        self.network = network
+        self.program_route = program_route
+        self.clock = clock
+        self.programmed: dict[RouteKey, RoutingTable] = {}
+        self._workers = workers
+        self._queue: asyncio.Queue[Key] = asyncio.Queue()
+        self._queued: set[Key] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._reconcilers = {
+            SERVICES: self._service,
+            CONFIGURATIONS: self._configuration,
+            REVISIONS: self._revision,
+            ROUTES: self._route,
+        }
+
+    async def start(self) -> None:
+        """Start watching (which queues every existing object once) and the workers."""
+        for kind in KINDS:
+            watch = await self.api.watch(self.api.registry.get(kind))
+            self._tasks.append(asyncio.create_task(self._follow(kind, watch)))
+        for number in range(self._workers):
+            self._tasks.append(asyncio.create_task(self._work(), name=f"controller-{number}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    def revision_changed(self, namespace: str, name: str) -> None:
+        """The data plane's answer for this revision changed: reconcile it."""
+        self._enqueue((REVISIONS, namespace, name))
+
+    async def idle(self) -> None:
+        """Wait until every queued reconcile is done (tests and benchmarks)."""
+        await self._queue.join()
+
+    # -- the machinery ---------------------------------------------------------------
+
+    def _enqueue(self, key: Key) -> None:
+        if key not in self._queued:
+            self._queued.add(key)
+            self._queue.put_nowait(key)
+
+    async def _follow(self, kind: str, watch: Any) -> None:
+        async with watch:
+            async for _, obj in watch:
+                for key in self._affected(kind, obj):
+                    self._enqueue(key)
+
+    def _affected(self, kind: str, obj: dict[str, Any]) -> Iterable[Key]:
+        """The objects whose desired state depends on ``obj``: itself, its owners, and
+        for a revision or configuration the routes that may resolve to it."""
+        metadata = obj["metadata"]
+        namespace, name = metadata.get("namespace", ""), metadata["name"]
+        yield kind, namespace, name
+        for owner in metadata.get("ownerReferences") or []:
+            owner_kind = {"Service": SERVICES, "Configuration": CONFIGURATIONS}.get(owner["kind"])
+            if owner_kind is not None:
+                yield owner_kind, namespace, owner["name"]
+        if kind in (REVISIONS, CONFIGURATIONS):
+            labels = metadata.get("labels") or {}
+            for label in ("serving.knative.dev/service", "serving.knative.dev/configuration"):
+                if label in labels:
+                    yield ROUTES, namespace, labels[label]
+            if kind == CONFIGURATIONS:
+                yield ROUTES, namespace, name
+            for (route_namespace, route), table in list(self.programmed.items()):
+                if route_namespace == namespace and _serves(table, name):
+                    yield ROUTES, namespace, route
+
+    async def _work(self) -> None:
+        while True:
+            key = await self._queue.get()
+            self._queued.discard(key)
+            try:
+                await self._reconcilers[key[0]](key[1], key[2])
+            except errors.ApiError as error:
+                if error.reason in ("Conflict", "AlreadyExists"):
+                    self._enqueue(key)  # someone wrote first: read again and retry
+                else:
+                    log.warning("reconcile %s failed: %s", key, error)
+            except Exception:
+                log.exception("reconcile %s crashed", key)
+            finally:
+                self._queue.task_done()
+
+    async def _get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            return await self.api.get(self.api.registry.get(kind), name=name, namespace=namespace)
+        except errors.ApiError as error:
+            if error.reason == "NotFound":
+                return None
+            raise
+
+    async def _list(self, kind: str, namespace: str) -> list[dict[str, Any]]:
+        found = await self.api.list(self.api.registry.get(kind), namespace=namespace)
+        items: list[dict[str, Any]] = found["items"]
+        return items
+
+    async def _write(self, kind: str, desired: dict[str, Any]) -> None:
+        """Create ``desired``, or replace the spec and metadata of what exists."""
+        rt = self.api.registry.get(kind)
+        metadata = desired["metadata"]
+        current = await self._get(kind, metadata["namespace"], metadata["name"])
+        if current is None:
+            await self.api.create(rt, desired, namespace=metadata["namespace"],
+                                  field_manager=MANAGER)  # fmt: skip
+            return
+        body = {**desired, "metadata": {**current["metadata"], **metadata}}
+        body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        await self.api.update(rt, body, name=metadata["name"], namespace=metadata["namespace"],
+                              field_manager=MANAGER)  # fmt: skip
+
+    async def _write_status(self, kind: str, obj: dict[str, Any], status: dict[str, Any]) -> None:
+        if obj.get("status") == status:
+            return
+        metadata = obj["metadata"]
+        body = {**obj, "status": status}
+        await self.api.update(
+            self.api.registry.get(kind), body, name=metadata["name"],
+            namespace=metadata["namespace"], subresource="status", field_manager=MANAGER,
+        )  # fmt: skip
+
+    # -- the four reconcilers --------------------------------------------------------
+
+    async def _service(self, namespace: str, name: str) -> None:
+        service = await self._get(SERVICES, namespace, name)
+        if service is None or service["metadata"].get("deletionTimestamp"):
+            return
+        decision = reconcile_service(
+            service,
+            configuration=await self._get(CONFIGURATIONS, namespace, name),
+            route=await self._get(ROUTES, namespace, name),
+            now=self.clock(),
+        )
+        if decision.configuration is not None:
+            await self._write(CONFIGURATIONS, decision.configuration)
+        if decision.route is not None:
+            await self._write(ROUTES, decision.route)
+        await self._write_status(SERVICES, service, decision.status)
+
+    async def _configuration(self, namespace: str, name: str) -> None:
+        configuration = await self._get(CONFIGURATIONS, namespace, name)
+        if configuration is None or configuration["metadata"].get("deletionTimestamp"):
+            return
+        revisions = await self._list(REVISIONS, namespace)
+        decision = reconcile_configuration(configuration, revisions=revisions, now=self.clock())
+        if decision.revision is not None:
+            rt = self.api.registry.get(REVISIONS)
+            await self.api.create(rt, decision.revision, namespace=namespace,
+                                  field_manager=MANAGER)  # fmt: skip
+        await self._write_status(CONFIGURATIONS, configuration, decision.status)
+
+    async def _revision(self, namespace: str, name: str) -> None:
+        revision = await self._get(REVISIONS, namespace, name)
+        if revision is None:
+            return
+        status = reconcile_revision(revision, readiness=self.readiness, now=self.clock())
+        await self._write_status(REVISIONS, revision, status)
+
+    async def _route(self, namespace: str, name: str) -> None:
+        key = (namespace, name)
+        route = await self._get(ROUTES, namespace, name)
+        if route is None or route["metadata"].get("deletionTimestamp"):
+            if self.programmed.pop(key, None) is not None:
+                self.program_route(key, None)
+            return
+        configurations = await self._list(CONFIGURATIONS, namespace)
+        revisions = await self._list(REVISIONS, namespace)
+        decision = reconcile_route(
+            route,
+            configurations={c["metadata"]["name"]: c for c in configurations},
+            revisions={r["metadata"]["name"]: r for r in revisions},
+            network=self.network,
+            programmed=self.programmed.get(key),
+            now=self.clock(),
+        )
+        if decision.table is not None and self.programmed.get(key) != decision.table:
+            self.programmed[key] = decision.table
+            self.program_route(key, decision.table)
+            self._enqueue((ROUTES, namespace, name))  # IngressReady follows the programming
+        await self._write_status(ROUTES, route, decision.status)
+
+
+def _serves(table: RoutingTable, revision: str) -> bool:
+    return any(name == revision for name, _ in table.split) or revision in table.tags.values()

@@ -1,0 +1,107 @@
+"""The platform's files in the data dir: token, store, and the record of a running ``up``.
+
+Layout under the data dir (``~/.local/share/unkai`` by default)::
+
+    platform/token          bearer token for the API (0600, created once)
+    platform/store.sqlite   every object the API server accepted
+    platform/kubeconfig     a kubeconfig for it (server, CA, token; 0600)
+    platform/running.json   pid and addresses of the running ``unkai up``
+    platform/unkai.log      output of a detached ``unkai up``
+
+The token is created with ``O_EXCL`` and mode 0600 in one step, so it is never
+readable by others, not even for a moment, and two racing ``up`` commands agree on it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from unkai.api import locations
+
+
+@dataclass(frozen=True)
+class Running:
+    """What ``unkai status``, ``down`` and ``kubeconfig`` need to find a running platform."""
+
+    pid: int
+    api_url: str
+    gateway_url: str
+
+    def alive(self) -> bool:
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+
+@dataclass(frozen=True)
+class PlatformDir:
+    root: Path
+
+    @classmethod
+    def under(cls, data_dir: Path) -> PlatformDir:
+        return cls(data_dir / "platform")
+
+    @property
+    def store(self) -> Path:
+        return self.root / "store.sqlite"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "unkai.log"
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.root / "kubeconfig"
+
+    def write_kubeconfig(self, document: dict[str, Any]) -> None:
+        locations.write_private(self.kubeconfig, yaml.safe_dump(document, sort_keys=False))
+
+    @property
+    def _token(self) -> Path:
+        return self.root / "token"
+
+    @property
+    def _running(self) -> Path:
+        return self.root / "running.json"
+
+    def token(self) -> str:
+        """The API token, created on first use (owner-only permissions)."""
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            descriptor = os.open(self._token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return self._token.read_text().strip()
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(32) + "\n")
+        return self._token.read_text().strip()
+
+    def record_running(self, running: Running) -> None:
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        temporary = self._running.with_suffix(".tmp")
+        temporary.write_text(json.dumps(asdict(running)))
+        temporary.replace(self._running)
+
+    def running(self) -> Running | None:
+        """The running platform, or ``None`` (a record of a dead process does not count)."""
+        try:
+            record = Running(**json.loads(self._running.read_text()))
+        except (FileNotFoundError, ValueError, TypeError):
+            return None
+        return record if record.alive() else None
+
+    def clear_running(self, pid: int) -> None:
+        """Forget the record, if it is still ours (a newer ``up`` may have replaced it)."""
+        current = self.running()
+        if current is None or current.pid == pid:
+            self._running.unlink(missing_ok=True)

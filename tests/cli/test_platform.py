@@ -1,0 +1,177 @@
+"""`unkai up/status/kubeconfig/down` and the resource commands, as a user runs them.
+
+Aspects: up --detach starts a platform that status reports and down stops; the token
+and kubeconfig are owner-only; a second up is refused; the resource commands (apply,
+list, describe, revisions, traffic, delete) work through the platform's kubeconfig;
+bad YAML and invalid objects get errors with the line; everything survives a restart,
+and the controllers carry on after it.
+"""
+
+import json
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from lightkube import Client, KubeConfig
+from tests.support.cli import unkai, user_env
+
+from unkai.kube import kinds
+
+SERVICE = """\
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: hello
+spec:
+  template:
+    spec:
+      containers:
+        - image: example.com/hello:{version}
+"""
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = user_env(tmp_path, KUBECONFIG=str(tmp_path / "kube" / "config"))
+    yield env
+    unkai("down", env=env)
+
+
+def start(env: dict[str, str]) -> None:
+    started = unkai("up", "--detach", "--api-port", "0", "--port", "0", env=env)
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert "Unkai is up" in started.stdout
+
+
+def revisions(env: dict[str, str]) -> list[str]:
+    listed = unkai("revisions", "hello", "-o", "json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    return sorted(item["metadata"]["name"] for item in json.loads(listed.stdout)["items"])
+
+
+def wait_for_revisions(env: dict[str, str], names: list[str]) -> None:
+    for _ in range(100):
+        if revisions(env) == names:
+            return
+    assert revisions(env) == names
+
+
+def test_lifecycle_and_resource_commands(tmp_path: Path, home: dict[str, str]) -> None:
+    assert unkai("status", env=home).returncode == 1
+    start(home)
+    status = unkai("status", env=home)
+    assert status.returncode == 0
+    assert "Unkai is running" in status.stdout
+    again = unkai("up", "--detach", "--api-port", "0", "--port", "0", env=home)
+    assert again.returncode == 1
+    assert "already running" in again.stderr
+    for secret in ("token", "kubeconfig"):
+        mode = stat.S_IMODE((tmp_path / "data" / "platform" / secret).stat().st_mode)
+        assert mode == 0o600, secret
+
+    manifest = tmp_path / "hello.yaml"
+    manifest.write_text(SERVICE.format(version="1"))
+    applied = unkai("apply", "-f", str(manifest), env=home)
+    assert applied.returncode == 0, applied.stderr
+    assert applied.stdout.strip() == "service.serving.knative.dev/hello created"
+    wait_for_revisions(home, ["hello-00001"])
+    unchanged = unkai("apply", "-f", str(manifest), env=home)
+    assert unchanged.stdout.strip() == "service.serving.knative.dev/hello unchanged"
+    manifest.write_text(SERVICE.format(version="2"))
+    assert "configured" in unkai("apply", "-f", str(manifest), env=home).stdout
+    wait_for_revisions(home, ["hello-00001", "hello-00002"])
+
+    listed = unkai("list", env=home)
+    assert "hello" in listed.stdout
+    assert "http://hello.default.localhost" in listed.stdout
+    traffic = unkai(
+        "traffic", "hello", "--split", "hello-00001=70", "--split", "@latest=30",
+        "--tag", "hello-00002=next", env=home,
+    )  # fmt: skip
+    assert traffic.returncode == 0, traffic.stderr
+    spec = json.loads(unkai("describe", "hello", "-o", "json", env=home).stdout)["spec"]
+    assert spec["traffic"] == [
+        {"percent": 70, "revisionName": "hello-00001", "latestRevision": False},
+        {"percent": 30, "latestRevision": True},
+        {"percent": 0, "revisionName": "hello-00002", "latestRevision": False, "tag": "next"},
+    ]
+    described = unkai("describe", "hello", env=home)
+    assert "hello-00002" in described.stdout
+    assert "Conditions" in described.stdout
+    bad_split = unkai("traffic", "hello", "--split", "hello-00001=70", env=home)
+    assert bad_split.returncode == 2
+    assert "sum to 70, want 100" in bad_split.stderr
+
+    printed = unkai("kubeconfig", env=home)
+    config = yaml.safe_load(printed.stdout)
+    assert config["current-context"] == "unkai"
+    assert config["clusters"][0]["cluster"]["server"].startswith("https://127.0.0.1:")
+    merged = unkai("kubeconfig", "--merge", env=home)
+    assert merged.returncode == 0
+    assert yaml.safe_load((tmp_path / "kube" / "config").read_text())["contexts"][0]["name"] == (
+        "unkai"
+    )
+    by_context = unkai("list", "--context", "unkai", env=home)
+    assert "hello" in by_context.stdout
+
+    stopped = unkai("down", env=home)
+    assert "Unkai stopped" in stopped.stdout
+    assert unkai("status", env=home).returncode == 1
+
+    start(home)  # everything is still there, and the controllers carry on
+    assert revisions(home) == ["hello-00001", "hello-00002"]
+    manifest.write_text(SERVICE.format(version="3"))
+    assert unkai("apply", "-f", str(manifest), env=home).returncode == 0
+    wait_for_revisions(home, ["hello-00001", "hello-00002", "hello-00003"])
+
+    deleted = unkai("delete", "hello", env=home)
+    assert deleted.returncode == 0
+    config = KubeConfig.from_file(tmp_path / "data" / "platform" / "kubeconfig")
+    with Client(config) as client:
+        for _ in range(200):
+            if not list(client.list(kinds.resource(kinds.REVISION), namespace="default")):
+                break
+            time.sleep(0.05)
+        assert list(client.list(kinds.resource(kinds.REVISION), namespace="default")) == []
+    missing = unkai("describe", "hello", env=home)
+    assert missing.returncode == 1
+    assert "not found" in missing.stderr
+
+
+def test_apply_errors_point_at_the_document(tmp_path: Path, home: dict[str, str]) -> None:
+    start(home)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("apiVersion: v1\nkind: [\n")
+    result = unkai("apply", "-f", str(broken), env=home)
+    assert result.returncode == 1
+    assert "line 3" in result.stderr
+    assert "invalid YAML" in result.stderr
+
+    invalid = tmp_path / "invalid.yaml"
+    good = SERVICE.format(version="1").replace("name: hello", "name: good")
+    bad = SERVICE.format(version="1").replace(
+        "    spec:\n      containers:",
+        "    spec:\n      containerConcurrency: 5000\n      containers:",
+    )
+    invalid.write_text(good + "---\n" + bad)
+    result = unkai("apply", "-f", str(invalid), env=home)
+    assert result.returncode == 1
+    assert "service.serving.knative.dev/good created" in result.stdout
+    assert "(line 18)" in result.stderr  # containerConcurrency: in the second document
+    assert "spec.template.spec.containerConcurrency" in result.stderr
+    assert "good" in unkai("list", env=home).stdout
+
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\n")
+    result = unkai("apply", "-f", str(unknown), env=home)
+    assert result.returncode == 1
+    assert "does not manage 'Deployment'" in result.stderr
+
+
+def test_no_platform_and_no_kubeconfig_is_explained(home: dict[str, str]) -> None:
+    result = unkai("list", env=home)
+    assert result.returncode == 1
+    assert "unkai up" in result.stderr

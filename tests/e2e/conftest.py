@@ -1,0 +1,101 @@
+"""An embedded platform (API server + controllers) in-process, with a data plane the
+test controls: revisions become ready or fail when the test says so."""
+
+import asyncio
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from lightkube import Client, KubeConfig
+from lightkube.core.exceptions import ApiError
+
+from tests.controllers.readiness import InMemoryReadiness
+from unkai.kube import kinds
+from unkai.platform.controllers.revision import RevisionHealth
+from unkai.platform.embedded import Platform, Settings
+
+
+@dataclass
+class RunningPlatform:
+    platform: Platform
+    loop: asyncio.AbstractEventLoop
+    readiness: InMemoryReadiness
+    kubeconfig_path: Path
+    _client: Client | None = None
+
+    def client(self) -> Client:
+        """One lightkube client for the test, closed with the platform."""
+        if self._client is None:
+            config = KubeConfig.from_dict(self.platform.api.kubeconfig())
+            self._client = Client(config, field_manager="tests")
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    def report(self, revision: str, health: RevisionHealth) -> None:
+        """The data plane's answer for ``revision`` changes."""
+        self.readiness.set(revision, health)
+        controllers = self.platform.controllers
+        assert controllers is not None
+        self.loop.call_soon_threadsafe(controllers.revision_changed, "default", revision)
+
+    def kubectl(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        if shutil.which("kubectl") is None:
+            pytest.skip("kubectl is not installed (it is what this test drives)")
+        return subprocess.run(
+            ["kubectl", "--kubeconfig", str(self.kubeconfig_path), *args], input=stdin,
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+
+    def service(self, name: str) -> dict[str, Any]:
+        obj = self.client().get(kinds.resource(kinds.SERVICE), name, namespace="default")
+        return dict(obj.to_dict())
+
+    def wait_for(
+        self, name: str, check: Callable[[dict[str, Any]], bool], *, timeout: float = 30
+    ) -> dict[str, Any]:
+        """The service once ``check`` holds for it (fails with its last state)."""
+        deadline = time.monotonic() + timeout
+        last: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            try:
+                last = self.service(name)
+            except ApiError:
+                last = {}
+            if last and check(last):
+                return last
+            time.sleep(0.05)
+        raise AssertionError(f"service {name} never satisfied the check:\n{yaml.safe_dump(last)}")
+
+    def revision_names(self) -> list[str]:
+        found = self.client().list(kinds.resource(kinds.REVISION), namespace="default")
+        return sorted(obj.metadata.name for obj in found)
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[RunningPlatform]:
+    readiness = InMemoryReadiness()
+    loop = asyncio.new_event_loop()
+    settings = Settings(data_dir=tmp_path, api_port=0, gateway_port=8080)
+    embedded = Platform(settings, readiness=readiness)
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        asyncio.run_coroutine_threadsafe(embedded.start(), loop).result(30)
+        running = RunningPlatform(embedded, loop, readiness, embedded.files.kubeconfig)
+        yield running
+        running.close()
+    finally:
+        asyncio.run_coroutine_threadsafe(embedded.stop(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

@@ -1,0 +1,136 @@
+"""Knative's traffic-splitting tutorial, driven by `kubectl apply` alone.
+
+Aspects: a Service becomes Ready once its revision is; an update makes a second
+revision and moves traffic only when it is ready; a split by apply shows in status with
+revision names and tag URLs; re-applying the same file changes nothing; a failing
+revision surfaces as a condition with reason and message; bad manifests get messages
+that name the field.
+"""
+
+from typing import Any
+
+from tests.controllers.readiness import READY, failing
+from tests.e2e.conftest import RunningPlatform
+
+SERVICE = """
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: hello
+spec:
+  template:
+    spec:
+      containers:
+        - image: ghcr.io/knative/helloworld-go:latest
+          env:
+            - name: TARGET
+              value: "{target}"
+{traffic}
+"""
+SPLIT = """  traffic:
+    - latestRevision: true
+      percent: 50
+      tag: current
+    - revisionName: hello-00001
+      percent: 50
+      tag: previous
+"""
+
+
+def manifest(target: str, traffic: str = "") -> str:
+    return SERVICE.format(target=target, traffic=traffic)
+
+
+def ready(service: dict[str, Any]) -> bool:
+    conditions = service.get("status", {}).get("conditions", [])
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def traffic_of(service: dict[str, Any]) -> list[tuple[str, int, str]]:
+    return [
+        (entry["revisionName"], entry["percent"], entry.get("tag", ""))
+        for entry in service.get("status", {}).get("traffic", [])
+    ]
+
+
+def test_tutorial_flow_by_kubectl_apply(platform: RunningPlatform) -> None:
+    created = platform.kubectl("apply", "-f", "-", stdin=manifest("World"))
+    assert created.returncode == 0, created.stderr
+    assert "service.serving.knative.dev/hello created" in created.stdout
+    platform.wait_for(
+        "hello", lambda s: s["status"].get("latestCreatedRevisionName") == "hello-00001"
+    )
+    assert not ready(platform.service("hello"))
+    platform.report("hello-00001", READY)
+    service = platform.wait_for("hello", ready)
+    assert service["status"]["url"] == "http://hello.default.localhost:8080"
+    assert traffic_of(service) == [("hello-00001", 100, "")]
+
+    updated = platform.kubectl("apply", "-f", "-", stdin=manifest("Knative"))
+    assert "configured" in updated.stdout, updated.stderr
+    platform.wait_for(
+        "hello", lambda s: s["status"].get("latestCreatedRevisionName") == "hello-00002"
+    )
+    assert traffic_of(platform.service("hello")) == [("hello-00001", 100, "")]
+    platform.report("hello-00002", READY)
+    service = platform.wait_for("hello", lambda s: traffic_of(s) == [("hello-00002", 100, "")])
+    assert service["status"]["latestReadyRevisionName"] == "hello-00002"
+
+    split = platform.kubectl("apply", "-f", "-", stdin=manifest("Knative", SPLIT))
+    assert split.returncode == 0, split.stderr
+    service = platform.wait_for("hello", lambda s: len(traffic_of(s)) == 2)
+    assert traffic_of(service) == [("hello-00002", 50, "current"), ("hello-00001", 50, "previous")]
+    urls = {entry["tag"]: entry["url"] for entry in service["status"]["traffic"]}
+    assert urls == {
+        "current": "http://current-hello.default.localhost:8080",
+        "previous": "http://previous-hello.default.localhost:8080",
+    }
+    assert ready(service)
+
+    generation = service["metadata"]["generation"]
+    again = platform.kubectl("apply", "-f", "-", stdin=manifest("Knative", SPLIT))
+    assert "unchanged" in again.stdout or "configured" in again.stdout, again.stderr
+    assert platform.service("hello")["metadata"]["generation"] == generation
+    assert platform.revision_names() == ["hello-00001", "hello-00002"]
+
+    listed = platform.kubectl("get", "ksvc")
+    assert "hello" in listed.stdout
+    assert "http://hello.default.localhost:8080" in listed.stdout
+    revisions = platform.kubectl("get", "revisions")
+    assert "hello-00001" in revisions.stdout
+    assert "hello-00002" in revisions.stdout
+
+
+def test_failing_revision_shows_in_conditions(platform: RunningPlatform) -> None:
+    platform.kubectl("apply", "-f", "-", stdin=manifest("World"))
+    platform.wait_for(
+        "hello", lambda s: s["status"].get("latestCreatedRevisionName") == "hello-00001"
+    )
+    platform.report("hello-00001", failing("ExitCode1", "container exited with code 1: boom"))
+    service = platform.wait_for(
+        "hello",
+        lambda s: any(
+            c["type"] == "ConfigurationsReady" and c["status"] == "False"
+            for c in s["status"].get("conditions", [])
+        ),
+    )
+    condition = next(c for c in service["status"]["conditions"] if c["type"] == "Ready")
+    assert condition["status"] == "False"
+    assert "boom" in condition["message"]
+    described = platform.kubectl("describe", "ksvc", "hello")
+    assert "boom" in described.stdout
+
+
+def test_bad_manifests_name_the_field(platform: RunningPlatform) -> None:
+    bad_split = manifest("World", "  traffic:\n    - latestRevision: true\n      percent: 40\n")
+    result = platform.kubectl("apply", "-f", "-", stdin=bad_split)
+    assert result.returncode != 0
+    assert "spec.traffic" in result.stderr
+    assert "Traffic targets sum to 40, want 100" in result.stderr
+    bad_timeout = manifest("World").replace(
+        "    spec:\n      containers:", "    spec:\n      timeoutSeconds: 9000\n      containers:"
+    )
+    result = platform.kubectl("apply", "-f", "-", stdin=bad_timeout)
+    assert result.returncode != 0
+    assert "spec.template.spec.timeoutSeconds" in result.stderr
+    assert platform.revision_names() == []
