@@ -13,6 +13,9 @@ from typing import Any
 
 from lightkube import generic_resource
 
+from unkai.api import knative
+from unkai.api.knative import registry
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -32,22 +35,23 @@ class Kind:
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
 
-SERVICE = Kind("serving.knative.dev", "v1", "Service", "services")
-CONFIGURATION = Kind("serving.knative.dev", "v1", "Configuration", "configurations")
-REVISION = Kind("serving.knative.dev", "v1", "Revision", "revisions")
-ROUTE = Kind("serving.knative.dev", "v1", "Route", "routes")
 KNOWN = (
-    SERVICE,
-    CONFIGURATION,
-    REVISION,
-    ROUTE,
-    Kind("eventing.knative.dev", "v1", "Broker", "brokers"),
-    Kind("eventing.knative.dev", "v1", "Trigger", "triggers"),
-    Kind("sources.knative.dev", "v1", "PingSource", "pingsources"),
+    *(
+        Kind(kind.group, kind.version, kind.kind, kind.plural, kind.namespaced)
+        for kind in knative.KINDS.values()
+    ),
     Kind("", "v1", "Namespace", "namespaces", namespaced=False),
     Kind("", "v1", "Secret", "secrets"),
     Kind("", "v1", "ConfigMap", "configmaps"),
 )
+
+
+def _serving(kind: str) -> Kind:
+    return next(known for known in KNOWN if known.group == registry.SERVING and known.kind == kind)
+
+
+SERVICE = _serving("Service")
+REVISION = _serving("Revision")
 
 
 def find(api_version: str, kind: str) -> Kind | None:

@@ -16,9 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from unkai.api.knative import KINDS
 from unkai.platform import state
-from unkai.platform.apiserver import ApiServer, Registry, standard_registry
+from unkai.platform.apiserver import ApiServer, knative_registry
 from unkai.platform.controllers.loop import RouteKey, ServingControllers
 from unkai.platform.controllers.revision import RevisionHealth, RevisionReadiness
 from unkai.platform.controllers.route import Network, RoutingTable
@@ -35,19 +34,6 @@ class Settings:
     api_port: int = 8090
     gateway_port: int = 8080
     domain: str = "localhost"
-
-
-def knative_registry() -> Registry:
-    """The served kinds with Knative's defaulting, validation and schemas plugged in."""
-    registry = standard_registry()
-    for kind in KINDS.values():
-        registry = registry.with_admission(
-            f"{kind.plural}.{kind.group}",
-            default=kind.default,
-            validate=kind.validate,
-            schema=dict(kind.schema),
-        )
-    return registry
 
 
 class NoDataPlane:

@@ -7,7 +7,7 @@ Start one with :class:`ApiServer`; controllers use its :attr:`ApiServer.service`
 
 from unkai.platform.apiserver.app import build_app
 from unkai.platform.apiserver.errors import ApiError
-from unkai.platform.apiserver.kinds import standard_registry
+from unkai.platform.apiserver.kinds import knative_registry, standard_registry
 from unkai.platform.apiserver.patching import (
     APPLY_PATCH,
     JSON_PATCH,
@@ -32,5 +32,6 @@ __all__ = [
     "ResourceService",
     "ResourceType",
     "build_app",
+    "knative_registry",
     "standard_registry",
 ]

@@ -1,21 +1,19 @@
 """The kinds ``unkai up`` serves, described as their CRDs (or core types) describe them.
 
-Printer columns follow the ``additionalPrinterColumns`` of Knative's CRDs so that
-``kubectl get ksvc`` prints what it prints against a cluster. Admission hooks are the
-no-op defaults here; the platform plugs the Knative ones in with
-:meth:`~unkai.platform.apiserver.types.Registry.with_admission`.
+The Knative kinds come from :data:`unkai.api.knative.KINDS` (names, schema, and the
+``additionalPrinterColumns`` of Knative's CRDs, so that ``kubectl get ksvc`` prints
+what it prints against a cluster); the core kinds are described here.
+:func:`knative_registry` adds Knative's defaulting and validation.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
+from unkai.api import knative
 from unkai.platform.apiserver.types import Column, Object, Registry, ResourceType
-
-SERVING = "serving.knative.dev"
-EVENTING = "eventing.knative.dev"
-SOURCES = "sources.knative.dev"
 
 
 def field(*path: str) -> Callable[[Object], Any]:
@@ -32,75 +30,56 @@ def field(*path: str) -> Callable[[Object], Any]:
     return read
 
 
-def condition(kind: str, attribute: str) -> Callable[[Object], Any]:
-    """Read ``status.conditions[?(@.type==kind)].attribute``."""
+AGE = Column("Age", field("metadata", "creationTimestamp"), type="date")
+_INVOLVED = ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")
+_SEGMENT = re.compile(
+    r"""\.((?:\\\.|[^.\[])+)"""  # .name, with \. escapes
+    r"""|\[['"]((?:\\\.|[^'"])+)['"]\]"""  # ['quoted.name']
+    r"""|\[\?\(@\.(\w+)==['"]([^'"]*)['"]\)\]"""  # [?(@.type=="Ready")]
+)
+
+
+def json_path(expression: str) -> Callable[[Object], Any]:
+    """A reader for the JSONPath subset of CRD printer columns (None where it misses)."""
+    steps: list[tuple[str, ...]] = []
+    for match in _SEGMENT.finditer(expression):
+        name, quoted, key, value = match.groups()
+        if key is not None:
+            steps.append(("filter", key, value))
+        else:
+            steps.append(("field", (name or quoted).replace("\\.", ".")))
 
     def read(obj: Object) -> Any:
-        for entry in field("status", "conditions")(obj) or ():
-            if isinstance(entry, dict) and entry.get("type") == kind:
-                return entry.get(attribute)
-        return None
+        value: Any = obj
+        for step in steps:
+            if step[0] == "field":
+                value = value.get(step[1]) if isinstance(value, dict) else None
+            else:
+                items = value if isinstance(value, list) else []
+                value = next(
+                    (i for i in items if isinstance(i, dict) and i.get(step[1]) == step[2]), None
+                )
+        return value
 
     return read
 
 
-AGE = Column("Age", field("metadata", "creationTimestamp"), type="date")
-READY = Column("Ready", condition("Ready", "status"))
-REASON = Column("Reason", condition("Ready", "reason"))
-LATEST = (
-    Column("LatestCreated", field("status", "latestCreatedRevisionName")),
-    Column("LatestReady", field("status", "latestReadyRevisionName")),
-)
-_KNATIVE = ("all", "knative")
-_INVOLVED = ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")
-
-SERVICE = ResourceType(
-    SERVING, "v1", "Service", "services", "service",
-    short_names=("kservice", "ksvc"), categories=(*_KNATIVE, "serving"),
-    columns=(Column("URL", field("status", "url")), *LATEST, READY, REASON),
-)  # fmt: skip
-CONFIGURATION = ResourceType(
-    SERVING, "v1", "Configuration", "configurations", "configuration",
-    short_names=("config", "cfg"), categories=(*_KNATIVE, "serving"),
-    columns=(*LATEST, READY, REASON),
-)  # fmt: skip
-REVISION = ResourceType(
-    SERVING, "v1", "Revision", "revisions", "revision",
-    short_names=("rev",), categories=(*_KNATIVE, "serving"),
-    columns=(
-        Column("Config Name", field("metadata", "labels", f"{SERVING}/configuration")),
-        Column("Generation", field("metadata", "labels", f"{SERVING}/configurationGeneration")),
-        READY, REASON,
-        Column("Actual Replicas", field("status", "actualReplicas"), type="integer"),
-        Column("Desired Replicas", field("status", "desiredReplicas"), type="integer"),
-    ),
-)  # fmt: skip
-ROUTE = ResourceType(
-    SERVING, "v1", "Route", "routes", "route",
-    short_names=("rt",), categories=(*_KNATIVE, "serving"),
-    columns=(Column("URL", field("status", "url")), READY, REASON),
-)  # fmt: skip
-BROKER = ResourceType(
-    EVENTING, "v1", "Broker", "brokers", "broker", categories=(*_KNATIVE, "eventing"),
-    columns=(
-        Column("URL", field("status", "address", "url")), AGE, READY, REASON,
-        Column("Class", field("metadata", "annotations", f"{EVENTING}/broker.class"), priority=1),
-    ),
-)  # fmt: skip
-TRIGGER = ResourceType(
-    EVENTING, "v1", "Trigger", "triggers", "trigger", categories=(*_KNATIVE, "eventing"),
-    columns=(
-        Column("Broker", field("spec", "broker")),
-        Column("Subscriber_URI", field("status", "subscriberUri")), AGE, READY, REASON,
-    ),
-)  # fmt: skip
-PING_SOURCE = ResourceType(
-    SOURCES, "v1", "PingSource", "pingsources", "pingsource", categories=(*_KNATIVE, "sources"),
-    columns=(
-        Column("Sink", field("status", "sinkUri")),
-        Column("Schedule", field("spec", "schedule")), AGE, READY, REASON,
-    ),
-)  # fmt: skip
+def knative_type(kind: knative.Kind) -> ResourceType:
+    """The served form of a Knative kind: names, columns and schema from its CRD."""
+    columns = tuple(
+        Column(
+            column["name"],
+            json_path(column["jsonPath"]),
+            type=column.get("type", "string"),
+            priority=int(column.get("priority", 0)),
+        )
+        for column in kind.printer_columns
+    )
+    return ResourceType(
+        kind.group, kind.version, kind.kind, kind.plural, kind.singular,
+        namespaced=kind.namespaced, short_names=kind.short_names, categories=kind.categories,
+        columns=columns, schema=dict(kind.schema),
+    )  # fmt: skip
 
 
 def namespace_defaults(obj: Object) -> Object:
@@ -141,12 +120,19 @@ EVENT = ResourceType(
     ),
 )  # fmt: skip
 
-ALL = (
-    NAMESPACE, SECRET, CONFIG_MAP, EVENT,
-    SERVICE, CONFIGURATION, REVISION, ROUTE, BROKER, TRIGGER, PING_SOURCE,
-)  # fmt: skip
+CORE = (NAMESPACE, SECRET, CONFIG_MAP, EVENT)
 
 
 def standard_registry() -> Registry:
-    """Every kind ``unkai up`` serves, with no-op admission hooks."""
-    return Registry(ALL)
+    """Every kind ``unkai up`` serves, with no-op admission hooks (generic API tests)."""
+    return Registry((*CORE, *(knative_type(kind) for kind in knative.KINDS.values())))
+
+
+def knative_registry() -> Registry:
+    """The served kinds with Knative's defaulting and validation plugged in."""
+    registry = standard_registry()
+    for kind in knative.KINDS.values():
+        registry = registry.with_admission(
+            f"{kind.plural}.{kind.group}", default=kind.default, validate=kind.validate
+        )
+    return registry
