@@ -1,0 +1,212 @@
+"""The thin shell: every tick, for each revision, observe → decide → settle → scale.
+
+:class:`Autoscaler` holds per-revision state between decisions and does the I/O the
+pure parts leave out: it reads ready instances (:class:`~.ports.ReadyPods`), hands
+replica counts to the :class:`~.ports.Scaler`, and publishes :class:`RevisionStatus`
+and Prometheus gauges. Time comes from an injected clock and sleep, so tests run the
+loop on fake time.
+
+Like Knative's multiscaler, it decides every ``tick_interval`` (2 s), and at once for a
+revision that is registered or poked: the gateway's activator calls :meth:`poke` when a
+request arrives for a revision with no ready instance; if the last decision wanted
+zero pods, the poke records the activator's first-request stat (one request in flight)
+and decides for that revision without waiting for the tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry
+
+from unkai.platform.autoscaler.activation import ActivationState, settle
+from unkai.platform.autoscaler.collector import Meter, MetricsCollector, Windows
+from unkai.platform.autoscaler.config import AutoscalerConfig
+from unkai.platform.autoscaler.decider import (
+    DeciderState,
+    Recommendation,
+    decide,
+    excess_burst_capacity,
+)
+from unkai.platform.autoscaler.metrics import AutoscalerMetrics
+from unkai.platform.autoscaler.ports import ReadyPods, RevisionKey, Scaler
+from unkai.platform.autoscaler.spec import RevisionSpec, revision_spec
+from unkai.platform.autoscaler.status import RevisionStatus
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Revision:
+    spec: RevisionSpec
+    decider: DeciderState
+    activation: ActivationState
+    latest: Recommendation | None = None
+    replicas: int | None = None
+    status: RevisionStatus | None = None
+
+
+class Autoscaler:
+    """KPA for every registered revision of the embedded platform."""
+
+    def __init__(
+        self,
+        *,
+        config: AutoscalerConfig,
+        scaler: Scaler,
+        pods: ReadyPods,
+        registry: CollectorRegistry | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._config = config
+        self._scaler = scaler
+        self._pods = pods
+        self._metrics = AutoscalerMetrics(registry) if registry is not None else None
+        self._clock = clock
+        self._sleep = sleep
+        self._revisions: dict[RevisionKey, _Revision] = {}
+        self._due: set[RevisionKey] = set()
+        self._woken = asyncio.Event()
+        unannotated = revision_spec({}, container_concurrency=0, config=config)
+        self.collector = MetricsCollector(
+            default_windows=_windows(unannotated), bucket_size=config.bucket_size
+        )
+
+    def meter(self, key: RevisionKey) -> Meter:
+        """The gateway's handle for counting a revision's requests: keep it until the
+        revision is unregistered, and pass it times from this autoscaler's clock."""
+        return self.collector.meter(key, now=self._clock())
+
+    def register(self, key: RevisionKey, spec: RevisionSpec) -> None:
+        """Start scaling a revision, or take its changed spec; decides for it at once."""
+        now = self._clock()
+        entry = self._revisions.get(key)
+        if entry is None:
+            starting = DeciderState.starting(ready_pods=self._pods.ready(key), now=now)
+            entry = _Revision(spec, starting, ActivationState.created(now=now))
+            self._revisions[key] = entry
+            for note in spec.notes:
+                log.warning("revision %s/%s: %s", *key, note)
+        entry.spec = spec
+        self.collector.configure(key, _windows(spec), now=now)
+        self._wake(key)
+
+    def unregister(self, key: RevisionKey) -> None:
+        """Stop scaling a revision (it was deleted); its instances are the runner's to stop."""
+        self._revisions.pop(key, None)
+        self._due.discard(key)
+        self.collector.forget(key)
+        if self._metrics is not None:
+            self._metrics.forget(key)
+
+    def poke(self, key: RevisionKey) -> None:
+        """A request arrived for a revision that has no ready instance."""
+        entry = self._revisions.get(key)
+        if entry is None or key in self._due:
+            return
+        if entry.latest is None or entry.latest.desired == 0:
+            now = self._clock()
+            self.collector.meter(key, now=now).report_now(now)
+            self._wake(key)
+
+    def status(self, key: RevisionKey) -> RevisionStatus | None:
+        """The latest decision for the revision, ``None`` before the first."""
+        entry = self._revisions.get(key)
+        return None if entry is None else entry.status
+
+    async def tick(self) -> None:
+        """Decide for every registered revision now."""
+        self._due.clear()
+        await self._decide(list(self._revisions), self._clock())
+
+    async def run(self) -> None:
+        """Tick every ``tick_interval``, and decide for poked revisions in between."""
+        next_tick = self._clock()
+        while True:
+            if self._clock() >= next_tick:
+                await self.tick()
+                next_tick = self._clock() + self._config.tick_interval
+            else:
+                due, self._due = self._due, set()
+                await self._decide(due, self._clock())
+            await self._wait(next_tick - self._clock())
+
+    def _wake(self, key: RevisionKey) -> None:
+        self._due.add(key)
+        self._woken.set()
+
+    async def _wait(self, seconds: float) -> None:
+        """Until woken by a registration or poke, or ``seconds`` have passed."""
+        if self._due or seconds <= 0:
+            return
+        self._woken.clear()
+        woken = asyncio.ensure_future(self._woken.wait())
+        slept = asyncio.ensure_future(self._sleep(seconds))
+        try:
+            await asyncio.wait((woken, slept), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            woken.cancel()
+            slept.cancel()
+
+    async def _decide(self, keys: Iterable[RevisionKey], now: float) -> None:
+        for key in keys:
+            if (entry := self._revisions.get(key)) is None:
+                continue
+            try:
+                await self._step(key, entry, now)
+            except Exception:
+                log.exception("autoscaling revision %s/%s failed", *key)
+
+    async def _step(self, key: RevisionKey, entry: _Revision, now: float) -> None:
+        spec = entry.spec
+        ready = self._pods.ready(key)
+        observed = self.collector.observe(key, now=now, reporting=ready > 0)
+        if observed is not None:
+            entry.latest, entry.decider = decide(
+                spec, entry.decider, observed=observed, ready_pods=ready, now=now
+            )
+        latest = entry.latest
+        # Before any decision, Knative's decider reports the burst capacity of initial scale.
+        ebc = (
+            latest.excess_burst_capacity
+            if latest is not None
+            else excess_burst_capacity(spec, ready_pods=spec.initial_scale, panic=0.0)
+        )
+        settled, entry.activation = settle(
+            spec,
+            entry.activation,
+            recommended=None if latest is None else latest.desired,
+            excess_burst_capacity=ebc,
+            ready_pods=ready,
+            now=now,
+        )
+        replicas = settled.replicas
+        if replicas is None and entry.replicas is None:
+            replicas = spec.initial_scale  # Knative creates the Deployment at initial scale.
+        if replicas is not None and replicas != entry.replicas:
+            await self._scaler.scale(key, replicas)
+            entry.replicas = replicas
+        entry.status = RevisionStatus(
+            want=settled.want,
+            replicas=entry.replicas,
+            ready_pods=ready,
+            panicking=entry.decider.panicking,
+            excess_burst_capacity=ebc,
+            target_value=spec.target_value,
+            observed=observed,
+            activity=entry.activation.activity,
+            reason=entry.activation.reason,
+            activator_in_path=settled.activator_in_path,
+            notes=spec.notes,
+        )
+        if self._metrics is not None:
+            self._metrics.publish(key, entry.status)
+
+
+def _windows(spec: RevisionSpec) -> Windows:
+    return Windows(spec.stable_window, spec.panic_window, spec.weighted_average)
