@@ -22,7 +22,8 @@ from typing import Any
 
 from unkai.platform.apiserver import errors
 from unkai.platform.apiserver.service import ResourceService
-from unkai.platform.controllers.configuration import reconcile_configuration
+from unkai.platform.controllers.cache import ObjectCache, where
+from unkai.platform.controllers.configuration import reconcile_configuration, revision_name
 from unkai.platform.controllers.revision import RevisionReadiness, reconcile_revision
 from unkai.platform.controllers.route import Network, RoutingTable, reconcile_route
 from unkai.platform.controllers.service import reconcile_service
@@ -63,6 +64,7 @@ class ServingControllers:
         self.program_route = program_route
         self.clock = clock
         self.programmed: dict[RouteKey, RoutingTable] = {}
+        self.cache = ObjectCache()
         self._workers = workers
         self._queue: asyncio.Queue[Key] = asyncio.Queue()
         self._queued: set[Key] = set()
@@ -75,9 +77,15 @@ class ServingControllers:
         }
 
     async def start(self) -> None:
-        """Start watching (which queues every existing object once) and the workers."""
+        """Fill the cache and queue every object once, then follow changes."""
         for kind in KINDS:
-            watch = await self.api.watch(self.api.registry.get(kind))
+            rt = self.api.registry.get(kind)
+            listed = await self.api.list(rt)
+            for obj in listed["items"]:
+                self.cache.store(kind, obj)
+                self._enqueue((kind, *where(obj)))
+            version = listed["metadata"]["resourceVersion"]
+            watch = await self.api.watch(rt, resource_version=version)
             self._tasks.append(asyncio.create_task(self._follow(kind, watch)))
         for number in range(self._workers):
             self._tasks.append(asyncio.create_task(self._work(), name=f"controller-{number}"))
@@ -92,10 +100,6 @@ class ServingControllers:
         """The data plane's answer for this revision changed: reconcile it."""
         self._enqueue((REVISIONS, namespace, name))
 
-    async def idle(self) -> None:
-        """Wait until every queued reconcile is done (tests and benchmarks)."""
-        await self._queue.join()
-
     # -- the machinery ---------------------------------------------------------------
 
     def _enqueue(self, key: Key) -> None:
@@ -105,7 +109,11 @@ class ServingControllers:
 
     async def _follow(self, kind: str, watch: Any) -> None:
         async with watch:
-            async for _, obj in watch:
+            async for event, obj in watch:
+                if event == "DELETED":
+                    self.cache.drop(kind, obj)
+                else:
+                    self.cache.store(kind, obj)
                 for key in self._affected(kind, obj):
                     self._enqueue(key)
 
@@ -113,7 +121,7 @@ class ServingControllers:
         """The objects whose desired state depends on ``obj``: itself, its owners, and
         for a revision or configuration the routes that may resolve to it."""
         metadata = obj["metadata"]
-        namespace, name = metadata.get("namespace", ""), metadata["name"]
+        namespace, name = where(obj)
         yield kind, namespace, name
         for owner in metadata.get("ownerReferences") or []:
             owner_kind = {"Service": SERVICES, "Configuration": CONFIGURATIONS}.get(owner["kind"])
@@ -146,24 +154,14 @@ class ServingControllers:
             finally:
                 self._queue.task_done()
 
-    async def _get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
-        try:
-            return await self.api.get(self.api.registry.get(kind), name=name, namespace=namespace)
-        except errors.ApiError as error:
-            if error.reason == "NotFound":
-                return None
-            raise
-
-    async def _list(self, kind: str, namespace: str) -> list[dict[str, Any]]:
-        found = await self.api.list(self.api.registry.get(kind), namespace=namespace)
-        items: list[dict[str, Any]] = found["items"]
-        return items
+    def _get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        return self.cache.get(kind, namespace, name)
 
     async def _write(self, kind: str, desired: dict[str, Any]) -> None:
         """Create ``desired``, or replace the spec and metadata of what exists."""
         rt = self.api.registry.get(kind)
         metadata = desired["metadata"]
-        current = await self._get(kind, metadata["namespace"], metadata["name"])
+        current = self._get(kind, metadata["namespace"], metadata["name"])
         if current is None:
             await self.api.create(rt, desired, namespace=metadata["namespace"],
                                   field_manager=MANAGER)  # fmt: skip
@@ -186,13 +184,13 @@ class ServingControllers:
     # -- the four reconcilers --------------------------------------------------------
 
     async def _service(self, namespace: str, name: str) -> None:
-        service = await self._get(SERVICES, namespace, name)
+        service = self._get(SERVICES, namespace, name)
         if service is None or service["metadata"].get("deletionTimestamp"):
             return
         decision = reconcile_service(
             service,
-            configuration=await self._get(CONFIGURATIONS, namespace, name),
-            route=await self._get(ROUTES, namespace, name),
+            configuration=self._get(CONFIGURATIONS, namespace, name),
+            route=self._get(ROUTES, namespace, name),
             now=self.clock(),
         )
         if decision.configuration is not None:
@@ -202,10 +200,13 @@ class ServingControllers:
         await self._write_status(SERVICES, service, decision.status)
 
     async def _configuration(self, namespace: str, name: str) -> None:
-        configuration = await self._get(CONFIGURATIONS, namespace, name)
+        configuration = self._get(CONFIGURATIONS, namespace, name)
         if configuration is None or configuration["metadata"].get("deletionTimestamp"):
             return
-        revisions = await self._list(REVISIONS, namespace)
+        revisions = self.cache.labelled(REVISIONS, namespace, name)
+        wanted = self._get(REVISIONS, namespace, revision_name(configuration))
+        if wanted is not None and wanted not in revisions:
+            revisions.append(wanted)  # a name taken by another owner must be seen
         decision = reconcile_configuration(configuration, revisions=revisions, now=self.clock())
         if decision.revision is not None:
             rt = self.api.registry.get(REVISIONS)
@@ -214,7 +215,7 @@ class ServingControllers:
         await self._write_status(CONFIGURATIONS, configuration, decision.status)
 
     async def _revision(self, namespace: str, name: str) -> None:
-        revision = await self._get(REVISIONS, namespace, name)
+        revision = self._get(REVISIONS, namespace, name)
         if revision is None:
             return
         status = reconcile_revision(revision, readiness=self.readiness, now=self.clock())
@@ -222,17 +223,15 @@ class ServingControllers:
 
     async def _route(self, namespace: str, name: str) -> None:
         key = (namespace, name)
-        route = await self._get(ROUTES, namespace, name)
+        route = self._get(ROUTES, namespace, name)
         if route is None or route["metadata"].get("deletionTimestamp"):
             if self.programmed.pop(key, None) is not None:
                 self.program_route(key, None)
             return
-        configurations = await self._list(CONFIGURATIONS, namespace)
-        revisions = await self._list(REVISIONS, namespace)
         decision = reconcile_route(
             route,
-            configurations={c["metadata"]["name"]: c for c in configurations},
-            revisions={r["metadata"]["name"]: r for r in revisions},
+            configurations=self.cache.namespace(CONFIGURATIONS, namespace),
+            revisions=self.cache.namespace(REVISIONS, namespace),
             network=self.network,
             programmed=self.programmed.get(key),
             now=self.clock(),

@@ -1,0 +1,59 @@
+"""What the controllers know of the stored objects: a cache kept by their watches.
+
+Reconciles read from here instead of listing from the store, so one reconcile costs
+O(its own objects), not O(every object in the namespace) — at a thousand services
+that is the difference between milliseconds and minutes. The cache may lag a write
+by one event; that is safe because reconciles are level-based: a write based on a
+stale read fails (409 Conflict, or AlreadyExists) and the key is simply queued again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+Object = dict[str, Any]
+CONFIGURATION_LABEL = "serving.knative.dev/configuration"
+_EMPTY: Mapping[str, Object] = MappingProxyType({})
+
+
+class ObjectCache:
+    """Objects by kind, namespace and name, and revisions by their configuration."""
+
+    def __init__(self) -> None:
+        self._objects: dict[tuple[str, str], dict[str, Object]] = {}
+        self._by_configuration: dict[tuple[str, str], set[str]] = {}
+
+    def store(self, kind: str, obj: Object) -> None:
+        namespace, name = where(obj)
+        self._objects.setdefault((kind, namespace), {})[name] = obj
+        configuration = (obj["metadata"].get("labels") or {}).get(CONFIGURATION_LABEL)
+        if configuration is not None:
+            self._by_configuration.setdefault((namespace, configuration), set()).add(name)
+
+    def drop(self, kind: str, obj: Object) -> None:
+        namespace, name = where(obj)
+        self._objects.get((kind, namespace), {}).pop(name, None)
+        configuration = (obj["metadata"].get("labels") or {}).get(CONFIGURATION_LABEL)
+        if configuration is not None:
+            self._by_configuration.get((namespace, configuration), set()).discard(name)
+
+    def get(self, kind: str, namespace: str, name: str) -> Object | None:
+        return self._objects.get((kind, namespace), {}).get(name)
+
+    def namespace(self, kind: str, namespace: str) -> Mapping[str, Object]:
+        """Every object of ``kind`` in ``namespace`` by name (a read-only view)."""
+        objects = self._objects.get((kind, namespace))
+        return MappingProxyType(objects) if objects is not None else _EMPTY
+
+    def labelled(self, kind: str, namespace: str, configuration: str) -> list[Object]:
+        """The objects of ``kind`` labelled as belonging to ``configuration``."""
+        names = self._by_configuration.get((namespace, configuration), set())
+        objects = self.namespace(kind, namespace)
+        return [objects[name] for name in names if name in objects]
+
+
+def where(obj: Object) -> tuple[str, str]:
+    metadata = obj["metadata"]
+    return metadata.get("namespace", ""), metadata["name"]
