@@ -1,0 +1,166 @@
+"""The container runner: any other image, with podman (or docker) where one works.
+
+Whether a container runtime works is found out once, by ``{binary} info``; podman is
+tried first, then docker (a docker client without an engine, as on many laptops and CI
+machines, does not count). Where none works, ``start`` raises :class:`RunnerError` with
+reason ``ContainerRuntimeUnavailable`` and a message saying what to install, which the
+data plane puts on the Revision's condition.
+
+Each instance is a foreground ``{binary} run --rm`` whose output goes to the instance's
+log file and whose exit status is the container's. The container's port
+(``containerPort``, 8080 by default, given to it as ``PORT``) is published on a free
+loopback port; env values reach the container through the client's environment
+(``-e NAME``), not its command line. podman runs with ``--runtime runc`` and
+``--cgroup-manager=cgroupfs``, which work without systemd and inside other containers.
+Containers get explicit ulimits at or below our own (open files as ours, at most 4096
+processes): runtimes' defaults are higher, and inside a sandbox raising a limit fails
+("error setting rlimits").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import resource
+import secrets
+import shutil
+from typing import Final
+
+from unkai.platform.runners.base import HOST, Instance, InstanceSet, RunnerError, free_port
+from unkai.platform.runners.logfiles import LogFiles
+from unkai.platform.runners.spec import InstanceSpec, RevisionKey
+
+UNAVAILABLE: Final = "ContainerRuntimeUnavailable"
+PODMAN_OPTIONS: Final = ("--runtime", "runc", "--cgroup-manager=cgroupfs")
+MAX_PROCESSES: Final = 4096
+_INFO_TIMEOUT: Final = 30.0
+
+
+class ContainerRunner:
+    """Runs instances of OCI images; see the module docstring.
+
+    ``binaries`` are the container clients to try, in order (tests name one that does
+    not exist to see the unavailable path). ``ready_timeout`` covers pulling the image.
+    """
+
+    def __init__(
+        self,
+        *,
+        logs: LogFiles,
+        binaries: tuple[str, ...] = ("podman", "docker"),
+        ready_timeout: float = 300.0,
+        ulimits: tuple[str, ...] | None = None,
+    ) -> None:
+        self.logs = logs
+        self.ulimits = default_ulimits() if ulimits is None else ulimits
+        self._binaries = binaries
+        self._ready_timeout = ready_timeout
+        self._engine: asyncio.Task[list[str]] | None = None
+        self.instances = InstanceSet()
+
+    async def engine(self) -> list[str]:
+        """The command prefix of the container client that works (found once), or
+        :class:`RunnerError` ``ContainerRuntimeUnavailable``."""
+        if self._engine is None:
+            self._engine = asyncio.ensure_future(_detect(self._binaries))
+        return await asyncio.shield(self._engine)
+
+    async def prepare(self, spec: InstanceSpec) -> None:
+        await self.engine()
+
+    async def start(self, spec: InstanceSpec) -> Instance:
+        engine = await self.engine()
+        instance_id = f"{spec.revision}-{secrets.token_hex(3)}"
+        name = f"unkai-{spec.namespace}-{instance_id}"
+        log_path = self.logs.instance(spec, instance_id)
+        port = free_port()
+        env = {**spec.env, **spec.contract_env(port=spec.container_port)}
+        command = [*engine, "run", "--rm", "--name", name, "--pull=missing"]
+        command += [part for limit in self.ulimits for part in ("--ulimit", limit)]
+        command += ["-p", f"{HOST}:{port}:{spec.container_port}"]
+        command += [part for variable in env for part in ("-e", variable)]
+        with log_path.open("ab") as log:
+            process = await asyncio.create_subprocess_exec(
+                *command,
+                spec.image,
+                env={**os.environ, **env},
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+
+        async def send_signal(signum: int) -> None:
+            kill = await asyncio.create_subprocess_exec(
+                *engine,
+                *("kill", "--signal", str(int(signum)), name),
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+            await kill.wait()
+
+        instance = Instance(
+            id=instance_id,
+            spec=spec,
+            port=port,
+            log_path=log_path,
+            returncode=asyncio.ensure_future(process.wait()),
+            send_signal=send_signal,
+        )
+        self.instances.add(instance)
+        await instance.until_ready(limit=self._ready_timeout)
+        return instance
+
+    async def retire(self, key: RevisionKey) -> None:
+        await self.instances.stop(key)
+
+    async def close(self) -> None:
+        await self.instances.stop()
+
+
+def default_ulimits() -> tuple[str, ...]:
+    """``--ulimit`` values no higher than this process's own limits (module docstring)."""
+    files = resource.getrlimit(resource.RLIMIT_NOFILE)
+    processes = [
+        MAX_PROCESSES if limit == resource.RLIM_INFINITY else min(limit, MAX_PROCESSES)
+        for limit in resource.getrlimit(resource.RLIMIT_NPROC)
+    ]
+    return (f"nofile={files[0]}:{files[1]}", f"nproc={processes[0]}:{processes[1]}")
+
+
+async def _detect(binaries: tuple[str, ...]) -> list[str]:
+    problems = []
+    for binary in binaries:
+        path = shutil.which(binary)
+        if path is None:
+            problems.append(f"{binary}: not installed")
+            continue
+        command = [path, *(PODMAN_OPTIONS if binary == "podman" else ())]
+        info = await asyncio.create_subprocess_exec(
+            *command,
+            "info",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            async with asyncio.timeout(_INFO_TIMEOUT):
+                _, error = await info.communicate()
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                info.kill()
+            await info.wait()
+            problems.append(f"{binary}: `{binary} info` did not answer in {_INFO_TIMEOUT:g}s")
+            continue
+        if info.returncode == 0:
+            return command
+        last = (error.decode(errors="replace").strip().splitlines() or ["failed"])[-1]
+        problems.append(f"{binary}: `{binary} info` failed: {last}")
+    raise RunnerError(
+        UNAVAILABLE,
+        "no container runtime works here ("
+        + "; ".join(problems)
+        + "). Install podman and runc (Debian: apt-get install podman runc), or deploy the"
+        " function as an Unkai bundle, which runs without containers.",
+    )

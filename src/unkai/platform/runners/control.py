@@ -1,0 +1,43 @@
+"""The fork-server's control channel: JSON lines over a Unix socket pair.
+
+The platform holds one end, the zygote the other (inherited as a file descriptor).
+Messages, one JSON object per line::
+
+    zygote -> platform   {"event": "ready", "pid": 123}                 after loading the function
+                         {"event": "failed", "error": "..."}            could not load it; exits 2
+    platform -> zygote   {"op": "fork", "id": "hello-00001-3fa2c1", "log": "/path/x.log"}
+    zygote -> platform   {"event": "forked", "id": "...", "pid": 124, "port": 40123}
+                         {"event": "fork-failed", "id": "...", "error": "..."}
+    platform -> zygote   {"op": "signal", "id": "...", "signal": 15}    to the instance's group
+    zygote -> platform   {"event": "exited", "id": "...", "code": 0}    as Popen.returncode
+
+Signals go through the zygote because it is the instances' parent: until it has reaped
+a child, that pid cannot be reused, so a signal never reaches a stranger. When the
+platform's end closes (``retire``, or the platform died), the zygote stops its
+instances (SIGTERM, then SIGKILL after the grace period) and exits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+Message = dict[str, Any]
+
+
+def encode(message: Message) -> bytes:
+    return json.dumps(message, separators=(",", ":")).encode() + b"\n"
+
+
+class Lines:
+    """Splits a byte stream into decoded messages, keeping an incomplete last line."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, data: bytes) -> Iterator[Message]:
+        *complete, self._buffer = (self._buffer + data).split(b"\n")
+        for line in complete:
+            if line.strip():
+                yield json.loads(line)

@@ -1,0 +1,186 @@
+"""The platform's side of a zygote: start it, ask it to fork, hear about exits.
+
+:meth:`ForkServer.start` spawns the zygote (see ``zygote``) with one end of a Unix
+socket pair and waits until it has loaded the function. :meth:`ForkServer.fork` then
+returns a new instance's pid and port together with a future of its exit status; the
+future exists before the request is sent, so an instance that dies at once is still
+heard of. If the zygote itself dies, its instances are killed (their process groups)
+and their futures end with SIGKILL's status: nothing is left running unwatched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, TypeVar
+
+from unkai.platform.runners import control, logfiles
+from unkai.platform.runners.base import InstanceExit, InstanceStartError, RunnerError
+
+FORK_FAILED: Final = "ForkFailed"
+_CLOSE_SLACK: Final = 5.0
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Forked:
+    pid: int
+    port: int
+    returncode: asyncio.Future[int]
+
+
+class ForkServer:
+    """A running zygote for one revision."""
+
+    def __init__(
+        self,
+        process: asyncio.subprocess.Process,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        grace: float,
+    ) -> None:
+        self.process = process
+        self._reader = reader
+        self._writer = writer
+        self._grace = grace
+        self._forks: dict[str, asyncio.Future[tuple[int, int]]] = {}
+        self._exits: dict[str, asyncio.Future[int]] = {}
+        self._pids: dict[str, int] = {}
+        self._events = asyncio.ensure_future(self._read_events())
+
+    @classmethod
+    async def start(
+        cls, directory: Path, *, env: dict[str, str], log_path: Path, grace: float
+    ) -> ForkServer:
+        """A zygote that has loaded the function in ``directory``, or :class:`InstanceStartError`
+        with its exit status and log when it could not."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            with theirs, log_path.open("ab") as log:
+                process = await asyncio.create_subprocess_exec(
+                    *(sys.executable, "-m", "unkai.platform.runners.zygote", str(directory)),
+                    *("--control-fd", str(theirs.fileno()), "--grace", str(grace)),
+                    env=env,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                    pass_fds=(theirs.fileno(),),
+                    start_new_session=True,
+                )
+        except BaseException:
+            ours.close()
+            raise
+        reader, writer = await asyncio.open_unix_connection(sock=ours)
+        try:
+            first = await reader.readline()
+        except BaseException:  # cancelled (a start timeout): leave nothing behind
+            writer.close()
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await asyncio.shield(process.wait())
+            raise
+        hello = json.loads(first) if first.strip() else {}
+        if hello.get("event") != "ready":
+            writer.close()
+            ended = InstanceExit(await process.wait(), tuple(logfiles.tail(log_path)))
+            raise InstanceStartError(ended.reason, ended.message, ended)
+        return cls(process, reader, writer, grace=grace)
+
+    @property
+    def alive(self) -> bool:
+        return not self._events.done()
+
+    async def fork(self, instance_id: str, *, log_path: Path) -> Forked:
+        """A new instance serving on its own loopback port (logging to ``log_path``)."""
+        if not self.alive:
+            raise RunnerError(FORK_FAILED, "the revision's zygote has exited")
+        loop = asyncio.get_running_loop()
+        forked = self._forks[instance_id] = loop.create_future()
+        exited = self._exits[instance_id] = loop.create_future()
+        await self._send({"op": "fork", "id": instance_id, "log": str(log_path)})
+        try:
+            pid, port = await forked
+        except BaseException:
+            if self.alive:  # cancelled: a child may come anyway, and must not run unwatched
+                kill = {"op": "signal", "id": instance_id, "signal": int(signal.SIGKILL)}
+                self._writer.write(control.encode(kill))
+            raise
+        return Forked(pid, port, exited)
+
+    async def signal(self, instance_id: str, signum: int) -> None:
+        """Signal an instance's process group, unless it has been reaped already."""
+        if instance_id in self._exits and self.alive:
+            await self._send({"op": "signal", "id": instance_id, "signal": int(signum)})
+
+    async def close(self) -> None:
+        """Close the channel: the zygote stops its instances (grace, then SIGKILL), reports
+        their exits, and exits."""
+        if self.alive:
+            self._writer.write_eof()  # half-close: the exits still come back
+        try:
+            async with asyncio.timeout(self._grace + _CLOSE_SLACK):
+                await self.process.wait()
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+            await self.process.wait()
+        await self._events
+
+    async def _send(self, message: control.Message) -> None:
+        if not self.alive:
+            raise RunnerError(FORK_FAILED, "the revision's zygote has exited")
+        self._writer.write(control.encode(message))
+        await self._writer.drain()
+
+    async def _read_events(self) -> None:
+        try:
+            while line := await self._reader.readline():
+                self._dispatch(json.loads(line))
+        except (ConnectionError, ValueError):
+            pass  # a broken channel ends like a closed one
+        finally:
+            self._lost()
+
+    def _dispatch(self, event: control.Message) -> None:
+        instance_id = event.get("id", "")
+        kind = event["event"]
+        if kind == "forked":
+            self._pids[instance_id] = event["pid"]
+            _settle(self._forks.pop(instance_id, None), (event["pid"], event["port"]))
+        elif kind == "fork-failed":
+            error = RunnerError(FORK_FAILED, f"the zygote could not fork: {event['error']}")
+            self._exits.pop(instance_id, None)
+            future = self._forks.pop(instance_id, None)
+            if future is not None and not future.done():
+                future.set_exception(error)
+        elif kind == "exited":
+            self._pids.pop(instance_id, None)
+            _settle(self._exits.pop(instance_id, None), event["code"])
+
+    def _lost(self) -> None:
+        """The zygote is gone: kill what it left behind, fail what waits on it."""
+        self._writer.close()
+        for pid in self._pids.values():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+        for instance_id, forked in self._forks.items():
+            if not forked.done():
+                forked.set_exception(RunnerError(FORK_FAILED, f"zygote exited ({instance_id})"))
+        for exited in self._exits.values():
+            _settle(exited, -signal.SIGKILL)
+        self._forks.clear()
+        self._exits.clear()
+        self._pids.clear()
+
+
+def _settle(future: asyncio.Future[T] | None, value: T) -> None:
+    if future is not None and not future.done():
+        future.set_result(value)

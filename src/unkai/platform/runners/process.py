@@ -1,0 +1,197 @@
+"""The process runner: bundles run as local processes, forked from a zygote by default.
+
+Two modes, chosen when the runner is made:
+
+* ``"fork"`` (default): one zygote per active revision (see ``zygote``) loads the
+  function once; each instance is a fork of it, serving about 10 ms later.
+* ``"spawn"``: each instance is a fresh ``python -m unkai.runtime``, which imports and
+  loads the function itself. Slower to start, but nothing is shared between instances;
+  the fallback where forking is unwelcome (a function that starts threads at import).
+
+Either way an instance runs Unkai's interpreter with the function's requirements (a
+cached environment, see ``unkai.build.environments``) first on ``PYTHONPATH``, the
+platform's environment plus the container's ``env`` and the runtime contract's ``PORT``
+and ``K_*``, in its own process group, with output to its own log file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Final, Literal
+
+from unkai.build import environments
+from unkai.platform.runners.base import (
+    HOST,
+    Instance,
+    InstanceSet,
+    InstanceStartError,
+    RunnerError,
+    free_port,
+)
+from unkai.platform.runners.forkserver import ForkServer
+from unkai.platform.runners.logfiles import LogFiles, summary, tail
+from unkai.platform.runners.spec import InstanceSpec, RevisionKey
+from unkai.runtime import LoadError, load_spec
+
+Mode = Literal["fork", "spawn"]
+NO_BUNDLE: Final = "BundleMissing"
+FUNCTION_INVALID: Final = "FunctionInvalid"
+REQUIREMENTS_FAILED: Final = "RequirementsFailed"
+LOAD_TIMEOUT: Final = "LoadTimeout"
+
+
+class ProcessRunner:
+    """Runs instances of bundles; see the module docstring (and ``base`` for the contract).
+
+    ``environments`` is where requirement environments are cached (default: the user's
+    cache dir); ``ready_timeout`` bounds loading the function and each instance's
+    readiness; ``inherited`` is the environment instances start from (default: ours).
+    """
+
+    def __init__(
+        self,
+        *,
+        logs: LogFiles,
+        mode: Mode = "fork",
+        environments: Path | None = None,
+        ready_timeout: float = 60.0,
+        inherited: Mapping[str, str] | None = None,
+    ) -> None:
+        self.logs = logs
+        self.mode = mode
+        self._environments = environments
+        self._ready_timeout = ready_timeout
+        self._inherited = dict(os.environ if inherited is None else inherited)
+        self._zygotes: dict[RevisionKey, asyncio.Task[ForkServer]] = {}
+        self.instances = InstanceSet()
+
+    async def prepare(self, spec: InstanceSpec) -> None:
+        if self.mode == "fork":
+            await self._zygote(spec)
+        else:
+            await self._environment(spec)
+
+    async def start(self, spec: InstanceSpec) -> Instance:
+        instance_id = f"{spec.revision}-{secrets.token_hex(3)}"
+        log_path = self.logs.instance(spec, instance_id)
+        if self.mode == "fork":
+            zygote = await self._zygote(spec)
+            forked = await zygote.fork(instance_id, log_path=log_path)
+
+            async def send_signal(signum: int) -> None:
+                await zygote.signal(instance_id, signum)
+
+            port, returncode = forked.port, forked.returncode
+        else:
+            port, process = await self._spawn(spec, log_path)
+            returncode = asyncio.ensure_future(process.wait())
+
+            async def send_signal(signum: int) -> None:
+                if process.returncode is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, signum)
+
+        instance = Instance(
+            id=instance_id,
+            spec=spec,
+            port=port,
+            log_path=log_path,
+            returncode=returncode,
+            send_signal=send_signal,
+        )
+        self.instances.add(instance)
+        await instance.until_ready(limit=self._ready_timeout)
+        return instance
+
+    async def retire(self, key: RevisionKey) -> None:
+        await self.instances.stop(key)
+        task = self._zygotes.pop(key, None)
+        if task is not None:
+            await _close(task)
+
+    async def close(self) -> None:
+        await self.instances.stop()
+        tasks = list(self._zygotes.values())
+        self._zygotes.clear()
+        await asyncio.gather(*(_close(task) for task in tasks))
+
+    async def _spawn(
+        self, spec: InstanceSpec, log_path: Path
+    ) -> tuple[int, asyncio.subprocess.Process]:
+        env = await self._environment(spec)
+        port = free_port()  # a small race with other binders, which fork mode does not have
+        env.update(spec.contract_env(port=port))
+        with log_path.open("ab") as log:
+            process = await asyncio.create_subprocess_exec(
+                *(sys.executable, "-m", "unkai.runtime", str(_bundle(spec))),
+                *("--host", HOST, "--port", str(port)),
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+        return port, process
+
+    async def _zygote(self, spec: InstanceSpec) -> ForkServer:
+        """The revision's zygote, started (once, however many ask at a time) when needed."""
+        task = self._zygotes.get(spec.key)
+        if task is None or not _usable(task):
+            task = self._zygotes[spec.key] = asyncio.ensure_future(self._start_zygote(spec))
+        return await asyncio.shield(task)
+
+    async def _start_zygote(self, spec: InstanceSpec) -> ForkServer:
+        env = await self._environment(spec)
+        log_path = self.logs.zygote(spec)
+        try:
+            async with asyncio.timeout(self._ready_timeout):
+                return await ForkServer.start(
+                    _bundle(spec), env=env, log_path=log_path, grace=spec.grace_period
+                )
+        except TimeoutError:
+            lines = summary(tail(log_path))
+            message = f"the function did not load in {self._ready_timeout:g}s; last log lines:"
+            raise InstanceStartError(LOAD_TIMEOUT, f"{message}\n{lines}") from None
+
+    async def _environment(self, spec: InstanceSpec) -> dict[str, str]:
+        """What an instance's (or zygote's) environment is, before ``PORT``."""
+        directory = _bundle(spec)
+        try:
+            lines = load_spec(directory).requirement_lines(directory)
+        except LoadError as error:
+            raise RunnerError(FUNCTION_INVALID, str(error)) from None
+        try:
+            site = await asyncio.to_thread(
+                environments.prepare, lines, root=self._environments, base_dir=directory
+            )
+        except environments.RequirementsError as error:
+            raise RunnerError(REQUIREMENTS_FAILED, str(error)) from None
+        env = {**self._inherited, **spec.env, **spec.contract_env()}
+        env.pop("PORT", None)
+        env["PYTHONPATH"] = site.python_path(self._inherited.get("PYTHONPATH"))
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+
+def _bundle(spec: InstanceSpec) -> Path:
+    if spec.bundle is None:
+        raise RunnerError(NO_BUNDLE, f"{spec.image or spec.revision}: no bundle to run")
+    return spec.bundle
+
+
+def _usable(task: asyncio.Task[ForkServer]) -> bool:
+    if not task.done():
+        return True
+    return not task.cancelled() and task.exception() is None and task.result().alive
+
+
+async def _close(task: asyncio.Task[ForkServer]) -> None:
+    with contextlib.suppress(Exception):
+        zygote = await task
+        await zygote.close()

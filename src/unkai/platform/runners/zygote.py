@@ -1,0 +1,233 @@
+"""The fork-server: a prepared function that forks ready-to-serve instances on request.
+
+``python -m unkai.platform.runners.zygote DIR --control-fd N --grace SECONDS``, started by
+the process runner once per active revision with the revision's environment (the
+requirements' site on ``PYTHONPATH``, the ``K_*`` variables, the container's ``env``).
+It applies ``func.yaml``'s env, calls :func:`unkai.runtime.prepare` once, and then
+answers the control channel (see ``control``): for each "fork" it binds a listening
+socket on ``127.0.0.1:0`` and forks; the child serves on that socket at once, so its
+first request is answered ~10 ms after the fork (DESIGN.md, "Cold start is a fork").
+
+Forking is only safe from a process with one thread and no running event loop, so the
+zygote is a plain blocking loop over ``selectors``; SIGCHLD and SIGTERM only wake it up
+(``signal.set_wakeup_fd``) and the loop reaps children and reports their exit statuses.
+Each child gets its own process group, default signal handlers, its own log file on
+stdout and stderr, and its port in ``PORT``. Code that reads ``PORT`` while the module
+is imported sees none: the zygote does not know the port yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import os
+import selectors
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from types import FrameType
+from typing import Final, NoReturn
+
+from unkai.platform.runners import control
+from unkai.runtime import LoadError, Prepared, environment, load_spec, logs, prepare
+
+EXIT_LOAD_FAILED: Final = 2
+_BACKLOG: Final = 2048
+
+
+class Zygote:
+    """The blocking loop of a zygote that has prepared its function."""
+
+    def __init__(self, prepared: Prepared, channel: socket.socket, *, grace: float) -> None:
+        self._prepared = prepared
+        self._channel = channel
+        self._grace = grace
+        self._children: dict[int, str] = {}
+        self._pids: dict[str, int] = {}
+        self._lines = control.Lines()
+        self._stopping_since: float | None = None
+        self._wakeup_r, self._wakeup_w = os.pipe()
+        os.set_blocking(self._wakeup_r, False)
+        os.set_blocking(self._wakeup_w, False)
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(channel, selectors.EVENT_READ)
+        self._selector.register(self._wakeup_r, selectors.EVENT_READ)
+
+    def run(self) -> int:
+        """Serve the control channel until it closes and every child has been reaped."""
+        signal.set_wakeup_fd(self._wakeup_w)
+        signal.signal(signal.SIGCHLD, _wake_only)
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the platform decides when we stop
+        gc.freeze()  # what is prepared stays shared: the collector won't touch (copy) it
+        self._send({"event": "ready", "pid": os.getpid()})
+        while self._stopping_since is None or self._children:
+            for key, _ in self._selector.select(self._timeout()):
+                if key.fileobj is self._channel:
+                    self._receive()
+                else:
+                    _drain(self._wakeup_r)
+            self._reap()
+            if self._stopping_since is not None and self._past_grace():
+                self._signal_all(signal.SIGKILL)
+        return 0
+
+    def _receive(self) -> None:
+        try:
+            data = self._channel.recv(65536)
+        except OSError:
+            data = b""  # a broken channel ends like a closed one
+        if not data:
+            self._selector.unregister(self._channel)
+            self._stop()
+            return
+        for message in self._lines.feed(data):
+            if message["op"] == "fork":
+                self._fork(message["id"], Path(message["log"]))
+            elif message["op"] == "signal" and message["id"] in self._pids:
+                _kill_group(self._pids[message["id"]], message["signal"])
+
+    def _fork(self, instance_id: str, log_path: Path) -> None:
+        if threading.active_count() > 1:
+            logs.log.warning("forking with %d threads running", threading.active_count())
+        try:
+            log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        except OSError as error:
+            self._send({"event": "fork-failed", "id": instance_id, "error": str(error)})
+            return
+        try:
+            listener = socket.create_server(("127.0.0.1", 0), backlog=_BACKLOG)
+        except OSError as error:
+            os.close(log_fd)
+            self._send({"event": "fork-failed", "id": instance_id, "error": str(error)})
+            return
+        port = listener.getsockname()[1]
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            pid = os.fork()
+        except OSError as error:
+            pid = -1
+            self._send({"event": "fork-failed", "id": instance_id, "error": str(error)})
+        if pid == 0:
+            self._become_instance(listener, port, log_fd)
+        listener.close()
+        os.close(log_fd)
+        if pid < 0:
+            return
+        # Both sides set the group, so it exists whichever runs first; the child may
+        # have done it already (and even exited).
+        with contextlib.suppress(OSError):
+            os.setpgid(pid, pid)
+        self._children[pid] = instance_id
+        self._pids[instance_id] = pid
+        self._send({"event": "forked", "id": instance_id, "pid": pid, "port": port})
+
+    def _become_instance(self, listener: socket.socket, port: int, log_fd: int) -> NoReturn:
+        code = 1
+        try:
+            os.setpgid(0, 0)
+            signal.set_wakeup_fd(-1)
+            for signum in (signal.SIGCHLD, signal.SIGTERM):
+                signal.signal(signum, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            self._selector.close()
+            self._channel.close()
+            os.close(self._wakeup_r)
+            os.close(self._wakeup_w)
+            os.dup2(log_fd, 1)
+            os.dup2(log_fd, 2)
+            os.close(log_fd)
+            os.environ["PORT"] = str(port)
+            code = self._prepared.serve(listener)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+
+    def _reap(self) -> None:
+        while self._children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            instance_id = self._children.pop(pid, None)
+            if instance_id is not None:
+                del self._pids[instance_id]
+                code = os.waitstatus_to_exitcode(status)
+                self._send({"event": "exited", "id": instance_id, "code": code})
+
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._stopping_since is None:
+            self._stopping_since = time.monotonic()
+            self._signal_all(signal.SIGTERM)
+
+    def _signal_all(self, signum: int) -> None:
+        for pid in self._children:
+            _kill_group(pid, signum)
+
+    def _timeout(self) -> float | None:
+        """How long to wait for something to happen: forever, unless stopping."""
+        if self._stopping_since is None:
+            return None
+        return max(0.05, self._stopping_since + self._grace - time.monotonic())
+
+    def _past_grace(self) -> bool:
+        assert self._stopping_since is not None
+        return time.monotonic() >= self._stopping_since + self._grace
+
+    def _send(self, message: control.Message) -> None:
+        with contextlib.suppress(OSError):  # the platform is gone: we are stopping anyway
+            self._channel.sendall(control.encode(message))
+
+
+def _kill_group(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signum)
+
+
+def _wake_only(signum: int, frame: FrameType | None) -> None:
+    """A handler must exist for the wakeup fd to be written; the loop does the work."""
+
+
+def _drain(fd: int) -> None:
+    with contextlib.suppress(BlockingIOError):
+        while os.read(fd, 4096):
+            pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Load the function, report to the platform, and fork instances until told to stop."""
+    parser = argparse.ArgumentParser(prog="python -m unkai.platform.runners.zygote")
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--control-fd", type=int, required=True)
+    parser.add_argument("--grace", type=float, default=30.0)
+    args = parser.parse_args(argv)
+    logs.configure()
+    channel = socket.socket(fileno=args.control_fd)
+    channel.setblocking(True)
+    try:
+        spec = load_spec(args.directory)
+        os.environ.update(environment(spec, os.environ))
+        prepared = prepare(args.directory, spec=spec, host="127.0.0.1", port=0)
+    except LoadError as error:
+        logs.log.error("cannot serve %s: %s", args.directory, error, exc_info=error.__cause__)
+        channel.sendall(control.encode({"event": "failed", "error": str(error)}))
+        return EXIT_LOAD_FAILED
+    return Zygote(prepared, channel, grace=args.grace).run()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,23 @@
+"""A sync http function for the runner tests: echo the environment, sleep, or crash."""
+
+import os
+import sys
+import time
+
+
+def handle(request):
+    if request.url.path == "/env":
+        names = ("PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION", "GREETING", "FROM_YAML")
+        return {
+            **{name: os.environ.get(name) for name in names},
+            "pid": os.getpid(),
+            "ppid": os.getppid(),
+        }
+    if request.url.path == "/sleep":
+        time.sleep(float(request.query_params["seconds"]))
+        return "slept"
+    if request.url.path == "/crash":
+        print("about to crash: the disk is on fire", flush=True)
+        sys.stderr.flush()
+        os._exit(3)
+    return "hello"

@@ -1,0 +1,94 @@
+"""The container runner: a clear error where no container runtime works, and a real
+container where podman (or docker) does."""
+
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from unkai.platform.runners import ContainerRunner, InstanceSpec, LogFiles, RunnerError
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_no_container_runtime_is_a_clear_error(logs: LogFiles) -> None:
+    runner = ContainerRunner(logs=logs, binaries=("unkai-no-such-podman",))
+    spec = InstanceSpec(
+        namespace="default", revision="web-00001", configuration="web", image="nginx"
+    )
+
+    with pytest.raises(RunnerError) as failure:
+        await runner.start(spec)
+    assert failure.value.reason == "ContainerRuntimeUnavailable"
+    assert "unkai-no-such-podman: not installed" in failure.value.message
+    assert "apt-get install podman runc" in failure.value.message
+    with pytest.raises(RunnerError, match="no container runtime works here"):
+        await runner.prepare(spec)  # found out once, answered the same way after
+
+
+@pytest.fixture(scope="module")
+def busybox_image(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A tiny image made here (no registry needed): static busybox serving ``/www`` on 8080.
+
+    Skips where no container runtime works or no static busybox (Debian
+    ``busybox-static``) is there to build it from."""
+    podman = shutil.which("podman")
+    busybox = shutil.which("busybox")
+    if podman is None:
+        pytest.skip("podman is not installed (apt-get install podman runc)")
+    engine = [podman, "--runtime", "runc", "--cgroup-manager=cgroupfs"]
+    if subprocess.run([*engine, "info"], capture_output=True, timeout=60).returncode != 0:
+        pytest.skip("podman is installed but `podman info` fails here")
+    if busybox is None or not _static(Path(busybox)):
+        pytest.skip("no static busybox to build a test image from (apt-get install busybox-static)")
+    root = tmp_path_factory.mktemp("busybox-root")
+    (root / "bin").mkdir()
+    (root / "www").mkdir()
+    shutil.copy(busybox, root / "bin" / "busybox")
+    (root / "www" / "index.html").write_text("hello from a container\n")
+    archive = shutil.make_archive(str(root.parent / "rootfs"), "tar", root)
+    image = "localhost/unkai-test/busybox-httpd:1"
+    serve = "echo serving on $PORT; exec /bin/busybox httpd -f -p $PORT -h /www"
+    command = f'["/bin/busybox", "sh", "-c", "{serve}"]'
+    subprocess.run(
+        [*engine, "import", "--change", f"CMD {command}", archive, image],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return image
+
+
+def _static(path: Path) -> bool:
+    """Whether ``path`` is a statically linked executable (it has no ELF interpreter)."""
+    data = path.read_bytes()
+    return data[:4] == b"\x7fELF" and b"/ld-linux" not in data[:8192]
+
+
+@pytest.fixture
+async def container_runner(logs: LogFiles) -> AsyncIterator[ContainerRunner]:
+    runner = ContainerRunner(logs=logs, binaries=("podman",), ready_timeout=60)
+    yield runner
+    await runner.close()
+
+
+async def test_podman_runs_an_image(container_runner: ContainerRunner, busybox_image: str) -> None:
+    spec = InstanceSpec(
+        namespace="default",
+        revision="web-00001",
+        configuration="web",
+        image=busybox_image,
+        readiness_path="/index.html",
+        timeout_seconds=1,
+    )
+    instance = await container_runner.start(spec)
+
+    async with httpx2.AsyncClient() as client:
+        response = await client.get(f"{instance.url}/index.html")
+    assert (response.status_code, response.text) == (200, "hello from a container\n")
+    ended = await instance.stop()  # PID 1 of a container ignores SIGTERM: killed after 1 s
+    assert (ended.code, ended.reason) == (137, "ExitCode137")
+    assert "serving on 8080" in instance.log_path.read_text()
