@@ -1,0 +1,167 @@
+"""One revision's admission: place a request on an instance, or hold it until one frees.
+
+A request that finds no instance with room is *held*, not failed: the Knative runtime
+contract wants a request for a revision with no instances kept until one is ready,
+and on the revision first chosen. Held requests wait first in, first out, and the
+first one held while the revision has no ready instance tells the autoscaler at once
+(``on_cold``), without waiting for a metrics scrape. Beyond the queue depth
+(:meth:`~.breaker.Breaker.queue_depth`) a request is refused (503). A held request
+that times out or whose client leaves is withdrawn in O(1): it is marked, and the
+queue skips marked entries (and is compacted when they pile up).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from unkai.platform.gateway.breaker import Breaker
+from unkai.platform.gateway.metrics import RequestMeter, RevisionStats
+from unkai.platform.gateway.settings import (
+    Endpoint,
+    GatewayConfig,
+    RevisionKey,
+    RevisionSettings,
+)
+from unkai.platform.gateway.upstream import Instance
+
+log = logging.getLogger("unkai.gateway")
+
+
+class OverloadedError(Exception):
+    """The revision's queue is full."""
+
+
+class Waiter(Protocol):
+    """What the revision knows of a held request."""
+
+    held: bool
+
+    def dispatch(self, instance: Instance) -> None:
+        """An instance has room for the request (already counted in)."""
+
+
+class Revision:
+    """Per-revision state on the request path: settings, breaker, queue, counters."""
+
+    __slots__ = (
+        "_on_cold",
+        "breaker",
+        "first_byte_limit",
+        "idle_timeout",
+        "instances",
+        "key",
+        "max_held",
+        "stats",
+        "waiters",
+    )
+
+    def __init__(
+        self,
+        key: RevisionKey,
+        *,
+        max_held: int,
+        on_cold: Callable[[RevisionKey], None],
+        meter: RequestMeter | None,
+    ) -> None:
+        self.key = key
+        self.max_held = max_held
+        self.stats = RevisionStats(meter)
+        self.breaker = Breaker()
+        self.waiters: deque[Waiter] = deque()
+        self.instances: dict[Endpoint, Instance] = {}  # ready and draining
+        self._on_cold = on_cold
+        self.configure(RevisionSettings())
+
+    def configure(self, settings: RevisionSettings) -> None:
+        self.first_byte_limit = settings.first_byte_limit
+        self.idle_timeout = settings.idle_timeout
+        self.breaker.configure(settings.container_concurrency, settings.queue_depth)
+        self._dispatch()
+
+    def admit(self, waiter: Waiter) -> Instance | None:
+        """An instance for the request now, or ``None`` when it is held (then
+        :meth:`Waiter.dispatch` follows); raises :class:`OverloadedError` when full."""
+        instance = self.breaker.pick()
+        if instance is not None:
+            return instance
+        stats = self.stats
+        if stats.held >= self.breaker.queue_depth(self.max_held):
+            raise OverloadedError
+        stats.held += 1
+        waiter.held = True
+        waiters = self.waiters
+        waiters.append(waiter)
+        if len(waiters) > 2 * stats.held + 64:
+            self.waiters = deque(waiter for waiter in waiters if waiter.held)
+        if stats.held == 1 and not self.breaker.ready:
+            self._cold()
+        return None
+
+    def withdraw(self, waiter: Waiter) -> None:
+        """A held request leaves the queue (timed out, or its client went away)."""
+        if waiter.held:
+            waiter.held = False
+            self.stats.held -= 1
+
+    def release(self, instance: Instance) -> None:
+        """A request placed on ``instance`` finished: its slot goes to the next held one."""
+        instance.in_flight -= 1
+        if instance.draining:
+            instance.released()
+        if self.stats.held:
+            self._dispatch()
+
+    def set_endpoints(self, endpoints: Sequence[Endpoint], config: GatewayConfig) -> None:
+        """The ready instances, in the data plane's order; held requests move on.
+
+        An instance left out drains: no new requests, in-flight ones finish, idle
+        connections close. It is forgotten (:meth:`prune`) once nothing is in flight.
+        """
+        ready = []
+        for endpoint in dict.fromkeys(endpoints):
+            instance = self.instances.get(endpoint)
+            if instance is None:
+                instance = self.instances[endpoint] = Instance(endpoint, config)
+            instance.undrain()
+            ready.append(instance)
+        had_instances = bool(self.breaker.ready)
+        for instance in set(self.breaker.ready) - set(ready):
+            instance.drain()
+        self.breaker.ready = ready
+        self._dispatch()
+        if had_instances and not ready and self.stats.held:
+            self._cold()
+
+    def prune(self) -> None:
+        """Forget drained instances with nothing in flight."""
+        for endpoint, instance in list(self.instances.items()):
+            if instance.draining and instance.in_flight == 0:
+                del self.instances[endpoint]
+
+    def _dispatch(self) -> None:
+        """Held requests go, oldest first, while an instance has room. A dispatch only
+        starts the exchange (connecting is asynchronous), so this never re-enters."""
+        waiters, stats = self.waiters, self.stats
+        while stats.held:
+            instance = self.breaker.pick()
+            if instance is None:
+                return
+            waiter = waiters.popleft()
+            while not waiter.held:
+                waiter = waiters.popleft()
+            waiter.held = False
+            stats.held -= 1
+            waiter.dispatch(instance)
+
+    def _cold(self) -> None:
+        log.info(
+            "request held for a revision with no ready instance",
+            extra={"revision": str(self.key), "held": self.stats.held},
+        )
+        try:
+            self._on_cold(self.key)
+        except Exception:
+            log.exception("on_cold_request failed", extra={"revision": str(self.key)})

@@ -1,0 +1,209 @@
+"""Request and response heads as they cross the gateway.
+
+Requests keep the client's headers byte for byte (``Host`` included) except the
+hop-by-hop ones (RFC 9110 §7.6.1: ``Connection``, the headers it names,
+``Keep-Alive``, ``Proxy-Connection``, ``TE``, ``Trailer``, ``Upgrade``), and gain the
+proxy headers the runtime contract asks for: ``Forwarded`` (RFC 7239) and
+``X-Forwarded-For`` are appended to, ``X-Forwarded-Proto`` and ``X-Forwarded-Host``
+set when absent (a proxy in front of the gateway knows better), ``traceparent`` (W3C)
+started when absent. ``Transfer-Encoding`` stays, because the body is forwarded with
+the framing it arrived with. An upgrade request keeps ``Upgrade`` and says
+``Connection: upgrade``.
+
+Responses lose the same hop-by-hop headers and their framing is rebuilt for the
+client: the gateway decides keep-alive per client connection, not per instance. A
+response with nothing to rewrite for its client (:func:`passes_unchanged`) is not
+rebuilt at all.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import IntEnum
+from random import getrandbits
+
+_HOP_BY_HOP = frozenset(
+    {b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"upgrade"}
+)
+_HOP_BY_HOP_LINE = re.compile(b"\n(?:" + b"|".join(sorted(_HOP_BY_HOP)) + b"):")
+_CONNECTION_OPTIONS = frozenset({b"keep-alive", b"close", b"upgrade"})
+_REQUEST_SPECIAL = _HOP_BY_HOP | {
+    b"host",
+    b"forwarded",
+    b"x-forwarded-for",
+    b"x-forwarded-proto",
+    b"x-forwarded-host",
+    b"traceparent",
+    b"transfer-encoding",
+}
+_RESPONSE_SPECIAL = _HOP_BY_HOP | {b"transfer-encoding", b"content-length"}
+
+Headers = list[tuple[bytes, bytes]]
+
+
+class Body(IntEnum):
+    """How a response body is delimited on the instance connection."""
+
+    NONE = 0  # 1xx, 204, 304, or a response to HEAD
+    LENGTH = 1
+    CHUNKED = 2
+    UNTIL_CLOSE = 3
+
+
+def forwarded_for(address: tuple[str, int] | None) -> tuple[bytes, bytes]:
+    """The client's ``X-Forwarded-For`` entry and ``Forwarded: for=`` node, computed
+    once per client connection."""
+    if address is None:
+        return b"unknown", b"unknown"
+    ip = address[0].encode()
+    return ip, (b'"[' + ip + b']"' if b":" in ip else ip)
+
+
+def trace_parent() -> bytes:
+    """A new sampled W3C ``traceparent``; trace and span ids are never all zeros."""
+    return b"00-%032x-%016x-01" % (getrandbits(128) or 1, getrandbits(64) or 1)
+
+
+def request_head(
+    method: bytes,
+    url: bytes,
+    headers: Headers,
+    *,
+    client: tuple[bytes, bytes],
+    upgrade: bool,
+) -> tuple[bytes, bytes, bool]:
+    """The head to send to the instance, the client's ``Host`` value, and whether the
+    body is chunked (it is forwarded re-chunked, as it came)."""
+    parts = [b"%s %s HTTP/1.1\r\n" % (method, url)]
+    host = forwarded = forwarded_list = b""
+    has_proto = has_host = has_trace = chunked = False
+    named: list[bytes] = []
+    for name, value in headers:
+        lower = name.lower()
+        if lower in _REQUEST_SPECIAL:
+            if lower == b"host":
+                host = value
+            elif lower == b"forwarded":
+                forwarded = forwarded + b", " + value if forwarded else value
+                continue
+            elif lower == b"x-forwarded-for":
+                forwarded_list = forwarded_list + b", " + value if forwarded_list else value
+                continue
+            elif lower == b"x-forwarded-proto":
+                has_proto = True
+            elif lower == b"x-forwarded-host":
+                has_host = True
+            elif lower == b"traceparent":
+                has_trace = True
+            elif lower == b"transfer-encoding":
+                chunked = True
+            elif lower == b"upgrade" and upgrade:
+                pass
+            else:
+                if lower == b"connection":
+                    named.extend(_options(value))
+                continue
+        parts += (name, b": ", value, b"\r\n")
+    if named:
+        parts = _without(parts, named)
+    ip, node = client
+    quoted_host = b'"' + host + b'"' if b":" in host else host
+    ours = b"for=" + node + b";proto=http;host=" + quoted_host
+    parts += (b"forwarded: ", forwarded + b", " + ours if forwarded else ours, b"\r\n")
+    parts += (b"x-forwarded-for: ", forwarded_list + b", " + ip if forwarded_list else ip)
+    parts.append(b"\r\n")
+    if not has_proto:
+        parts.append(b"x-forwarded-proto: http\r\n")
+    if not has_host:
+        parts += (b"x-forwarded-host: ", host, b"\r\n")
+    if not has_trace:
+        parts += (b"traceparent: ", trace_parent(), b"\r\n")
+    if upgrade:
+        parts.append(b"connection: upgrade\r\n")
+    parts.append(b"\r\n")
+    return b"".join(parts), host, chunked
+
+
+def response_head(
+    status: int,
+    reason: bytes,
+    headers: Headers,
+    *,
+    head_request: bool,
+    http10: bool,
+    close: bool,
+) -> tuple[bytes, Body, bool]:
+    """The head to send to the client, how the instance delimits the body, and whether
+    the client connection must end after this response.
+
+    A body without a length is re-chunked for an HTTP/1.1 client; an HTTP/1.0 client
+    gets it delimited by closing the connection.
+    """
+    parts = [b"HTTP/1.1 %d %s\r\n" % (status, reason)]
+    body = Body.UNTIL_CLOSE
+    switching = status == 101
+    named: list[bytes] = []
+    for name, value in headers:
+        lower = name.lower()
+        if lower in _RESPONSE_SPECIAL:
+            if lower == b"content-length":
+                body = Body.LENGTH if body != Body.CHUNKED else body
+            elif lower == b"transfer-encoding":
+                body = Body.CHUNKED
+                continue
+            elif switching and lower in (b"upgrade", b"connection"):
+                pass
+            else:
+                if lower == b"connection":
+                    named.extend(_options(value))
+                continue
+        parts += (name, b": ", value, b"\r\n")
+    if named:
+        parts = _without(parts, named)
+    if status < 200:  # interim, or switching protocols: no body, no framing
+        parts.append(b"\r\n")
+        return b"".join(parts), Body.NONE, False
+    if status in (204, 304) or head_request:
+        body = Body.NONE
+    elif body != Body.LENGTH:
+        if http10:
+            close = True
+        else:
+            parts.append(b"transfer-encoding: chunked\r\n")
+    if close:
+        parts.append(b"connection: close\r\n")
+    elif http10:
+        parts.append(b"connection: keep-alive\r\n")
+    parts.append(b"\r\n")
+    return b"".join(parts), body, close
+
+
+def passes_unchanged(data: bytes) -> bool:
+    """Whether a response whose first bytes are ``data`` can go to an HTTP/1.1
+    keep-alive client byte for byte: ``data`` holds its whole head, it is a final
+    HTTP/1.1 response, no hop-by-hop header is in it, and a length or chunks delimit
+    its body. Most responses qualify, and then the gateway neither parses headers in
+    Python nor rebuilds the head or the chunks."""
+    end = data.find(b"\r\n\r\n")
+    if end < 0 or not data.startswith(b"HTTP/1.1 ") or data[9:10] == b"1":
+        return False
+    head = data[:end].lower()
+    if _HOP_BY_HOP_LINE.search(head):
+        return False
+    return b"\ncontent-length:" in head or b"\ntransfer-encoding: chunked" in head
+
+
+def _options(value: bytes) -> list[bytes]:
+    """Header names listed in a ``Connection`` value (its options left out)."""
+    tokens = (token.strip().lower() for token in value.split(b","))
+    return [token for token in tokens if token and token not in _CONNECTION_OPTIONS]
+
+
+def _without(parts: list[bytes], names: list[bytes]) -> list[bytes]:
+    """``parts`` (start line, then ``name: value`` quadruples) without ``names``."""
+    drop = set(names)
+    kept = parts[:1]
+    for index in range(1, len(parts), 4):
+        if parts[index].lower() not in drop:
+            kept += parts[index : index + 4]
+    return kept

@@ -1,0 +1,219 @@
+"""The client side: one asyncio ``Protocol`` per accepted connection, parsing with httptools.
+
+Requests on a connection are answered in order. The first one in line is forwarded
+while it is still being received; a pipelined request behind it is parsed and kept
+(reading pauses) until its turn. Reading also pauses while a request's body has
+nowhere to go yet (held, or connecting) beyond :data:`BUFFER_LIMIT`, and while the
+instance connection cannot take more; the reasons are kept apart, so each clears
+only its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Final, Literal, cast
+
+from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
+
+from unkai.platform.gateway import responses
+from unkai.platform.gateway.activator import Revision
+from unkai.platform.gateway.exchange import Exchange
+from unkai.platform.gateway.headers import Headers, forwarded_for, request_head
+from unkai.platform.gateway.routing import TAG_HEADER, normalise_host
+from unkai.platform.gateway.websocket import Tunnel
+
+if TYPE_CHECKING:
+    from unkai.platform.gateway.server import Gateway
+
+log = logging.getLogger("unkai.gateway")
+
+BUFFER_LIMIT: Final = 64 * 1024
+PauseReason = Literal["buffer", "instance", "pipeline"]
+
+
+class ClientConnection(asyncio.Protocol):
+    """A client's connection: parses requests, keeps them in order, flow-controls reads."""
+
+    __slots__ = (
+        "_client",
+        "_headers",
+        "_url",
+        "exchanges",
+        "gateway",
+        "idle_since",
+        "loop",
+        "parser",
+        "parsing",
+        "paused",
+        "transport",
+        "tunnel",
+        "writing_paused",
+    )
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set on connect
+        self.parser = HttpRequestParser(self)
+        self.exchanges: deque[Exchange] = deque()  # first in line is being answered
+        self.parsing: Exchange | None = None
+        self.tunnel: Tunnel | None = None
+        self.idle_since: float | None = time.monotonic()  # None while a request is open
+        self.writing_paused = False
+        self.paused: set[PauseReason] = set()  # why reading is paused, if it is
+        self._headers: Headers = []
+        self._url = b""
+        self._client = (b"unknown", b"unknown")
+
+    def write(self, data: bytes) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(data)
+
+    def exchange_done(self, exchange: Exchange) -> None:
+        """The first exchange in line is over (both ways): the next one goes."""
+        exchanges = self.exchanges
+        if exchanges and exchanges[0] is exchange:
+            exchanges.popleft()
+        if exchange.close or self.gateway.stopping or self.transport.is_closing():
+            self.transport.close()
+            return
+        if exchanges:
+            exchanges[0].start()
+        else:
+            self.idle_since = time.monotonic()
+        if len(exchanges) <= 1:
+            self.resume_reading("pipeline")
+
+    def pause_reading(self, reason: PauseReason) -> None:
+        if not self.paused and not self.transport.is_closing():
+            self.transport.pause_reading()
+        self.paused.add(reason)
+
+    def resume_reading(self, *reasons: PauseReason) -> None:
+        paused = self.paused
+        if paused:
+            paused.difference_update(reasons)
+            if not paused and not self.transport.is_closing():
+                self.transport.resume_reading()
+
+    # asyncio callbacks
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self._client = forwarded_for(transport.get_extra_info("peername"))
+        self.gateway.connections.add(self)
+
+    def data_received(self, data: bytes) -> None:
+        if self.tunnel is not None:
+            self.tunnel.from_client(data)
+            return
+        try:
+            self.parser.feed_data(data)
+        except HttpParserUpgrade as upgrade:  # bytes past the head belong to the tunnel
+            if self.exchanges:
+                self.exchanges[-1].early = data[upgrade.args[0] :]
+        except HttpParserError as error:
+            self._bad_request(str(error))
+            return
+        if self.exchanges:
+            self.exchanges[0].flush_request()
+        parsing = self.parsing
+        if parsing is not None and parsing.upstream is None and parsing.request_size > BUFFER_LIMIT:
+            self.pause_reading("buffer")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.gateway.connections.discard(self)
+        if self.tunnel is not None:
+            self.tunnel.closed()
+        exchanges, self.exchanges = self.exchanges, deque()
+        for exchange in exchanges:
+            exchange.abort()
+
+    def pause_writing(self) -> None:
+        self.writing_paused = True
+        self._each_upstream(pause=True)
+
+    def resume_writing(self) -> None:
+        self.writing_paused = False
+        self._each_upstream(pause=False)
+
+    # httptools callbacks
+
+    def on_message_begin(self) -> None:
+        self._headers = []
+        self._url = b""
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        if self.transport.is_closing():
+            return
+        parser = self.parser
+        method = parser.get_method()
+        upgrade = parser.should_upgrade()
+        head, host, chunked = request_head(
+            method, self._url, self._headers, client=self._client, upgrade=upgrade
+        )
+        exchange = Exchange(
+            self,
+            self._route(host),
+            head=head,
+            host=host,
+            chunked=chunked,
+            keep_alive=parser.should_keep_alive(),
+            http10=parser.get_http_version() == "1.0",
+            head_request=method == b"HEAD",
+            upgrade=upgrade,
+        )
+        self.parsing = exchange
+        self.exchanges.append(exchange)
+        self.idle_since = None
+        if len(self.exchanges) == 1:
+            exchange.start()
+        else:
+            self.pause_reading("pipeline")
+
+    def on_body(self, body: bytes) -> None:
+        if self.parsing is not None:
+            self.parsing.request_body(body)
+
+    def on_message_complete(self) -> None:
+        parsing, self.parsing = self.parsing, None
+        if parsing is not None:
+            parsing.request_complete()
+
+    # helpers
+
+    def _route(self, host: bytes) -> Revision | None:
+        route = self.gateway.router.hosts.get(normalise_host(host))
+        if route is None:
+            return None
+        if self.gateway.config.tag_header_routing:
+            for name, value in self._headers:
+                if name.lower() == TAG_HEADER:
+                    tagged = route.tags.get(value.strip().lower())
+                    if tagged is not None:
+                        return tagged
+        return route.choose()
+
+    def _each_upstream(self, *, pause: bool) -> None:
+        if self.exchanges:
+            upstream = self.exchanges[0].upstream
+            if upstream is not None and upstream.transport is not None:
+                if pause:
+                    upstream.transport.pause_reading()
+                else:
+                    upstream.transport.resume_reading()
+
+    def _bad_request(self, reason: str) -> None:
+        log.debug("bad request", extra={"error": reason})
+        if not self.exchanges:  # otherwise the response under way is cut
+            self.write(responses.local(400, b"bad request: " + reason.encode(), close=True))
+        self.transport.close()

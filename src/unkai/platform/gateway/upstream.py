@@ -1,0 +1,245 @@
+"""Instances and their pools of keep-alive connections.
+
+An :class:`Instance` is one endpoint of a revision: its load (requests in flight, what
+the breaker balances on), its idle connections (reused last-in first-out, so the warm
+ones stay warm and the rest age out), and whether it drains. An
+:class:`UpstreamConnection` carries one exchange at a time: it parses the response with
+httptools and hands head, body and end to the exchange, which writes them to the
+client in one batch per read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, cast
+
+from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
+
+from unkai.platform.gateway.headers import Body, Headers, passes_unchanged
+from unkai.platform.gateway.settings import Endpoint, GatewayConfig
+
+if TYPE_CHECKING:
+    from unkai.platform.gateway.exchange import Exchange
+
+
+class Instance:
+    """One endpoint: load, idle connections and drain state."""
+
+    __slots__ = ("_drained", "config", "draining", "endpoint", "idle", "in_flight")
+
+    def __init__(self, endpoint: Endpoint, config: GatewayConfig) -> None:
+        self.endpoint = endpoint
+        self.config = config
+        self.in_flight = 0
+        self.idle: list[UpstreamConnection] = []
+        self.draining = False
+        self._drained: asyncio.Event | None = None
+
+    def take(self) -> UpstreamConnection | None:
+        """An idle connection young enough to trust, or ``None`` (then :meth:`connect`)."""
+        idle = self.idle
+        while idle:
+            connection = idle.pop()
+            if time.monotonic() - connection.idle_since < self.config.upstream_idle_timeout:
+                return connection
+            connection.close()
+        return None
+
+    def give_back(self, connection: UpstreamConnection) -> None:
+        """Pool a connection whose last exchange ended cleanly; close it when draining."""
+        if self.draining or len(self.idle) >= self.config.max_idle_per_instance:
+            connection.close()
+            return
+        connection.exchange = None
+        connection.idle_since = time.monotonic()
+        self.idle.append(connection)
+
+    async def connect(self) -> UpstreamConnection:
+        """A new connection (raises ``OSError`` or ``TimeoutError`` when refused)."""
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(self.config.connect_timeout):
+            _, connection = await loop.create_connection(
+                lambda: UpstreamConnection(self), self.endpoint.host, self.endpoint.port
+            )
+        return connection
+
+    def drain(self) -> None:
+        """Take no new requests; close idle connections, let in-flight ones finish."""
+        self.draining = True
+        while self.idle:
+            self.idle.pop().close()
+        self._check_drained()
+
+    def undrain(self) -> None:
+        self.draining = False
+
+    def released(self) -> None:
+        """One request less in flight on a draining instance (the revision counted)."""
+        self._check_drained()
+
+    async def drained(self) -> None:
+        """Return once the instance drains and has nothing in flight."""
+        if self.draining and self.in_flight == 0:
+            return
+        if self._drained is None:
+            self._drained = asyncio.Event()
+        await self._drained.wait()
+
+    def _check_drained(self) -> None:
+        if self.in_flight == 0 and self._drained is not None:
+            self._drained.set()
+
+
+class UpstreamConnection(asyncio.Protocol):
+    """A connection to an instance, carrying one exchange at a time."""
+
+    __slots__ = (
+        "_body",
+        "_done",
+        "_end",
+        "_headers",
+        "_reason",
+        "exchange",
+        "idle_since",
+        "instance",
+        "parser",
+        "reused",
+        "transport",
+    )
+
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+        self.transport: asyncio.Transport | None = None
+        self.exchange: Exchange | None = None
+        self.parser: HttpResponseParser | None = None
+        self.idle_since = 0.0
+        self.reused = False
+        self._headers: Headers = []
+        self._reason = b""
+        self._body = Body.NONE
+        self._done = False
+        self._end: _End | None = None
+
+    def bind(self, exchange: Exchange) -> None:
+        """Carry ``exchange`` next. Its response gets a parser of its own, made when
+        its first bytes show how to carry it (and a response to HEAD leaves the old
+        parser waiting for a body that never comes)."""
+        self.reused = self.idle_since > 0
+        self.exchange = exchange
+        self.parser = None
+        self._done = False
+
+    def close(self) -> None:
+        self.exchange = None
+        if self.transport is not None:
+            self.transport.close()
+
+    # asyncio callbacks
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def data_received(self, data: bytes) -> None:
+        exchange = self.exchange
+        if exchange is None:  # nothing was asked: the instance is confused
+            self.close()
+            return
+        if exchange.tunnel is not None:
+            exchange.tunnel.from_instance(data)
+            return
+        parser = self.parser
+        if parser is None:  # a response begins: pass it on as is, or rebuild its head
+            if (
+                exchange.passthrough
+                and not exchange.client.gateway.stopping
+                and (passes_unchanged(data))
+            ):
+                self._end = _End()
+                self._body = Body.LENGTH
+                parser = self.parser = HttpResponseParser(self._end)
+            else:
+                self._end = None
+                parser = self.parser = HttpResponseParser(self)
+        try:
+            parser.feed_data(data)
+        except HttpParserUpgrade as upgrade:
+            exchange.flush_response()
+            exchange.switch_protocols(data[upgrade.args[0] :])
+            return
+        except HttpParserError:
+            self.exchange = None
+            self.close()
+            exchange.instance_failed("invalid response from the instance")
+            return
+        end = self._end
+        if end is not None:
+            if not exchange.response_started:
+                exchange.response_passed(parser.get_status_code())
+            exchange.response_body(data)
+            self._done = end.done
+        if self._done:  # ends the response and flushes it in one write
+            self._done = False
+            exchange.response_complete(reusable=self._body is not Body.UNTIL_CLOSE)
+        else:
+            exchange.flush_response()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if self in self.instance.idle:
+            self.instance.idle.remove(self)
+        exchange, self.exchange = self.exchange, None
+        if exchange is None:
+            return
+        if exchange.tunnel is not None:
+            exchange.tunnel.closed()
+        elif exchange.response_started and self._body is Body.UNTIL_CLOSE:
+            exchange.response_complete(reusable=False)
+        else:
+            exchange.instance_failed("the instance closed the connection", retry=self.reused)
+
+    def pause_writing(self) -> None:
+        if self.exchange is not None:
+            self.exchange.client.pause_reading("instance")
+
+    def resume_writing(self) -> None:
+        if self.exchange is not None:
+            self.exchange.client.resume_reading("instance")
+
+    # httptools callbacks
+
+    def on_status(self, reason: bytes) -> None:
+        self._reason = reason
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        assert self.exchange is not None
+        assert self.parser is not None
+        status = self.parser.get_status_code()
+        self._body = self.exchange.response_head(status, self._reason, self._headers)
+        self._headers = []
+        if status >= 200 and self._body is Body.NONE:
+            self._done = True
+
+    def on_body(self, body: bytes) -> None:
+        assert self.exchange is not None
+        self.exchange.response_body(body)
+
+    def on_message_complete(self) -> None:
+        assert self.parser is not None
+        if self.parser.get_status_code() >= 200:
+            self._done = True
+
+
+class _End:
+    """Parser callbacks for a response passed on byte for byte: only its end matters."""
+
+    __slots__ = ("done",)
+
+    def __init__(self) -> None:
+        self.done = False
+
+    def on_message_complete(self) -> None:
+        self.done = True

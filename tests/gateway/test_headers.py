@@ -1,0 +1,195 @@
+"""Headers across the gateway (Knative runtime contract, TestMustHaveHeadersSet and
+TestShouldHaveHeadersSet): ``Host`` kept, ``Forwarded`` (RFC 7239), ``X-Forwarded-*``,
+W3C ``traceparent`` propagated or started, user headers unchanged, hop-by-hop gone.
+"""
+
+import re
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from tests.gateway.conftest import RunningGateway
+from tests.gateway.upstreams import Upstream
+
+from unkai.platform.gateway.headers import Body, passes_unchanged, request_head, response_head
+
+TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-01$")
+
+
+@pytest.fixture
+def echo(gw: RunningGateway, upstream: Callable[..., Upstream]) -> tuple[RunningGateway, str]:
+    gw.endpoints("hello-00001", upstream("echo"))
+    return gw, gw.route("hello", {"hello-00001": 100})
+
+
+def seen(gw: RunningGateway, host: str, headers: list[tuple[str, str]]) -> dict[str, Any]:
+    with gw.client(host) as client:
+        response = client.get("/path?q=1", headers=headers)
+    assert response.status_code == 200
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def values(answer: dict[str, Any], name: str) -> list[str]:
+    return [value for key, value in answer["headers"] if key == name]
+
+
+def test_proxy_headers_are_set(echo: tuple[RunningGateway, str]) -> None:
+    gw, host = echo
+    answer = seen(gw, host, [])
+    assert answer["path"] == "/path"
+    assert answer["query"] == "q=1"
+    assert values(answer, "host") == [host]
+    assert values(answer, "forwarded") == [f"for=127.0.0.1;proto=http;host={host}"]
+    assert values(answer, "x-forwarded-for") == ["127.0.0.1"]
+    assert values(answer, "x-forwarded-proto") == ["http"]
+    assert values(answer, "x-forwarded-host") == [host]
+    [trace] = values(answer, "traceparent")
+    assert TRACEPARENT.match(trace)
+
+
+def test_a_new_trace_per_request(echo: tuple[RunningGateway, str]) -> None:
+    gw, host = echo
+    first, second = (values(seen(gw, host, []), "traceparent") for _ in range(2))
+    assert first != second
+
+
+def test_client_values_are_kept_or_appended_to(echo: tuple[RunningGateway, str]) -> None:
+    gw, host = echo
+    trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    answer = seen(
+        gw,
+        f"{host}:{gw.gateway.port}",
+        [
+            ("traceparent", trace),
+            ("X-Forwarded-For", "203.0.113.7"),
+            ("Forwarded", "for=203.0.113.7"),
+            ("X-Forwarded-Proto", "https"),
+        ],
+    )
+    assert values(answer, "traceparent") == [trace]
+    assert values(answer, "x-forwarded-for") == ["203.0.113.7, 127.0.0.1"]
+    assert values(answer, "forwarded") == [
+        f'for=203.0.113.7, for=127.0.0.1;proto=http;host="{host}:{gw.gateway.port}"'
+    ]
+    assert values(answer, "x-forwarded-proto") == ["https"]
+
+
+def test_user_headers_pass_unchanged(echo: tuple[RunningGateway, str]) -> None:
+    gw, host = echo
+    answer = seen(
+        gw,
+        host,
+        [
+            ("X-Custom", "Mixed  Case, spaced"),
+            ("X-Multi", "a"),
+            ("X-Multi", "b"),
+            ("Cookie", "k=v"),
+        ],
+    )
+    assert values(answer, "x-custom") == ["Mixed  Case, spaced"]
+    assert values(answer, "x-multi") == ["a", "b"]
+    assert values(answer, "cookie") == ["k=v"]
+
+
+def test_hop_by_hop_headers_stop_at_the_gateway(echo: tuple[RunningGateway, str]) -> None:
+    gw, host = echo
+    with socket.create_connection(("127.0.0.1", gw.gateway.port)) as sock:
+        sock.sendall(
+            f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: keep-alive, X-Secret\r\n"
+            "X-Secret: 1\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nX-Kept: 2\r\n\r\n".encode()
+        )
+        response = read_response(sock)
+    assert b"connection" not in response.lower().split(b"\r\n\r\n")[0].split(b"\r\n", 1)[1]
+    body = response.split(b"\r\n\r\n", 1)[1].lower()
+    for name in (b'"x-secret"', b'"keep-alive"', b'"te"', b'"connection"'):
+        assert name not in body
+    assert b'"x-kept"' in body
+
+
+def test_hop_by_hop_response_headers_stop_at_the_gateway(
+    echo: tuple[RunningGateway, str],
+) -> None:
+    gw, host = echo
+    with gw.client(host) as client:
+        plain, hop = client.get("/"), client.get("/?hop=1")
+    assert "keep-alive" not in plain.headers
+    assert "keep-alive" not in hop.headers
+    assert hop.headers["x-end-to-end"] == "kept"
+    assert hop.json()["name"] == plain.json()["name"] == "echo"
+
+
+@pytest.mark.parametrize(
+    ("head", "unchanged"),
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", True),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n", True),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n", False),
+        (b"HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\n", False),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n", False),  # head incomplete
+        (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n", False),  # until close
+        (b"HTTP/1.1 100 Continue\r\n\r\n", False),
+        (b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", False),
+    ],
+)
+def test_which_responses_pass_unchanged(head: bytes, unchanged: bool) -> None:
+    assert passes_unchanged(head) is unchanged
+
+
+def read_response(sock: socket.socket) -> bytes:
+    data = b""
+    while not data.endswith(b"\r\n0\r\n\r\n"):  # the echo app's body is chunked
+        chunk = sock.recv(65536)
+        assert chunk, data
+        data += chunk
+    return data
+
+
+def test_request_head_for_an_upgrade_keeps_upgrade() -> None:
+    head, host, chunked = request_head(
+        b"GET",
+        b"/ws",
+        [(b"Host", b"h"), (b"Connection", b"Upgrade"), (b"Upgrade", b"websocket")],
+        client=(b"::1", b'"[::1]"'),
+        upgrade=True,
+    )
+    assert (host, chunked) == (b"h", False)
+    assert b"Upgrade: websocket\r\n" in head
+    assert b"connection: upgrade\r\n" in head
+    assert b'forwarded: for="[::1]";proto=http;host=h\r\n' in head
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "http10", "body", "close", "framing"),
+    [
+        (200, [(b"Content-Length", b"2")], False, Body.LENGTH, False, b""),
+        (200, [(b"Transfer-Encoding", b"chunked")], False, Body.CHUNKED, False, b"chunked"),
+        (200, [], False, Body.UNTIL_CLOSE, False, b"chunked"),
+        (200, [], True, Body.UNTIL_CLOSE, True, b""),
+        (200, [(b"Content-Length", b"2")], True, Body.LENGTH, False, b"keep-alive"),
+        (204, [], False, Body.NONE, False, b""),
+        (
+            200,
+            [(b"Connection", b"close"), (b"Content-Length", b"2")],
+            False,
+            Body.LENGTH,
+            False,
+            b"",
+        ),
+    ],
+)
+def test_response_framing(
+    status: int,
+    headers: list[tuple[bytes, bytes]],
+    http10: bool,
+    body: Body,
+    close: bool,
+    framing: bytes,
+) -> None:
+    head, kind, must_close = response_head(
+        status, b"OK", headers, head_request=False, http10=http10, close=False
+    )
+    assert (kind, must_close) == (body, close)
+    assert b"Connection: close" not in head  # the instance's connection is its own
+    assert framing in head
