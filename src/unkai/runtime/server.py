@@ -57,6 +57,11 @@ class Prepared:
         With ``sock`` (bound and listening), serve on it; otherwise bind the config's host
         and port.
         """
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            # asyncio sets TCP_NODELAY only on sockets it made itself; without it, uvicorn's
+            # two writes per response meet Nagle and delayed ACKs: ~40 ms stalls on
+            # keep-alive connections. Accepted sockets inherit it from the listener.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         server = _Server(self.config, self.app, grace_period=self.spec.runtime.grace_period)
         try:
             server.run(sockets=None if sock is None else [sock])
