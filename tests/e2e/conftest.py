@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 import yaml
 from lightkube import Client, KubeConfig
@@ -18,6 +19,8 @@ from lightkube.core.exceptions import ApiError
 
 from tests.controllers.readiness import InMemoryReadiness
 from unkai.kube import kinds
+from unkai.platform import bundles
+from unkai.platform.autoscaler import AutoscalerConfig
 from unkai.platform.controllers.revision import RevisionHealth
 from unkai.platform.embedded import Platform, Settings
 
@@ -29,6 +32,9 @@ class RunningPlatform:
     readiness: InMemoryReadiness
     kubeconfig_path: Path
     _client: Client | None = None
+
+    def url(self, host: str) -> str:
+        return f"http://{host}:{self.platform.gateway.port}"
 
     def client(self) -> Client:
         """One lightkube client for the test, closed with the platform."""
@@ -56,25 +62,30 @@ class RunningPlatform:
             capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
 
-    def service(self, name: str) -> dict[str, Any]:
-        obj = self.client().get(kinds.resource(kinds.SERVICE), name, namespace="default")
+    def service(self, name: str, kind: kinds.Kind = kinds.SERVICE) -> dict[str, Any]:
+        obj = self.client().get(kinds.resource(kind), name, namespace="default")
         return dict(obj.to_dict())
 
     def wait_for(
-        self, name: str, check: Callable[[dict[str, Any]], bool], *, timeout: float = 30
+        self,
+        name: str,
+        check: Callable[[dict[str, Any]], bool],
+        *,
+        timeout: float = 30,
+        kind: kinds.Kind = kinds.SERVICE,
     ) -> dict[str, Any]:
-        """The service once ``check`` holds for it (fails with its last state)."""
+        """The object once ``check`` holds for it (fails with its last state)."""
         deadline = time.monotonic() + timeout
         last: dict[str, Any] = {}
         while time.monotonic() < deadline:
             try:
-                last = self.service(name)
+                last = self.service(name, kind)
             except ApiError:
                 last = {}
             if last and check(last):
                 return last
             time.sleep(0.05)
-        raise AssertionError(f"service {name} never satisfied the check:\n{yaml.safe_dump(last)}")
+        raise AssertionError(f"{name} never satisfied the check:\n{yaml.safe_dump(last)}")
 
     def revision_names(self) -> list[str]:
         found = self.client().list(kinds.resource(kinds.REVISION), namespace="default")
@@ -85,7 +96,7 @@ class RunningPlatform:
 def platform(tmp_path: Path) -> Iterator[RunningPlatform]:
     readiness = InMemoryReadiness()
     loop = asyncio.new_event_loop()
-    settings = Settings(data_dir=tmp_path, api_port=0, gateway_port=8080)
+    settings = Settings(data_dir=tmp_path, api_port=0, gateway_port=0)
     embedded = Platform(settings, readiness=readiness)
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
@@ -99,3 +110,61 @@ def platform(tmp_path: Path) -> Iterator[RunningPlatform]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+
+
+ECHO = Path(__file__).parent / "functions" / "echo"
+QUICK = AutoscalerConfig(
+    stable_window=2.0, scale_to_zero_grace_period=0.5, tick_interval=0.2, bucket_size=0.2
+)
+
+
+@dataclass
+class LivePlatform(RunningPlatform):
+    """A platform with its real data plane: instances run, the gateway serves."""
+
+    def deploy(self, name: str, *, target: str, spec: dict[str, Any] | None = None,
+               annotations: dict[str, str] | None = None,
+               traffic: list[dict[str, Any]] | None = None) -> None:  # fmt: skip
+        """Apply Service ``name`` running the echo function with ``TARGET=target``."""
+        digest = self.platform.bundles.put(bundles.pack(ECHO))
+        image = bundles.format_reference(namespace="default", name=name, digest=digest)
+        template: dict[str, Any] = {
+            "metadata": {"annotations": annotations or {}},
+            "spec": {
+                "containers": [{"image": image, "env": [{"name": "TARGET", "value": target}]}],
+                **(spec or {}),
+            },
+        }
+        manifest: dict[str, Any] = {
+            "apiVersion": "serving.knative.dev/v1", "kind": "Service",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"template": template, **({"traffic": traffic} if traffic else {})},
+        }  # fmt: skip
+        self.client().apply(kinds.resource(kinds.SERVICE).from_dict(manifest), force=True)
+
+    def http(self) -> httpx2.Client:
+        return httpx2.Client(base_url=f"http://127.0.0.1:{self.platform.gateway.port}", timeout=30)
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[LivePlatform]:
+    loop = asyncio.new_event_loop()
+    settings = Settings(data_dir=tmp_path, api_port=0, gateway_port=0, autoscaler=QUICK)
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        embedded = asyncio.run_coroutine_threadsafe(_make(settings), loop).result(30)
+        asyncio.run_coroutine_threadsafe(embedded.start(), loop).result(60)
+        running = LivePlatform(embedded, loop, InMemoryReadiness(), embedded.files.kubeconfig)
+        yield running
+        running.close()
+        asyncio.run_coroutine_threadsafe(embedded.stop(), loop).result(60)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+async def _make(settings: Settings) -> Platform:
+    """Built on the loop it runs on (the data plane's parts bind to it)."""
+    return Platform(settings)

@@ -63,7 +63,7 @@ def test_tutorial_flow_by_kubectl_apply(platform: RunningPlatform) -> None:
     assert not ready(platform.service("hello"))
     platform.report("hello-00001", READY)
     service = platform.wait_for("hello", ready)
-    assert service["status"]["url"] == "http://hello.default.localhost:8080"
+    assert service["status"]["url"] == platform.url("hello.default.localhost")
     assert traffic_of(service) == [("hello-00001", 100, "")]
 
     updated = platform.kubectl("apply", "-f", "-", stdin=manifest("Knative"))
@@ -82,8 +82,8 @@ def test_tutorial_flow_by_kubectl_apply(platform: RunningPlatform) -> None:
     assert traffic_of(service) == [("hello-00002", 50, "current"), ("hello-00001", 50, "previous")]
     urls = {entry["tag"]: entry["url"] for entry in service["status"]["traffic"]}
     assert urls == {
-        "current": "http://current-hello.default.localhost:8080",
-        "previous": "http://previous-hello.default.localhost:8080",
+        "current": platform.url("current-hello.default.localhost"),
+        "previous": platform.url("previous-hello.default.localhost"),
     }
     assert ready(service)
 
@@ -95,7 +95,7 @@ def test_tutorial_flow_by_kubectl_apply(platform: RunningPlatform) -> None:
 
     listed = platform.kubectl("get", "ksvc")
     assert "hello" in listed.stdout
-    assert "http://hello.default.localhost:8080" in listed.stdout
+    assert platform.url("hello.default.localhost") in listed.stdout
     revisions = platform.kubectl("get", "revisions")
     assert "hello-00001" in revisions.stdout
     assert "hello-00002" in revisions.stdout

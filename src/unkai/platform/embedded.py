@@ -1,9 +1,11 @@
 """``unkai up``: the embedded platform assembled in one process.
 
-The API server (with Knative admission), the serving controllers and the data plane
-start in that order and stop in the reverse one. :class:`Platform` owns no policy of
-its own: it wires parts that are each tested alone, and records itself in the data dir
-so that ``unkai status``, ``down`` and the resource commands can find it.
+Start order: the gateway (so that route URLs carry its real port), the API server
+(with Knative admission and the bundle upload endpoint), the data plane (runners,
+autoscaler) and the controllers; stop order is the reverse. :class:`Platform` owns no
+policy of its own: it wires parts that are each tested alone, shares one Prometheus
+registry between them (served at the API's ``/metrics``), and records itself in the
+data dir so that ``unkai status``, ``down`` and the resource commands can find it.
 """
 
 from __future__ import annotations
@@ -13,14 +15,21 @@ import logging
 import os
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from unkai.platform import state
+from prometheus_client import CollectorRegistry
+
+from unkai.platform import bundles, state
 from unkai.platform.apiserver import ApiServer, knative_registry
-from unkai.platform.controllers.loop import RouteKey, ServingControllers
-from unkai.platform.controllers.revision import RevisionHealth, RevisionReadiness
+from unkai.platform.autoscaler import AutoscalerConfig
+from unkai.platform.bundles import endpoint
+from unkai.platform.controllers.loop import REVISIONS, RouteKey, ServingControllers
+from unkai.platform.controllers.revision import RevisionReadiness
 from unkai.platform.controllers.route import Network, RoutingTable
+from unkai.platform.dataplane import DataPlane
+from unkai.platform.gateway import Gateway, GatewayConfig, RevisionKey
+from unkai.platform.runners import ContainerRunner, LogFiles, Mode, ProcessRunner
 
 log = logging.getLogger("unkai.platform")
 
@@ -34,38 +43,68 @@ class Settings:
     api_port: int = 8090
     gateway_port: int = 8080
     domain: str = "localhost"
-
-
-class NoDataPlane:
-    """Until instances run, revisions have no health to report: they stay Unknown."""
-
-    def health(self, *, namespace: str, name: str) -> RevisionHealth | None:
-        return None
+    autoscaler: AutoscalerConfig = field(default_factory=AutoscalerConfig)
+    runner_mode: Mode = "fork"
 
 
 class Platform:
-    """One running ``unkai up``: API server, controllers, and the record of it."""
+    """One running ``unkai up``.
+
+    ``readiness`` replaces the data plane's answers about revisions (and runs no
+    instances): for tests of the control plane alone.
+    """
 
     def __init__(self, settings: Settings, *, readiness: RevisionReadiness | None = None) -> None:
         self.settings = settings
-        self.readiness = readiness or NoDataPlane()
         self.files = state.PlatformDir.under(settings.data_dir)
-        self.routes: dict[RouteKey, RoutingTable] = {}
+        self.registry = CollectorRegistry()
+        self.gateway = Gateway(
+            GatewayConfig(domain=settings.domain),
+            registry=self.registry,
+            on_cold_request=self._poke,
+            meter=(lambda key: self._data_plane().autoscaler.meter(key))
+            if readiness is None
+            else None,
+        )
+        self.bundles = bundles.BundleStore(self.files.root / "bundles")
+        self.logs = LogFiles(self.files.root / "logs")
         self.api = ApiServer(
             data_dir=self.files.root,
             token=self.files.token(),
             host=settings.host,
             port=settings.api_port,
             registry=knative_registry(),
+            metrics=self.registry,
+            extra_routes=endpoint.routes(self.bundles),
         )
+        self.data_plane: DataPlane | None = None
+        self.readiness: RevisionReadiness
+        if readiness is not None:
+            self.readiness = readiness
+        else:
+            self.data_plane = self.readiness = DataPlane(
+                gateway=self.gateway,
+                process_runner=ProcessRunner(logs=self.logs, mode=settings.runner_mode),
+                container_runner=ContainerRunner(logs=self.logs),
+                bundle_store=self.bundles,
+                autoscaler_config=settings.autoscaler,
+                registry=self.registry,
+                notify=self._revision_changed,
+            )
         self.controllers: ServingControllers | None = None
+        self.routes: dict[RouteKey, RoutingTable] = {}
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
+        await self.gateway.start(self.settings.host, self.settings.gateway_port)
         await self.api.start()
+        if self.data_plane is not None:
+            self._tasks.append(asyncio.create_task(self.data_plane.autoscaler.run()))
+            self._tasks.append(asyncio.create_task(self._follow_revisions(self.data_plane)))
         self.controllers = ServingControllers(
             self.api.service,
             readiness=self.readiness,
-            network=Network(domain=self.settings.domain, port=self.settings.gateway_port),
+            network=Network(domain=self.settings.domain, port=self.gateway.port),
             program_route=self._program_route,
         )
         await self.controllers.start()
@@ -74,22 +113,22 @@ class Platform:
             state.Running(
                 pid=os.getpid(),
                 api_url=self.api.url,
-                gateway_url=f"http://{self.settings.host}:{self.settings.gateway_port}",
+                gateway_url=f"http://{self.settings.host}:{self.gateway.port}",
             )
         )
-        log.info("platform ready", extra={"api": self.api.url})
+        log.info("platform ready", extra={"api": self.api.url, "gateway": self.gateway.port})
 
     async def stop(self) -> None:
         if self.controllers is not None:
             await self.controllers.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.data_plane is not None:
+            await self.data_plane.close()
+        await self.gateway.stop()
         await self.api.stop()
         self.files.clear_running(os.getpid())
-
-    def _program_route(self, key: RouteKey, table: RoutingTable | None) -> None:
-        if table is None:
-            self.routes.pop(key, None)
-        else:
-            self.routes[key] = table
 
     async def serve_until_signalled(self, *, on_ready: Callable[[], None]) -> None:
         """Start, run until SIGINT or SIGTERM, then stop cleanly."""
@@ -103,3 +142,50 @@ class Platform:
             await stopping.wait()
         finally:
             await self.stop()
+
+    def _data_plane(self) -> DataPlane:
+        assert self.data_plane is not None, "meters are asked for only with a data plane"
+        return self.data_plane
+
+    def _poke(self, key: RevisionKey) -> None:
+        """A request is held for a revision at zero: the autoscaler decides at once."""
+        if self.data_plane is not None:
+            self.data_plane.autoscaler.poke(key)
+
+    def _revision_changed(self, namespace: str, name: str) -> None:
+        if self.controllers is not None:
+            self.controllers.revision_changed(namespace, name)
+
+    def _program_route(self, key: RouteKey, table: RoutingTable | None) -> None:
+        namespace, _ = key
+        previous = self.routes.pop(key, None)
+        if table is not None:
+            self.routes[key] = table
+            self.gateway.set_route(namespace, table)
+        if previous is not None and (table is None or previous.host != table.host):
+            self.gateway.remove_route(previous.host)
+        if self.data_plane is not None:
+            self.data_plane.set_reachable(_routed(self.routes))
+
+    async def _follow_revisions(self, data_plane: DataPlane) -> None:
+        """Every revision, from its creation to its deletion, goes to the data plane."""
+        rt = self.api.service.registry.get(REVISIONS)
+        async with await self.api.service.watch(rt) as events:
+            async for event, revision in events:
+                metadata = revision["metadata"]
+                if event == "DELETED":
+                    await data_plane.remove(metadata["namespace"], metadata["name"])
+                    continue
+                try:
+                    data_plane.upsert(revision)
+                except Exception:
+                    log.exception("revision %s/%s not run", metadata["namespace"], metadata["name"])
+
+
+def _routed(routes: dict[RouteKey, RoutingTable]) -> set[RevisionKey]:
+    """Every revision some route sends traffic to (by percent or by tag)."""
+    routed: set[RevisionKey] = set()
+    for (namespace, _), each in routes.items():
+        routed.update(RevisionKey(namespace, name) for name, _ in each.split)
+        routed.update(RevisionKey(namespace, name) for name in each.tags.values())
+    return routed

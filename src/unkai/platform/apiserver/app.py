@@ -8,7 +8,7 @@ a Kubernetes ``Status``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from unkai.platform.apiserver import discovery, errors, openapi
 from unkai.platform.apiserver.auth import BearerAuth
@@ -44,9 +44,16 @@ def _document(build: Callable[[Request], Object | None]) -> Endpoint:
 
 
 def build_app(
-    service: ResourceService, *, token: str, metrics: ApiMetrics | None = None
+    service: ResourceService,
+    *,
+    token: str,
+    metrics: ApiMetrics | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    """The API server app for ``service``, admitting requests that carry ``token``."""
+    """The API server app for ``service``, admitting requests that carry ``token``.
+
+    ``extra_routes`` are the platform's extensions (bundle uploads), served behind the
+    same token."""
     registry = service.registry
     metrics = metrics or ApiMetrics()
     handlers = ResourceHandlers(service, metrics=metrics)
@@ -109,6 +116,7 @@ def build_app(
         Route("/apis", _document(lambda r: discovery.api_groups(registry))),
         Route("/api/{path:path}", resources, methods=_METHODS),
         Route("/apis/{path:path}", resources, methods=_METHODS),
+        *extra_routes,
     ]
     return Starlette(
         routes=routes,

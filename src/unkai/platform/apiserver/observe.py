@@ -18,10 +18,13 @@ log = logging.getLogger("unkai.apiserver.requests")
 
 
 class ApiMetrics:
-    """The API server's metrics, in a registry of their own (one per server)."""
+    """The API server's metrics, in ``registry`` (the platform's) or one of their own.
 
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+    ``/metrics`` serves the whole registry, so parts that share it (gateway,
+    autoscaler, runners) are exported on the same endpoint."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "unkai_apiserver_requests_total",
             "API requests by verb, resource and HTTP status code.",

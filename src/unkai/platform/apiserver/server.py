@@ -12,16 +12,19 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import uvicorn
+from prometheus_client import CollectorRegistry
+from starlette.routing import BaseRoute
 
 from unkai.platform.apiserver.app import build_app
 from unkai.platform.apiserver.collector import Collector
 from unkai.platform.apiserver.kinds import standard_registry
 from unkai.platform.apiserver.kubeconfig import kubeconfig
+from unkai.platform.apiserver.observe import ApiMetrics
 from unkai.platform.apiserver.service import Clock, ResourceService, utc_now
 from unkai.platform.apiserver.tls import ServingCertificate, ensure_certificate
 from unkai.platform.apiserver.types import Registry
@@ -50,6 +53,8 @@ class ApiServer:
         clock: Clock = utc_now,
         history: int = 1000,
         tls: bool = True,
+        metrics: CollectorRegistry | None = None,
+        extra_routes: Sequence[BaseRoute] = (),
     ) -> None:
         self.data_dir = data_dir
         self.host = host
@@ -59,6 +64,8 @@ class ApiServer:
         self._clock = clock
         self._history = history
         self._tls = tls
+        self._metrics = ApiMetrics(metrics)
+        self._extra_routes = extra_routes
         self.certificate: ServingCertificate | None = None
         """The serving certificate (with the CA clients trust), when TLS is on."""
         self._service: ResourceService | None = None
@@ -103,7 +110,12 @@ class ApiServer:
                 "ssl_keyfile": str(self.certificate.key_file),
             }
         config = uvicorn.Config(
-            build_app(self._service, token=self._token),
+            build_app(
+                self._service,
+                token=self._token,
+                metrics=self._metrics,
+                extra_routes=self._extra_routes,
+            ),
             **tls,
             log_config=None,
             access_log=False,

@@ -1,0 +1,180 @@
+"""The data plane: revisions become instances, instances become gateway endpoints.
+
+:class:`DataPlane` joins the parts that each stand alone: it registers every revision
+with the autoscaler (and re-registers it when its reachability changes), answers the
+autoscaler as its :class:`~unkai.platform.autoscaler.Scaler` and
+:class:`~unkai.platform.autoscaler.ReadyPods`, keeps one :class:`RevisionInstances`
+per revision, and answers the controllers as their ``RevisionReadiness``. A revision
+runs on the process runner when its image is a bundle reference and on the container
+runner otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
+
+from prometheus_client import CollectorRegistry, Histogram
+
+from unkai.platform import bundles
+from unkai.platform.autoscaler import Activity, Autoscaler, AutoscalerConfig, revision_spec
+from unkai.platform.controllers.revision import Report, RevisionHealth
+from unkai.platform.gateway import Gateway, RevisionKey, RevisionSettings
+from unkai.platform.instances import RevisionInstances
+from unkai.platform.runners import InstanceSpec, Runner, from_revision
+
+log = logging.getLogger("unkai.dataplane")
+ACTIVE_CONDITION: dict[Activity, Literal["True", "False", "Unknown"]] = {
+    Activity.ACTIVE: "True",
+    Activity.INACTIVE: "False",
+    Activity.ACTIVATING: "Unknown",
+}
+COLD_START_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+class DataPlane:
+    """Every revision's instances, scaled by the autoscaler and served by the gateway."""
+
+    def __init__(
+        self,
+        *,
+        gateway: Gateway,
+        process_runner: Runner,
+        container_runner: Runner,
+        bundle_store: bundles.BundleStore,
+        autoscaler_config: AutoscalerConfig,
+        registry: CollectorRegistry,
+        notify: Callable[[str, str], None],
+    ) -> None:
+        self.gateway = gateway
+        self.autoscaler = Autoscaler(
+            config=autoscaler_config, scaler=self, pods=self, registry=registry
+        )
+        self._config = autoscaler_config
+        self._process_runner = process_runner
+        self._container_runner = container_runner
+        self._bundles = bundle_store
+        self._notify = notify
+        self._revisions: dict[RevisionKey, RevisionInstances] = {}
+        self._annotations: dict[RevisionKey, dict[str, str]] = {}
+        self._reachable: set[RevisionKey] = set()
+        self._unresolved: dict[RevisionKey, Report] = {}
+        self._cold_starts = Histogram(
+            "unkai_revision_cold_start_seconds",
+            "From asking for the first instance of a revision at zero to its being ready.",
+            ["namespace", "revision"],
+            buckets=COLD_START_BUCKETS,
+            registry=registry,
+        )
+
+    # -- revisions come and go (from the revisions watch) --------------------------------
+
+    def upsert(self, revision: dict[str, Any]) -> None:
+        """A revision exists (new, or seen again after a restart)."""
+        metadata = revision["metadata"]
+        key = RevisionKey(metadata["namespace"], metadata["name"])
+        if key in self._revisions or key in self._unresolved:
+            return
+        try:
+            spec, runner = self._resolve(revision)
+        except (bundles.BundleNotFoundError, bundles.BundleError) as error:
+            self._unresolved[key] = Report("False", "BundleMissing", str(error))
+            self._notify(*key)
+            return
+        self.gateway.configure_revision(key, _settings(revision))
+        self._revisions[key] = RevisionInstances(
+            spec, runner=runner, gateway=self.gateway, cold_starts=self._cold_starts,
+            changed=lambda: self._notify(*key),
+        )  # fmt: skip
+        self._annotations[key] = dict(metadata.get("annotations") or {})
+        self._register(key)
+
+    async def remove(self, namespace: str, name: str) -> None:
+        key = RevisionKey(namespace, name)
+        self._unresolved.pop(key, None)
+        self._annotations.pop(key, None)
+        instances = self._revisions.pop(key, None)
+        if instances is not None:
+            self.autoscaler.unregister(key)
+            await instances.close()
+
+    def set_reachable(self, keys: Iterable[RevisionKey]) -> None:
+        """Revisions some route sends traffic to; the others may scale to zero at once."""
+        reachable = set(keys)
+        changed = reachable ^ self._reachable
+        self._reachable = reachable
+        for key in changed & set(self._revisions):
+            self._register(key)
+
+    async def close(self) -> None:
+        """Stop every instance, then the runners (zygotes, container engine)."""
+        for key in list(self._revisions):
+            await self.remove(*key)
+        await self._process_runner.close()
+        await self._container_runner.close()
+
+    # -- the autoscaler's ports ----------------------------------------------------------
+
+    async def scale(self, key: tuple[str, str], desired: int) -> None:
+        instances = self._revisions.get(RevisionKey(*key))
+        if instances is not None:
+            instances.scale(desired)
+
+    def ready(self, key: tuple[str, str]) -> int:
+        instances = self._revisions.get(RevisionKey(*key))
+        return len(instances.ready) if instances is not None else 0
+
+    # -- the controllers' port -----------------------------------------------------------
+
+    def health(self, *, namespace: str, name: str) -> RevisionHealth | None:
+        key = RevisionKey(namespace, name)
+        if key in self._unresolved:
+            return RevisionHealth(self._unresolved[key], Report("Unknown", "Deploying"))
+        instances = self._revisions.get(key)
+        if instances is None:
+            return None
+        status = self.autoscaler.status(key)
+        active = None
+        if status is not None:
+            condition = ACTIVE_CONDITION[status.activity]
+            active = Report(condition, status.reason, status.message)
+        return RevisionHealth(
+            resources_available=instances.resources,
+            container_healthy=instances.healthy,
+            active=active,
+            actual_replicas=len(instances.ready),
+            desired_replicas=instances.desired,
+        )
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _resolve(self, revision: dict[str, Any]) -> tuple[InstanceSpec, Runner]:
+        image = str((revision["spec"].get("containers") or [{}])[0].get("image", ""))
+        reference = bundles.parse_reference(image)
+        if reference is None:
+            return from_revision(revision), self._container_runner
+        bundle = self._bundles.path(reference.digest)
+        return from_revision(revision, bundle=bundle), self._process_runner
+
+    def _register(self, key: RevisionKey) -> None:
+        instances = self._revisions[key]
+        spec = revision_spec(
+            self._annotations[key],
+            container_concurrency=instances.spec.container_concurrency,
+            config=self._config,
+            reachable=key in self._reachable,
+        )
+        self.autoscaler.register(key, spec)
+
+
+def _settings(revision: dict[str, Any]) -> RevisionSettings:
+    spec = revision["spec"]
+    timeout = float(spec.get("timeoutSeconds") or 300)
+    start = spec.get("responseStartTimeoutSeconds")
+    return RevisionSettings(
+        container_concurrency=int(spec.get("containerConcurrency") or 0),
+        timeout=timeout,
+        response_start_timeout=float(start) if start is not None else None,
+        idle_timeout=float(spec.get("idleTimeoutSeconds") or 0),
+    )

@@ -1,0 +1,144 @@
+"""One revision's instances: as many as the autoscaler wants, ready ones in the gateway.
+
+:class:`RevisionInstances` converges the running count to ``desired``: it starts
+instances through the runner (each is published to the gateway only once its readiness
+probe passed), and stops surplus ones by taking them out of the gateway, waiting for
+their in-flight requests, then stopping them (SIGTERM, grace, SIGKILL). An instance
+that exits on its own is a crash: it is taken out at once, reported in the revision's
+``ContainerHealthy`` condition (exit code and last log lines), and replaced after an
+exponential backoff. Every change of what it would report calls ``changed()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from prometheus_client import Histogram
+
+from unkai.platform.controllers.revision import Report
+from unkai.platform.gateway import Endpoint, Gateway, RevisionKey
+from unkai.platform.runners import CrashLoop, Instance, InstanceSpec, Runner, RunnerError
+
+log = logging.getLogger("unkai.dataplane")
+
+
+class RevisionInstances:
+    """The instances of one revision and what they say about its health."""
+
+    def __init__(
+        self,
+        spec: InstanceSpec,
+        *,
+        runner: Runner,
+        gateway: Gateway,
+        changed: Callable[[], None],
+        cold_starts: Histogram,
+    ) -> None:
+        self.spec = spec
+        self.key = RevisionKey(*spec.key)
+        self.desired = 0
+        self.ready: list[Instance] = []
+        self.healthy = Report("Unknown", "Deploying")
+        self.resources = Report("Unknown", "Deploying")
+        self._runner = runner
+        self._gateway = gateway
+        self._changed = changed
+        self._cold_starts = cold_starts.labels(*spec.key)
+        self._starting = 0
+        self._crashes = CrashLoop()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping: set[Instance] = set()
+
+    def scale(self, desired: int) -> None:
+        """Aim for ``desired`` instances (converges in the background)."""
+        self.desired = desired
+        self._wake.set()
+        if self._task is None:
+            self._task = asyncio.create_task(self._converge(), name=f"instances {self.key}")
+
+    async def close(self) -> None:
+        """Stop every instance (the revision is gone, or the platform stops)."""
+        self.desired = 0
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await asyncio.gather(*(self._retire(instance) for instance in list(self.ready)))
+        self._gateway.forget_revision(self.key)
+
+    async def _converge(self) -> None:
+        while True:
+            self._wake.clear()
+            surplus = len(self.ready) - self.desired
+            missing = self.desired - len(self.ready) - self._starting
+            if surplus > 0:
+                await asyncio.gather(*(self._retire(i) for i in self.ready[-surplus:]))
+            elif missing > 0:
+                await asyncio.sleep(self._crashes.delay)
+                await asyncio.gather(*(self._start() for _ in range(missing)))
+                continue
+            await self._wake.wait()
+
+    async def _start(self) -> None:
+        self._starting += 1
+        cold = not self.ready
+        began = time.monotonic()
+        try:
+            instance = await self._runner.start(self.spec)
+        except RunnerError as error:
+            self._crashes = self._crashes.after_exit(ran_for=0)
+            failed = Report("False", error.reason, error.message)
+            if error.reason in ("ContainerRuntimeUnavailable", "BundleMissing"):
+                self.resources = failed
+            else:
+                self.healthy = failed
+            log.warning("revision %s: instance failed to start: %s", self.key, error.message)
+            self._changed()
+            return
+        finally:
+            self._starting -= 1
+        if cold:
+            self._cold_starts.observe(time.monotonic() - began)
+        self.ready.append(instance)
+        instance.on_exit(lambda: self._exited(instance))
+        self._publish()
+        if self.healthy.status != "True" or self.resources.status != "True":
+            self.healthy = self.resources = Report("True")
+            self._changed()
+
+    async def _retire(self, instance: Instance) -> None:
+        """Out of the gateway, drained, then stopped."""
+        self._stopping.add(instance)
+        if instance in self.ready:
+            self.ready.remove(instance)
+            self._publish()
+        endpoint = Endpoint("127.0.0.1", instance.port)
+        try:
+            async with asyncio.timeout(instance.spec.grace_period):
+                await self._gateway.drained(self.key, endpoint)
+        except TimeoutError:
+            log.warning("revision %s: %s still busy after the grace period", self.key, instance)
+        await instance.stop()
+        self._changed()
+
+    def _exited(self, instance: Instance) -> None:
+        if instance in self._stopping:
+            self._stopping.discard(instance)
+            return
+        ended = instance.exit
+        assert ended is not None
+        log.warning("revision %s: instance %s exited: %s", self.key, instance.id, ended.reason)
+        if instance in self.ready:
+            self.ready.remove(instance)
+            self._publish()
+        self._crashes = self._crashes.after_exit(ran_for=instance.uptime())
+        self.healthy = Report("False", ended.reason, ended.message)
+        self._changed()
+        self._wake.set()
+
+    def _publish(self) -> None:
+        endpoints = [Endpoint("127.0.0.1", instance.port) for instance in self.ready]
+        self._gateway.set_endpoints(self.key, endpoints)

@@ -1,0 +1,160 @@
+"""Requests through the whole platform: gateway, activator, autoscaler, real instances.
+
+Aspects: a deployed function serves at its URL with the runtime contract's env and the
+gateway's forwarded headers; a 50/50 split gives each side at least 25% of 200
+requests and a tag URL hits its revision every time; containerConcurrency 1 never lets
+an instance see two requests at once; an idle revision scales to zero and the next
+request is held and served; a crashing instance shows in the revision's conditions;
+an update under a background prober loses no request.
+"""
+
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx2
+
+from tests.e2e.conftest import LivePlatform
+from unkai.kube import kinds
+
+HOST = "hello.default.localhost"
+
+
+def is_ready(service: dict[str, Any]) -> bool:
+    conditions = service.get("status", {}).get("conditions", [])
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def ready_at(live: LivePlatform, revision: str) -> dict[str, Any]:
+    return live.wait_for(
+        "hello",
+        lambda s: is_ready(s) and s["status"].get("latestReadyRevisionName") == revision,
+    )
+
+
+def test_serves_with_env_and_forwarded_headers(live: LivePlatform) -> None:
+    live.deploy("hello", target="blue")
+    ready_at(live, "hello-00001")
+    with live.http() as http:
+        answer = http.get("/", headers={"Host": HOST, "X-Custom": "kept as is"}).json()
+    assert answer["target"] == "blue"
+    assert (answer["revision"], answer["service"]) == ("hello-00001", "hello")
+    headers = answer["headers"]
+    assert headers["x-custom"] == "kept as is"
+    assert headers["x-forwarded-proto"] == "http"
+    assert headers["x-forwarded-host"] == HOST
+    assert "127.0.0.1" in headers["x-forwarded-for"]
+    assert "for=" in headers["forwarded"]
+    assert "proto=http" in headers["forwarded"]
+    assert headers["traceparent"].startswith("00-")
+
+
+def test_split_and_tags(live: LivePlatform) -> None:
+    live.deploy("hello", target="blue")
+    ready_at(live, "hello-00001")
+    live.deploy(
+        "hello", target="green",
+        traffic=[
+            {"revisionName": "hello-00001", "percent": 50, "tag": "blue"},
+            {"latestRevision": True, "percent": 50, "tag": "green"},
+        ],
+    )  # fmt: skip
+    live.wait_for("hello", lambda s: len(s["status"].get("traffic", [])) == 2 and is_ready(s))
+    with live.http() as http, ThreadPoolExecutor(8) as pool:
+        answers = list(
+            pool.map(lambda _: http.get("/", headers={"Host": HOST}).json()["target"], range(200))
+        )
+        tagged = [
+            http.get("/", headers={"Host": "green-hello.default.localhost"}).json()["target"]
+            for _ in range(30)
+        ]
+    counts = Counter(answers)
+    assert counts["blue"] >= 50, counts  # at least 25% each (Knative's conformance bound)
+    assert counts["green"] >= 50, counts
+    assert set(tagged) == {"green"}
+
+
+def test_container_concurrency_one_is_never_exceeded(live: LivePlatform) -> None:
+    live.deploy("hello", target="solo", spec={"containerConcurrency": 1})
+    ready_at(live, "hello-00001")
+    with live.http() as http, ThreadPoolExecutor(5) as pool:
+        codes = list(
+            pool.map(
+                lambda _: http.get("/exclusive?ms=30", headers={"Host": HOST}).status_code,
+                range(60),
+            )
+        )
+    assert set(codes) == {200}
+
+
+def test_scales_to_zero_and_back(live: LivePlatform) -> None:
+    live.deploy("hello", target="sleepy")
+    ready_at(live, "hello-00001")
+    data_plane = live.platform.data_plane
+    assert data_plane is not None
+    deadline = time.monotonic() + 30
+    while data_plane.ready(("default", "hello-00001")) > 0:
+        assert time.monotonic() < deadline, "never scaled to zero"
+        time.sleep(0.1)
+    with live.http() as http:
+        response = http.get("/", headers={"Host": HOST})
+    assert response.status_code == 200
+    assert response.json()["target"] == "sleepy"
+    assert data_plane.ready(("default", "hello-00001")) == 1
+
+
+def test_crash_shows_in_status_and_the_instance_comes_back(live: LivePlatform) -> None:
+    live.deploy("hello", target="fragile", annotations={"autoscaling.knative.dev/min-scale": "1"})
+    ready_at(live, "hello-00001")
+    with live.http() as http:
+        http.get("/crash", headers={"Host": HOST})  # the instance dies mid-request
+
+    def healthy(revision: dict[str, Any]) -> dict[str, Any]:
+        conditions = revision.get("status", {}).get("conditions", [])
+        return next((c for c in conditions if c["type"] == "ContainerHealthy"), {})
+
+    crashed = live.wait_for(
+        "hello-00001", lambda r: healthy(r).get("reason") == "ExitCode3", kind=kinds.REVISION
+    )
+    assert "exit code 3" in healthy(crashed)["message"]
+    live.wait_for("hello-00001", lambda r: healthy(r).get("status") == "True", kind=kinds.REVISION)
+    with live.http() as http:
+        assert http.get("/", headers={"Host": HOST}).json()["target"] == "fragile"
+
+
+def test_rollout_under_a_prober_loses_nothing(live: LivePlatform) -> None:
+    live.deploy("hello", target="v1")
+    ready_at(live, "hello-00001")
+    failures: list[str] = []
+    seen: Counter[str] = Counter()
+    stop = threading.Event()
+
+    def probe() -> None:
+        with live.http() as http:
+            while not stop.is_set():
+                try:
+                    response = http.get("/", headers={"Host": HOST})
+                    if response.status_code != 200:
+                        failures.append(f"{response.status_code} {response.text[:80]}")
+                    else:
+                        seen[response.json()["target"]] += 1
+                except httpx2.HTTPError as error:
+                    failures.append(repr(error))
+
+    prober = threading.Thread(target=probe)
+    prober.start()
+    try:
+        time.sleep(0.3)
+        live.deploy("hello", target="v2")
+        ready_at(live, "hello-00002")
+        deadline = time.monotonic() + 10
+        while seen["v2"] < 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        prober.join(10)
+    assert failures == []
+    assert seen["v1"] > 0
+    assert seen["v2"] > 0
