@@ -45,6 +45,16 @@ def resolve_target(target: str) -> tuple[str, str | None]:
     return record.url, signature
 
 
+def loopback_for(url: str) -> tuple[str, dict[str, str]]:
+    """Browsers and curl send ``*.localhost`` to loopback, but the system resolver does
+    not: connect to 127.0.0.1 and name the host in the ``Host`` header instead."""
+    parsed = httpx2.URL(url)
+    if parsed.host == "localhost" or parsed.host.endswith(".localhost"):
+        host = parsed.host if parsed.port is None else f"{parsed.host}:{parsed.port}"
+        return str(parsed.copy_with(host="127.0.0.1")), {"Host": host}
+    return url, {}
+
+
 def read_data(data: str | None) -> str | None:
     """``--data`` as given, or the contents of the file it names with ``@file``."""
     if data is None or not data.startswith("@"):
@@ -104,7 +114,8 @@ def invoke(
     if not target.startswith(("http://", "https://")):
         url = url.rstrip("/") + "/" + path.lstrip("/")
     body = read_data(data)
-    headers = parse_headers(header_values)
+    url, headers = loopback_for(url)
+    headers.update(parse_headers(header_values))
     if as_event or signature == "cloudevent":
         message = ce_http.to_binary(
             build_event(body, event_type=event_type, source=source), JSONFormat()

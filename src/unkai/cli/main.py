@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from unkai import __version__
-from unkai.cli import init, invoke, platform, resources, run, runtime, traffic
+from unkai.cli import deploy, init, invoke, logs, platform, resources, run, runtime, traffic
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,6 +23,8 @@ for command in (
     platform.down,
     platform.status,
     platform.kubeconfig,
+    deploy.deploy,
+    logs.logs,
     resources.apply,
     resources.list_,
     resources.describe,

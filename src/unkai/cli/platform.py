@@ -37,7 +37,7 @@ data_dir_option = click.option(
 )
 
 
-def _files(data_dir: Path | None) -> state.PlatformDir:
+def platform_files(data_dir: Path | None) -> state.PlatformDir:
     return state.PlatformDir.under(data_dir or locations.data_dir())
 
 
@@ -65,7 +65,7 @@ def _is_loopback(host: str) -> bool:
 def up(data_dir: Path | None, host: str, api_port: int, port: int, domain: str,
        detach: bool) -> None:  # fmt: skip
     """Start the embedded platform: a Knative API on this machine."""
-    files = _files(data_dir)
+    files = platform_files(data_dir)
     running = files.running()
     if running is not None:
         raise console.Failure(f"already running (pid {running.pid}) at {running.api_url}")
@@ -127,7 +127,7 @@ def _start_detached(files: state.PlatformDir, settings: embedded.Settings) -> No
 @data_dir_option
 def down(data_dir: Path | None) -> None:
     """Stop the platform started with ``unkai up --detach``."""
-    files = _files(data_dir)
+    files = platform_files(data_dir)
     running = files.running()
     if running is None:
         console.out.print("Unkai is not running.")
@@ -146,7 +146,7 @@ def down(data_dir: Path | None) -> None:
 @data_dir_option
 def status(data_dir: Path | None) -> None:
     """Say whether the platform runs, where, and how to reach it."""
-    files = _files(data_dir)
+    files = platform_files(data_dir)
     running = files.running()
     if running is None:
         console.out.print("Unkai is not running (start it with `unkai up`).")
@@ -164,7 +164,7 @@ def status(data_dir: Path | None) -> None:
 @click.option("--use", is_flag=True, help="With --merge: make `unkai` the current context.")
 def kubeconfig(data_dir: Path | None, merge: bool, use: bool) -> None:
     """Print a kubeconfig for the platform (context `unkai`), or merge it into yours."""
-    files = _files(data_dir)
+    files = platform_files(data_dir)
     if not files.kubeconfig.exists():
         raise console.Failure("no kubeconfig yet: start the platform with `unkai up` first")
     ours = yaml.safe_load(files.kubeconfig.read_text())

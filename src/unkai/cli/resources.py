@@ -97,6 +97,17 @@ def _verb(before: Any, after: Any) -> str:
     return "unchanged" if identity(before) == identity(after) else "configured"
 
 
+def _service_and_revisions(
+    name: str, context: str | None, namespace: str | None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    api = target.connect(context, namespace)
+    with target.api_errors(subject=name):
+        service = target.to_dict(api.get(kinds.resource(kinds.SERVICE), name))
+        selector: dict[str, Any] = {"serving.knative.dev/service": name}
+        found = api.list(kinds.resource(kinds.REVISION), labels=selector)
+        return service, [target.to_dict(obj) for obj in found]
+
+
 @click.command(name="list")
 @target.options
 @target.output_option
@@ -117,13 +128,7 @@ def list_(context: str | None, namespace: str | None, output: str) -> None:
 @target.output_option
 def describe(name: str, context: str | None, namespace: str | None, output: str) -> None:
     """Show a service: URL, conditions, revisions and traffic."""
-    api = target.connect(context, namespace)
-    with target.api_errors(subject=name):
-        service = target.to_dict(api.get(kinds.resource(kinds.SERVICE), name))
-        selector: dict[str, Any] = {"serving.knative.dev/service": name}
-        revisions = [
-            target.to_dict(obj) for obj in api.list(kinds.resource(kinds.REVISION), labels=selector)
-        ]
+    service, revisions = _service_and_revisions(name, context, namespace)
     if output != "table":
         target.emit(service, output)
         return
@@ -148,13 +153,7 @@ def delete(name: str, context: str | None, namespace: str | None) -> None:
 @target.output_option
 def revisions(name: str, context: str | None, namespace: str | None, output: str) -> None:
     """List the revisions of a service, newest first, with their traffic."""
-    api = target.connect(context, namespace)
-    with target.api_errors(subject=name):
-        service = target.to_dict(api.get(kinds.resource(kinds.SERVICE), name))
-        selector: dict[str, Any] = {"serving.knative.dev/service": name}
-        found = [
-            target.to_dict(obj) for obj in api.list(kinds.resource(kinds.REVISION), labels=selector)
-        ]
+    service, found = _service_and_revisions(name, context, namespace)
     if output != "table":
         target.emit(found, output)
         return

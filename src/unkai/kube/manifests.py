@@ -1,0 +1,101 @@
+"""Knative manifests from ``func.yaml`` (pure builders: no I/O, table-tested).
+
+``unkai deploy`` applies what :func:`make_service` returns, locally with a bundle
+reference as the image and on a cluster with a built image. Only the fields ``func.yaml``
+speaks about are set, so a server-side apply leaves everything else (a traffic split
+made with ``unkai traffic``, annotations added by hand) as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from unkai.api.funcyaml import FuncSpec
+
+AUTOSCALING = "autoscaling.knative.dev"
+FUNCTION_LABEL = "function.unkai.dev/name"
+
+
+def scale_annotations(spec: FuncSpec) -> dict[str, str]:
+    """``deploy.scale`` as the ``autoscaling.knative.dev/*`` annotations Knative reads."""
+    scale = spec.deploy.scale
+    values: dict[str, float | int | str | None] = {
+        "min-scale": scale.min,
+        "max-scale": scale.max,
+        "initial-scale": scale.initial,
+        "target": scale.target,
+        "metric": scale.metric,
+        "target-utilization-percentage": scale.utilization,
+    }
+    return {
+        f"{AUTOSCALING}/{key}": _text(value) for key, value in values.items() if value is not None
+    }
+
+
+def make_service(spec: FuncSpec, *, image: str, namespace: str) -> dict[str, Any]:
+    """The Knative Service running ``image`` as the function ``spec`` describes."""
+    deploy = spec.deploy
+    template_spec: dict[str, Any] = {
+        "containers": [
+            {
+                "image": image,
+                "env": [{"name": name, "value": value} for name, value in spec.env.items()],
+            }
+        ]
+    }
+    if deploy.concurrency is not None:
+        template_spec["containerConcurrency"] = deploy.concurrency
+    if deploy.timeout is not None:
+        template_spec["timeoutSeconds"] = deploy.timeout
+    template_metadata: dict[str, Any] = {"labels": {FUNCTION_LABEL: spec.name}}
+    annotations = {**deploy.annotations, **scale_annotations(spec)}
+    if annotations:
+        template_metadata["annotations"] = annotations
+    metadata: dict[str, Any] = {
+        "name": spec.name,
+        "namespace": namespace,
+        "labels": {**deploy.labels, FUNCTION_LABEL: spec.name},
+    }
+    return {
+        "apiVersion": "serving.knative.dev/v1",
+        "kind": "Service",
+        "metadata": metadata,
+        "spec": {"template": {"metadata": template_metadata, "spec": template_spec}},
+    }
+
+
+def _text(value: float | int | str) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def make_triggers(spec: FuncSpec, *, namespace: str) -> list[dict[str, Any]]:
+    """One Trigger per ``deploy.subscriptions`` entry, delivering to the function's Service."""
+    return [
+        {
+            "apiVersion": "eventing.knative.dev/v1",
+            "kind": "Trigger",
+            "metadata": {
+                "name": f"{spec.name}-{index}",
+                "namespace": namespace,
+                "labels": {FUNCTION_LABEL: spec.name},
+            },
+            "spec": {
+                "broker": subscription.broker,
+                **(
+                    {"filter": {"attributes": dict(subscription.filters)}}
+                    if subscription.filters
+                    else {}
+                ),
+                "subscriber": {
+                    "ref": {
+                        "apiVersion": "serving.knative.dev/v1",
+                        "kind": "Service",
+                        "name": spec.name,
+                    }
+                },
+            },
+        }
+        for index, subscription in enumerate(spec.deploy.subscriptions)
+    ]
