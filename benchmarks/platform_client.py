@@ -1,0 +1,98 @@
+"""Shared by the platform benchmarks: start `unkai up`, deploy bundles, read metrics."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2
+import psutil
+import yaml
+
+from unkai.platform import bundles
+
+UNKAI = [sys.executable, "-m", "unkai.cli"]
+SERVICES = "/apis/serving.knative.dev/v1/namespaces/default/services"
+
+
+@dataclass
+class Running:
+    data_dir: Path
+    api: httpx2.Client
+    gateway_port: int
+    pid: int
+
+    def deploy(self, name: str, function: Path, *, annotations: dict[str, str] | None = None,
+               concurrency: int = 0) -> None:  # fmt: skip
+        data = bundles.pack(function)
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        if self.api.head(f"/unkai/v1/bundles/{digest}").status_code != 200:
+            self.api.put(f"/unkai/v1/bundles/{digest}", content=data).raise_for_status()
+        image = bundles.format_reference(namespace="default", name=name, digest=digest)
+        body = {
+            "apiVersion": "serving.knative.dev/v1", "kind": "Service",
+            "metadata": {"name": name},
+            "spec": {"template": {
+                "metadata": {"annotations": annotations or {}},
+                "spec": {"containerConcurrency": concurrency, "containers": [{"image": image}]},
+            }},
+        }  # fmt: skip
+        self.api.post(SERVICES, json=body).raise_for_status()
+
+    def wait_ready(self, name: str, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.api.get(f"{SERVICES}/{name}").json().get("status", {})
+            if any(
+                c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions", [])
+            ):
+                return
+            time.sleep(0.1)
+        raise TimeoutError(name)
+
+    def metric(self, name: str, **labels: str) -> float:
+        """Sum of a Prometheus metric's samples matching ``labels``."""
+        total = 0.0
+        for line in self.api.get("/metrics").text.splitlines():
+            if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def rss_mib(self, *, with_children: bool) -> float:
+        process = psutil.Process(self.pid)
+        processes = [process, *(process.children(recursive=True) if with_children else [])]
+        return sum(p.memory_info().rss for p in processes) / 2**20
+
+
+@contextmanager
+def platform(*args: str) -> Iterator[Running]:
+    with tempfile.TemporaryDirectory() as home:
+        env = {**os.environ, "UNKAI_DATA_DIR": home}
+        subprocess.run([*UNKAI, "up", "--detach", "--api-port", "0", "--port", "0", *args],
+                       env=env, check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        try:
+            root = Path(home) / "platform"
+            running = json.loads((root / "running.json").read_text())
+            config = yaml.safe_load((root / "kubeconfig").read_text())
+            cluster = config["clusters"][0]["cluster"]
+            ca = Path(tempfile.mkstemp(suffix=".pem")[1])
+            ca.write_bytes(base64.b64decode(cluster["certificate-authority-data"]))
+            token = config["users"][0]["user"]["token"]
+            verify = ssl.create_default_context(cafile=str(ca))
+            with httpx2.Client(base_url=cluster["server"], verify=verify, timeout=60,
+                               headers={"Authorization": f"Bearer {token}"}) as api:  # fmt: skip
+                port = int(running["gateway_url"].rsplit(":", 1)[1])
+                yield Running(Path(home), api, port, int(running["pid"]))
+        finally:
+            subprocess.run([*UNKAI, "down"], env=env, check=False, stdout=subprocess.DEVNULL)
