@@ -1,8 +1,10 @@
-"""Control plane at 1,000 services: create, list and watch latency against `unkai up`.
+"""Control plane at 1,000 services: create, list and watch latency.
 
 Run by hand: ``.venv/bin/python benchmarks/control_plane.py [--services 1000]``.
-Starts a real ``unkai up`` (temporary data dir, free ports), talks to it over HTTPS
-with its token like any client, and prints a Markdown table for docs/benchmarks.md.
+Runs the platform's control plane (API server, store, controllers) in this process,
+with no data plane: the services' images are never run, so what is measured is the
+API and the controllers alone. Clients talk to it over HTTPS with its token like any
+client; prints a Markdown table for docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -11,12 +13,10 @@ import argparse
 import asyncio
 import base64
 import json
-import os
 import ssl
 import statistics
-import subprocess
-import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,8 @@ from typing import Any
 import httpx2
 import psutil
 import yaml
+
+from unkai.platform.embedded import Platform, Settings
 
 SERVICES = "/apis/serving.knative.dev/v1/namespaces/default/services"
 
@@ -123,9 +125,8 @@ async def measure(data_dir: Path, count: int) -> None:
         settle_seconds = await wait_revisions(client, count)
         lists = await list_latency(client, 20)
         watches = await watch_latency(client, 100)
-    pid = json.loads((data_dir / "platform" / "running.json").read_text())["pid"]
-    rss_mib = psutil.Process(pid).memory_info().rss / 2**20
-    print(f"{count} services, 8 parallel creators, one `unkai up` on this machine\n")
+    rss_mib = psutil.Process().memory_info().rss / 2**20
+    print(f"{count} services, 8 parallel creators, control plane only, same process\n")
     print("| measure | value |")
     print("|---|---:|")
     print(f"| create {count} services | {create_seconds:.1f} s ({count / create_seconds:.0f}/s) |")
@@ -138,7 +139,14 @@ async def measure(data_dir: Path, count: int) -> None:
         f"| create sent → its watch event, p50 / p95 | {statistics.median(watches):.1f} / "
         f"{percentile(watches, 0.95):.1f} ms |"
     )
-    print(f"| platform RSS after | {rss_mib:.0f} MiB |")
+    print(f"| process RSS after (control plane + this client) | {rss_mib:.0f} MiB |")
+
+
+class NothingRuns:
+    """Revision health for a control plane without instances: nothing to say."""
+
+    def health(self, *, namespace: str, name: str) -> None:
+        return None
 
 
 def main() -> None:
@@ -146,15 +154,17 @@ def main() -> None:
     parser.add_argument("--services", type=int, default=1000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
-        data_dir = Path(home)
-        env = {**os.environ, "UNKAI_DATA_DIR": home}
-        unkai = [sys.executable, "-m", "unkai.cli"]
-        subprocess.run([*unkai, "up", "--detach", "--api-port", "0", "--port", "0"],
-                       env=env, check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        settings = Settings(data_dir=Path(home), api_port=0, gateway_port=0)
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, daemon=True)
+        thread.start()
+        platform = Platform(settings, readiness=NothingRuns())
+        asyncio.run_coroutine_threadsafe(platform.start(), loop).result(60)
         try:
-            asyncio.run(measure(data_dir, args.services))
+            asyncio.run(measure(Path(home), args.services))
         finally:
-            subprocess.run([*unkai, "down"], env=env, check=False, stdout=subprocess.DEVNULL)
+            asyncio.run_coroutine_threadsafe(platform.stop(), loop).result(60)
+            loop.call_soon_threadsafe(loop.stop)
 
 
 if __name__ == "__main__":

@@ -105,7 +105,8 @@ def main() -> None:
         )
     )
     for label, function, script in [
-        ("(b) unkai runtime, http hello", "hello_http", None),
+        ("(b) unkai runtime, http hello (async def)", "hello_http", None),
+        ("(b') unkai runtime, http hello (plain def: thread pool)", "hello_http_sync", None),
         ("(c) unkai runtime, cloudevent echo", "ce_echo", HERE / "ce_post.lua"),
     ]:
         port = free_port()

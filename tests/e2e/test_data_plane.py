@@ -8,6 +8,7 @@ request is held and served; a crashing instance shows in the revision's conditio
 an update under a background prober loses no request.
 """
 
+import ssl
 import threading
 import time
 from collections import Counter
@@ -158,3 +159,32 @@ def test_rollout_under_a_prober_loses_nothing(live: LivePlatform) -> None:
     assert failures == []
     assert seen["v1"] > 0
     assert seen["v2"] > 0
+
+
+def test_metrics_of_every_part_on_one_endpoint(live: LivePlatform) -> None:
+    live.deploy("hello", target="counted")
+    ready_at(live, "hello-00001")
+    with live.http() as http:
+        for _ in range(3):
+            assert http.get("/", headers={"Host": HOST}).status_code == 200
+    api = live.platform.api
+    assert api.certificate is not None
+    token = live.platform.files.token()
+    trust = ssl.create_default_context(cafile=str(api.certificate.ca_file))
+    with httpx2.Client(verify=trust) as client:
+        unauthenticated = client.get(f"{api.url}/metrics")
+        text = client.get(f"{api.url}/metrics", headers={"Authorization": f"Bearer {token}"}).text
+    assert unauthenticated.status_code == 401
+    revision = 'revision="hello-00001"'
+    lines = text.splitlines()
+    for family in (
+        "unkai_revision_cold_start_seconds_count",  # per revision: cold starts,
+        "unkai_autoscaler_desired_pods",  # desired and ready instances,
+        "unkai_autoscaler_ready_pods",
+        "unkai_gateway_requests",  # requests, latency, in flight, held
+        "unkai_gateway_request_duration_seconds_bucket",
+        "unkai_gateway_requests_in_flight",
+        "unkai_gateway_requests_held",
+    ):
+        assert any(line.startswith(family) and revision in line for line in lines), family
+    assert any(line.startswith("unkai_apiserver_requests_total") for line in lines)

@@ -1,2 +1,2 @@
-def handle(event):
+async def handle(event):
     return event

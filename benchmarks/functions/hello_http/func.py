@@ -1,2 +1,2 @@
-def handle(request):
+async def handle(request):
     return b"Hello, world!"

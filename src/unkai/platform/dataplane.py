@@ -11,6 +11,7 @@ runner otherwise.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
@@ -30,6 +31,9 @@ ACTIVE_CONDITION: dict[Activity, Literal["True", "False", "Unknown"]] = {
     Activity.INACTIVE: "False",
     Activity.ACTIVATING: "Unknown",
 }
+STARTS_AT_ONCE = 8
+"""Instances starting at the same time, platform-wide: a thousand revisions applied at
+once (or a thousand unpullable images) must not become a thousand processes at once."""
 COLD_START_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
@@ -60,6 +64,7 @@ class DataPlane:
         self._annotations: dict[RevisionKey, dict[str, str]] = {}
         self._reachable: set[RevisionKey] = set()
         self._unresolved: dict[RevisionKey, Report] = {}
+        self._starts = asyncio.Semaphore(STARTS_AT_ONCE)
         self._cold_starts = Histogram(
             "unkai_revision_cold_start_seconds",
             "From asking for the first instance of a revision at zero to its being ready.",
@@ -85,7 +90,7 @@ class DataPlane:
         self.gateway.configure_revision(key, _settings(revision))
         self._revisions[key] = RevisionInstances(
             spec, runner=runner, gateway=self.gateway, cold_starts=self._cold_starts,
-            changed=lambda: self._notify(*key),
+            starts=self._starts, changed=lambda: self._notify(*key),
         )  # fmt: skip
         self._annotations[key] = dict(metadata.get("annotations") or {})
         self._register(key)
@@ -109,8 +114,7 @@ class DataPlane:
 
     async def close(self) -> None:
         """Stop every instance, then the runners (zygotes, container engine)."""
-        for key in list(self._revisions):
-            await self.remove(*key)
+        await asyncio.gather(*(self.remove(*key) for key in list(self._revisions)))
         await self._process_runner.close()
         await self._container_runner.close()
 

@@ -36,6 +36,7 @@ class RevisionInstances:
         gateway: Gateway,
         changed: Callable[[], None],
         cold_starts: Histogram,
+        starts: asyncio.Semaphore,
     ) -> None:
         self.spec = spec
         self.key = RevisionKey(*spec.key)
@@ -47,6 +48,7 @@ class RevisionInstances:
         self._gateway = gateway
         self._changed = changed
         self._cold_starts = cold_starts.labels(*spec.key)
+        self._starts = starts
         self._starting = 0
         self._crashes = CrashLoop()
         self._wake = asyncio.Event()
@@ -87,7 +89,8 @@ class RevisionInstances:
         cold = not self.ready
         began = time.monotonic()
         try:
-            instance = await self._runner.start(self.spec)
+            async with self._starts:
+                instance = await self._runner.start(self.spec)
         except RunnerError as error:
             self._crashes = self._crashes.after_exit(ran_for=0)
             failed = Report("False", error.reason, error.message)
