@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx2
+import psutil
 
 from tests.e2e.conftest import LivePlatform
 from unkai.kube import kinds
@@ -188,3 +189,28 @@ def test_metrics_of_every_part_on_one_endpoint(live: LivePlatform) -> None:
     ):
         assert any(line.startswith(family) and revision in line for line in lines), family
     assert any(line.startswith("unkai_apiserver_requests_total") for line in lines)
+
+
+def revision_processes(revision: str) -> list[psutil.Process]:
+    """This machine's processes (fork-servers, instances) running ``revision``."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get("K_REVISION") == revision:
+                found.append(process)
+        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def test_a_revision_no_route_reaches_lets_go_of_its_processes(live: LivePlatform) -> None:
+    live.deploy("hello", target="old")
+    ready_at(live, "hello-00001")
+    assert revision_processes("hello-00001") != []
+    live.deploy("hello", target="new")
+    ready_at(live, "hello-00002")
+    deadline = time.monotonic() + 30
+    while [p for p in revision_processes("hello-00001") if p.status() != "zombie"]:
+        assert time.monotonic() < deadline, "hello-00001's processes outlived its traffic"
+        time.sleep(0.1)
+    assert revision_processes("hello-00002") != []

@@ -92,6 +92,7 @@ class DataPlane:
             spec, runner=runner, gateway=self.gateway, cold_starts=self._cold_starts,
             starts=self._starts, changed=lambda: self._notify(*key),
         )  # fmt: skip
+        self._revisions[key].set_routed(key in self._reachable)
         self._annotations[key] = dict(metadata.get("annotations") or {})
         self._register(key)
 
@@ -110,6 +111,7 @@ class DataPlane:
         changed = reachable ^ self._reachable
         self._reachable = reachable
         for key in changed & set(self._revisions):
+            self._revisions[key].set_routed(key in reachable)
             self._register(key)
 
     async def close(self) -> None:

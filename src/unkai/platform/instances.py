@@ -41,6 +41,7 @@ class RevisionInstances:
         self.spec = spec
         self.key = RevisionKey(*spec.key)
         self.desired = 0
+        self.routed = False
         self.ready: list[Instance] = []
         self.healthy = Report("Unknown", "Deploying")
         self.resources = Report("Unknown", "Deploying")
@@ -54,6 +55,12 @@ class RevisionInstances:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping: set[Instance] = set()
+
+    def set_routed(self, routed: bool) -> None:
+        """Whether a route sends traffic here; an unrouted revision at zero lets go of its
+        fork-server too, so that old revisions of a function do not pile up in memory."""
+        self.routed = routed
+        self._wake.set()
 
     def scale(self, desired: int) -> None:
         """Aim for ``desired`` instances (converges in the background)."""
@@ -69,6 +76,7 @@ class RevisionInstances:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         await asyncio.gather(*(self._retire(instance) for instance in list(self.ready)))
+        await self._runner.retire(self.spec.key)
         self._gateway.forget_revision(self.key)
 
     async def _converge(self) -> None:
@@ -82,6 +90,8 @@ class RevisionInstances:
                 await asyncio.sleep(self._crashes.delay)
                 await asyncio.gather(*(self._start() for _ in range(missing)))
                 continue
+            if not self.routed and self.desired == 0 and not self.ready and not self._starting:
+                await self._runner.retire(self.spec.key)
             await self._wake.wait()
 
     async def _start(self) -> None:
