@@ -8,6 +8,7 @@ and the controllers carry on after it.
 """
 
 import json
+import socket
 import stat
 import time
 from collections.abc import Iterator
@@ -175,3 +176,15 @@ def test_no_platform_and_no_kubeconfig_is_explained(home: dict[str, str]) -> Non
     result = unkai("list", env=home)
     assert result.returncode == 1
     assert "unkai up" in result.stderr
+
+
+def test_a_taken_port_is_explained(home: dict[str, str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = unkai("up", "--port", port, "--api-port", "0", env=home)
+    assert result.returncode == 1
+    assert "address already in use" in result.stderr
+    assert "--port" in result.stderr
+    assert unkai("status", env=home).returncode == 1

@@ -9,6 +9,7 @@ record it keeps in the data dir, so they need the same ``--data-dir`` (or
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import os
 import signal
@@ -84,7 +85,10 @@ def up(data_dir: Path | None, host: str, api_port: int, port: int, domain: str,
     try:
         asyncio.run(_serve(settings))
     except OSError as error:
-        raise console.Failure(f"cannot start: {error}") from None
+        hint = (
+            " (choose others with --port and --api-port)" if error.errno == errno.EADDRINUSE else ""
+        )
+        raise console.Failure(f"cannot start: {error}{hint}") from None
 
 
 async def _serve(settings: embedded.Settings) -> None:
