@@ -111,6 +111,14 @@ class RevisionInstances:
             log.warning("revision %s: instance failed to start: %s", self.key, error.message)
             self._changed()
             return
+        except Exception as error:  # a bug or an OS error: report it, keep converging
+            log.exception("revision %s: starting an instance failed", self.key)
+            self._crashes = self._crashes.after_exit(ran_for=0)
+            self.healthy = Report(
+                "False", "InstanceStartFailed", f"{type(error).__name__}: {error}"
+            )
+            self._changed()
+            return
         finally:
             self._starting -= 1
         if cold:
