@@ -25,6 +25,7 @@ from unkai.platform.gateway.settings import (
     RevisionKey,
     RevisionSettings,
 )
+from unkai.platform.gateway.timeouts import FirstByteDeadlines
 from unkai.platform.gateway.upstream import Instance
 
 log = logging.getLogger("unkai.gateway")
@@ -49,6 +50,7 @@ class Revision:
     __slots__ = (
         "_on_cold",
         "breaker",
+        "deadlines",
         "first_byte_limit",
         "idle_timeout",
         "instances",
@@ -70,6 +72,7 @@ class Revision:
         self.max_held = max_held
         self.stats = RevisionStats(meter)
         self.breaker = Breaker()
+        self.deadlines = FirstByteDeadlines()
         self.waiters: deque[Waiter] = deque()
         self.instances: dict[Endpoint, Instance] = {}  # ready and draining
         self._on_cold = on_cold

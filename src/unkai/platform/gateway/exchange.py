@@ -49,6 +49,7 @@ class Exchange:
         "chunked",
         "client",
         "close",
+        "deadline",
         "early",
         "finished",
         "head",
@@ -78,7 +79,6 @@ class Exchange:
         self,
         client: ClientConnection,
         revision: Revision | None,
-        *,
         head: bytes,
         host: bytes,
         chunked: bool,
@@ -104,7 +104,7 @@ class Exchange:
         self.held = self.response_started = self.finished = self.chunk_out = self.close = False
         self.out: list[bytes] = []
         self.status = 0
-        self.started = self.last_write = 0.0
+        self.started = self.last_write = self.deadline = 0.0
         self.instance: Instance | None = None
         self.upstream: UpstreamConnection | None = None
         self.timer: asyncio.TimerHandle | None = None
@@ -132,17 +132,17 @@ class Exchange:
             log.debug("queue full", extra={"revision": str(revision.key)})
             self._respond(503, responses.QUEUE_FULL)
             return
-        self.timer = timeouts.first_byte(self, revision.first_byte_limit)
+        revision.deadlines.add(self, now + revision.first_byte_limit)
         if instance is not None:
-            self._use(instance)
+            self._use(instance, now)
 
     def dispatch(self, instance: Instance) -> None:
         """The revision found room for this held request."""
-        self._use(instance)
+        self._use(instance, time.monotonic())
 
-    def _use(self, instance: Instance) -> None:
+    def _use(self, instance: Instance, now: float) -> None:
         self.instance = instance
-        connection = instance.take()
+        connection = instance.take(now)
         if connection is not None:
             self._attach(connection)
         else:
@@ -162,21 +162,24 @@ class Exchange:
         finally:
             self._connecting = None
         if self.finished:
-            instance.give_back(connection)
+            instance.give_back(connection, time.monotonic())
         else:
             self._attach(connection)
 
     def _attach(self, connection: UpstreamConnection) -> None:
         self.upstream = connection
         connection.bind(self)
-        assert connection.transport is not None
-        connection.transport.write(b"".join(self.request_out))
-        self.request_out.clear()
+        transport = connection.transport
+        assert transport is not None
+        request_out = self.request_out
+        transport.write(b"".join(request_out))
+        request_out.clear()
         self.request_size = 0
-        if self.client.paused:
-            self.client.resume_reading("buffer")
-        if self.client.writing_paused:
-            connection.transport.pause_reading()
+        client = self.client
+        if client.paused:
+            client.resume_reading("buffer")
+        if client.writing_paused:
+            transport.pause_reading()
 
     # request body, from the client
 
@@ -193,7 +196,7 @@ class Exchange:
     def request_complete(self) -> None:
         self.request_done = True
         if self.finished:
-            self.client.exchange_done(self)
+            self.client.exchange_done(self, time.monotonic())
             return
         if self.chunked:
             self.request_out.append(b"0\r\n\r\n")
@@ -234,17 +237,31 @@ class Exchange:
         self._started(status)
         return body
 
-    def response_passed(self, status: int) -> None:
-        """The instance's response goes to the client unchanged
-        (:func:`~.headers.passes_unchanged`); its bytes follow as body."""
-        self._started(status)
+    def response_passed(self, data: bytes, status: int, *, done: bool) -> None:
+        """Bytes of a response that goes to the client unchanged
+        (:func:`~.headers.passes_unchanged`): written as they are, in one write per read,
+        with no copy into the batch that rebuilt responses use; ``status`` is read from
+        the head once it is in; ``done``: these bytes end the response."""
+        if not self.response_started:
+            self._started(status)
+        if self.timer is not None:
+            self.last_write = time.monotonic()
+        if not self.finished:
+            transport = self.client.transport
+            if not transport.is_closing():
+                transport.write(data)
+        if done:
+            self._finish(reusable=self.request_done)
 
     def _started(self, status: int) -> None:
         self.response_started = True
         self.status = status
-        timeouts.cancel(self)
-        if status != 101 and self.revision is not None and self.revision.idle_timeout > 0:
-            self.timer = timeouts.idle(self, self.revision.idle_timeout)
+        revision = self.revision
+        if revision is not None:
+            if self.deadline:
+                revision.deadlines.done(self)
+            if status != 101 and revision.idle_timeout > 0:
+                self.timer = timeouts.idle(self, revision.idle_timeout)
 
     def response_body(self, data: bytes) -> None:
         if self.chunk_out:
@@ -335,20 +352,26 @@ class Exchange:
         if self.finished:
             return
         self.finished = True
-        timeouts.cancel(self)
-        self.request_out.clear()  # a body that had nowhere to go: dropped, and read on
-        if self.client.paused:
-            self.client.resume_reading("buffer", "instance")
         upstream, instance, revision = self.upstream, self.instance, self.revision
+        client = self.client
+        if self.deadline and revision is not None:
+            revision.deadlines.done(self)
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.request_out.clear()  # a body that had nowhere to go: dropped, and read on
+        if client.paused:
+            client.resume_reading("buffer", "instance")
+        now = time.monotonic()
         if upstream is not None:
             self.upstream = None
             if reusable and instance is not None:
-                instance.give_back(upstream)
+                instance.give_back(upstream, now)
             else:
                 upstream.close()
         if revision is not None and self.started:
             if instance is not None:
                 revision.release(instance)  # after give_back: a held request reuses it
-            revision.stats.depart(time.monotonic(), self.started, self.status)
+            revision.stats.depart(now, self.started, self.status)
         if self.request_done or self.tunnel is not None:
-            self.client.exchange_done(self)
+            client.exchange_done(self, now)

@@ -25,7 +25,13 @@ from random import getrandbits
 _HOP_BY_HOP = frozenset(
     {b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"upgrade"}
 )
-_HOP_BY_HOP_LINE = re.compile(b"\n(?:" + b"|".join(sorted(_HOP_BY_HOP)) + b"):")
+# In a lower-cased response head: a hop-by-hop header (its name captured) or framing
+# that lets the head pass unchanged (nothing captured); see passes_unchanged.
+_HOP_OR_FRAMING_LINE = re.compile(
+    b"\n(?:(" + b"|".join(sorted(_HOP_BY_HOP)) + b"):|content-length:|transfer-encoding: chunked\r)"
+)
+# Appended to every request head, with what the client sent (and ", ") in front.
+_FORWARDED = b"forwarded: %sfor=%s;proto=http;host=%s\r\nx-forwarded-for: %s%s\r\n"
 _CONNECTION_OPTIONS = frozenset({b"keep-alive", b"close", b"upgrade"})
 _REQUEST_SPECIAL = _HOP_BY_HOP | {
     b"host",
@@ -59,11 +65,6 @@ def forwarded_for(address: tuple[str, int] | None) -> tuple[bytes, bytes]:
     return ip, (b'"[' + ip + b']"' if b":" in ip else ip)
 
 
-def trace_parent() -> bytes:
-    """A new sampled W3C ``traceparent``; trace and span ids are never all zeros."""
-    return b"00-%032x-%016x-01" % (getrandbits(128) or 1, getrandbits(64) or 1)
-
-
 def request_head(
     method: bytes,
     url: bytes,
@@ -84,10 +85,10 @@ def request_head(
             if lower == b"host":
                 host = value
             elif lower == b"forwarded":
-                forwarded = forwarded + b", " + value if forwarded else value
+                forwarded += value + b", "
                 continue
             elif lower == b"x-forwarded-for":
-                forwarded_list = forwarded_list + b", " + value if forwarded_list else value
+                forwarded_list += value + b", "
                 continue
             elif lower == b"x-forwarded-proto":
                 has_proto = True
@@ -108,16 +109,14 @@ def request_head(
         parts = _without(parts, named)
     ip, node = client
     quoted_host = b'"' + host + b'"' if b":" in host else host
-    ours = b"for=" + node + b";proto=http;host=" + quoted_host
-    parts += (b"forwarded: ", forwarded + b", " + ours if forwarded else ours, b"\r\n")
-    parts += (b"x-forwarded-for: ", forwarded_list + b", " + ip if forwarded_list else ip)
-    parts.append(b"\r\n")
+    parts.append(_FORWARDED % (forwarded, node, quoted_host, forwarded_list, ip))
     if not has_proto:
         parts.append(b"x-forwarded-proto: http\r\n")
     if not has_host:
         parts += (b"x-forwarded-host: ", host, b"\r\n")
-    if not has_trace:
-        parts += (b"traceparent: ", trace_parent(), b"\r\n")
+    if not has_trace:  # a new sampled one; trace and span ids are never all zeros
+        trace, span = getrandbits(128) or 1, getrandbits(64) or 1
+        parts.append(b"traceparent: 00-%032x-%016x-01\r\n" % (trace, span))
     if upgrade:
         parts.append(b"connection: upgrade\r\n")
     parts.append(b"\r\n")
@@ -187,10 +186,8 @@ def passes_unchanged(data: bytes) -> bool:
     end = data.find(b"\r\n\r\n")
     if end < 0 or not data.startswith(b"HTTP/1.1 ") or data[9:10] == b"1":
         return False
-    head = data[:end].lower()
-    if _HOP_BY_HOP_LINE.search(head):
-        return False
-    return b"\ncontent-length:" in head or b"\ntransfer-encoding: chunked" in head
+    found = _HOP_OR_FRAMING_LINE.findall(data[: end + 2].lower())  # one pass over the head
+    return bool(found) and not any(found)
 
 
 def _options(value: bytes) -> list[bytes]:

@@ -72,8 +72,8 @@ class ClientConnection(asyncio.Protocol):
         if not self.transport.is_closing():
             self.transport.write(data)
 
-    def exchange_done(self, exchange: Exchange) -> None:
-        """The first exchange in line is over (both ways): the next one goes."""
+    def exchange_done(self, exchange: Exchange, now: float) -> None:
+        """The first exchange in line is over (both ways) at ``now``: the next one goes."""
         exchanges = self.exchanges
         if exchanges and exchanges[0] is exchange:
             exchanges.popleft()
@@ -83,8 +83,8 @@ class ClientConnection(asyncio.Protocol):
         if exchanges:
             exchanges[0].start()
         else:
-            self.idle_since = time.monotonic()
-        if len(exchanges) <= 1:
+            self.idle_since = now
+        if self.paused and len(exchanges) <= 1:
             self.resume_reading("pipeline")
 
     def pause_reading(self, reason: PauseReason) -> None:
@@ -118,8 +118,9 @@ class ClientConnection(asyncio.Protocol):
         except HttpParserError as error:
             self._bad_request(str(error))
             return
-        if self.exchanges:
-            self.exchanges[0].flush_request()
+        exchanges = self.exchanges
+        if exchanges and exchanges[0].request_out:
+            exchanges[0].flush_request()
         parsing = self.parsing
         if parsing is not None and parsing.upstream is None and parsing.request_size > BUFFER_LIMIT:
             self.pause_reading("buffer")
@@ -142,10 +143,6 @@ class ClientConnection(asyncio.Protocol):
 
     # httptools callbacks
 
-    def on_message_begin(self) -> None:
-        self._headers = []
-        self._url = b""
-
     def on_url(self, url: bytes) -> None:
         self._url += url
 
@@ -153,29 +150,34 @@ class ClientConnection(asyncio.Protocol):
         self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        # The next request's URL and headers start afresh (no on_message_begin: a
+        # callback less per request).
+        url, headers = self._url, self._headers
+        self._url, self._headers = b"", []
         if self.transport.is_closing():
             return
         parser = self.parser
         method = parser.get_method()
         upgrade = parser.should_upgrade()
         head, host, chunked = request_head(
-            method, self._url, self._headers, client=self._client, upgrade=upgrade
+            method, url, headers, client=self._client, upgrade=upgrade
         )
-        exchange = Exchange(
+        exchange = Exchange(  # positional: this runs for every request
             self,
-            self._route(host),
-            head=head,
-            host=host,
-            chunked=chunked,
-            keep_alive=parser.should_keep_alive(),
-            http10=parser.get_http_version() == "1.0",
-            head_request=method == b"HEAD",
-            upgrade=upgrade,
+            self._route(host, headers),
+            head,
+            host,
+            chunked,
+            parser.should_keep_alive(),
+            parser.get_http_version() == "1.0",
+            method == b"HEAD",
+            upgrade,
         )
         self.parsing = exchange
-        self.exchanges.append(exchange)
+        exchanges = self.exchanges
+        exchanges.append(exchange)
         self.idle_since = None
-        if len(self.exchanges) == 1:
+        if len(exchanges) == 1:
             exchange.start()
         else:
             self.pause_reading("pipeline")
@@ -191,12 +193,15 @@ class ClientConnection(asyncio.Protocol):
 
     # helpers
 
-    def _route(self, host: bytes) -> Revision | None:
-        route = self.gateway.router.hosts.get(normalise_host(host))
+    def _route(self, host: bytes, headers: Headers) -> Revision | None:
+        """The revision for this request. A ``Host`` value that is a served host as it
+        stands (no port, lower case) needs no normalising."""
+        hosts = self.gateway.router.hosts
+        route = hosts.get(host) or hosts.get(normalise_host(host))
         if route is None:
             return None
         if self.gateway.config.tag_header_routing:
-            for name, value in self._headers:
+            for name, value in headers:
                 if name.lower() == TAG_HEADER:
                     tagged = route.tags.get(value.strip().lower())
                     if tagged is not None:

@@ -11,7 +11,6 @@ client in one batch per read.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import TYPE_CHECKING, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
@@ -36,23 +35,25 @@ class Instance:
         self.draining = False
         self._drained: asyncio.Event | None = None
 
-    def take(self) -> UpstreamConnection | None:
-        """An idle connection young enough to trust, or ``None`` (then :meth:`connect`)."""
+    def take(self, now: float) -> UpstreamConnection | None:
+        """An idle connection young enough to trust at ``now`` (``time.monotonic()``),
+        or ``None`` (then :meth:`connect`)."""
         idle = self.idle
         while idle:
             connection = idle.pop()
-            if time.monotonic() - connection.idle_since < self.config.upstream_idle_timeout:
+            if now - connection.idle_since < self.config.upstream_idle_timeout:
                 return connection
             connection.close()
         return None
 
-    def give_back(self, connection: UpstreamConnection) -> None:
-        """Pool a connection whose last exchange ended cleanly; close it when draining."""
+    def give_back(self, connection: UpstreamConnection, now: float) -> None:
+        """Pool a connection whose last exchange ended cleanly at ``now``; close it when
+        draining."""
         if self.draining or len(self.idle) >= self.config.max_idle_per_instance:
             connection.close()
             return
         connection.exchange = None
-        connection.idle_since = time.monotonic()
+        connection.idle_since = now
         self.idle.append(connection)
 
     async def connect(self) -> UpstreamConnection:
@@ -99,6 +100,8 @@ class UpstreamConnection(asyncio.Protocol):
         "_done",
         "_end",
         "_headers",
+        "_passing",
+        "_passing_parser",
         "_reason",
         "exchange",
         "idle_since",
@@ -119,12 +122,16 @@ class UpstreamConnection(asyncio.Protocol):
         self._reason = b""
         self._body = Body.NONE
         self._done = False
-        self._end: _End | None = None
+        self._end = _End()
+        self._passing = False  # the response under way goes out unchanged
+        self._passing_parser: HttpResponseParser | None = None  # for such responses
 
     def bind(self, exchange: Exchange) -> None:
-        """Carry ``exchange`` next. Its response gets a parser of its own, made when
-        its first bytes show how to carry it (and a response to HEAD leaves the old
-        parser waiting for a body that never comes)."""
+        """Carry ``exchange`` next. Its response gets a parser, chosen when its first
+        bytes show how to carry it: a new one to rebuild the head (a response to HEAD
+        leaves the old one waiting for a body that never comes), or for a response
+        passed on unchanged the connection's own, kept across such responses (never
+        HEAD's, and each one ended before its connection was pooled again)."""
         self.reused = self.idle_since > 0
         self.exchange = exchange
         self.parser = None
@@ -153,14 +160,18 @@ class UpstreamConnection(asyncio.Protocol):
             if (
                 exchange.passthrough
                 and not exchange.client.gateway.stopping
-                and (passes_unchanged(data))
+                and passes_unchanged(data)
             ):
-                self._end = _End()
+                self._passing = True
                 self._body = Body.LENGTH
-                parser = self.parser = HttpResponseParser(self._end)
+                self._end.done = False
+                parser = self._passing_parser
+                if parser is None:
+                    parser = self._passing_parser = HttpResponseParser(self._end)
             else:
-                self._end = None
-                parser = self.parser = HttpResponseParser(self)
+                self._passing = False
+                parser = HttpResponseParser(self)
+            self.parser = parser
         try:
             parser.feed_data(data)
         except HttpParserUpgrade as upgrade:
@@ -172,12 +183,9 @@ class UpstreamConnection(asyncio.Protocol):
             self.close()
             exchange.instance_failed("invalid response from the instance")
             return
-        end = self._end
-        if end is not None:
-            if not exchange.response_started:
-                exchange.response_passed(parser.get_status_code())
-            exchange.response_body(data)
-            self._done = end.done
+        if self._passing:
+            exchange.response_passed(data, parser.get_status_code(), done=self._end.done)
+            return
         if self._done:  # ends the response and flushes it in one write
             self._done = False
             exchange.response_complete(reusable=self._body is not Body.UNTIL_CLOSE)
