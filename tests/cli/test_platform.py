@@ -165,6 +165,15 @@ def test_apply_errors_point_at_the_document(tmp_path: Path, home: dict[str, str]
     assert "spec.template.spec.containerConcurrency" in result.stderr
     assert "good" in unkai("list", env=home).stdout
 
+    config_map = tmp_path / "settings.yaml"
+    config_map.write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n"
+    )
+    result = unkai("apply", "-f", str(config_map), env=home)
+    assert result.stdout.strip() == "configmap/settings created"
+    as_json = unkai("apply", "-f", str(config_map), "-o", "json", env=home)
+    assert json.loads(as_json.stdout)["items"][0]["data"] == {"a": "b"}
+
     unknown = tmp_path / "unknown.yaml"
     unknown.write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\n")
     result = unkai("apply", "-f", str(unknown), env=home)

@@ -43,11 +43,13 @@ def _field_line(document: yamlsource.Document, error: ApiError) -> str:
 @click.command()
 @click.option("--filename", "-f", "path", required=True, help="YAML file, or - for stdin.")
 @target.options
-def apply(path: str, context: str | None, namespace: str | None) -> None:
+@target.output_option
+def apply(path: str, context: str | None, namespace: str | None, output: str) -> None:
     """Create or update the objects in a (multi-document) YAML file."""
     source, documents = read_manifests(path)
     api = target.connect(context, namespace)
     failures = 0
+    applied: list[dict[str, Any]] = []
     for document in documents:
         manifest = document.data
         if not isinstance(manifest, dict):
@@ -60,7 +62,8 @@ def apply(path: str, context: str | None, namespace: str | None) -> None:
             console.err.print(f"[red]{source}:{document.start_line}: {error}")
             failures += 1
             continue
-        name = f"{obj.kind.lower()}.{obj.apiVersion.split('/')[0]}/{obj.metadata.name}"
+        group = obj.apiVersion.rpartition("/")[0]
+        name = f"{obj.kind.lower()}{'.' + group if group else ''}/{obj.metadata.name}"
         try:
             with target.api_errors():
                 before = _get_or_none(api, obj)
@@ -72,7 +75,11 @@ def apply(path: str, context: str | None, namespace: str | None) -> None:
             console.err.print(f"[red]{source}{where}: {name}: {failure.message}")
             failures += 1
             continue
-        console.out.print(f"{name} {_verb(before, after)}")
+        if output == "table":
+            console.out.print(f"{name} {_verb(before, after)}")
+        applied.append(target.to_dict(after))
+    if output != "table":
+        target.emit(applied, output)
     if failures:
         raise SystemExit(1)
 
