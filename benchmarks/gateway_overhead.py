@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
-import socket
 import subprocess
 import sys
 import time
 from typing import Any
+
+from loadgen import free_port, wait_listening, wrk
 
 PYTHON = sys.executable
 HOST = "hello.default.localhost"
@@ -74,60 +74,8 @@ def serve_gateway(port: int, instance: int) -> None:
     uvloop.run(run())
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_listening(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
-
-
 def start(cpu: int, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(["taskset", "-c", str(cpu), PYTHON, __file__, *args])
-
-
-def wrk(url: str, *, connections: int, seconds: int) -> dict[str, float]:
-    command = [
-        "taskset",
-        "-c",
-        "1",
-        "wrk",
-        "-t1",
-        f"-c{connections}",
-        f"-d{seconds}s",
-        "--latency",
-        "-H",
-        f"Host: {HOST}",
-        url,
-    ]
-    text = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    if "Non-2xx" in text or "Socket errors" in text:
-        raise RuntimeError(text)
-    return {
-        "rps": float(_find(r"Requests/sec:\s+([\d.]+)", text)),
-        "p50": _ms(_find(r"50%\s+([\d.]+\w+)", text)),
-        "p99": _ms(_find(r"99%\s+([\d.]+\w+)", text)),
-    }
-
-
-def _find(pattern: str, text: str) -> str:
-    match = re.search(pattern, text)
-    if match is None:
-        raise RuntimeError(f"no {pattern!r} in wrk output:\n{text}")
-    return match.group(1)
-
-
-def _ms(value: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
 def main() -> None:
@@ -153,8 +101,8 @@ def main() -> None:
                 row = {}
                 for name, port in (("direct", instance_port), ("gateway", gateway_port)):
                     url = f"http://127.0.0.1:{port}{path}"
-                    wrk(url, connections=connections, seconds=2)  # warm-up
-                    row[name] = wrk(url, connections=connections, seconds=args.seconds)
+                    wrk(url, connections=connections, seconds=2, host=HOST)  # warm-up
+                    row[name] = wrk(url, connections=connections, seconds=args.seconds, host=HOST)
                 direct, gateway = row["direct"], row["gateway"]
                 print(
                     f"| {'hello' if path == '/' else '1 ms CPU'} | {connections} "

@@ -9,51 +9,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from loadgen import free_port, wait_listening, wrk
 
 HERE = Path(__file__).parent
 PYTHON = sys.executable
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_listening(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
-
-
-def wrk(url: str, *, connections: int, seconds: int, script: Path | None) -> dict[str, float]:
-    command = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
-    if script is not None:
-        command += ["-s", str(script)]
-    text = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    return {
-        "rps": rps,
-        "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", text).group(1)),  # type: ignore[union-attr]
-        "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", text).group(1)),  # type: ignore[union-attr]
-        "non2xx": float(errors.group(1)) if errors else 0.0,
-    }
-
-
-def _ms(value: str) -> float:
-    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
 def measure(
@@ -130,12 +93,12 @@ def main() -> None:
         )
     base = rows[0][1]["rps"]
     print(f"wrk -t1 -c{args.connections} -d{args.seconds}s, server on CPU 0, wrk on CPU 1\n")
-    print("| server | req/s | × bare | p50 ms | p99 ms | non-2xx |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| server | req/s | × bare | p50 ms | p99 ms |")
+    print("|---|---:|---:|---:|---:|")
     for label, result in rows:
         print(
             f"| {label} | {result['rps']:,.0f} | {result['rps'] / base:.2f} | "
-            f"{result['p50']:.2f} | {result['p99']:.2f} | {result['non2xx']:.0f} |"
+            f"{result['p50']:.2f} | {result['p99']:.2f} |"
         )
 
 
