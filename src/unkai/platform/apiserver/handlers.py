@@ -81,12 +81,7 @@ class ResourceHandlers:
 
     async def list(self, request: Request, target: Target) -> Response:
         request.state.verb = "list"
-        result = await self.service.list(
-            target.rt,
-            namespace=target.namespace,
-            label_selector=request.query_params.get("labelSelector"),
-            field_selector=request.query_params.get("fieldSelector"),
-        )
+        result = await self._selected(request, target)
         if self._wants_table(request):
             rv = result["metadata"]["resourceVersion"]
             return respond(self._render(request, target, result["items"], rv))
@@ -145,14 +140,18 @@ class ResourceHandlers:
         )
         return respond(deleted)
 
-    async def delete_collection(self, request: Request, target: Target) -> Response:
-        request.state.verb = "deletecollection"
-        result = await self.service.list(
+    async def _selected(self, request: Request, target: Target) -> Object:
+        """The list the request's label and field selectors ask for."""
+        return await self.service.list(
             target.rt,
             namespace=target.namespace,
             label_selector=request.query_params.get("labelSelector"),
             field_selector=request.query_params.get("fieldSelector"),
         )
+
+    async def delete_collection(self, request: Request, target: Target) -> Response:
+        request.state.verb = "deletecollection"
+        result = await self._selected(request, target)
         deleted = []
         for item in result["items"]:
             metadata = item["metadata"]
