@@ -9,13 +9,10 @@ then 50 clients for 30 s, and reports when the desired instances were all ready
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from pathlib import Path
 
 import httpx2
-
-sys.path.insert(0, str(Path(__file__).parent))
 from platform_client import platform
 
 HERE = Path(__file__).parent

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
-import ssl
 import statistics
 import tempfile
 import threading
@@ -23,7 +21,7 @@ from typing import Any
 
 import httpx2
 import psutil
-import yaml
+from platform_client import connection
 
 from unkai.platform.embedded import Platform, Settings
 
@@ -42,19 +40,6 @@ def service(name: str) -> dict[str, Any]:
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def client_for(data_dir: Path) -> httpx2.AsyncClient:
-    config = yaml.safe_load((data_dir / "platform" / "kubeconfig").read_text())
-    cluster, user = config["clusters"][0]["cluster"], config["users"][0]["user"]
-    ca = Path(tempfile.mkstemp(suffix=".pem")[1])
-    ca.write_bytes(base64.b64decode(cluster["certificate-authority-data"]))
-    return httpx2.AsyncClient(
-        base_url=cluster["server"],
-        headers={"Authorization": f"Bearer {user['token']}"},
-        verify=ssl.create_default_context(cafile=str(ca)),
-        timeout=60,
-    )
 
 
 async def create_all(client: httpx2.AsyncClient, count: int, parallel: int) -> float:
@@ -120,7 +105,7 @@ async def watch_latency(client: httpx2.AsyncClient, rounds: int) -> list[float]:
 
 
 async def measure(data_dir: Path, count: int) -> None:
-    async with client_for(data_dir) as client:
+    async with httpx2.AsyncClient(**connection(data_dir)) as client:
         create_seconds = await create_all(client, count, parallel=8)
         settle_seconds = await wait_revisions(client, count)
         lists = await list_latency(client, 20)

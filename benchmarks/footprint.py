@@ -8,11 +8,9 @@ per revision so that the next cold start is a fork).
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
 from platform_client import platform
 
 HERE = Path(__file__).parent

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import psutil
@@ -75,6 +76,20 @@ class Running:
         return sum(p.memory_info().rss for p in processes) / 2**20
 
 
+def connection(data_dir: Path) -> dict[str, Any]:
+    """httpx client options for the platform whose data dir this is: its kubeconfig's
+    server, CA and token, as any client of the API uses them."""
+    config = yaml.safe_load((data_dir / "platform" / "kubeconfig").read_text())
+    cluster, user = config["clusters"][0]["cluster"], config["users"][0]["user"]
+    ca = base64.b64decode(cluster["certificate-authority-data"]).decode()
+    return {
+        "base_url": cluster["server"],
+        "headers": {"Authorization": f"Bearer {user['token']}"},
+        "verify": ssl.create_default_context(cadata=ca),
+        "timeout": 60,
+    }
+
+
 @contextmanager
 def platform(*args: str) -> Iterator[Running]:
     with tempfile.TemporaryDirectory() as home:
@@ -82,16 +97,8 @@ def platform(*args: str) -> Iterator[Running]:
         subprocess.run([*UNKAI, "up", "--detach", "--api-port", "0", "--port", "0", *args],
                        env=env, check=True, stdout=subprocess.DEVNULL)  # fmt: skip
         try:
-            root = Path(home) / "platform"
-            running = json.loads((root / "running.json").read_text())
-            config = yaml.safe_load((root / "kubeconfig").read_text())
-            cluster = config["clusters"][0]["cluster"]
-            ca = Path(tempfile.mkstemp(suffix=".pem")[1])
-            ca.write_bytes(base64.b64decode(cluster["certificate-authority-data"]))
-            token = config["users"][0]["user"]["token"]
-            verify = ssl.create_default_context(cafile=str(ca))
-            with httpx2.Client(base_url=cluster["server"], verify=verify, timeout=60,
-                               headers={"Authorization": f"Bearer {token}"}) as api:  # fmt: skip
+            running = json.loads((Path(home) / "platform" / "running.json").read_text())
+            with httpx2.Client(**connection(Path(home))) as api:
                 port = int(running["gateway_url"].rsplit(":", 1)[1])
                 yield Running(Path(home), api, port, int(running["pid"]))
         finally:
