@@ -7,10 +7,13 @@ or raw sockets. ``upstream(kind)`` starts an instance app from :mod:`.upstreams`
 """
 
 import asyncio
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx2
@@ -148,11 +151,19 @@ def upstream() -> Iterator[Callable[..., Upstream]]:
     """Start instance apps by kind (see :mod:`tests.gateway.upstreams`); all stop at the end."""
     started: list[Upstream] = []
 
-    def start(kind: str, name: str = "") -> Upstream:
-        server = Upstream(kind, name)
+    def start(kind: str, name: str = "", unix: Path | None = None) -> Upstream:
+        server = Upstream(kind, name, unix)
         started.append(server)
         return server
 
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def unix_socket() -> Iterator[Path]:
+    """A path for an instance's Unix socket, short enough for ``AF_UNIX``'s limit."""
+    directory = Path(tempfile.mkdtemp(prefix="unkai-test-"))
+    yield directory / "instance.sock"
+    shutil.rmtree(directory, ignore_errors=True)

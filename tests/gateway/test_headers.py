@@ -6,6 +6,7 @@ W3C ``traceparent`` propagated or started, user headers unchanged, hop-by-hop go
 import re
 import socket
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +18,18 @@ from unkai.platform.gateway.headers import Body, passes_unchanged, request_head,
 TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-01$")
 
 
-@pytest.fixture
-def echo(gw: RunningGateway, upstream: Callable[..., Upstream]) -> tuple[RunningGateway, str]:
-    gw.endpoints("hello-00001", upstream("echo"))
+@pytest.fixture(params=["tcp", "unix"])
+def echo(
+    request: pytest.FixtureRequest,
+    gw: RunningGateway,
+    upstream: Callable[..., Upstream],
+    unix_socket: Path,
+) -> tuple[RunningGateway, str]:
+    """An echo instance reached over loopback TCP, or over a Unix socket as the process
+    runner's instances are: the headers must be the same either way."""
+    gw.endpoints(
+        "hello-00001", upstream("echo", unix=unix_socket if request.param == "unix" else None)
+    )
     return gw, gw.route("hello", {"hello-00001": 100})
 
 

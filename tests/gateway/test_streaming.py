@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psutil
 import pytest
@@ -62,10 +63,13 @@ def chunks(count: int, size: int = MIB) -> Iterator[bytes]:
         yield block
 
 
+@pytest.mark.parametrize("transport", ["tcp", "unix"])
 def test_the_first_chunk_arrives_before_the_instance_finishes(
-    gw: RunningGateway, upstream: Callable[..., Upstream]
+    gw: RunningGateway, upstream: Callable[..., Upstream], unix_socket: Path, transport: str
 ) -> None:
-    gw.endpoints("hello-00001", upstream("stream"))
+    gw.endpoints(
+        "hello-00001", upstream("stream", unix=unix_socket if transport == "unix" else None)
+    )
     host = gw.route("hello", {"hello-00001": 100})
     started = time.monotonic()
     with gw.client(host) as client, client.stream("GET", "/?chunks=3&every=0.4") as response:

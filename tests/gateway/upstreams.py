@@ -6,7 +6,8 @@ method, path, headers, body size; ``?hop=1`` adds a hop-by-hop header), ``slow``
 then ``?chunks=`` chunks ``?every=`` seconds apart), ``single`` (500 if it ever sees
 two requests at once), ``sink`` (reads the body, answers its size), ``source``
 (``?mb=`` MiB, streamed) and ``websocket`` (echoes messages). ``Upstream`` runs one
-on a loopback port in a thread with its own event loop and counts what it served.
+on a loopback port (or a Unix socket, as the process runner's instances are reached)
+in a thread with its own event loop and counts what it served.
 """
 
 import asyncio
@@ -16,6 +17,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -165,17 +167,23 @@ APPS: dict[str, Callable[[str, Log], App]] = {
 
 
 class Upstream:
-    """One app on a loopback port, served by uvicorn in a thread, counting requests."""
+    """One app on a loopback port, or on the Unix socket ``unix``, served by uvicorn in
+    a thread, counting requests."""
 
-    def __init__(self, kind: str, name: str = "") -> None:
+    def __init__(self, kind: str, name: str = "", unix: Path | None = None) -> None:
         self.name = name or kind
         self.log = Log()
         self._app = APPS[kind](self.name, self.log)
-        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say so,
-        # and without it uvicorn's two writes per response wait for a delayed ACK (40 ms).
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
-        self.endpoint = Endpoint("127.0.0.1", sock.getsockname()[1])
+        if unix is not None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.bind(str(unix))
+            self.endpoint = Endpoint("127.0.0.1", 0, str(unix))
+        else:
+            # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say
+            # so; without it uvicorn's two writes per response wait for a delayed ACK.
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+            sock.bind(("127.0.0.1", 0))
+            self.endpoint = Endpoint("127.0.0.1", sock.getsockname()[1])
         config = uvicorn.Config(
             self._counted,
             interface="asgi3",

@@ -6,6 +6,7 @@ and per-instance log files."""
 import asyncio
 import os
 import signal
+import stat
 import time
 
 import httpx2
@@ -40,6 +41,24 @@ async def test_fork_server_serves_a_bundle(runner: ProcessRunner, make_spec: Mak
     assert (response.status_code, response.text) == (200, "hello")
     assert instance.exit is None
     assert (await instance.stop()).code == 0
+
+
+async def test_a_forked_instance_also_serves_on_a_private_unix_socket(
+    runner: ProcessRunner, make_spec: MakeSpec
+) -> None:
+    instance = await runner.start(make_spec("echo"))
+    path = instance.socket_path
+    assert path is not None
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700  # only our user gets in
+    transport = httpx2.AsyncHTTPTransport(uds=str(path))
+    async with httpx2.AsyncClient(transport=transport) as client:
+        response = await client.get("http://instance/")
+    assert (response.status_code, response.text) == (200, "hello")
+
+    await instance.stop()
+    assert not path.exists()
+    await runner.close()
+    assert not path.parent.exists()
 
 
 async def test_env_reaches_the_function(runner: ProcessRunner, make_spec: MakeSpec) -> None:

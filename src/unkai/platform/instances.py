@@ -136,7 +136,7 @@ class RevisionInstances:
         if instance in self.ready:
             self.ready.remove(instance)
             self._publish()
-        endpoint = Endpoint("127.0.0.1", instance.port)
+        endpoint = _endpoint(instance)
         try:
             async with asyncio.timeout(instance.spec.grace_period):
                 await self._gateway.drained(self.key, endpoint)
@@ -161,5 +161,11 @@ class RevisionInstances:
         self._wake.set()
 
     def _publish(self) -> None:
-        endpoints = [Endpoint("127.0.0.1", instance.port) for instance in self.ready]
+        endpoints = [_endpoint(instance) for instance in self.ready]
         self._gateway.set_endpoints(self.key, endpoints)
+
+
+def _endpoint(instance: Instance) -> Endpoint:
+    """Where the gateway reaches ``instance``: its Unix socket when it has one."""
+    path = instance.socket_path
+    return Endpoint("127.0.0.1", instance.port, None if path is None else str(path))

@@ -51,20 +51,21 @@ class Prepared:
     config: uvicorn.Config
     workers: Workers
 
-    def serve(self, sock: socket.socket | None = None) -> int:
+    def serve(self, *sockets: socket.socket) -> int:
         """Serve until shut down; return the process exit status. Call once per process.
 
-        With ``sock`` (bound and listening), serve on it; otherwise bind the config's host
-        and port.
+        With ``sockets`` (bound and listening: TCP, Unix, or both), serve on all of them;
+        otherwise bind the config's host and port.
         """
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            # asyncio sets TCP_NODELAY only on sockets it made itself; without it, uvicorn's
-            # two writes per response meet Nagle and delayed ACKs: ~40 ms stalls on
-            # keep-alive connections. Accepted sockets inherit it from the listener.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for sock in sockets:
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                # asyncio sets TCP_NODELAY only on sockets it made itself; without it,
+                # uvicorn's two writes per response meet Nagle and delayed ACKs: ~40 ms
+                # stalls on keep-alive connections. Accepted sockets inherit it.
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         server = _Server(self.config, self.app, grace_period=self.spec.runtime.grace_period)
         try:
-            server.run(sockets=None if sock is None else [sock])
+            server.run(sockets=list(sockets) or None)
         finally:
             self.workers.shutdown()
         return server.exit_code

@@ -59,10 +59,16 @@ class Instance:
     async def connect(self) -> UpstreamConnection:
         """A new connection (raises ``OSError`` or ``TimeoutError`` when refused)."""
         loop = asyncio.get_running_loop()
+        endpoint = self.endpoint
         async with asyncio.timeout(self.config.connect_timeout):
-            _, connection = await loop.create_connection(
-                lambda: UpstreamConnection(self), self.endpoint.host, self.endpoint.port
-            )
+            if endpoint.path is not None:
+                _, connection = await loop.create_unix_connection(
+                    lambda: UpstreamConnection(self), endpoint.path
+                )
+            else:
+                _, connection = await loop.create_connection(
+                    lambda: UpstreamConnection(self), endpoint.host, endpoint.port
+                )
         return connection
 
     def drain(self) -> None:

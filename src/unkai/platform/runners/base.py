@@ -1,7 +1,8 @@
 """The runner protocol: how the data plane starts, watches and stops a revision's instances.
 
 A :class:`Runner` turns an :class:`~unkai.platform.runners.spec.InstanceSpec` into
-running :class:`Instance` objects that listen on a loopback port, and keeps whatever a
+running :class:`Instance` objects that listen on a loopback port (and, when the runner
+can arrange it, a Unix socket: the gateway's cheaper way in), and keeps whatever a
 revision shares between its instances (the fork-server's zygote) until told to
 ``retire`` it. The contract, the same for every runner:
 
@@ -76,7 +77,8 @@ class InstanceExit:
 
 
 class Instance:
-    """One running instance, on ``127.0.0.1:{port}``.
+    """One running instance, on ``127.0.0.1:{port}`` and, when ``socket_path`` is set,
+    on that Unix socket too (the gateway and the readiness probe use it then).
 
     Runners build it from the exit status to come (``returncode``) and a way to signal
     the process (group); everything else is the same whatever runs it.
@@ -91,10 +93,12 @@ class Instance:
         log_path: Path,
         returncode: asyncio.Future[int],
         send_signal: Callable[[int], Awaitable[None]],
+        socket_path: Path | None = None,
     ) -> None:
         self.id = id
         self.spec = spec
         self.port = port
+        self.socket_path = socket_path
         self.log_path = log_path
         self.started_at = time.monotonic()
         self._returncode = returncode
@@ -154,7 +158,9 @@ class Instance:
     async def until_ready(self, *, limit: float) -> None:
         """Probe until ready; raise :class:`InstanceStartError` if it exits, or is not ready
         within ``limit`` seconds (stopping it then)."""
-        probing = asyncio.ensure_future(probe.until_ready(self.port, self.spec.readiness_path))
+        probing = asyncio.ensure_future(
+            probe.until_ready(self.port, self.spec.readiness_path, unix=self.socket_path)
+        )
         either: set[asyncio.Future[Any]] = {probing, self._returncode}
         try:
             async with asyncio.timeout(limit):

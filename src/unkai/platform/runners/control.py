@@ -5,7 +5,8 @@ Messages, one JSON object per line::
 
     zygote -> platform   {"event": "ready", "pid": 123}                 after loading the function
                          {"event": "failed", "error": "..."}            could not load it; exits 2
-    platform -> zygote   {"op": "fork", "id": "hello-00001-3fa2c1", "log": "/path/x.log"}
+    platform -> zygote   {"op": "fork", "id": "hello-00001-3fa2c1", "log": "/path/x.log",
+                          "socket": "/tmp/unkai-x/1.sock"}   (socket: optional)
     zygote -> platform   {"event": "forked", "id": "...", "pid": 124, "port": 40123}
                          {"event": "fork-failed", "id": "...", "error": "..."}
     platform -> zygote   {"op": "signal", "id": "...", "signal": 15}    to the instance's group

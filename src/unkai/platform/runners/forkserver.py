@@ -98,14 +98,20 @@ class ForkServer:
     def alive(self) -> bool:
         return not self._events.done()
 
-    async def fork(self, instance_id: str, *, log_path: Path) -> Forked:
-        """A new instance serving on its own loopback port (logging to ``log_path``)."""
+    async def fork(
+        self, instance_id: str, *, log_path: Path, socket_path: Path | None = None
+    ) -> Forked:
+        """A new instance serving on its own loopback port, and on a Unix socket at
+        ``socket_path`` when given (logging to ``log_path``)."""
         if not self.alive:
             raise RunnerError(FORK_FAILED, "the revision's zygote has exited")
         loop = asyncio.get_running_loop()
         forked = self._forks[instance_id] = loop.create_future()
         exited = self._exits[instance_id] = loop.create_future()
-        await self._send({"op": "fork", "id": instance_id, "log": str(log_path)})
+        request: control.Message = {"op": "fork", "id": instance_id, "log": str(log_path)}
+        if socket_path is not None:
+            request["socket"] = str(socket_path)
+        await self._send(request)
         try:
             pid, port = await forked
         except BaseException:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from pathlib import Path
 from typing import Final
 
 INTERVAL: Final = 0.01
@@ -19,21 +20,32 @@ TRY_TIMEOUT: Final = 1.0
 
 
 async def until_ready(
-    port: int, path: str | None, *, host: str = "127.0.0.1", interval: float = INTERVAL
+    port: int,
+    path: str | None,
+    *,
+    host: str = "127.0.0.1",
+    unix: Path | None = None,
+    interval: float = INTERVAL,
 ) -> None:
-    """Return once the instance on ``host:port`` is ready (``path`` ``None``: TCP probe);
-    the caller bounds the wait."""
+    """Return once the instance on ``host:port`` is ready (``path`` ``None``: a connection
+    probe); through the Unix socket ``unix`` instead when given, the way the gateway
+    reaches the instance. The caller bounds the wait."""
     while True:
-        if await ready(port, path, host=host):
+        if await ready(port, path, host=host, unix=unix):
             return
         await asyncio.sleep(interval)
 
 
-async def ready(port: int, path: str | None, *, host: str = "127.0.0.1") -> bool:
+async def ready(
+    port: int, path: str | None, *, host: str = "127.0.0.1", unix: Path | None = None
+) -> bool:
     """One probe: is the instance ready now?"""
     try:
         async with asyncio.timeout(TRY_TIMEOUT):
-            reader, writer = await asyncio.open_connection(host, port)
+            if unix is not None:
+                reader, writer = await asyncio.open_unix_connection(unix)
+            else:
+                reader, writer = await asyncio.open_connection(host, port)
             try:
                 if path is None:
                     return True

@@ -3,7 +3,9 @@
 Two modes, chosen when the runner is made:
 
 * ``"fork"`` (default): one zygote per active revision (see ``zygote``) loads the
-  function once; each instance is a fork of it, serving about 10 ms later.
+  function once; each instance is a fork of it, serving about 10 ms later, on its
+  ``PORT`` and on a Unix socket in the runner's private directory (mode 0700), which
+  is how the gateway and the readiness probe reach it.
 * ``"spawn"``: each instance is a fresh ``python -m unkai.runtime``, which imports and
   loads the function itself. Slower to start, but nothing is shared between instances;
   the fallback where forking is unwelcome (a function that starts threads at import).
@@ -18,9 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Final, Literal
@@ -52,6 +57,8 @@ class ProcessRunner:
     ``environments`` is where requirement environments are cached (default: the user's
     cache dir); ``ready_timeout`` bounds loading the function and each instance's
     readiness; ``inherited`` is the environment instances start from (default: ours).
+    Forked instances' Unix sockets live in a private temporary directory (short, as
+    socket paths must be) that :meth:`close` removes.
     """
 
     def __init__(
@@ -69,6 +76,8 @@ class ProcessRunner:
         self._ready_timeout = ready_timeout
         self._inherited = dict(os.environ if inherited is None else inherited)
         self._zygotes: dict[RevisionKey, asyncio.Task[ForkServer]] = {}
+        self._sockets: Path | None = None
+        self._socket_numbers = itertools.count(1)
         self.instances = InstanceSet()
 
     async def prepare(self, spec: InstanceSpec) -> None:
@@ -80,9 +89,11 @@ class ProcessRunner:
     async def start(self, spec: InstanceSpec) -> Instance:
         instance_id = f"{spec.revision}-{secrets.token_hex(3)}"
         log_path = self.logs.instance(spec, instance_id)
+        socket_path = None
         if self.mode == "fork":
             zygote = await self._zygote(spec)
-            forked = await zygote.fork(instance_id, log_path=log_path)
+            socket_path = self._socket_path()
+            forked = await zygote.fork(instance_id, log_path=log_path, socket_path=socket_path)
 
             async def send_signal(signum: int) -> None:
                 await zygote.signal(instance_id, signum)
@@ -104,7 +115,10 @@ class ProcessRunner:
             log_path=log_path,
             returncode=returncode,
             send_signal=send_signal,
+            socket_path=socket_path,
         )
+        if socket_path is not None:
+            instance.on_exit(lambda: socket_path.unlink(missing_ok=True))
         self.instances.add(instance)
         await instance.until_ready(limit=self._ready_timeout)
         return instance
@@ -120,6 +134,15 @@ class ProcessRunner:
         tasks = list(self._zygotes.values())
         self._zygotes.clear()
         await asyncio.gather(*(_close(task) for task in tasks))
+        if self._sockets is not None:
+            shutil.rmtree(self._sockets, ignore_errors=True)
+            self._sockets = None
+
+    def _socket_path(self) -> Path:
+        """A fresh path for an instance's Unix socket."""
+        if self._sockets is None:
+            self._sockets = Path(tempfile.mkdtemp(prefix="unkai-"))  # mode 0700
+        return self._sockets / f"{next(self._socket_numbers)}.sock"
 
     async def _spawn(
         self, spec: InstanceSpec, log_path: Path

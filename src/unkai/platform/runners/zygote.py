@@ -5,8 +5,10 @@ the process runner once per active revision with the revision's environment (the
 requirements' site on ``PYTHONPATH``, the ``K_*`` variables, the container's ``env``).
 It applies ``func.yaml``'s env, calls :func:`unkai.runtime.prepare` once, and then
 answers the control channel (see ``control``): for each "fork" it binds a listening
-socket on ``127.0.0.1:0`` and forks; the child serves on that socket at once, so its
-first request is answered ~10 ms after the fork (DESIGN.md, "Cold start is a fork").
+socket on ``127.0.0.1:0`` (the contract's ``PORT``) and, when the platform names one, a
+Unix socket (the gateway's cheaper way in), and forks; the child serves on both at
+once, so its first request is answered ~10 ms after the fork (DESIGN.md, "Cold start
+is a fork").
 
 Forking is only safe from a process with one thread and no running event loop, so the
 zygote is a plain blocking loop over ``selectors``; SIGCHLD and SIGTERM only wake it up
@@ -88,11 +90,11 @@ class Zygote:
             return
         for message in self._lines.feed(data):
             if message["op"] == "fork":
-                self._fork(message["id"], Path(message["log"]))
+                self._fork(message["id"], Path(message["log"]), message.get("socket"))
             elif message["op"] == "signal" and message["id"] in self._pids:
                 _kill_group(self._pids[message["id"]], message["signal"])
 
-    def _fork(self, instance_id: str, log_path: Path) -> None:
+    def _fork(self, instance_id: str, log_path: Path, socket_path: str | None) -> None:
         if threading.active_count() > 1:
             logs.log.warning("forking with %d threads running", threading.active_count())
         try:
@@ -101,12 +103,12 @@ class Zygote:
             self._send({"event": "fork-failed", "id": instance_id, "error": str(error)})
             return
         try:
-            listener = socket.create_server(("127.0.0.1", 0), backlog=_BACKLOG)
+            listeners = _listeners(socket_path)
         except OSError as error:
             os.close(log_fd)
             self._send({"event": "fork-failed", "id": instance_id, "error": str(error)})
             return
-        port = listener.getsockname()[1]
+        port = listeners[0].getsockname()[1]
         sys.stdout.flush()
         sys.stderr.flush()
         try:
@@ -115,8 +117,9 @@ class Zygote:
             pid = -1
             self._send({"event": "fork-failed", "id": instance_id, "error": str(error)})
         if pid == 0:
-            self._become_instance(listener, port, log_fd)
-        listener.close()
+            self._become_instance(listeners, port, log_fd)
+        for listener in listeners:
+            listener.close()
         os.close(log_fd)
         if pid < 0:
             return
@@ -128,7 +131,7 @@ class Zygote:
         self._pids[instance_id] = pid
         self._send({"event": "forked", "id": instance_id, "pid": pid, "port": port})
 
-    def _become_instance(self, listener: socket.socket, port: int, log_fd: int) -> NoReturn:
+    def _become_instance(self, listeners: list[socket.socket], port: int, log_fd: int) -> NoReturn:
         code = 1
         try:
             os.setpgid(0, 0)
@@ -144,7 +147,7 @@ class Zygote:
             os.dup2(log_fd, 2)
             os.close(log_fd)
             os.environ["PORT"] = str(port)
-            code = self._prepared.serve(listener)
+            code = self._prepared.serve(*listeners)
         except BaseException:
             traceback.print_exc()
         finally:
@@ -191,6 +194,23 @@ class Zygote:
     def _send(self, message: control.Message) -> None:
         with contextlib.suppress(OSError):  # the platform is gone: we are stopping anyway
             self._channel.sendall(control.encode(message))
+
+
+def _listeners(socket_path: str | None) -> list[socket.socket]:
+    """The instance's listening sockets: loopback TCP first, then the Unix socket at
+    ``socket_path`` (replacing a stale file) when there is one."""
+    listeners = [socket.create_server(("127.0.0.1", 0), backlog=_BACKLOG)]
+    if socket_path is not None:
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(socket_path)
+            listeners.append(
+                socket.create_server(socket_path, family=socket.AF_UNIX, backlog=_BACKLOG)
+            )
+        except OSError:
+            listeners[0].close()
+            raise
+    return listeners
 
 
 def _kill_group(pid: int, signum: int) -> None:
