@@ -3,9 +3,11 @@
 Aspects: a deployed function serves at its URL with the runtime contract's env and the
 gateway's forwarded headers; a 50/50 split gives each side at least 25% of 200
 requests and a tag URL hits its revision every time; containerConcurrency 1 never lets
-an instance see two requests at once; an idle revision scales to zero and the next
-request is held and served; a crashing instance shows in the revision's conditions;
-an update under a background prober loses no request.
+an instance see two requests at once; Knative's timeout conformance (timeoutSeconds
+10: no first byte for 12 s is a 504, a first byte at once then 15 s of streaming is a
+200); an idle revision scales to zero and the next request is held and served; a
+crashing instance shows in the revision's conditions; an update under a background
+prober loses no request.
 """
 
 import ssl
@@ -89,6 +91,28 @@ def test_container_concurrency_one_is_never_exceeded(live: LivePlatform) -> None
             )
         )
     assert set(codes) == {200}
+
+
+def test_timeout_counts_until_the_first_byte(live: LivePlatform) -> None:
+    live.deploy("hello", target="timed", spec={"timeoutSeconds": 10})
+    ready_at(live, "hello-00001")
+
+    def get(path: str) -> tuple[int, str, float]:
+        started = time.monotonic()
+        with live.http() as http:
+            response = http.get(path, headers={"Host": HOST})
+        return response.status_code, response.text, time.monotonic() - started
+
+    with ThreadPoolExecutor(2) as pool:  # both at once: 15 s, not 25
+        late = pool.submit(get, "/late?s=12")
+        streamed = pool.submit(get, "/stream?s=15")
+        status, _, took = late.result()
+        assert status == 504
+        assert 9.5 < took < 12
+        status, text, took = streamed.result()
+        assert status == 200
+        assert text == "started\n" + "still going\n" * 15
+        assert took > 14.5
 
 
 def test_scales_to_zero_and_back(live: LivePlatform) -> None:
