@@ -92,3 +92,18 @@ async def test_podman_runs_an_image(container_runner: ContainerRunner, busybox_i
     ended = await instance.stop()  # PID 1 of a container ignores SIGTERM: killed after 1 s
     assert (ended.code, ended.reason) == (137, "ExitCode137")
     assert "serving on 8080" in instance.log_path.read_text()
+
+
+async def test_an_image_that_cannot_be_pulled_is_container_missing(
+    container_runner: ContainerRunner, busybox_image: str
+) -> None:
+    image = "127.0.0.1:9/unkai-test/nowhere:1"  # nothing listens on the discard port
+    spec = InstanceSpec(
+        namespace="default", revision="gone-00001", configuration="gone", image=image
+    )
+
+    with pytest.raises(RunnerError) as failure:
+        await container_runner.start(spec)
+    assert failure.value.reason == "ContainerMissing"
+    assert failure.value.message.startswith(f'Unable to fetch image "{image}": ')
+    assert container_runner.instances.of() == []

@@ -6,6 +6,11 @@ machines, does not count). Where none works, ``start`` raises :class:`RunnerErro
 reason ``ContainerRuntimeUnavailable`` and a message saying what to install, which the
 data plane puts on the Revision's condition.
 
+An image that is not here yet is pulled before its first container starts (one pull
+per image, however many instances wait for it); an image that cannot be pulled fails
+with Knative's reason ``ContainerMissing`` and message ``Unable to fetch image "…"``
+plus the client's own last line, rather than as a container that exited.
+
 Each instance is a foreground ``{binary} run --rm`` whose output goes to the instance's
 log file and whose exit status is the container's. The container's port
 (``containerPort``, 8080 by default, given to it as ``PORT``) is published on a free
@@ -32,6 +37,7 @@ from unkai.platform.runners.logfiles import LogFiles
 from unkai.platform.runners.spec import InstanceSpec, RevisionKey
 
 UNAVAILABLE: Final = "ContainerRuntimeUnavailable"
+MISSING: Final = "ContainerMissing"
 PODMAN_OPTIONS: Final = ("--runtime", "runc", "--cgroup-manager=cgroupfs")
 MAX_PROCESSES: Final = 4096
 _INFO_TIMEOUT: Final = 30.0
@@ -57,6 +63,7 @@ class ContainerRunner:
         self._binaries = binaries
         self._ready_timeout = ready_timeout
         self._engine: asyncio.Task[list[str]] | None = None
+        self._pulled: dict[str, asyncio.Task[None]] = {}
         self.instances = InstanceSet()
 
     async def engine(self) -> list[str]:
@@ -67,10 +74,10 @@ class ContainerRunner:
         return await asyncio.shield(self._engine)
 
     async def prepare(self, spec: InstanceSpec) -> None:
-        await self.engine()
+        await self._image(spec)
 
     async def start(self, spec: InstanceSpec) -> Instance:
-        engine = await self.engine()
+        engine = await self._image(spec)
         instance_id = f"{spec.revision}-{secrets.token_hex(3)}"
         name = f"unkai-{spec.namespace}-{instance_id}"
         log_path = self.logs.instance(spec, instance_id)
@@ -112,6 +119,19 @@ class ContainerRunner:
         await instance.until_ready(limit=self._ready_timeout)
         return instance
 
+    async def _image(self, spec: InstanceSpec) -> list[str]:
+        """The engine, once ``spec``'s image is here; :class:`RunnerError` when either
+        is not to be had. A failed pull is tried again by the next call."""
+        engine = await self.engine()
+        image = spec.image or ""
+        task = self._pulled.get(image)
+        if task is None or (task.done() and (task.cancelled() or task.exception())):
+            task = self._pulled[image] = asyncio.ensure_future(
+                _pull(engine, image, self._ready_timeout)
+            )
+        await asyncio.shield(task)
+        return engine
+
     async def retire(self, key: RevisionKey) -> None:
         await self.instances.stop(key)
 
@@ -129,6 +149,36 @@ def default_ulimits() -> tuple[str, ...]:
     return (f"nofile={files[0]}:{files[1]}", f"nproc={processes[0]}:{processes[1]}")
 
 
+async def _pull(engine: list[str], image: str, limit: float) -> None:
+    if (await _client(engine, ("image", "inspect", image), limit))[0] == 0:
+        return
+    code, last = await _client(engine, ("pull", "--quiet", image), limit)
+    if code != 0:
+        raise RunnerError(MISSING, f'Unable to fetch image "{image}": {last}')
+
+
+async def _client(command: list[str], args: tuple[str, ...], limit: float) -> tuple[int, str]:
+    """Run the container client: its exit status and the last line it wrote to stderr
+    (status -1 when it did not finish within ``limit`` seconds and was killed)."""
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(limit):
+            _, error = await process.communicate()
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+        return -1, f"no answer in {limit:g}s"
+    lines = error.decode(errors="replace").strip().splitlines()
+    return process.returncode or 0, lines[-1] if lines else "failed"
+
+
 async def _detect(binaries: tuple[str, ...]) -> list[str]:
     problems = []
     for binary in binaries:
@@ -137,25 +187,9 @@ async def _detect(binaries: tuple[str, ...]) -> list[str]:
             problems.append(f"{binary}: not installed")
             continue
         command = [path, *(PODMAN_OPTIONS if binary == "podman" else ())]
-        info = await asyncio.create_subprocess_exec(
-            *command,
-            "info",
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        try:
-            async with asyncio.timeout(_INFO_TIMEOUT):
-                _, error = await info.communicate()
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                info.kill()
-            await info.wait()
-            problems.append(f"{binary}: `{binary} info` did not answer in {_INFO_TIMEOUT:g}s")
-            continue
-        if info.returncode == 0:
+        code, last = await _client(command, ("info",), _INFO_TIMEOUT)
+        if code == 0:
             return command
-        last = (error.decode(errors="replace").strip().splitlines() or ["failed"])[-1]
         problems.append(f"{binary}: `{binary} info` failed: {last}")
     raise RunnerError(
         UNAVAILABLE,
