@@ -33,16 +33,13 @@ REVISION_LABELS: dict[str, str | None] = {
 
 
 def default_spec(spec: dict[str, Any]) -> None:
-    """Fill a RevisionSpec in place: timeouts, concurrency and the container defaults.
+    """Fill a RevisionSpec in place: timeout, concurrency and the container defaults.
 
-    ``responseStartTimeoutSeconds`` defaults to the (defaulted) ``timeoutSeconds``, which
-    is Knative's default of 300 when neither is set and stays within bounds when only
-    ``timeoutSeconds`` is lowered.
+    ``responseStartTimeoutSeconds`` and ``idleTimeoutSeconds`` stay unset, as Knative
+    leaves them with its default config: unset they mean "as ``timeoutSeconds``" and
+    "none", and a stored default would make lowering ``timeoutSeconds`` alone invalid.
     """
     spec.setdefault("timeoutSeconds", DEFAULT_TIMEOUT_SECONDS)
-    timeout = spec["timeoutSeconds"]
-    spec.setdefault("responseStartTimeoutSeconds", timeout)
-    spec.setdefault("idleTimeoutSeconds", 0)
     spec.setdefault("containerConcurrency", 0)
     podspec.default(spec)
 
