@@ -106,6 +106,49 @@ def test_byo_revision_names() -> None:
     assert revisions(cluster) == ["hello-first", "hello-second"]
 
 
+def byo(name: str, image: str) -> dict[str, Any]:
+    return at(configuration(image), "spec.template.metadata.name", name)
+
+
+def test_rolling_back_to_an_earlier_byo_name_reuses_its_revision() -> None:
+    cluster = Cluster()
+    for name, image in (("hello-a", "example.com/hello:v1"), ("hello-b", "example.com/hello:v2")):
+        cluster.apply(byo(name, image))
+        cluster.readiness.set(name, READY)
+        cluster.settle()
+
+    cluster.apply(byo("hello-a", "example.com/hello:v1"))
+    cluster.settle()
+    config = cluster.get("Configuration", "hello")
+    assert revisions(cluster) == ["hello-a", "hello-b"]
+    status = config["status"]
+    assert (status["latestCreatedRevisionName"], status["latestReadyRevisionName"]) == (
+        "hello-a",
+        "hello-a",
+    )
+    assert condition(config, "Ready")["status"] == "True"
+
+
+def test_an_earlier_byo_name_with_another_spec_already_exists() -> None:
+    cluster = Cluster()
+    cluster.apply(byo("hello-a", "example.com/hello:v1"))
+    cluster.settle()
+    cluster.apply(byo("hello-b", "example.com/hello:v2"))
+    cluster.readiness.set("hello-b", READY)
+    cluster.settle()
+
+    cluster.apply(byo("hello-a", "example.com/hello:v3"))
+    cluster.settle()
+    config = cluster.get("Configuration", "hello")
+    ready = condition(config, "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "RevisionFailed")
+    assert ready["message"] == (
+        'Revision creation failed with message: revisions.serving.knative.dev "hello-a"'
+        " already exists"
+    )
+    assert config["status"]["latestReadyRevisionName"] == "hello-b"
+
+
 def test_latest_ready_is_the_newest_ready_revision() -> None:
     cluster = Cluster()
     cluster.apply(configuration())

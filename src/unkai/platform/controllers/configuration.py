@@ -4,8 +4,11 @@ Every change to ``spec.template`` bumps the Configuration's ``metadata.generatio
 store does that, and only for spec changes), and each generation gets its own Revision
 ``{configuration}-{generation:05d}``, or the template's own (BYO) name. Changing only
 the Configuration's own labels or annotations changes no generation and makes no
-Revision. ``latestReadyRevisionName`` is the newest Revision whose ``Ready`` is True;
-``Ready`` follows the latest created Revision.
+Revision. ``Ready`` follows the latest created Revision; once that one is ready it is
+also the latest ready one, whatever its generation (rolling back to an earlier BYO name
+reuses that Revision when its spec is the template's, as Knative does, and fails with
+``already exists`` when it is not). While it is not ready, ``latestReadyRevisionName``
+is the newest ready Revision no older than the current one.
 """
 
 from __future__ import annotations
@@ -32,9 +35,13 @@ class ConfigurationDecision:
     status: dict[str, Any]
 
 
+def _template(configuration: dict[str, Any]) -> dict[str, Any]:
+    return objects.section(objects.section(configuration, "spec"), "template")
+
+
 def revision_name(configuration: dict[str, Any]) -> str:
     """The Revision that belongs to the Configuration's current generation."""
-    template = objects.section(objects.section(configuration, "spec"), "template")
+    template = _template(configuration)
     byo = objects.meta(template).get("name")
     if isinstance(byo, str) and byo:
         return byo
@@ -43,7 +50,7 @@ def revision_name(configuration: dict[str, Any]) -> str:
 
 def make_revision(configuration: dict[str, Any]) -> dict[str, Any]:
     """The Revision for the current template: template metadata and spec, our labels."""
-    template = copy.deepcopy(objects.section(objects.section(configuration, "spec"), "template"))
+    template = copy.deepcopy(_template(configuration))
     meta = objects.meta(template)
     config_meta = objects.meta(configuration)
     meta.pop("generateName", None)
@@ -85,12 +92,19 @@ def reconcile_configuration(
             "and is not owned by this Configuration."
         )
         ready = Condition(conditions.READY, "False", REVISION_FAILED, message)
+    elif latest.get("spec") != objects.section(_template(configuration), "spec"):
+        message = (
+            f'Revision creation failed with message: revisions.serving.knative.dev "{wanted_name}"'
+            " already exists"
+        )
+        ready = Condition(conditions.READY, "False", REVISION_FAILED, message)
     else:
         ready = _latest_created_ready(latest)
     old = objects.section(configuration, "status")
-    latest_ready = _latest_ready(owned, current=old.get("latestReadyRevisionName"))
-    if ready.status == "True" and latest_ready != wanted_name:
-        ready = Condition(conditions.READY, "Unknown")
+    if ready.status == "True":
+        latest_ready = wanted_name
+    else:
+        latest_ready = _latest_ready(owned, current=old.get("latestReadyRevisionName"))
     status = {key: value for key, value in old.items() if key not in ("conditions",)}
     status["observedGeneration"] = objects.generation(configuration)
     status["latestCreatedRevisionName"] = wanted_name
