@@ -2,8 +2,9 @@
 
 Aspects: children named after the Service, owned by it, labelled, without kubectl's
 last-applied annotation; traffic bound to the Service's Configuration; children not
-owned by the Service are left alone and reported; out-of-date children and a Route
-that lags the latest ready Revision keep the Service from claiming Ready.
+owned by the Service are left alone and reported (and a foreign Configuration stops
+the Route); out-of-date children and a Route that lags the latest ready Revision keep
+the Service from claiming Ready, new labels alone do not.
 """
 
 from datetime import UTC, datetime
@@ -82,10 +83,18 @@ def ready_status(**fields: Any) -> dict[str, Any]:
 
 
 def test_child_not_owned_is_left_alone() -> None:
-    stranger = make_configuration(hello())
+    stranger = owned(
+        make_configuration(hello()),
+        **ready_status(latestReadyRevisionName="hello-00001", latestCreatedRevisionName="x"),
+    )
     stranger["metadata"]["ownerReferences"] = []
     decision = reconcile_service(hello(), configuration=stranger, route=None, now=NOW)
     assert decision.configuration is None
+    assert decision.route is None  # Knative stops at the Configuration: nothing is served
+    assert "latestReadyRevisionName" not in decision.status  # not ours to report
+    routes_ready = conditions.find(decision.status, "RoutesReady")
+    assert routes_ready is not None
+    assert routes_ready.status == "Unknown"
     found = conditions.find(decision.status, "ConfigurationsReady")
     assert found is not None
     assert (found.status, found.reason, found.message) == (
@@ -106,6 +115,26 @@ def test_changed_template_updates_the_configuration_and_marks_it_out_of_date() -
     found = conditions.find(decision.status, "ConfigurationsReady")
     assert found is not None
     assert (found.status, found.reason) == ("Unknown", "OutOfDate")
+
+
+def test_new_labels_alone_update_the_children_without_leaving_ready() -> None:
+    config = owned(
+        make_configuration(hello()),
+        **ready_status(
+            latestReadyRevisionName="hello-00001", latestCreatedRevisionName="hello-00001"
+        ),
+    )
+    serving = [{"revisionName": "hello-00001", "latestRevision": True, "percent": 100}]
+    route = owned(make_route(hello()), **ready_status(traffic=serving, url="http://x"))
+    relabelled = hello()
+    relabelled["metadata"]["labels"]["team"] = "b"
+    decision = reconcile_service(relabelled, configuration=config, route=route, now=NOW)
+    assert decision.configuration is not None
+    assert decision.configuration["metadata"]["labels"]["team"] == "b"
+    assert decision.route is not None
+    ready = conditions.find(decision.status, "Ready")
+    assert ready is not None
+    assert ready.status == "True"
 
 
 def test_route_lagging_the_latest_ready_revision_is_not_ready() -> None:

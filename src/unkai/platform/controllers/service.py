@@ -20,6 +20,7 @@ from unkai.platform.controllers.conditions import Condition
 
 CONFIGURATIONS_READY = "ConfigurationsReady"
 ROUTES_READY = "RoutesReady"
+NOT_OWNED = "NotOwned"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _CONFIGURATION_FIELDS = ("latestCreatedRevisionName", "latestReadyRevisionName")
 _ROUTE_FIELDS = ("url", "address", "traffic")
@@ -86,8 +87,16 @@ def reconcile_service(
     want_config, config_ready = _reconcile_child(
         service, configuration, make_configuration(service), CONFIGURATIONS_READY
     )
-    want_route, route_ready = _reconcile_child(service, route, make_route(service), ROUTES_READY)
     old = objects.section(service, "status")
+    if config_ready.reason == NOT_OWNED:  # Knative stops here: no Route, nothing served
+        configuration = route = want_route = None
+        route_ready = conditions.find(old, ROUTES_READY) or Condition(ROUTES_READY, "Unknown")
+    else:
+        want_route, route_ready = _reconcile_child(
+            service, route, make_route(service), ROUTES_READY
+        )
+        if route_ready.reason == NOT_OWNED:
+            route = None
     status = {key: value for key, value in old.items() if key != "conditions"}
     status["observedGeneration"] = objects.generation(service)
     for child, fields in ((configuration, _CONFIGURATION_FIELDS), (route, _ROUTE_FIELDS)):
@@ -115,16 +124,18 @@ def _reconcile_child(
         return desired, Condition(type_, "Unknown")
     if not objects.is_controlled_by(existing, service):
         message = f'There is an existing {kind} "{objects.name(existing)}" that we do not own.'
-        return None, Condition(type_, "False", "NotOwned", message)
+        return None, Condition(type_, "False", NOT_OWNED, message)
     update = objects.update_for(existing, desired)
     child_status = objects.section(existing, "status")
-    if update is not None or child_status.get("observedGeneration") != objects.generation(existing):
+    new_spec = update is not None and update.get("spec") != existing.get("spec")
+    if new_spec or child_status.get("observedGeneration") != objects.generation(existing):
+        # Only a new spec is a new generation; new labels or annotations are not.
         message = f"The {kind} is still working to reflect the latest desired specification."
         return update, Condition(type_, "Unknown", "OutOfDate", message)
     observed = conditions.find(child_status, conditions.READY)
     if observed is None:
-        return None, Condition(type_, "Unknown")
-    return None, Condition(type_, observed.status, observed.reason, observed.message)
+        return update, Condition(type_, "Unknown")
+    return update, Condition(type_, observed.status, observed.reason, observed.message)
 
 
 def _route_caught_up(configuration: dict[str, Any], route: dict[str, Any]) -> Condition:
