@@ -11,6 +11,7 @@ from typing import Any
 
 from tests.controllers.readiness import READY, failing
 from tests.e2e.conftest import RunningPlatform
+from unkai.kube import kinds
 
 SERVICE = """
 apiVersion: serving.knative.dev/v1
@@ -134,3 +135,42 @@ def test_bad_manifests_name_the_field(platform: RunningPlatform) -> None:
     assert result.returncode != 0
     assert "spec.template.spec.timeoutSeconds" in result.stderr
     assert platform.revision_names() == []
+
+
+CONFIGURATION = kinds.find("serving.knative.dev/v1", "Configuration")
+ROUTE = kinds.find("serving.knative.dev/v1", "Route")
+STANDALONE = """
+apiVersion: serving.knative.dev/v1
+kind: Configuration
+metadata:
+  name: mycfg
+spec:
+  template:
+    spec:
+      containers:
+        - image: ghcr.io/knative/helloworld-go:latest
+---
+apiVersion: serving.knative.dev/v1
+kind: Route
+metadata:
+  name: myrt
+spec:
+  traffic:
+    - configurationName: mycfg
+      percent: 100
+"""
+
+
+def test_a_route_follows_the_configuration_it_names(platform: RunningPlatform) -> None:
+    assert CONFIGURATION is not None
+    assert ROUTE is not None
+    applied = platform.kubectl("apply", "-f", "-", stdin=STANDALONE)
+    assert applied.returncode == 0, applied.stderr
+    platform.wait_for(
+        "mycfg",
+        lambda c: c["status"].get("latestCreatedRevisionName") == "mycfg-00001",
+        kind=CONFIGURATION,
+    )
+    platform.report("mycfg-00001", READY)
+    route = platform.wait_for("myrt", ready, kind=ROUTE)
+    assert traffic_of(route) == [("mycfg-00001", 100, "")]

@@ -19,25 +19,42 @@ _EMPTY: Mapping[str, Object] = MappingProxyType({})
 
 
 class ObjectCache:
-    """Objects by kind, namespace and name, and revisions by their configuration."""
+    """Objects by kind, namespace and name; revisions by their configuration; and
+    objects by the names their ``spec.traffic`` targets carry (a Route's, a Service's)."""
 
     def __init__(self) -> None:
         self._objects: dict[tuple[str, str], dict[str, Object]] = {}
         self._by_configuration: dict[tuple[str, str], set[str]] = {}
+        self._by_target: dict[tuple[str, str, str], set[str]] = {}
 
     def store(self, kind: str, obj: Object) -> None:
         namespace, name = where(obj)
-        self._objects.setdefault((kind, namespace), {})[name] = obj
+        objects = self._objects.setdefault((kind, namespace), {})
+        self._unindex_targets(kind, objects.get(name))
+        objects[name] = obj
         configuration = (obj["metadata"].get("labels") or {}).get(CONFIGURATION_LABEL)
         if configuration is not None:
             self._by_configuration.setdefault((namespace, configuration), set()).add(name)
+        for target in _targets(obj):
+            self._by_target.setdefault((kind, namespace, target), set()).add(name)
 
     def drop(self, kind: str, obj: Object) -> None:
         namespace, name = where(obj)
-        self._objects.get((kind, namespace), {}).pop(name, None)
+        self._unindex_targets(kind, self._objects.get((kind, namespace), {}).pop(name, None))
         configuration = (obj["metadata"].get("labels") or {}).get(CONFIGURATION_LABEL)
         if configuration is not None:
             self._by_configuration.get((namespace, configuration), set()).discard(name)
+
+    def targeting(self, kind: str, namespace: str, name: str) -> set[str]:
+        """Names of the objects of ``kind`` whose traffic names ``name`` (as a
+        ``configurationName`` or a ``revisionName``)."""
+        return set(self._by_target.get((kind, namespace, name), ()))
+
+    def _unindex_targets(self, kind: str, old: Object | None) -> None:
+        if old is not None:
+            namespace, name = where(old)
+            for target in _targets(old):
+                self._by_target.get((kind, namespace, target), set()).discard(name)
 
     def get(self, kind: str, namespace: str, name: str) -> Object | None:
         return self._objects.get((kind, namespace), {}).get(name)
@@ -57,3 +74,15 @@ class ObjectCache:
 def where(obj: Object) -> tuple[str, str]:
     metadata = obj["metadata"]
     return metadata.get("namespace", ""), metadata["name"]
+
+
+def _targets(obj: Object) -> set[str]:
+    spec = obj.get("spec")
+    traffic = spec.get("traffic") if isinstance(spec, dict) else None
+    names = set()
+    for target in traffic if isinstance(traffic, list) else []:
+        if isinstance(target, dict):
+            for key in ("configurationName", "revisionName"):
+                if isinstance(value := target.get(key), str) and value:
+                    names.add(value)
+    return names

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from unkai.api.knative.metadata import CONFIGURATION_LABEL
 from unkai.platform.apiserver import errors
 from unkai.platform.apiserver.service import ResourceService
 from unkai.platform.controllers.cache import ObjectCache, where
@@ -119,7 +120,8 @@ class ServingControllers:
 
     def _affected(self, kind: str, obj: dict[str, Any]) -> Iterable[Key]:
         """The objects whose desired state depends on ``obj``: itself, its owners, and
-        for a revision or configuration the routes that may resolve to it."""
+        for a revision or configuration the routes whose traffic names it (or its
+        configuration), or that serve it now."""
         metadata = obj["metadata"]
         namespace, name = where(obj)
         yield kind, namespace, name
@@ -128,15 +130,18 @@ class ServingControllers:
             if owner_kind is not None:
                 yield owner_kind, namespace, owner["name"]
         if kind in (REVISIONS, CONFIGURATIONS):
-            labels = metadata.get("labels") or {}
-            for label in ("serving.knative.dev/service", "serving.knative.dev/configuration"):
-                if label in labels:
-                    yield ROUTES, namespace, labels[label]
-            if kind == CONFIGURATIONS:
-                yield ROUTES, namespace, name
-            for (route_namespace, route), table in list(self.programmed.items()):
-                if route_namespace == namespace and _serves(table, name):
-                    yield ROUTES, namespace, route
+            routes = self.cache.targeting(ROUTES, namespace, name)
+            if kind == REVISIONS:
+                configuration = (metadata.get("labels") or {}).get(CONFIGURATION_LABEL)
+                if configuration:
+                    routes |= self.cache.targeting(ROUTES, namespace, configuration)
+                routes |= {
+                    route
+                    for (route_namespace, route), table in self.programmed.items()
+                    if route_namespace == namespace and _serves(table, name)
+                }  # a Route that still serves it while dropping it
+            for route in routes:
+                yield ROUTES, namespace, route
 
     async def _work(self) -> None:
         while True:
