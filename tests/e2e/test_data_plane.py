@@ -115,6 +115,16 @@ def test_timeout_counts_until_the_first_byte(live: LivePlatform) -> None:
         assert took > 14.5
 
 
+def test_revision_status_counts_its_instances(live: LivePlatform) -> None:
+    live.deploy("hello", target="pair", annotations={"autoscaling.knative.dev/min-scale": "2"})
+    revision = live.wait_for(
+        "hello-00001",
+        lambda r: (r["status"].get("actualReplicas"), r["status"].get("desiredReplicas")) == (2, 2),
+        kind=kinds.REVISION,
+    )
+    assert revision["metadata"]["name"] == "hello-00001"
+
+
 def test_scales_to_zero_and_back(live: LivePlatform) -> None:
     live.deploy("hello", target="sleepy")
     ready_at(live, "hello-00001")

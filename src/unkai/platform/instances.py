@@ -64,7 +64,9 @@ class RevisionInstances:
 
     def scale(self, desired: int) -> None:
         """Aim for ``desired`` instances (converges in the background)."""
-        self.desired = desired
+        if desired != self.desired:
+            self.desired = desired
+            self._changed()  # the Revision's desiredReplicas
         self._wake.set()
         if self._task is None:
             self._task = asyncio.create_task(self._converge(), name=f"instances {self.key}")
@@ -126,9 +128,8 @@ class RevisionInstances:
         self.ready.append(instance)
         instance.on_exit(lambda: self._exited(instance))
         self._publish()
-        if self.healthy.status != "True" or self.resources.status != "True":
-            self.healthy = self.resources = Report("True")
-            self._changed()
+        self.healthy = self.resources = Report("True")
+        self._changed()  # healthy, and one more of the Revision's actualReplicas
 
     async def _retire(self, instance: Instance) -> None:
         """Out of the gateway, drained, then stopped."""
