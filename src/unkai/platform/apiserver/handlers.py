@@ -91,7 +91,7 @@ class ResourceHandlers:
         request.state.verb = "create"
         created = await self.service.create(
             target.rt,
-            await read_body(request),
+            await read_body(request, rt=target.rt),
             namespace=target.namespace,
             field_manager=field_manager(request) or "unknown",
             dry_run=bool(request.query_params.get("dryRun")),
@@ -100,9 +100,11 @@ class ResourceHandlers:
 
     async def update(self, request: Request, target: Target) -> Response:
         request.state.verb = "update"
+        # A protobuf body carries the main resource: status is not decoded from it.
+        kind = None if target.subresource else target.rt
         updated = await self.service.update(
             target.rt,
-            await read_body(request),
+            await read_body(request, rt=kind),
             name=str(target.name),
             namespace=target.namespace,
             subresource=target.subresource,

@@ -9,6 +9,7 @@ what it prints against a cluster); the core kinds are described here.
 from __future__ import annotations
 
 import re
+from base64 import b64encode
 from collections.abc import Callable
 from typing import Any
 
@@ -90,6 +91,23 @@ def namespace_defaults(obj: Object) -> Object:
     return obj
 
 
+def secret_defaults(obj: Object) -> Object:
+    """What Kubernetes makes of a written secret: ``stringData`` merged into ``data``
+    (base64-encoded, winning over ``data``) and never stored, and the ``Opaque`` type
+    when none is given (``kubectl create secret generic`` leaves it to the server)."""
+    string_data = obj.get("stringData")
+    if isinstance(string_data, dict):
+        del obj["stringData"]
+        data = obj["data"] if isinstance(obj.get("data"), dict) else {}
+        encoded = {
+            key: b64encode(str(value).encode()).decode() for key, value in string_data.items()
+        }
+        obj["data"] = {**data, **encoded}
+    if not obj.get("type"):
+        obj["type"] = "Opaque"
+    return obj
+
+
 NAMESPACE = ResourceType(
     "", "v1", "Namespace", "namespaces", "namespace", namespaced=False, default=namespace_defaults,
     short_names=("ns",), strategic_merge=True, selectable_fields=("status.phase",),
@@ -97,6 +115,7 @@ NAMESPACE = ResourceType(
 )  # fmt: skip
 SECRET = ResourceType(
     "", "v1", "Secret", "secrets", "secret", has_status=False, strategic_merge=True,
+    default=secret_defaults,
     selectable_fields=("type",),
     columns=(
         Column("Type", field("type")),

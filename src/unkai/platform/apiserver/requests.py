@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from starlette.requests import Request
 
-from unkai.platform.apiserver import errors
+from unkai.platform.apiserver import errors, protobuf
 from unkai.platform.apiserver.patching import APPLY_PATCH
 from unkai.platform.apiserver.types import Registry, ResourceType
 
@@ -69,8 +69,13 @@ def content_type(request: Request) -> str:
     return request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
 
 
-async def read_body(request: Request, *, optional: bool = False) -> Any:
-    """The parsed body (JSON, or YAML for apply patches); 400 says what failed and where."""
+async def read_body(
+    request: Request, *, optional: bool = False, rt: ResourceType | None = None
+) -> Any:
+    """The parsed body (JSON, or YAML for apply patches); 400 says what failed and where.
+
+    ``rt`` is the kind of object a create or update carries: for the built-in kinds the
+    body may then also be protobuf, as client-go's typed clients (kubectl) send it."""
     raw = await request.body()
     if optional and not raw.strip():
         return None
@@ -85,7 +90,12 @@ async def read_body(request: Request, *, optional: bool = False) -> Any:
             return yaml.safe_load(raw)
         except yaml.YAMLError as error:
             raise errors.bad_request(f"the request body is not valid YAML: {error}") from None
-    raise errors.unsupported_media_type(kind, ["application/json", "application/yaml"])
+    accepted = ["application/json", "application/yaml"]
+    if rt is not None and protobuf.serves(rt):
+        if kind == protobuf.MEDIA_TYPE:
+            return protobuf.decode(raw, rt)
+        accepted.append(protobuf.MEDIA_TYPE)
+    raise errors.unsupported_media_type(kind, accepted)
 
 
 def flag(value: str | None) -> bool:
