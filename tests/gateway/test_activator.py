@@ -2,7 +2,8 @@
 
 Held requests are served as soon as an endpoint appears, the autoscaler hears of the
 first one at once (``on_cold_request``), they time out with 504 after the revision's
-``timeoutSeconds``, and past the cap (``max_held``, 10,000 by default) they get 503.
+``timeoutSeconds``, and past the cap (``max_held``, 10,000 by default) they get 503;
+when their revision is deleted they get 503 at once.
 """
 
 import threading
@@ -89,3 +90,18 @@ def test_a_client_leaving_withdraws_its_held_request(gw: RunningGateway) -> None
     stats = gw.call(gw.gateway.stats, COLD)
     assert stats is not None
     assert stats.in_flight == 0
+
+
+def test_held_requests_of_a_deleted_revision_get_503_at_once(gw: RunningGateway) -> None:
+    host = gw.route("hello", {"hello-00001": 100})
+    gw.configure("hello-00001", timeout=30)
+    with ThreadPoolExecutor(2) as pool, gw.client(host) as client:
+        pending = [pool.submit(client.get, "/") for _ in range(2)]
+        wait_for(lambda: held(gw) == 2)
+        started = time.monotonic()
+        gw.call(gw.gateway.remove_route, host)
+        gw.call(gw.gateway.forget_revision, COLD)
+        responses = [future.result(5) for future in pending]
+    assert time.monotonic() - started < 2  # not after the 30 s timeout
+    assert [r.status_code for r in responses] == [503, 503]
+    assert responses[0].text == "the revision this request was waiting for was deleted"

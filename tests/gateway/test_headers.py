@@ -203,3 +203,31 @@ def test_response_framing(
     assert (kind, must_close) == (body, close)
     assert b"Connection: close" not in head  # the instance's connection is its own
     assert framing in head
+
+
+def raw_exchange(gw: RunningGateway, request: bytes) -> bytes:
+    """Send ``request`` as is and read until the gateway closes the connection."""
+    with socket.create_connection(("127.0.0.1", gw.gateway.port), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_two_host_headers_are_a_bad_request(echo: tuple[RunningGateway, str]) -> None:
+    gw, host = echo
+    answer = raw_exchange(
+        gw, f"GET / HTTP/1.1\r\nHost: {host}\r\nHost: other.default.localhost\r\n\r\n".encode()
+    )
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert answer.endswith(b"more than one Host header")
+
+
+def test_a_request_head_over_a_mebibyte_gets_431(echo: tuple[RunningGateway, str]) -> None:
+    gw, host = echo
+    big = b"x" * (1 << 20)
+    answer = raw_exchange(gw, b"GET / HTTP/1.1\r\nHost: " + host.encode() + b"\r\nX-Big: " + big)
+    assert answer.startswith(b"HTTP/1.1 431 ")
+    with gw.client(host) as client:  # others are still served
+        assert client.get("/").status_code == 200

@@ -43,6 +43,9 @@ class Waiter(Protocol):
     def dispatch(self, instance: Instance) -> None:
         """An instance has room for the request (already counted in)."""
 
+    def abandon(self) -> None:
+        """The revision is gone: nothing will ever have room for the request."""
+
 
 class Revision:
     """Per-revision state on the request path: settings, breaker, queue, counters."""
@@ -137,6 +140,15 @@ class Revision:
         self._dispatch()
         if had_instances and not ready and self.stats.held:
             self._cold()
+
+    def abandon(self) -> None:
+        """The revision was deleted: its held requests are answered now, rather than
+        when their timeout (up to ``timeoutSeconds``) runs out."""
+        waiters, self.waiters = self.waiters, deque()
+        for waiter in waiters:
+            if waiter.held:
+                self.withdraw(waiter)
+                waiter.abandon()
 
     def prune(self) -> None:
         """Forget drained instances with nothing in flight."""

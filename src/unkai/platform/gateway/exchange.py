@@ -320,6 +320,10 @@ class Exchange:
             log.warning(reason, extra={"revision": str(self.revision and self.revision.key)})
             self._respond(502, b"bad gateway: " + reason.encode())
 
+    def abandon(self) -> None:
+        """The held request's revision was deleted (:meth:`.Revision.abandon`)."""
+        self._respond(503, responses.REVISION_GONE)
+
     def timed_out(self, body: bytes) -> None:
         """No first byte in time: 504 (:mod:`.timeouts` decides when)."""
         if self.held and self.revision is not None:

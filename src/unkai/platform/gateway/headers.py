@@ -47,6 +47,15 @@ _RESPONSE_SPECIAL = _HOP_BY_HOP | {b"transfer-encoding", b"content-length"}
 Headers = list[tuple[bytes, bytes]]
 
 
+class RequestRejectedError(Exception):
+    """A request the gateway answers itself with ``status`` (4xx), saying ``reason``."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
 class Body(IntEnum):
     """How a response body is delimited on the instance connection."""
 
@@ -74,16 +83,19 @@ def request_head(
     upgrade: bool,
 ) -> tuple[bytes, bytes, bool]:
     """The head to send to the instance, the client's ``Host`` value, and whether the
-    body is chunked (it is forwarded re-chunked, as it came)."""
+    body is chunked (it is forwarded re-chunked, as it came). Raises
+    :class:`RequestRejectedError` for a request that no route may see (two ``Host`` headers)."""
     parts = [b"%s %s HTTP/1.1\r\n" % (method, url)]
     host = forwarded = forwarded_list = b""
-    has_proto = has_host = has_trace = chunked = False
+    has_proto = has_host = has_trace = chunked = has_host_header = False
     named: list[bytes] = []
     for name, value in headers:
         lower = name.lower()
         if lower in _REQUEST_SPECIAL:
             if lower == b"host":
-                host = value
+                if has_host_header:  # RFC 9112 §3.2: a request with two is rejected
+                    raise RequestRejectedError(400, "more than one Host header")
+                host, has_host_header = value, True
             elif lower == b"forwarded":
                 forwarded += value + b", "
                 continue

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Final, Literal, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
@@ -21,7 +22,12 @@ from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 from unkai.platform.gateway import responses
 from unkai.platform.gateway.activator import Revision
 from unkai.platform.gateway.exchange import Exchange
-from unkai.platform.gateway.headers import Headers, forwarded_for, request_head
+from unkai.platform.gateway.headers import (
+    Headers,
+    RequestRejectedError,
+    forwarded_for,
+    request_head,
+)
 from unkai.platform.gateway.routing import TAG_HEADER, normalise_host
 from unkai.platform.gateway.websocket import Tunnel
 
@@ -31,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("unkai.gateway")
 
 BUFFER_LIMIT: Final = 64 * 1024
+MAX_HEAD_BYTES: Final = 1 << 20  # Go's http.DefaultMaxHeaderBytes, as Knative's proxies
 PauseReason = Literal["buffer", "instance", "pipeline"]
 
 
@@ -39,6 +46,7 @@ class ClientConnection(asyncio.Protocol):
 
     __slots__ = (
         "_client",
+        "_head_size",
         "_headers",
         "_url",
         "exchanges",
@@ -66,6 +74,7 @@ class ClientConnection(asyncio.Protocol):
         self.paused: set[PauseReason] = set()  # why reading is paused, if it is
         self._headers: Headers = []
         self._url = b""
+        self._head_size = 0  # bytes of the head being received; -1 while a body is
         self._client = (b"unknown", b"unknown")
 
     def write(self, data: bytes) -> None:
@@ -110,13 +119,22 @@ class ClientConnection(asyncio.Protocol):
         if self.tunnel is not None:
             self.tunnel.from_client(data)
             return
+        if self._head_size >= 0:  # a head is being received: bound it (httptools won't)
+            self._head_size += len(data)
+            if self._head_size > MAX_HEAD_BYTES:
+                self._reject(431, f"request head larger than {MAX_HEAD_BYTES} bytes")
+                return
         try:
             self.parser.feed_data(data)
         except HttpParserUpgrade as upgrade:  # bytes past the head belong to the tunnel
             if self.exchanges:
                 self.exchanges[-1].early = data[upgrade.args[0] :]
         except HttpParserError as error:
-            self._bad_request(str(error))
+            rejected = error.__context__  # what a callback raised, if it was one
+            if isinstance(rejected, RequestRejectedError):
+                self._reject(rejected.status, rejected.reason)
+            else:
+                self._reject(400, str(error))
             return
         exchanges = self.exchanges
         if exchanges and exchanges[0].request_out:
@@ -153,7 +171,7 @@ class ClientConnection(asyncio.Protocol):
         # The next request's URL and headers start afresh (no on_message_begin: a
         # callback less per request).
         url, headers = self._url, self._headers
-        self._url, self._headers = b"", []
+        self._url, self._headers, self._head_size = b"", [], -1  # a body may follow
         if self.transport.is_closing():
             return
         parser = self.parser
@@ -187,6 +205,7 @@ class ClientConnection(asyncio.Protocol):
             self.parsing.request_body(body)
 
     def on_message_complete(self) -> None:
+        self._head_size = 0  # the next bytes begin the next request's head
         parsing, self.parsing = self.parsing, None
         if parsing is not None:
             parsing.request_complete()
@@ -217,8 +236,11 @@ class ClientConnection(asyncio.Protocol):
                 else:
                     upstream.transport.resume_reading()
 
-    def _bad_request(self, reason: str) -> None:
-        log.debug("bad request", extra={"error": reason})
+    def _reject(self, status: int, reason: str) -> None:
+        """Answer a request that cannot be served, then close: the rest of the
+        connection's bytes cannot be trusted to frame the next request."""
+        log.debug("request rejected", extra={"status": status, "error": reason})
         if not self.exchanges:  # otherwise the response under way is cut
-            self.write(responses.local(400, b"bad request: " + reason.encode(), close=True))
+            body = f"{HTTPStatus(status).phrase.lower()}: {reason}".encode()
+            self.write(responses.local(status, body, close=True))
         self.transport.close()

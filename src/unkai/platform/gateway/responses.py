@@ -13,6 +13,7 @@ from typing import Final
 REQUEST_TIMEOUT: Final = b"request timeout"
 ACTIVATOR_TIMEOUT: Final = b"activator request timeout"
 QUEUE_FULL: Final = b"pending request queue full"
+REVISION_GONE: Final = b"the revision this request was waiting for was deleted"
 MAX_LISTED_HOSTS: Final = 20
 
 

@@ -158,9 +158,12 @@ class Gateway:
         return revision.stats if revision else None
 
     def forget_revision(self, key: RevisionKey) -> None:
-        """Drop a deleted revision's state, once no route sends traffic to it."""
+        """Drop a deleted revision's state, once no route sends traffic to it; requests
+        still held for it get 503 at once."""
         if key not in self.router.revisions():
-            self.revisions.pop(key, None)
+            revision = self.revisions.pop(key, None)
+            if revision is not None:
+                revision.abandon()
 
     # internals
 
