@@ -134,11 +134,20 @@ def test_scales_to_zero_and_back(live: LivePlatform) -> None:
     while data_plane.ready(("default", "hello-00001")) > 0:
         assert time.monotonic() < deadline, "never scaled to zero"
         time.sleep(0.1)
+    live.wait_for("hello-00001", lambda r: active(r) == ("False", 0), kind=kinds.REVISION)
     with live.http() as http:
         response = http.get("/", headers={"Host": HOST})
     assert response.status_code == 200
     assert response.json()["target"] == "sleepy"
     assert data_plane.ready(("default", "hello-00001")) == 1
+    live.wait_for("hello-00001", lambda r: active(r) == ("True", 1), kind=kinds.REVISION)
+
+
+def active(revision: dict[str, Any]) -> tuple[str, int]:
+    """The revision's Active condition and actualReplicas, as kubectl shows them."""
+    status = revision.get("status", {})
+    found = [c["status"] for c in status.get("conditions", []) if c["type"] == "Active"]
+    return (found[0] if found else ""), status.get("actualReplicas", -1)
 
 
 def test_crash_shows_in_status_and_the_instance_comes_back(live: LivePlatform) -> None:

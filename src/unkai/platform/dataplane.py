@@ -53,8 +53,9 @@ class DataPlane:
     ) -> None:
         self.gateway = gateway
         self.autoscaler = Autoscaler(
-            config=autoscaler_config, scaler=self, pods=self, registry=registry
-        )
+            config=autoscaler_config, scaler=self, pods=self, registry=registry,
+            on_activity=lambda key: notify(*key),
+        )  # fmt: skip
         self._config = autoscaler_config
         self._process_runner = process_runner
         self._container_runner = container_runner

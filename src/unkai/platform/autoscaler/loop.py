@@ -62,10 +62,12 @@ class Autoscaler:
         registry: CollectorRegistry | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_activity: Callable[[RevisionKey], None] | None = None,
     ) -> None:
         self._config = config
         self._scaler = scaler
         self._pods = pods
+        self._on_activity = on_activity  # the Revision's Active condition follows it
         self._metrics = AutoscalerMetrics(registry) if registry is not None else None
         self._clock = clock
         self._sleep = sleep
@@ -191,6 +193,7 @@ class Autoscaler:
         if replicas is not None and replicas != entry.replicas:
             await self._scaler.scale(key, replicas)
             entry.replicas = replicas
+        previous = entry.status
         entry.status = RevisionStatus(
             want=settled.want,
             replicas=entry.replicas,
@@ -206,6 +209,11 @@ class Autoscaler:
         )
         if self._metrics is not None:
             self._metrics.publish(key, entry.status)
+        activity = (entry.status.activity, entry.status.reason)
+        if self._on_activity and (
+            previous is None or (previous.activity, previous.reason) != activity
+        ):
+            self._on_activity(key)
 
 
 def _windows(spec: RevisionSpec) -> Windows:
