@@ -159,3 +159,24 @@ def test_hpa_revision_is_scaled_with_a_note(caplog) -> None:
 
     asyncio.run(main())
     assert "using KPA" in caplog.text
+
+
+def test_a_resumed_revision_starts_at_zero_but_keeps_its_minimum() -> None:
+    async def main() -> None:
+        clock = FakeClock()
+        plane = InMemoryDataPlane(clock=clock)
+        autoscaler = Autoscaler(
+            config=CONFIG, scaler=plane, pods=plane, clock=clock, sleep=clock.sleep
+        )
+        unannotated = revision_spec({}, container_concurrency=0, config=CONFIG)
+        autoscaler.register(KEY, unannotated, resumed=True)
+        kept = ("default", "kept-00001")
+        minimum = {"autoscaling.knative.dev/min-scale": "2"}
+        autoscaler.register(
+            kept, revision_spec(minimum, container_concurrency=0, config=CONFIG), resumed=True
+        )
+        await ticks(autoscaler, clock, until=3.0)
+        # No initial scale for the resumed one; the minimum comes with the first decision.
+        assert [(key, replicas) for key, replicas, _ in plane.calls] == [(kept, 2)]
+
+    asyncio.run(main())

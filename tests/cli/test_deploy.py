@@ -3,14 +3,17 @@
 Aspects: deploy prints a URL that serves the function; re-deploying an unchanged
 function creates no revision while an edit creates one; invoke reaches a
 `*.localhost` URL; logs show the instances' output; a function that cannot start makes
-deploy fail with the revision's reason instead of waiting forever.
+deploy fail with the revision's reason instead of waiting forever; after a restart of
+the platform no revision runs until a request asks for it.
 """
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 from tests.support.cli import unkai, user_env
 
@@ -76,3 +79,38 @@ def test_deploy_needs_a_valid_func_yaml(tmp_path: Path, home: dict[str, str]) ->
     deployed = unkai("deploy", str(tmp_path), env=home)
     assert deployed.returncode == 1
     assert "line 1: name:" in deployed.stderr
+
+
+def instances_of(revision: str, env: dict[str, str]) -> list[psutil.Process]:
+    """Running instances (and fork-servers) of ``revision`` on the platform of ``env``
+    (other tests may run a revision of the same name)."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            environ = process.environ()
+            if (environ.get("K_REVISION"), environ.get("UNKAI_DATA_DIR")) == (
+                revision,
+                env["UNKAI_DATA_DIR"],
+            ):
+                found.append(process)
+        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def test_a_restart_wakes_no_revision_until_a_request_comes(
+    tmp_path: Path, home: dict[str, str]
+) -> None:
+    assert unkai("init", "hello", env=home, cwd=tmp_path).returncode == 0
+    assert unkai("deploy", str(tmp_path / "hello"), env=home).returncode == 0
+    assert unkai("down", env=home).returncode == 0
+    assert instances_of("hello-00001", home) == []
+
+    started = unkai("up", "--detach", "--api-port", "0", "--port", "0", env=home)
+    assert started.returncode == 0, started.stderr
+    time.sleep(2)  # a revision given its initial scale would be starting by now
+    assert instances_of("hello-00001", home) == []
+    service = json.loads(unkai("describe", "hello", "-o", "json", env=home).stdout)
+    called = unkai("invoke", service["status"]["url"] + "/?name=Ada", env=home)
+    assert json.loads(called.stdout) == {"message": "Hello, Ada!"}, called.stderr
+    assert instances_of("hello-00001", home) != []

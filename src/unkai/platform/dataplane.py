@@ -76,8 +76,9 @@ class DataPlane:
 
     # -- revisions come and go (from the revisions watch) --------------------------------
 
-    def upsert(self, revision: dict[str, Any]) -> None:
-        """A revision exists (new, or seen again after a restart)."""
+    def upsert(self, revision: dict[str, Any], *, resumed: bool = False) -> None:
+        """A revision exists: new, or ``resumed`` (it existed before the platform started,
+        so it starts at zero instances rather than its initial scale)."""
         metadata = revision["metadata"]
         key = RevisionKey(metadata["namespace"], metadata["name"])
         if key in self._revisions or key in self._unresolved:
@@ -95,7 +96,7 @@ class DataPlane:
         )  # fmt: skip
         self._revisions[key].set_routed(key in self._reachable)
         self._annotations[key] = dict(metadata.get("annotations") or {})
-        self._register(key)
+        self._register(key, resumed=resumed)
 
     async def remove(self, namespace: str, name: str) -> None:
         key = RevisionKey(namespace, name)
@@ -164,7 +165,7 @@ class DataPlane:
         bundle = self._bundles.path(reference.digest)
         return from_revision(revision, bundle=bundle), self._process_runner
 
-    def _register(self, key: RevisionKey) -> None:
+    def _register(self, key: RevisionKey, *, resumed: bool = False) -> None:
         instances = self._revisions[key]
         spec = revision_spec(
             self._annotations[key],
@@ -172,7 +173,7 @@ class DataPlane:
             config=self._config,
             reachable=key in self._reachable,
         )
-        self.autoscaler.register(key, spec)
+        self.autoscaler.register(key, spec, resumed=resumed)
 
 
 def _settings(revision: dict[str, Any]) -> RevisionSettings:

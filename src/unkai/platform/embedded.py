@@ -16,7 +16,9 @@ import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 
@@ -94,8 +96,10 @@ class Platform:
         self.controllers: ServingControllers | None = None
         self.routes: dict[RouteKey, RoutingTable] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._started_at = datetime.now(UTC)
 
     async def start(self) -> None:
+        self._started_at = datetime.now(UTC).replace(microsecond=0)
         await self.gateway.start(self.settings.host, self.settings.gateway_port)
         await self.api.start()
         if self.data_plane is not None:
@@ -177,9 +181,16 @@ class Platform:
                     await data_plane.remove(metadata["namespace"], metadata["name"])
                     continue
                 try:
-                    data_plane.upsert(revision)
+                    data_plane.upsert(revision, resumed=self._older_than_start(revision))
                 except Exception:
                     log.exception("revision %s/%s not run", metadata["namespace"], metadata["name"])
+
+    def _older_than_start(self, obj: dict[str, Any]) -> bool:
+        """Whether ``obj`` was created before this platform started (a restart resumes it)."""
+        created = obj["metadata"].get("creationTimestamp")
+        if not isinstance(created, str):
+            return False
+        return datetime.fromisoformat(created.replace("Z", "+00:00")) < self._started_at
 
 
 def _routed(routes: dict[RouteKey, RoutingTable]) -> set[RevisionKey]:

@@ -84,13 +84,20 @@ class Autoscaler:
         revision is unregistered, and pass it times from this autoscaler's clock."""
         return self.collector.meter(key, now=self._clock())
 
-    def register(self, key: RevisionKey, spec: RevisionSpec) -> None:
-        """Start scaling a revision, or take its changed spec; decides for it at once."""
+    def register(self, key: RevisionKey, spec: RevisionSpec, *, resumed: bool = False) -> None:
+        """Start scaling a revision, or take its changed spec; decides for it at once.
+
+        A new revision starts at its initial scale, as Knative creates its Deployment;
+        a ``resumed`` one (it existed before the platform started) starts from zero, as
+        a Deployment that is already there keeps its scale: a restart does not wake
+        every revision ever deployed."""
         now = self._clock()
         entry = self._revisions.get(key)
         if entry is None:
             starting = DeciderState.starting(ready_pods=self._pods.ready(key), now=now)
             entry = _Revision(spec, starting, ActivationState.created(now=now))
+            if resumed:
+                entry.replicas = 0
             self._revisions[key] = entry
             for note in spec.notes:
                 log.warning("revision %s/%s: %s", *key, note)
