@@ -132,6 +132,10 @@ async def test_a_function_that_cannot_load_fails_clearly(
     assert "RuntimeError('no database configured')" in failure.value.message
     assert failure.value.exit == InstanceExit(2, failure.value.exit.log_tail)
 
+    with pytest.raises(InstanceStartError) as again:  # the retry reports its own lines
+        await runner.start(make_spec("broken"))
+    assert again.value.message == failure.value.message
+
 
 async def test_a_crash_leaves_its_exit_code_and_last_lines(
     runner: ProcessRunner, make_spec: MakeSpec

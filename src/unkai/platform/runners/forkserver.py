@@ -65,6 +65,7 @@ class ForkServer:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             with theirs, log_path.open("ab") as log:
+                since = log.tell()  # the log is the revision's: earlier attempts precede
                 process = await asyncio.create_subprocess_exec(
                     *(sys.executable, "-m", "unkai.platform.runners.zygote", str(directory)),
                     *("--control-fd", str(theirs.fileno()), "--grace", str(grace)),
@@ -90,7 +91,7 @@ class ForkServer:
         hello = json.loads(first) if first.strip() else {}
         if hello.get("event") != "ready":
             writer.close()
-            ended = InstanceExit(await process.wait(), tuple(logfiles.tail(log_path)))
+            ended = InstanceExit(await process.wait(), tuple(logfiles.tail(log_path, since=since)))
             raise InstanceStartError(ended.reason, ended.message, ended)
         return cls(process, reader, writer, grace=grace)
 

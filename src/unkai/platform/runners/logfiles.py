@@ -94,12 +94,13 @@ async def follow(
         await asyncio.sleep(interval)
 
 
-def tail(path: Path, lines: int = 20) -> list[str]:
-    """The last ``lines`` lines of a log file (none when it does not exist)."""
+def tail(path: Path, lines: int = 20, *, since: int = 0) -> list[str]:
+    """The last ``lines`` lines of a log file (none when it does not exist), among those
+    written after byte ``since`` (a log appended to by every attempt: this attempt's)."""
     try:
         with path.open("rb") as handle:
             size = handle.seek(0, 2)
-            handle.seek(max(0, size - _TAIL_BYTES))
+            handle.seek(max(since, size - _TAIL_BYTES))
             text = handle.read().decode(errors="replace")
     except FileNotFoundError:
         return []
