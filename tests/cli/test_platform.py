@@ -197,3 +197,15 @@ def test_a_taken_port_is_explained(home: dict[str, str]) -> None:
     assert "address already in use" in result.stderr
     assert "--port" in result.stderr
     assert unkai("status", env=home).returncode == 1
+
+
+def test_a_detached_start_that_fails_shows_only_its_own_log(home: dict[str, str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        first = unkai("up", "--detach", "--port", port, "--api-port", "0", env=home)
+        second = unkai("up", "--detach", "--port", port, "--api-port", "0", env=home)
+    assert first.returncode == second.returncode == 1
+    assert "the platform exited while starting" in second.stderr
+    assert second.stderr.count("address already in use") == 1, second.stderr

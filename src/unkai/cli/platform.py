@@ -25,6 +25,7 @@ from unkai.api import locations
 from unkai.cli import console
 from unkai.kube import kubeconfig as kubeconfigs
 from unkai.platform import embedded, state
+from unkai.platform.runners import logfiles
 from unkai.runtime import logs
 
 START_TIMEOUT = 60.0
@@ -107,6 +108,7 @@ def _start_detached(files: state.PlatformDir, settings: embedded.Settings) -> No
                "--host", settings.host, "--api-port", str(settings.api_port),
                "--port", str(settings.gateway_port), "--domain", settings.domain]  # fmt: skip
     with files.log.open("ab") as log_file:
+        since = log_file.tell()  # what earlier runs logged is not this start's story
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
             start_new_session=True,
@@ -120,7 +122,7 @@ def _start_detached(files: state.PlatformDir, settings: embedded.Settings) -> No
                 console.out.print(f"kubectl: export KUBECONFIG={files.kubeconfig}")
                 return
             if process.poll() is not None:
-                tail = files.log.read_text(errors="replace").splitlines()[-10:]
+                tail = logfiles.tail(files.log, 10, since=since)
                 raise console.Failure("the platform exited while starting:\n" + "\n".join(tail))
             time.sleep(0.05)
     process.terminate()
