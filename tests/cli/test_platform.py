@@ -105,6 +105,10 @@ def test_lifecycle_and_resource_commands(tmp_path: Path, home: dict[str, str]) -
     bad_split = unkai("traffic", "hello", "--split", "hello-00001=70", env=home)
     assert bad_split.returncode == 2
     assert "sum to 70, want 100" in bad_split.stderr
+    missing = unkai("traffic", "hello", "--split", "hello-00009=100", env=home)
+    assert missing.returncode == 1
+    assert "service hello has no revision hello-00009" in missing.stderr
+    assert "hello-00001, hello-00002" in missing.stderr
 
     printed = unkai("kubeconfig", env=home)
     config = yaml.safe_load(printed.stdout)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
+import lightkube
 from lightkube.types import PatchType
 
 from unkai.cli import console, target
@@ -45,6 +48,7 @@ def traffic(
         raise click.BadParameter(str(error)) from None
     api = target.connect(context, namespace)
     with target.api_errors(subject=name):
+        _check_revisions(api, name, wanted)
         service = api.patch(
             kinds.resource(kinds.SERVICE),
             name,
@@ -58,3 +62,17 @@ def traffic(
         revision = "@latest" if entry.get("latestRevision") else entry["revisionName"]
         tag = f"  #{entry['tag']}" if entry.get("tag") else ""
         console.out.print(f"{entry['percent']:>3}%  {revision}{tag}")
+
+
+def _check_revisions(api: lightkube.Client, name: str, wanted: list[dict[str, Any]]) -> None:
+    """Refuse a split naming a revision the service does not have: applied, it would
+    leave the service not ready (``RevisionMissing``) on its old traffic."""
+    selector: dict[str, Any] = {"serving.knative.dev/service": name}
+    found = api.list(kinds.resource(kinds.REVISION), labels=selector)
+    existing = sorted(obj.metadata.name for obj in found)
+    missing = [e["revisionName"] for e in wanted if e.get("revisionName") not in (None, *existing)]
+    if missing:
+        listed = ", ".join(existing) or "none yet"
+        raise console.Failure(
+            f"service {name} has no revision {', '.join(missing)} (its revisions: {listed})"
+        )
