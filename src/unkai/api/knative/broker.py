@@ -19,6 +19,7 @@ from unkai.api.yamlsource import Problem
 CLASS_ANNOTATION = "eventing.knative.dev/broker.class"
 DEFAULT_CLASS = "MTChannelBasedBroker"
 DEFAULT_DELIVERY = {"retry": 10, "backoffPolicy": "exponential", "backoffDelay": "PT0.2S"}
+SPEC_FIELDS = frozenset({"config", "delivery"})
 
 
 def default(obj: dict[str, Any]) -> dict[str, Any]:
@@ -38,6 +39,7 @@ def default(obj: dict[str, Any]) -> dict[str, Any]:
 
 def validate(obj: dict[str, Any], old: dict[str, Any] | None) -> list[Problem]:
     node = root(obj)
+    metadata.validate_object_fields(node)
     meta = node.at("metadata")
     metadata.validate_name(meta)
     annotations = meta.at("annotations")
@@ -45,14 +47,13 @@ def validate(obj: dict[str, Any], old: dict[str, Any] | None) -> list[Problem]:
     if not broker_class:
         node.report(problems.missing_field((*annotations.path, CLASS_ANNOTATION)))
     spec = node.at("spec")
+    spec.allow_only(SPEC_FIELDS)
     namespace = destinations.namespace_of(obj)
     if spec.at("config").present():
         destinations.validate_reference(spec.at("config"), namespace="")
     destinations.validate_delivery(spec.at("delivery"), namespace=namespace)
     if old is not None:
-        old_spec = {k: v for k, v in (old.get("spec") or {}).items() if k != "delivery"}
-        new_spec = {k: v for k, v in spec.mapping().items() if k != "delivery"}
-        if changes := diff(old_spec, new_spec, ("spec",)):
+        if changes := diff(_immutable_spec(old), _immutable_spec(obj), ("spec",)):
             node.report(problems.immutable_changed(("spec",), changes))
         old_class = ((old.get("metadata") or {}).get("annotations") or {}).get(CLASS_ANNOTATION)
         if broker_class and old_class and old_class != broker_class:
@@ -60,3 +61,9 @@ def validate(obj: dict[str, Any], old: dict[str, Any] | None) -> list[Problem]:
             message = f"Immutable annotations changed (-old +new)\n{changes}"
             node.report(Problem(annotations.path, message))
     return node.problems
+
+
+def _immutable_spec(obj: dict[str, Any]) -> dict[str, Any]:
+    """The spec without ``delivery``, the one part of it that may change."""
+    spec = obj.get("spec")
+    return {k: v for k, v in spec.items() if k != "delivery"} if isinstance(spec, dict) else {}

@@ -13,6 +13,7 @@ from unkai.api.knative import metadata, revision
 from unkai.api.knative.fields import Node, root
 from unkai.api.yamlsource import Problem
 
+SPEC_FIELDS = frozenset({"template"})
 CONFIGURATION_LABELS: dict[str, str | None] = {
     metadata.ROUTE_LABEL: None,
     metadata.CONFIGURATION_UID_LABEL: None,
@@ -53,6 +54,8 @@ def default(obj: dict[str, Any]) -> dict[str, Any]:
 
 def validate(obj: dict[str, Any], old: dict[str, Any] | None) -> list[Problem]:
     node = root(obj)
+    metadata.validate_object_fields(node)
+    node.at("spec").allow_only(SPEC_FIELDS)
     metadata.validate_serving_labels(node.at("metadata"), owned=CONFIGURATION_LABELS)
     validate_template_holder(node, old)
     return node.problems

@@ -3,7 +3,8 @@
 A Trigger's subscriber, a PingSource's sink and a dead-letter sink are all
 ``duckv1.Destination``: a reference to an Addressable object, an absolute URI, or a
 reference plus a relative URI resolved against it. Defaulting fills a reference's
-namespace with the parent's, as Knative does.
+namespace with the parent's, as Knative does. ``CACerts`` and ``audience`` (TLS and
+OIDC towards the destination) are accepted, as fields Knative defines.
 """
 
 from __future__ import annotations
@@ -17,6 +18,21 @@ from unkai.api.knative.durations import parse_iso8601_duration
 from unkai.api.knative.fields import Node
 from unkai.api.yamlsource import Problem
 
+DESTINATION_FIELDS = frozenset({"CACerts", "audience", "ref", "uri"})
+REFERENCE_FIELDS = frozenset({"apiVersion", "kind", "name", "namespace"})
+# ``timeout`` and ``retryAfterMax`` are behind Knative feature flags; Unkai takes both.
+DELIVERY_FIELDS = frozenset(
+    {
+        "backoffDelay",
+        "backoffPolicy",
+        "deadLetterSink",
+        "format",
+        "retry",
+        "retryAfterMax",
+        "timeout",
+    }
+)
+CE_OVERRIDES_FIELDS = frozenset({"extensions"})
 BACKOFF_POLICIES = ("linear", "exponential")
 DELIVERY_FORMATS = ("json", "binary")
 _EXTENSION_NAME = re.compile(r"[a-z0-9]+")
@@ -37,6 +53,7 @@ def default_delivery(delivery: object, *, namespace: str) -> None:
 
 def validate_destination(destination: Node, *, namespace: str) -> None:
     """Exactly Knative's rules for ``ref`` and ``uri``, and a same-namespace ``ref``."""
+    destination.allow_only(DESTINATION_FIELDS)
     ref = destination.at("ref")
     uri = destination.at("uri").string()
     parts = urlsplit(uri)
@@ -54,6 +71,7 @@ def validate_destination(destination: Node, *, namespace: str) -> None:
 
 
 def validate_reference(ref: Node, *, namespace: str) -> None:
+    ref.allow_only(REFERENCE_FIELDS)
     for key in ("name", "apiVersion", "kind"):
         if not ref.at(key).string():
             ref.report(problems.missing_field(ref.at(key).path))
@@ -69,6 +87,7 @@ def validate_delivery(delivery: Node, *, namespace: str) -> None:
     """``DeliverySpec``: retries, backoff, timeouts (ISO-8601), format, dead-letter sink."""
     if not delivery.present():
         return
+    delivery.allow_only(DELIVERY_FIELDS)
     if delivery.at("deadLetterSink").present():
         validate_destination(delivery.at("deadLetterSink"), namespace=namespace)
     retry = delivery.at("retry").integer()
@@ -95,6 +114,7 @@ def validate_delivery(delivery: Node, *, namespace: str) -> None:
 
 def validate_ce_overrides(overrides: Node) -> None:
     """Extension names a CloudEvent may carry: non-empty, lowercase alphanumeric, ≤ 20."""
+    overrides.allow_only(CE_OVERRIDES_FIELDS)
     extensions = overrides.at("extensions")
     for key in extensions.string_map():
         path = (*extensions.path, key)

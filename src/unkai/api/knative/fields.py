@@ -4,14 +4,17 @@ Objects arrive as JSON, exactly as a client sent them, so a validator must not c
 on ``percent: "fifty"`` or ``containers: {}``. A :class:`Node` pairs a value with its
 field path and a shared list of problems: reading a field of the wrong type records
 one problem (worded like the Kubernetes schema check) and yields an empty value, so
-the caller carries on and every other problem is still found.
+the caller carries on and every other problem is still found. A field an object does
+not define is a problem too (:meth:`Node.allow_only`): Knative decodes strictly, so a
+typo must be refused, not stored and silently ignored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
+from unkai.api.knative import problems
 from unkai.api.yamlsource import Path, PathPart, Problem
 
 
@@ -73,6 +76,16 @@ class Node:
                 yield self.at(index)
         else:
             self._wrong("array")
+
+    def allow_only(self, fields: Collection[str]) -> None:
+        """Report each field of this object outside ``fields`` (``must not set the field(s)``).
+
+        A field set to ``null`` counts as unset, as for Knative's masks of known fields:
+        Go clients send zero values that way (``creationTimestamp: null`` in a template).
+        """
+        for key, value in sorted(self.mapping().items()):
+            if key not in fields and value is not None:
+                self.report(problems.disallowed_field((*self.path, key)))
 
     def string_map(self) -> dict[str, str]:
         """A ``map[string]string`` such as labels or annotations; bad values reported."""

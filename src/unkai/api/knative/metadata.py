@@ -4,7 +4,9 @@ Knative's ``apis.ValidateObjectMetadata``: a name (or a generateName prefix) tha
 DNS-1035 label, because names become host names. Serving adds label rules: the
 ``serving.knative.dev/*`` labels belong to the controllers, and the ones that name an
 owner must agree with an owner reference, so a user cannot graft a Revision onto
-someone else's Configuration.
+someone else's Configuration. Every object has the same top level (``apiVersion``,
+``kind``, ``metadata``, ``spec``, ``status``) and its ``metadata`` is Kubernetes'
+ObjectMeta; a field outside them is refused like any other unknown field.
 """
 
 from __future__ import annotations
@@ -27,6 +29,37 @@ ROUTING_STATE_LABEL = "serving.knative.dev/routingState"
 VISIBILITY_LABEL = "networking.knative.dev/visibility"
 CLUSTER_LOCAL = "cluster-local"
 AUTOSCALING_GROUP = "autoscaling.knative.dev"
+
+OBJECT_FIELDS = frozenset({"apiVersion", "kind", "metadata", "spec", "status"})
+# All of ObjectMeta: the API server and the controllers write most of it.
+OBJECT_META_FIELDS = frozenset(
+    {
+        "annotations",
+        "creationTimestamp",
+        "deletionGracePeriodSeconds",
+        "deletionTimestamp",
+        "finalizers",
+        "generateName",
+        "generation",
+        "labels",
+        "managedFields",
+        "name",
+        "namespace",
+        "ownerReferences",
+        "resourceVersion",
+        "selfLink",
+        "uid",
+    }
+)
+
+
+def validate_object_fields(node: Node) -> None:
+    """Only the fields Kubernetes defines at an object's top level and in its metadata.
+
+    ``status`` is written by controllers, so what it holds is theirs to decide.
+    """
+    node.allow_only(OBJECT_FIELDS)
+    node.at("metadata").allow_only(OBJECT_META_FIELDS)
 
 
 def validate_name(meta: Node) -> None:

@@ -19,6 +19,9 @@ from unkai.api.yamlsource import Problem
 
 DEFAULT_SCHEDULE = "* * * * *"
 JSON_CONTENT = "application/json"
+SPEC_FIELDS = frozenset(
+    {"ceOverrides", "contentType", "data", "dataBase64", "schedule", "sink", "timezone"}
+)
 
 
 def default(obj: dict[str, Any]) -> dict[str, Any]:
@@ -35,8 +38,10 @@ def default(obj: dict[str, Any]) -> dict[str, Any]:
 
 def validate(obj: dict[str, Any], old: dict[str, Any] | None) -> list[Problem]:
     node = root(obj)
+    metadata.validate_object_fields(node)
     metadata.validate_name(node.at("metadata"))
     spec = node.at("spec")
+    spec.allow_only(SPEC_FIELDS)
     timezone = spec.at("timezone").string()
     try:
         cron.parse(spec.at("schedule").string(), timezone=timezone)

@@ -21,6 +21,18 @@ DEFAULT_TIMEOUT_SECONDS = 300
 MAX_TIMEOUT_SECONDS = 600
 CONTAINER_CONCURRENCY_MAX = 1000
 
+SPEC_FIELDS = podspec.POD_FIELDS | {
+    "containerConcurrency",
+    "idleTimeoutSeconds",
+    "responseStartTimeoutSeconds",
+    "timeoutSeconds",
+}
+TEMPLATE_FIELDS = frozenset({"metadata", "spec"})
+# The CRD's template metadata, and generateName, whose prefix Knative validates.
+TEMPLATE_METADATA_FIELDS = frozenset(
+    {"annotations", "finalizers", "generateName", "labels", "name", "namespace"}
+)
+
 REVISION_LABELS: dict[str, str | None] = {
     metadata.ROUTING_STATE_LABEL: None,
     metadata.ROUTE_LABEL: None,
@@ -46,6 +58,7 @@ def default_spec(spec: dict[str, Any]) -> None:
 
 def validate_spec(spec: Node) -> None:
     """Pod spec, the three timeouts and the concurrency limit of a RevisionSpec."""
+    spec.allow_only(SPEC_FIELDS)
     podspec.validate(spec)
     timeout = spec.at("timeoutSeconds").integer()
     if timeout is not None and not 1 <= timeout <= MAX_TIMEOUT_SECONDS:
@@ -70,8 +83,10 @@ def validate_template(template: Node, *, parent: Node) -> None:
     ``parent`` is the metadata of the Configuration or Service holding the template;
     a BYO revision name must start with ``<parent name>-`` and needs a fixed parent name.
     """
+    template.allow_only(TEMPLATE_FIELDS)
     validate_spec(template.at("spec"))
     meta = template.at("metadata")
+    meta.allow_only(TEMPLATE_METADATA_FIELDS)
     annotations = meta.at("annotations")
     template.problems.extend(autoscaling.validate(annotations.string_map(), annotations.path))
     generate_name = meta.at("generateName").string()
@@ -116,6 +131,7 @@ def default(obj: dict[str, Any]) -> dict[str, Any]:
 def validate(obj: dict[str, Any], old: dict[str, Any] | None) -> list[Problem]:
     """A Revision on create, or its update against ``old`` (the spec is immutable)."""
     node = root(obj)
+    metadata.validate_object_fields(node)
     meta = node.at("metadata")
     metadata.validate_name(meta)
     metadata.validate_serving_labels(meta, owned=REVISION_LABELS)

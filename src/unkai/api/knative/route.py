@@ -13,6 +13,7 @@ from unkai.api.knative import metadata, traffic
 from unkai.api.knative.fields import root
 from unkai.api.yamlsource import Problem
 
+SPEC_FIELDS = frozenset({"traffic"})
 ROUTE_LABELS: dict[str, str | None] = {metadata.SERVICE_LABEL: "Service"}
 
 
@@ -26,6 +27,8 @@ def default(obj: dict[str, Any]) -> dict[str, Any]:
 
 def validate(obj: dict[str, Any], old: dict[str, Any] | None) -> list[Problem]:
     node = root(obj)
+    metadata.validate_object_fields(node)
+    node.at("spec").allow_only(SPEC_FIELDS)
     meta = node.at("metadata")
     metadata.validate_name(meta)
     metadata.validate_serving_labels(meta, owned=ROUTE_LABELS)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from unkai.api.knative import configuration, metadata, traffic
+from unkai.api.knative import configuration, metadata, route, traffic
 from unkai.api.knative.fields import root
 from unkai.api.yamlsource import Problem
 
+SPEC_FIELDS = configuration.SPEC_FIELDS | route.SPEC_FIELDS
 SERVICE_LABELS: dict[str, str | None] = {}
 
 
@@ -28,6 +29,8 @@ def default(obj: dict[str, Any]) -> dict[str, Any]:
 
 def validate(obj: dict[str, Any], old: dict[str, Any] | None) -> list[Problem]:
     node = root(obj)
+    metadata.validate_object_fields(node)
+    node.at("spec").allow_only(SPEC_FIELDS)
     metadata.validate_serving_labels(node.at("metadata"), owned=SERVICE_LABELS)
     configuration.validate_template_holder(node, old)
     traffic.validate(node.at("spec").at("traffic"), in_service=True)

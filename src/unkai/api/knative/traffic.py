@@ -15,7 +15,11 @@ from unkai.api.knative.fields import Node
 from unkai.api.knative.names import dns1035_label, go_list, qualified_name
 from unkai.api.yamlsource import Problem
 
-TARGET_FIELDS = ("revisionName", "configurationName")
+REFERENCES = ("revisionName", "configurationName")
+# ``url`` is a TrafficTarget field, but only status may set it (its own check says so).
+TARGET_FIELDS = frozenset(
+    {"configurationName", "latestRevision", "percent", "revisionName", "tag", "url"}
+)
 
 
 def default(spec: dict[str, Any], *, in_service: bool) -> None:
@@ -56,6 +60,7 @@ def validate(traffic: Node, *, in_service: bool) -> None:
 
 
 def _validate_target(target: Node, *, in_service: bool) -> None:
+    target.allow_only(TARGET_FIELDS)
     revision = target.at("revisionName").string()
     configuration = target.at("configurationName").string()
     latest = target.at("latestRevision").boolean()
@@ -67,7 +72,7 @@ def _validate_target(target: Node, *, in_service: bool) -> None:
     if in_service and configuration:
         target.report(problems.disallowed_field(target.at("configurationName").path))
     elif revision and configuration:
-        target.report(problems.multiple_one_of(target.path, TARGET_FIELDS))
+        target.report(problems.multiple_one_of(target.path, REFERENCES))
     elif revision or configuration:
         field = "revisionName" if revision else "configurationName"
         value = revision or configuration
@@ -75,7 +80,7 @@ def _validate_target(target: Node, *, in_service: bool) -> None:
             details = "; ".join(errors)
             target.report(problems.invalid_key_name(value, target.at(field).path, details))
     elif not in_service:
-        target.report(problems.missing_one_of(target.path, TARGET_FIELDS))
+        target.report(problems.missing_one_of(target.path, REFERENCES))
     percent = target.at("percent").integer()
     if percent is not None and not 0 <= percent <= 100:
         target.report(problems.out_of_bounds(percent, 0, 100, target.at("percent").path))

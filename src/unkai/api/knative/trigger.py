@@ -17,6 +17,9 @@ from unkai.api.knative.fields import Node, root
 from unkai.api.yamlsource import Problem
 
 BROKER_LABEL = "eventing.knative.dev/broker"
+# Not ``brokerRef``: cross-namespace brokers are behind a Knative feature flag, off by default.
+SPEC_FIELDS = frozenset({"broker", "delivery", "filter", "filters", "subscriber"})
+FILTER_FIELDS = frozenset({"attributes"})
 DIALECTS = ("exact", "prefix", "suffix", "all", "any", "not", "cesql")
 _ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9]*")
 _ATTRIBUTE_DETAILS = (
@@ -45,12 +48,15 @@ def default(obj: dict[str, Any]) -> dict[str, Any]:
 
 def validate(obj: dict[str, Any], old: dict[str, Any] | None) -> list[Problem]:
     node = root(obj)
+    metadata.validate_object_fields(node)
     metadata.validate_name(node.at("metadata"))
     spec = node.at("spec")
+    spec.allow_only(SPEC_FIELDS)
     namespace = destinations.namespace_of(obj)
     broker = spec.at("broker").string()
     if not broker:
         node.report(problems.missing_field(spec.at("broker").path))
+    spec.at("filter").allow_only(FILTER_FIELDS)
     attributes = spec.at("filter").at("attributes")
     _validate_attribute_names(attributes, single=False)
     for element in spec.at("filters").items():
@@ -78,6 +84,7 @@ def _validate_attribute_names(attributes: Node, *, single: bool) -> None:
 
 def _validate_filter(element: Node) -> None:
     """One Subscriptions-API filter: one dialect, valid attribute names, nested filters."""
+    element.allow_only(DIALECTS)
     used = [dialect for dialect in DIALECTS if element.at(dialect).value not in (None, "", {}, [])]
     if len(used) > 1:
         message = "multiple dialects found, filters can have only one dialect set"
