@@ -13,9 +13,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
 from tests.support.cli import unkai, user_env
+from tests.support.processes import revision_processes
 
 URL = re.compile(r"http://hello\.default\.localhost:\d+")
 
@@ -81,36 +81,19 @@ def test_deploy_needs_a_valid_func_yaml(tmp_path: Path, home: dict[str, str]) ->
     assert "line 1: name:" in deployed.stderr
 
 
-def instances_of(revision: str, env: dict[str, str]) -> list[psutil.Process]:
-    """Running instances (and fork-servers) of ``revision`` on the platform of ``env``
-    (other tests may run a revision of the same name)."""
-    found = []
-    for process in psutil.process_iter():
-        try:
-            environ = process.environ()
-            if (environ.get("K_REVISION"), environ.get("UNKAI_DATA_DIR")) == (
-                revision,
-                env["UNKAI_DATA_DIR"],
-            ):
-                found.append(process)
-        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
-            continue
-    return found
-
-
 def test_a_restart_wakes_no_revision_until_a_request_comes(
     tmp_path: Path, home: dict[str, str]
 ) -> None:
     assert unkai("init", "hello", env=home, cwd=tmp_path).returncode == 0
     assert unkai("deploy", str(tmp_path / "hello"), env=home).returncode == 0
     assert unkai("down", env=home).returncode == 0
-    assert instances_of("hello-00001", home) == []
+    assert revision_processes("hello-00001", data_dir=home["UNKAI_DATA_DIR"]) == []
 
     started = unkai("up", "--detach", "--api-port", "0", "--port", "0", env=home)
     assert started.returncode == 0, started.stderr
     time.sleep(2)  # a revision given its initial scale would be starting by now
-    assert instances_of("hello-00001", home) == []
+    assert revision_processes("hello-00001", data_dir=home["UNKAI_DATA_DIR"]) == []
     service = json.loads(unkai("describe", "hello", "-o", "json", env=home).stdout)
     called = unkai("invoke", service["status"]["url"] + "/?name=Ada", env=home)
     assert json.loads(called.stdout) == {"message": "Hello, Ada!"}, called.stderr
-    assert instances_of("hello-00001", home) != []
+    assert revision_processes("hello-00001", data_dir=home["UNKAI_DATA_DIR"]) != []

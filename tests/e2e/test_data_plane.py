@@ -18,9 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx2
-import psutil
 
 from tests.e2e.conftest import LivePlatform
+from tests.support.processes import revision_processes
 from unkai.kube import kinds
 
 HOST = "hello.default.localhost"
@@ -215,9 +215,10 @@ def test_metrics_of_every_part_on_one_endpoint(live: LivePlatform) -> None:
     assert api.certificate is not None
     token = live.platform.files.token()
     trust = ssl.create_default_context(cafile=str(api.certificate.ca_file))
+    authorized = {"Authorization": f"Bearer {token}"}
     with httpx2.Client(verify=trust) as client:
         unauthenticated = client.get(f"{api.url}/metrics")
-        text = client.get(f"{api.url}/metrics", headers={"Authorization": f"Bearer {token}"}).text
+        text = client.get(f"{api.url}/metrics", headers=authorized).text
     assert unauthenticated.status_code == 401
     revision = 'revision="hello-00001"'
     lines = text.splitlines()
@@ -233,17 +234,12 @@ def test_metrics_of_every_part_on_one_endpoint(live: LivePlatform) -> None:
         assert any(line.startswith(family) and revision in line for line in lines), family
     assert any(line.startswith("unkai_apiserver_requests_total") for line in lines)
 
-
-def revision_processes(revision: str) -> list[psutil.Process]:
-    """This machine's processes (fork-servers, instances) running ``revision``."""
-    found = []
-    for process in psutil.process_iter():
-        try:
-            if process.environ().get("K_REVISION") == revision:
-                found.append(process)
-        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
-            continue
-    return found
+    live.client().delete(kinds.resource(kinds.SERVICE), "hello", namespace="default")
+    deadline = time.monotonic() + 30
+    with httpx2.Client(verify=trust) as client:  # a deleted revision's series go with it
+        while revision in client.get(f"{api.url}/metrics", headers=authorized).text:
+            assert time.monotonic() < deadline, "a deleted revision is still in the metrics"
+            time.sleep(0.2)
 
 
 def test_a_revision_no_route_reaches_lets_go_of_its_processes(live: LivePlatform) -> None:

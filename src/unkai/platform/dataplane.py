@@ -12,6 +12,7 @@ runner otherwise.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
@@ -106,6 +107,8 @@ class DataPlane:
         if instances is not None:
             self.autoscaler.unregister(key)
             await instances.close()
+            with contextlib.suppress(KeyError):  # no series if it never started cold
+                self._cold_starts.remove(namespace, name)
 
     def set_reachable(self, keys: Iterable[RevisionKey]) -> None:
         """Revisions some route sends traffic to; the others may scale to zero at once."""
