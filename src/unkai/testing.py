@@ -7,11 +7,17 @@ what a caller of the deployed function would see, without a port or a process.
 
 The function's ``env`` from ``func.yaml`` is applied to ``os.environ`` while the client
 is open and restored when it closes, because the module reads it at import time.
+Likewise ``sys.path``, and the modules the client imported from the function's
+directory are forgotten when it closes, so the next client imports them afresh, as a
+new instance would: module-level state does not leak from one test into the next, and
+tests of several functions, each with its own ``func.py``, run in one pytest session
+(``pytest --import-mode=importlib fn-a fn-b``), each against its own function.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -20,7 +26,7 @@ from cloudevents.core.base import BaseCloudEvent
 from starlette.testclient import TestClient
 
 from unkai.events import http as ce_http
-from unkai.runtime import environment, load_spec, prepare
+from unkai.runtime import environment, load_spec, loader, prepare
 
 
 class FunctionClient(TestClient):
@@ -30,8 +36,14 @@ class FunctionClient(TestClient):
         self.directory = Path(directory)
         spec = load_spec(self.directory)
         self._saved_environ = dict(os.environ)
+        self._saved_path = list(sys.path)
+        self._saved_modules = dict(sys.modules)
         os.environ.update(environment(spec, os.environ))
-        prepared = prepare(self.directory, spec=spec, host="127.0.0.1", port=0)
+        try:
+            prepared = prepare(self.directory, spec=spec, host="127.0.0.1", port=0)
+        except BaseException:
+            self._restore()
+            raise
         client_options.setdefault("raise_server_exceptions", False)
         super().__init__(prepared.app, **client_options)
 
@@ -44,8 +56,18 @@ class FunctionClient(TestClient):
         try:
             super().__exit__(exc_type, exc_value, traceback)
         finally:
-            os.environ.clear()
-            os.environ.update(self._saved_environ)
+            self._restore()
+
+    def _restore(self) -> None:
+        os.environ.clear()
+        os.environ.update(self._saved_environ)
+        sys.path[:] = self._saved_path
+        # Modules of another function the load replaced or dropped come back (clients
+        # may be open at once); the ones it added from this directory are forgotten.
+        for name, module in self._saved_modules.items():
+            if sys.modules.get(name) is not module:
+                sys.modules[name] = module
+        loader.forget(self.directory, sys.modules.keys() - self._saved_modules.keys())
 
     def send_event(
         self,

@@ -5,11 +5,16 @@ Aspects: each return shape (str, bytes, dict, list, None, (body, status),
 body; the request reaches the handler whole (method, query, headers, body); the
 function sees the platform's ``K_*`` variables and func.yaml's ``env``, without
 func.yaml clobbering a platform variable; an exception becomes a 500 carrying an error
-id, with the traceback in one JSON log line under the same id and never in the body.
+id, with the traceback in one JSON log line under the same id and never in the body;
+so is a reply that cannot be sent (a bad status or header, NaN in JSON), with a log line
+naming what was wrong; a 204 or 304 goes out with no body and no framing headers, and a
+response to HEAD with no body, so a keep-alive connection stays in step.
 """
 
 import re
+import socket
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import httpx2
 import pytest
@@ -103,3 +108,83 @@ def test_an_unsupported_return_value_is_a_500_that_says_why_in_the_log(
     error_id = re.search(r"error id ([0-9a-f]+)", response.text).group(1)  # type: ignore[union-attr]
     line = server.wait_for_log(lambda line: line.get("error_id") == error_id)
     assert "handler returned int" in line["message"]
+
+
+def exchange(server: RunningFunction, *requests: bytes) -> bytes:
+    """Send raw requests pipelined on one connection; all the bytes that come back."""
+    port = urlsplit(server.url).port
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"".join(requests))
+        received = []
+        while chunk := sock.recv(65536):
+            received.append(chunk)
+    return b"".join(received)
+
+
+def request(method: str, path: str, *, close: bool = False) -> bytes:
+    connection = b"connection: close\r\n" if close else b""
+    return f"{method} {path} HTTP/1.1\r\nhost: test\r\n".encode() + connection + b"\r\n"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/bodiless-204", b"204"),
+        ("GET", "/bodiless-304", b"304"),
+        ("GET", "/bodiless-response", b"204"),
+        ("GET", "/none", b"204"),
+        ("HEAD", "/text", b"200"),
+    ],
+)
+def test_no_body_on_the_wire_for_204_304_and_head(
+    server: RunningFunction, method: str, path: str, status: bytes
+) -> None:
+    wire = exchange(server, request(method, path), request("GET", "/text", close=True))
+    head, _, rest = wire.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 " + status)
+    # The next response starts right after the head: no stray body byte in between.
+    assert rest.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert rest.endswith(b"\r\n\r\nhello")
+    names = [line.split(b":")[0].lower() for line in head.split(b"\r\n")[1:]]
+    if method == "HEAD":
+        assert b"content-length: 5" in head.lower()  # what GET would send
+    else:
+        assert b"content-length" not in names
+        assert b"transfer-encoding" not in names
+
+
+def test_a_dropped_body_is_logged_once(server: RunningFunction) -> None:
+    for path in ("/bodiless-204", "/bodiless-304", "/bodiless-response"):
+        assert httpx2.get(server.url + path).content == b""
+    dropped = [line for line in server.logs() if "dropped the body" in line["message"]]
+    assert len(dropped) == 1
+    assert dropped[0]["level"] == "warning"
+
+
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        ("/bad-status-999", "handler returned status 999: use an int from 200 to 599"),
+        ("/bad-status-99", "handler returned status 99"),
+        ("/bad-status-101", "handler returned status 101"),
+        ("/bad-status-abc", "handler returned status 'abc'"),
+        ("/bad-status-response", "handler returned status 999"),
+        ("/bad-header-value", "header 'x-injected' with an invalid value"),
+        ("/bad-header-name", "invalid header name b'bad name'"),
+        ("/bad-header-response", "header 'x-injected' with an invalid value"),
+        ("/bad-json", "not valid JSON: Out of range float values"),
+    ],
+)
+def test_a_reply_that_cannot_be_sent_is_a_500_with_an_error_id(
+    client: httpx2.Client, server: RunningFunction, path: str, says: str
+) -> None:
+    response = client.get(path)
+    assert response.status_code == 500
+    assert "set-cookie" not in response.headers
+    match = re.search(r"error id ([0-9a-f]{16})", response.text)
+    assert match is not None, response.text
+    line = server.wait_for_log(lambda line: line.get("error_id") == match.group(1))
+    assert line["level"] == "error"
+    assert line["path"] == path
+    assert says in line["message"]
+    assert client.get("/text").text == "hello"  # the connection is still in step

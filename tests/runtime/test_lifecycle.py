@@ -65,3 +65,24 @@ def test_sigterm_runs_an_asgi_apps_lifespan_shutdown(serve: Serve, tmp_path: Pat
     server = serve("asgi_app", env={"STOP_MARKER": str(marker)})
     assert server.stop() == 0
     assert marker.read_text() == "lifespan shutdown"
+
+
+def test_sigterm_exits_0_within_the_grace_period_while_a_sync_handler_still_runs(
+    serve: Serve,
+) -> None:
+    server = serve("sync_grace")  # gracePeriod: 2; the handler sleeps 30 s
+    in_flight: list[httpx2.Response] = []
+    request = threading.Thread(
+        target=lambda: in_flight.append(httpx2.get(server.url + "/", timeout=30))
+    )
+    request.start()
+    server.wait_for_log(lambda line: line["message"] == "sleeping")
+    signalled = time.monotonic()
+    server.process.terminate()
+    assert server.process.wait(15) == 0
+    assert time.monotonic() - signalled < 2 + 1.5
+    request.join(10)
+    assert in_flight[0].status_code == 500
+    # Logged before the process ended: the logs were flushed first.
+    line = server.wait_for_log(lambda line: "still running" in line["message"], timeout=1)
+    assert (line["level"], line["running"]) == ("warning", 1)

@@ -7,6 +7,7 @@ probe paths, one pass over the headers for the body size, then the function's ow
 * ``GET /health/liveness``: 200 while the function's ``alive()`` says so, else 503.
 * ``GET /health/readiness``: 503 until the function has started, while its ``ready()``
   says no, and from the moment shutdown begins (see :meth:`RuntimeApp.drain`).
+  A probe hook that raises is a 503 too, logged with an error id like a failed request.
 * A body announced larger than ``max_body_size`` gets 413 before the function runs; a
   chunked one is counted as it is read (``bodies.LimitedReceive``).
 * An exception from the function gets a 500 whose body carries an error id; the
@@ -23,6 +24,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from starlette.requests import ClientDisconnect
@@ -61,10 +63,10 @@ class RuntimeApp:
             return
         path = scope["path"]
         if path == READINESS:
-            await self._answer_probe(send, await self._readiness())
+            await self._probe(scope, send, self._readiness)
             return
         if path == LIVENESS:
-            await self._answer_probe(send, await self.function.alive())
+            await self._probe(scope, send, self.function.alive)
             return
         if not self.started and not await self._wait_started(scope):
             await replies.text(send, 503, "the function failed to start")
@@ -96,9 +98,14 @@ class RuntimeApp:
             return False, "failed to start" if self.failed else "starting"
         return await self.function.ready()
 
-    @staticmethod
-    async def _answer_probe(send: Send, health: Health) -> None:
-        ok, message = health
+    async def _probe(
+        self, scope: Scope, send: Send, check: Callable[[], Awaitable[Health]]
+    ) -> None:
+        """Answer a probe: 200 or 503 as ``check`` says; 503 with an error id if it raises."""
+        try:
+            ok, message = await check()
+        except Exception as error:
+            ok, message = False, f"probe failed (error id {self._log_error(error, scope)})"
         await replies.text(send, 200 if ok else 503, message)
 
     async def _wait_started(self, scope: Scope) -> bool:
@@ -113,6 +120,14 @@ class RuntimeApp:
         if isinstance(error, ClientDisconnect):
             log.info("client disconnected", extra={"path": scope["path"]})
             return
+        error_id = self._log_error(error, scope)
+        # If the response had started, this raises and uvicorn closes the connection.
+        with contextlib.suppress(RuntimeError):
+            await replies.text(send, 500, f"Internal Server Error (error id {error_id})")
+
+    @staticmethod
+    def _log_error(error: Exception, scope: Scope) -> str:
+        """Log the function's ``error`` with its traceback under a new error id; the id."""
         error_id = secrets.token_hex(8)
         log.error(
             "function raised %s: %s",
@@ -121,9 +136,7 @@ class RuntimeApp:
             exc_info=error,
             extra={"error_id": error_id, "method": scope["method"], "path": scope["path"]},
         )
-        # If the response had started, this raises and uvicorn closes the connection.
-        with contextlib.suppress(RuntimeError):
-            await replies.text(send, 500, f"Internal Server Error (error id {error_id})")
+        return error_id
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         await receive()  # lifespan.startup

@@ -1,37 +1,34 @@
 """Finding the function: ``func.yaml``, the module, the callable and its signature.
 
-The signature is what ``func.yaml`` says; without ``signature:`` it is detected:
-
-* ``new()`` (a factory) or ``app`` (an ASGI app), or a callable taking no arguments
-  (a factory) or ``(scope, receive, send)``: **asgi**;
-* a first parameter annotated ``starlette.requests.Request`` or named ``request``/``req``:
-  **http**; annotated with a CloudEvent class or named ``event``/``cloudevent``/``ce``:
-  **cloudevent**; annotated ``dict`` or a function named ``handler``: **event**.
+The signature is what ``func.yaml`` says; without ``signature:`` it is detected from
+the callable (``detection``), which must be callable the way its signature calls it.
 
 Without ``entrypoint:`` the module is ``func`` and the callable the signature's
 conventional name (``handle``; ``handler`` for event; ``new`` or ``app`` for asgi); with
 no signature either, exactly one of ``new``, ``app``, ``handle``, ``handler`` must exist.
 A directory without ``func.yaml`` is served with the defaults and a name derived from
 the directory. Every problem is a :class:`LoadError` whose text says what to change.
+
+The module is imported under its own name (``func``), as the function's code expects;
+a process loading several functions gets each one's own modules (see ``_import``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-import inspect
+import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
 
-from starlette.requests import Request
-
 from unkai.api import funcyaml, yamlsource
 from unkai.api.funcyaml import FuncSpec, Signature
-from unkai.events import http as events_http
+from unkai.runtime import detection
 
 CONVENTIONAL_NAMES: Final[Mapping[Signature, tuple[str, ...]]] = {
     Signature.HTTP: ("handle",),
@@ -40,13 +37,13 @@ CONVENTIONAL_NAMES: Final[Mapping[Signature, tuple[str, ...]]] = {
     Signature.ASGI: ("new", "app"),
 }
 _DETECTABLE: Final = ("new", "app", "handle", "handler")
-_PARAMETER_NAMES: Final = {
-    "request": Signature.HTTP,
-    "req": Signature.HTTP,
-    "event": Signature.CLOUDEVENT,
-    "cloudevent": Signature.CLOUDEVENT,
-    "ce": Signature.CLOUDEVENT,
-}
+
+# The directories functions were imported from in this process. A process may load
+# several (tests do, through ``unkai.testing``), each with its own ``func`` and maybe
+# siblings named alike, so before importing one, the modules imported from the others
+# are dropped from ``sys.modules`` (the functions loaded keep theirs): each directory
+# gets its own modules, under their usual names.
+_function_directories: set[str] = set()
 
 
 class LoadError(Exception):
@@ -78,79 +75,79 @@ def load_spec(directory: Path) -> FuncSpec:
 
 
 def load(directory: Path, spec: FuncSpec) -> Target:
-    """Import the function's module from ``directory`` and pick its callable.
-
-    The directory goes first on ``sys.path`` so the module can import its siblings.
-    """
+    """Import the function's module from ``directory``; pick its callable and signature."""
     module = _import(directory, spec.module)
-    if "entrypoint" in spec.model_fields_set:
-        name = spec.function
-        if not callable(getattr(module, name, None)):
-            raise LoadError(f"entrypoint {spec.entrypoint}: {spec.module} has no callable {name}")
-        candidates = [name]
-    elif spec.signature is not None:
-        names = CONVENTIONAL_NAMES[spec.signature]
-        candidates = [name for name in names if callable(getattr(module, name, None))][:1]
-        if not candidates:
-            wanted = " or ".join(names)
-            raise LoadError(f"signature {spec.signature}: {spec.module} defines no {wanted}")
-    else:
-        candidates = [name for name in _DETECTABLE if callable(getattr(module, name, None))]
-        if not candidates:
-            raise LoadError(
-                f"{spec.module} defines none of {', '.join(_DETECTABLE)}: write handle(request)"
-                " or set `entrypoint:` in func.yaml"
-            )
-        if len(candidates) > 1:
-            raise LoadError(
-                f"ambiguous: {spec.module} defines {' and '.join(candidates)}; set `signature:`"
-                " (and `entrypoint:`) in func.yaml to say which one to serve"
-            )
-    name = candidates[0]
+    name = _pick(module, spec)
     obj = getattr(module, name)
     entrypoint = f"{spec.module}:{name}"
-    return Target(spec.signature or detect(name, obj, entrypoint), obj, entrypoint)
+    signature = spec.signature or detection.detect(name, obj)
+    if signature is None:
+        raise LoadError(
+            f"cannot tell how to call {entrypoint}: name its parameter `request` (http) or"
+            " `event` (cloudevent), annotate it, or set `signature:` in func.yaml; the shapes"
+            " are " + "; ".join(f"{s}: {detection.shapes(s)}" for s in Signature)
+        )
+    problem = detection.misfit(signature, obj)
+    if problem is not None:
+        raise LoadError(f"{entrypoint} {problem}")
+    return Target(signature, obj, entrypoint)
 
 
-def detect(name: str, obj: Any, entrypoint: str) -> Signature:
-    """The signature of ``obj`` judged from its name, arity and first parameter."""
-    if name in ("new", "app") or not (inspect.isfunction(obj) or inspect.ismethod(obj)):
-        return Signature.ASGI
-    parameters = _positional(obj)
-    if len(parameters) in (0, 3):
-        return Signature.ASGI
-    if parameters:
-        annotation = parameters[0].annotation
-        if isinstance(annotation, type):
-            if issubclass(annotation, Request):
-                return Signature.HTTP
-            if issubclass(annotation, events_http.EVENT_CLASSES):
-                return Signature.CLOUDEVENT
-            if issubclass(annotation, dict):
-                return Signature.EVENT
-        if name == "handler":
-            return Signature.EVENT
-        if parameters[0].name in _PARAMETER_NAMES:
-            return _PARAMETER_NAMES[parameters[0].name]
-    raise LoadError(
-        f"cannot tell how to call {entrypoint}: name its parameter `request` (http) or"
-        " `event` (cloudevent), annotate it, or set `signature:` in func.yaml"
-    )
+def forget(directory: Path, names: Iterable[str]) -> None:
+    """Drop those of ``names`` that were imported from ``directory`` from ``sys.modules``.
+
+    For callers that load functions one after another in one process (``unkai.testing``),
+    so that the next load imports the function afresh, as a new instance would.
+    """
+    own = os.path.join(directory.resolve(), "")
+    for name in names:
+        file = getattr(sys.modules.get(name), "__file__", None)
+        if file and file.startswith(own):
+            del sys.modules[name]
 
 
-def _positional(obj: Any) -> list[inspect.Parameter]:
-    try:
-        signature = inspect.signature(obj, eval_str=True)
-    except (NameError, TypeError, ValueError):
-        signature = inspect.signature(obj)
-    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return [p for p in signature.parameters.values() if p.kind in kinds]
+def _pick(module: ModuleType, spec: FuncSpec) -> str:
+    """The name of the callable to serve: the entrypoint's, conventional or detected."""
+    if "entrypoint" in spec.model_fields_set:
+        if not callable(getattr(module, spec.function, None)):
+            raise LoadError(
+                f"entrypoint {spec.entrypoint}: {spec.module} has no callable {spec.function}"
+            )
+        return spec.function
+    if spec.signature is not None:
+        names = CONVENTIONAL_NAMES[spec.signature]
+        found = [name for name in names if callable(getattr(module, name, None))]
+        if not found:
+            raise LoadError(
+                f"signature {spec.signature}: {spec.module} defines no {' or '.join(names)}"
+            )
+        return found[0]
+    found = [name for name in _DETECTABLE if callable(getattr(module, name, None))]
+    if not found:
+        raise LoadError(
+            f"{spec.module} defines none of {', '.join(_DETECTABLE)}: write handle(request)"
+            " or set `entrypoint:` in func.yaml"
+        )
+    if len(found) > 1:
+        raise LoadError(
+            f"ambiguous: {spec.module} defines {' and '.join(found)}; set `signature:`"
+            " (and `entrypoint:`) in func.yaml to say which one to serve"
+        )
+    return found[0]
 
 
 def _import(directory: Path, module: str) -> ModuleType:
+    """``module`` imported from ``directory``, under its own name.
+
+    The directory goes first on ``sys.path`` so the module can import its siblings; the
+    modules of functions imported from other directories are dropped first.
+    """
     path = str(directory.resolve())
-    if path not in sys.path:
-        sys.path.insert(0, path)
+    _forget_other_functions(path)
+    with contextlib.suppress(ValueError):
+        sys.path.remove(path)
+    sys.path.insert(0, path)
+    _function_directories.add(path)
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as error:
@@ -159,3 +156,14 @@ def _import(directory: Path, module: str) -> ModuleType:
         raise LoadError(f"importing {module} failed: {error}") from error
     except Exception as error:
         raise LoadError(f"importing {module} failed: {error!r}") from error
+
+
+def _forget_other_functions(path: str) -> None:
+    others = tuple(os.path.join(other, "") for other in _function_directories if other != path)
+    if not others:
+        return
+    own = os.path.join(path, "")
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if file and file.startswith(others) and not file.startswith(own):
+            del sys.modules[name]

@@ -16,18 +16,24 @@ Shutdown works like a Knative container's: on SIGTERM (or Ctrl+C) readiness answ
 in flight, or ``runtime.grace_period`` is up, uvicorn closes the listener, finishes open
 connections within what is left of the grace period, and the function's ``stop()`` runs.
 The exit status is 0 then; 1 when the function failed to start. A second signal ends
-the process without waiting.
+the process without waiting. Either way the process ends within the grace period, even
+if sync handlers are still running in their threads (see :meth:`Prepared.serve`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
+import os
 import signal
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import NoReturn
 
 import uvicorn
 
@@ -55,7 +61,9 @@ class Prepared:
         """Serve until shut down; return the process exit status. Call once per process.
 
         With ``sockets`` (bound and listening: TCP, Unix, or both), serve on all of them;
-        otherwise bind the config's host and port.
+        otherwise bind the config's host and port. Sync handlers still running when the
+        grace period is over cannot be stopped, and Python would wait for their threads
+        before exiting: then this ends the process itself, with the same exit status.
         """
         for sock in sockets:
             if sock.family in (socket.AF_INET, socket.AF_INET6):
@@ -67,7 +75,13 @@ class Prepared:
         try:
             server.run(sockets=list(sockets) or None)
         finally:
-            self.workers.shutdown()
+            running = self.workers.shutdown(timeout=server.time_left())
+        if running:
+            log.warning(
+                "exiting with sync handlers still running: the grace period is over",
+                extra={"running": running},
+            )
+            _exit_now(server.exit_code)
         return server.exit_code
 
 
@@ -89,7 +103,7 @@ def prepare(
     target = loader.load(directory, spec)
     workers = Workers(spec.runtime.sync_workers)
     try:
-        function = signatures.build(target, workers)
+        function = signatures.build(target, workers, spec)
     except Exception as error:
         raise loader.LoadError(f"{target.entrypoint}: {error}") from error
     app = RuntimeApp(function, max_body_size=spec.runtime.max_body_size)
@@ -141,6 +155,14 @@ class _Server(uvicorn.Server):
             extra={"signal": signal.Signals(sig).name, "in_flight": self._app.in_flight},
         )
 
+    def time_left(self) -> float:
+        """Seconds left to finish: the grace period, less what went since the signal."""
+        if self.force_exit:
+            return 0
+        if self._deadline is None:
+            return self._grace_period
+        return max(self._deadline - time.monotonic(), 0)
+
     async def on_tick(self, counter: int) -> bool:
         if await super().on_tick(counter):
             return True
@@ -154,3 +176,12 @@ class _Server(uvicorn.Server):
             return False
         self.config.timeout_graceful_shutdown = max(math.ceil(remaining), 0)
         return True
+
+
+def _exit_now(status: int) -> NoReturn:
+    """End the process without waiting for its threads, once what was written is out."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(status)

@@ -15,6 +15,7 @@ class Function:
         self.greeting = None
         self.is_ready = True
         self.is_alive = True
+        self.probes_raise = False
         self.slow_in_progress = 0
 
     async def start(self, cfg):
@@ -29,9 +30,13 @@ class Function:
             Path(marker).write_text("stopped")
 
     def ready(self):
+        if self.probes_raise:
+            raise RuntimeError("ready() is broken")
         return self.is_ready, "ready" if self.is_ready else "warming caches"
 
     async def alive(self):
+        if self.probes_raise:
+            raise RuntimeError("alive() is broken")
         return self.is_alive
 
     async def handle(self, scope, receive, send):
@@ -44,6 +49,8 @@ class Function:
             self.is_ready = not self.is_ready
         elif path == "/toggle-alive":
             self.is_alive = not self.is_alive
+        elif path == "/toggle-probes-raise":
+            self.probes_raise = not self.probes_raise
         state = {"greeting": self.greeting, "path": path, "slow": self.slow_in_progress}
         body = json.dumps(state).encode()
         headers = [(b"content-type", b"application/json")]

@@ -1,9 +1,13 @@
-"""Every return shape of the http signature, chosen by path; plus echo, env and errors."""
+"""Every return shape of the http signature, chosen by path; plus echo, env and errors.
+
+The /bad-* paths return replies that cannot be sent as they are: the runtime must answer
+500 (invalid status, header or JSON) or drop the body (204, 304).
+"""
 
 import os
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 SHAPES = {
     "/text": lambda: "hello",
@@ -16,6 +20,18 @@ SHAPES = {
     "/json-headers": lambda: ({"ok": True}, 200, [("content-type", "application/vnd.demo+json")]),
     "/response": lambda: JSONResponse({"via": "starlette"}, status_code=202),
     "/unsupported": lambda: 42,
+    "/bodiless-204": lambda: ("x", 204),
+    "/bodiless-304": lambda: ("x", 304, {"content-length": "1", "etag": '"v1"'}),
+    "/bodiless-response": lambda: Response(b"x", status_code=204, headers={"content-length": "1"}),
+    "/bad-status-999": lambda: ("x", 999),
+    "/bad-status-99": lambda: ("x", 99),
+    "/bad-status-101": lambda: ("x", 101),
+    "/bad-status-abc": lambda: ("x", "abc"),
+    "/bad-status-response": lambda: Response(b"x", status_code=999),
+    "/bad-header-value": lambda: ("x", 200, {"x-injected": "a\r\nset-cookie: evil=1"}),
+    "/bad-header-name": lambda: ("x", 200, {"bad name": "x"}),
+    "/bad-header-response": lambda: Response(b"x", headers={"x-injected": "a\nb"}),
+    "/bad-json": lambda: {"ratio": float("nan")},
 }
 
 

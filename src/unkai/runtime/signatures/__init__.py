@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from unkai.api.funcyaml import Signature
+from unkai.api.funcyaml import FuncSpec, Signature
 from unkai.runtime.loader import Target
 from unkai.runtime.signatures.asgi import AppFunction, InstanceFunction, is_factory
 from unkai.runtime.signatures.base import Function, Health
@@ -14,7 +14,7 @@ from unkai.runtime.workers import Workers
 __all__ = ["Function", "Health", "Request", "build"]
 
 
-def build(target: Target, workers: Workers) -> Function:
+def build(target: Target, workers: Workers, spec: FuncSpec) -> Function:
     """The adapter serving ``target``; an asgi factory is called here, once."""
     match target.signature:
         case Signature.HTTP:
@@ -22,7 +22,7 @@ def build(target: Target, workers: Workers) -> Function:
         case Signature.CLOUDEVENT:
             return CloudEventFunction(target.obj, workers)
         case Signature.EVENT:
-            return EventFunction(target.obj, workers)
+            return EventFunction(target.obj, workers, spec)
         case Signature.ASGI if is_factory(target.obj):
             return InstanceFunction(target.obj())
         case Signature.ASGI:

@@ -18,6 +18,7 @@ from typing import Any
 
 from starlette.types import ASGIApp
 
+from unkai.runtime import detection
 from unkai.runtime.signatures.base import Function, Health, is_async
 from unkai.runtime.signatures.lifespan import Lifespan
 
@@ -50,6 +51,8 @@ class AppFunction(Function):
     """An ASGI app, served as it is; its lifespan runs as the function's start and stop."""
 
     def __init__(self, app: ASGIApp) -> None:
+        if inspect.isfunction(app) and not is_async(app):
+            raise TypeError(f"{app.__name__}(scope, receive, send) must be `async def`")
         self.handle = app
         self._lifespan: Lifespan | None = None
 
@@ -64,13 +67,8 @@ class AppFunction(Function):
 
 def is_factory(obj: Any) -> bool:
     """Whether ``obj`` is called with no arguments to make the instance (like ``new``)."""
-    try:
-        parameters = inspect.signature(obj).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return all(
-        p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters
-    )
+    takes = detection.arity(obj)
+    return takes is not None and takes.accepts(0)
 
 
 async def _run_hook(hook: Callable[..., Any] | None, *args: Any) -> None:

@@ -51,15 +51,15 @@ def is_async(function: Any) -> bool:
     return callable(function) and inspect.iscoroutinefunction(type(function).__call__)
 
 
-def caller(function: Callable[[Any], Any], workers: Workers) -> Callable[[Any], Awaitable[Any]]:
-    """An async call of a one-argument handler: direct when async, in a worker when sync.
+def caller(function: Callable[..., Any], workers: Workers) -> Callable[..., Awaitable[Any]]:
+    """An async call of a handler: direct when async, in a worker thread when sync.
 
     Decided once when the function is loaded, not on every request.
     """
     if is_async(function):
         return function
 
-    async def in_worker(argument: Any) -> Any:
-        return await workers.run(function, argument)
+    async def in_worker(*arguments: Any) -> Any:
+        return await workers.run(function, *arguments)
 
     return in_worker

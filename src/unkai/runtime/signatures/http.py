@@ -12,6 +12,9 @@ What a handler may return, and what the client gets:
 ``(body, status, headers)``           ... and ``headers`` (a mapping or pairs)
 ====================================  ==============================================
 
+A status or header that cannot be sent is an error (500), and a 204 or 304 goes out
+without a body whatever the handler gave (``http_replies``).
+
 A sync handler runs in a worker thread with the body already read, available as
 :attr:`Request.data`; an async handler reads it when it wants (``await
 request.body()``, or ``request.stream()`` to take it chunk by chunk).
@@ -19,8 +22,7 @@ request.body()``, or ``request.stream()`` to take it chunk by chunk).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from starlette import requests
@@ -28,10 +30,10 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from unkai.runtime import replies
+from unkai.runtime.logs import log
+from unkai.runtime.signatures import http_replies
 from unkai.runtime.signatures.base import Function, is_async
 from unkai.runtime.workers import Workers
-
-_OCTETS = b"application/octet-stream"
 
 
 class Request(requests.Request):
@@ -61,6 +63,7 @@ class HttpFunction(Function):
         self._handler = handler
         self._workers = workers
         self._async = is_async(handler)
+        self._warned = False
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -70,44 +73,19 @@ class HttpFunction(Function):
             await request.body()
             result = await self._workers.run(self._handler, request)
         if isinstance(result, Response):
+            status = http_replies.check(result)
+            if status in replies.BODILESS:
+                send = http_replies.without_body(send, lambda: self._dropped_body(status))
             await result(scope, receive, send)
-        else:
-            status, content_type, body, headers = reply(result)
-            await replies.respond(send, status, body, content_type=content_type, headers=headers)
+            return
+        status, content_type, body, headers = http_replies.reply(result)
+        if body and status in replies.BODILESS:
+            self._dropped_body(status)
+            body = b""
+        await replies.respond(send, status, body, content_type=content_type, headers=headers)
 
-
-def reply(result: Any) -> tuple[int, bytes | None, bytes, list[tuple[bytes, bytes]]]:
-    """Status, content type, body and extra headers for a handler's return value."""
-    status, headers = 200, []
-    body = result
-    if isinstance(result, tuple):
-        if len(result) not in (2, 3):
-            raise TypeError(
-                f"handler returned a tuple of {len(result)}: use (body, status[, headers])"
-            )
-        body, status = result[0], int(result[1])
-        headers = _headers(result[2]) if len(result) == 3 else []
-    if body is None:
-        return (204 if status == 200 else status), None, b"", headers
-    content_type: bytes | None
-    content_type, payload = _payload(body)
-    if headers and any(name == b"content-type" for name, _ in headers):
-        content_type = None
-    return status, content_type, payload, headers
-
-
-def _payload(body: Any) -> tuple[bytes, bytes]:
-    if isinstance(body, str):
-        return replies.TEXT, body.encode()
-    if isinstance(body, bytes | bytearray | memoryview):
-        return _OCTETS, bytes(body)
-    if isinstance(body, dict | list):
-        return replies.JSON, json.dumps(body, separators=(",", ":")).encode()
-    raise TypeError(
-        f"handler returned {type(body).__name__}: return str, bytes, dict, list, None or a Response"
-    )
-
-
-def _headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
-    pairs = headers.items() if isinstance(headers, Mapping) else headers
-    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in pairs]
+    def _dropped_body(self, status: int) -> None:
+        """Say once per process that a body was dropped: the handler may not know."""
+        if not self._warned:
+            self._warned = True
+            log.warning("dropped the body of a %d response: 204 and 304 have none", status)

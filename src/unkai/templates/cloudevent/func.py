@@ -11,5 +11,11 @@ def handle(event: CloudEvent) -> CloudEvent | None:
     data = event.get_data()
     if data is None:
         return None
-    reply = {"type": "dev.unkai.{{name}}.reply", "source": "/{{name}}"}
+    if isinstance(data, bytes):  # binary data (data_base64): say how much, not what
+        data = {"bytes": len(data)}
+    reply = {
+        "type": "dev.unkai.{{name}}.reply",
+        "source": "/{{name}}",
+        "datacontenttype": "application/json",
+    }
     return CloudEvent(reply, {"received": data, "from": event.get_source()})

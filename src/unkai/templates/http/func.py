@@ -8,9 +8,14 @@ list (sent as JSON), a str or bytes, ``None`` (204), a Starlette Response, or a 
 from starlette.requests import Request
 
 
-async def handle(request: Request) -> dict[str, str]:
+async def handle(request: Request) -> dict[str, str] | tuple[dict[str, str], int]:
     name = request.query_params.get("name", "world")
     if request.method == "POST" and await request.body():
-        payload = await request.json()
+        try:
+            payload = await request.json()
+        except ValueError:  # not JSON
+            payload = None
+        if not isinstance(payload, dict):
+            return {"error": 'send a JSON object, like {"name": "Ada"}'}, 400
         name = str(payload.get("name", name))
     return {"message": f"Hello, {name}!"}
