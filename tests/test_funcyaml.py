@@ -1,17 +1,24 @@
 """func.yaml: what users write, what they get back when it is wrong.
 
 Aspects: defaults a minimal file gets; every section parses; errors name the field
-path and the line; YAML syntax errors and non-mappings; sizes in human units; the
-published JSON Schema matches the model.
+path as the user wrote it (no pydantic type names) and the line; patterns are explained,
+not shown as regexes; duplicate keys are errors; YAML syntax errors and non-mappings;
+sizes in human units; any value in any field is a spec or an error, never a crash; env
+values may be unquoted scalars, taken as written; a requirements file named must exist
+and is read as pip reads it; the published JSON Schema matches the model.
 """
 
+import contextlib
 import json
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from unkai.api import funcyaml
-from unkai.api.yamlsource import SourceError
+from unkai.api.yamlsource import SourceError, parse_path
 
 ROOT = Path(__file__).parent.parent
 
@@ -105,9 +112,147 @@ def test_missing_file_says_how_to_create_one(tmp_path: Path) -> None:
 
 
 def test_requirements_file_lines_skip_comments(tmp_path: Path) -> None:
-    (tmp_path / "requirements.txt").write_text("# deps\nrequests>=2  # http\n\nrich\n")
+    (tmp_path / "requirements.txt").write_text(
+        "# deps\nrequests>=2  # http\n\nrich\nfile:./lib#egg=lib\nlong\\\n  -name==1\n"
+    )
     spec = funcyaml.parse("name: ok\n")
-    assert spec.requirement_lines(tmp_path) == ["requests>=2", "rich"]
+    assert spec.requirement_lines(tmp_path) == [
+        "requests>=2",
+        "rich",
+        "file:./lib#egg=lib",
+        "long  -name==1",
+    ]
+
+
+def load_problems(directory: Path, text: str) -> list[str]:
+    (directory / "func.yaml").write_text(text)
+    with pytest.raises(SourceError) as caught:
+        funcyaml.load(directory)
+    return [str(problem) for problem in caught.value.problems]
+
+
+def test_named_requirements_file_must_exist(tmp_path: Path) -> None:
+    found = load_problems(tmp_path, "name: ok\nrequirements: reqs.txt\n")
+    assert found == [f"line 2: requirements: requirements file reqs.txt not found in {tmp_path}"]
+    (tmp_path / "reqs.txt").mkdir()
+    found = load_problems(tmp_path, "name: ok\nrequirements: reqs.txt\n")
+    assert found == ["line 2: requirements: reqs.txt is a directory, not a requirements file"]
+
+
+def test_default_requirements_file_may_be_absent(tmp_path: Path) -> None:
+    (tmp_path / "func.yaml").write_text("name: ok\nrequirements: requirements.txt\n")
+    assert funcyaml.load(tmp_path).requirement_lines(tmp_path) == []
+
+
+def test_requirements_file_gone_after_loading_is_named(tmp_path: Path) -> None:
+    (tmp_path / "reqs.txt").write_text("rich\n")
+    (tmp_path / "func.yaml").write_text("name: ok\nrequirements: reqs.txt\n")
+    spec = funcyaml.load(tmp_path)
+    (tmp_path / "reqs.txt").unlink()
+    with pytest.raises(SourceError) as caught:
+        spec.requirement_lines(tmp_path)
+    assert [str(problem) for problem in caught.value.problems] == [
+        f"requirements: requirements file reqs.txt not found in {tmp_path}"
+    ]
+
+
+@pytest.mark.parametrize("value", ["1.5", "null", "[1]", "true", "{a: 1}"])
+def test_sizes_of_a_wrong_type_are_errors_not_crashes(value: str) -> None:
+    found = problems_of(f"name: ok\nruntime:\n  maxBodySize: {value}\n")
+    assert len(found) == 1
+    assert found[0].startswith("line 3: runtime.maxBodySize: not a size:"), found
+
+
+def test_paths_never_carry_type_names() -> None:
+    assert problems_of("name: ok\nrequirements: 5\n") == [
+        "line 2: requirements: expected a requirements file name or a list of requirement lines"
+    ]
+    assert problems_of("name: ok\nrequirements:\n  - rich\n  - 1\n") == [
+        "line 4: requirements[1]: Input should be a valid string"
+    ]
+
+
+def test_patterns_are_explained_not_shown() -> None:
+    found = problems_of("name: Hello_World\nentrypoint: func.handle\nenv: {1BAD: x}\n")
+    assert found == [
+        "line 1: name: 'Hello_World' is not a DNS label (lowercase letters, digits and '-',"
+        " starting with a letter, ending with a letter or digit, at most 63 characters)",
+        "line 2: entrypoint: 'func.handle' is not module:function (a module such as func or"
+        " app.main, a colon, then the function's name: func:handle)",
+        "line 3: env.1BAD: invalid name: '1BAD' is not an environment variable name (letters,"
+        " digits and '_', not starting with a digit)",
+    ]
+
+
+def test_duplicate_keys_name_both_lines() -> None:
+    assert problems_of("name: a\nname: b\n") == [
+        "line 2: name: duplicate key (first given on line 1)"
+    ]
+    found = problems_of("name: ok\ndeploy:\n  scale:\n    min: 1\n    min: 2\n")
+    assert found == ["line 5: deploy.scale.min: duplicate key (first given on line 4)"]
+    found = problems_of("name: ok\ndeploy:\n  timeout: 1\ndeploy:\n  timeout: 2\n")
+    assert found == ["line 4: deploy: duplicate key (first given on line 2)"]
+
+
+def test_unhashable_key_is_a_yaml_error() -> None:
+    assert problems_of("name: ok\n? [a, b]\n: x\n") == [
+        "line 2: (document): invalid YAML: found unhashable key"
+    ]
+
+
+def test_env_scalars_are_taken_as_written() -> None:
+    spec = funcyaml.parse(
+        "name: ok\nenv:\n  PORT: 8080\n  DEBUG: true\n  MODE: 0755\n  VERSION: 1.10\n"
+        "  FLAG: yes\n  DAY: 2024-01-01\n  EMPTY: ''\n  <<: {MERGED: true}\n"
+    )
+    assert spec.env == {
+        "PORT": "8080",
+        "DEBUG": "true",
+        "MODE": "0755",
+        "VERSION": "1.10",
+        "FLAG": "yes",
+        "DAY": "2024-01-01",
+        "EMPTY": "",
+        "MERGED": "true",
+    }
+
+
+def test_env_without_a_value_says_how_to_write_one() -> None:
+    assert problems_of("name: ok\nenv:\n  A:\n  B: [1]\n") == [
+        'line 3: env.A: no value (write "" for an empty one)',
+        "line 4: env.B: expected text, a number or a boolean, not a list or mapping",
+    ]
+
+
+YAML_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text() | st.dates(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=6,
+)
+FIELDS = [
+    *("name", "signature", "entrypoint", "env", "env.A", "requirements", "requirements[0]"),
+    *("runtime", "runtime.maxBodySize", "runtime.syncWorkers", "runtime.gracePeriod"),
+    *("deploy.namespace", "deploy.scale", "deploy.scale.min", "deploy.scale.target"),
+    *("deploy.timeout", "deploy.annotations", "deploy.subscriptions"),
+    *("deploy.subscriptions[0].broker", "deploy.subscriptions[0].filters"),
+]
+
+
+def nest(path: tuple[str | int, ...], value: object) -> object:
+    """``("a", 0, "b")``, v -> ``{"a": [{"b": v}]}``."""
+    if not path:
+        return value
+    inner = nest(path[1:], value)
+    return [inner] if isinstance(path[0], int) else {path[0]: inner}
+
+
+@given(field=st.sampled_from(FIELDS), value=YAML_VALUES)
+def test_any_value_anywhere_is_a_spec_or_a_source_error(field: str, value: object) -> None:
+    placed = nest(parse_path(field), value)
+    assert isinstance(placed, dict)
+    text = yaml.safe_dump({"name": "ok", **placed})
+    with contextlib.suppress(SourceError):
+        funcyaml.parse(text, directory=Path("/nonexistent"))
 
 
 def test_published_schema_is_current() -> None:

@@ -5,10 +5,13 @@ signature, entrypoint, env and requirements; ``unkai deploy`` and ``unkai build`
 the ``deploy`` section onto Knative fields and ``autoscaling.knative.dev/*``
 annotations. The JSON Schema published under ``docs/`` is generated from these models
 (``python -m unkai.api.funcyaml``), so editors can validate the file as it is typed.
+Errors speak the user's language: the field path as written (never pydantic's type
+names), the line, and for patterns what is allowed rather than the regex.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from enum import StrEnum
@@ -16,16 +19,26 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, WithJsonSchema
 
 from unkai.api import yamlsource
 
 FILENAME = "func.yaml"
+REQUIREMENTS_FILE = "requirements.txt"
 DNS_LABEL = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
 ENTRYPOINT = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _SIZE = re.compile(r"^(\d+)\s*(|k|Ki|M|Mi|G|Gi)$")
 _SIZE_UNITS = {"": 1, "k": 10**3, "Ki": 2**10, "M": 10**6, "Mi": 2**20, "G": 10**9, "Gi": 2**30}
+_PATTERN_MEANINGS = {
+    DNS_LABEL: "not a DNS label (lowercase letters, digits and '-', starting with a letter,"
+    " ending with a letter or digit, at most 63 characters)",
+    ENTRYPOINT: "not module:function (a module such as func or app.main, a colon, then the"
+    " function's name: func:handle)",
+    ENV_NAME: "not an environment variable name (letters, digits and '_', not starting"
+    " with a digit)",
+}
+_COMMENT = re.compile(r"(^|\s+)#.*$")  # pip's rule: file:lib#egg=lib keeps its fragment
 
 
 class Signature(StrEnum):
@@ -41,17 +54,58 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
-def parse_size(value: int | str) -> int:
-    """Byte sizes as people write them: ``10485760``, ``10Mi``, ``512k``."""
-    if isinstance(value, int):
+def parse_size(value: object) -> int:
+    """Byte sizes as people write them: ``10485760``, ``10Mi``, ``512k``.
+
+    Takes whatever YAML gave (a float, ``null``, a list…) so that a wrong type is a
+    validation error naming the field, not a crash.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
-    match = _SIZE.match(value.strip())
+    match = _SIZE.match(value.strip()) if isinstance(value, str) else None
     if match is None:
         raise ValueError(f"not a size: {value!r} (use bytes, or a suffix k, Ki, M, Mi, G, Gi)")
     return int(match.group(1)) * _SIZE_UNITS[match.group(2)]
 
 
-ByteSize = Annotated[int, pydantic.BeforeValidator(parse_size), Field(ge=0)]
+ByteSize = Annotated[
+    int,
+    pydantic.BeforeValidator(parse_size),
+    Field(ge=0),
+    WithJsonSchema(
+        {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": _SIZE.pattern}]}
+    ),
+]
+
+
+def _env_value(value: object) -> object:
+    """Env values are text; say what ``null`` and collections miss.
+
+    Scalars from func.yaml arrive as written (see ``_env_as_written``); one without
+    its own text (merged in with ``<<``) gets YAML's spelling: ``true``, ``8080``.
+    """
+    if value is None:
+        raise ValueError('no value (write "" for an empty one)')
+    if isinstance(value, list | dict):
+        raise ValueError("expected text, a number or a boolean, not a list or mapping")
+    if isinstance(value, bool):
+        return str(value).lower()
+    return value if isinstance(value, str) else str(value)
+
+
+EnvValue = Annotated[
+    str,
+    pydantic.BeforeValidator(_env_value),
+    WithJsonSchema({"type": ["string", "number", "boolean"]}),
+]
+Requirements = Annotated[
+    Annotated[str, Tag("file")] | Annotated[list[str], Tag("lines")],
+    Discriminator(
+        lambda value: {str: "file", list: "lines"}.get(type(value)),
+        custom_error_type="requirements_type",
+        custom_error_message="expected a requirements file name or a list of requirement lines",
+    ),
+]
 
 
 class Scale(_Model):
@@ -115,13 +169,29 @@ class FuncSpec(_Model):
         None, description="How to call the function; detected from the code when absent."
     )
     entrypoint: str = Field("func:handle", pattern=ENTRYPOINT, description="module:function")
-    env: dict[Annotated[str, Field(pattern=ENV_NAME)], str] = Field(default_factory=dict)
-    requirements: str | list[str] = Field(
-        "requirements.txt",
+    env: dict[Annotated[str, Field(pattern=ENV_NAME)], EnvValue] = Field(
+        default_factory=dict,
+        description="Environment for the function; unquoted numbers and booleans as written.",
+    )
+    requirements: Requirements = Field(
+        REQUIREMENTS_FILE,
         description="A requirements file (relative to the function) or a list of specifiers.",
     )
     runtime: RuntimeOptions = Field(default_factory=lambda: RuntimeOptions())
     deploy: Deploy = Field(default_factory=lambda: Deploy())
+
+    @pydantic.field_validator("requirements")
+    @classmethod
+    def _requirements_file_exists(
+        cls, value: str | list[str], info: pydantic.ValidationInfo
+    ) -> str | list[str]:
+        directory = (info.context or {}).get("directory")
+        if isinstance(value, str) and directory is not None:
+            try:
+                _requirements_file(directory, value)
+            except OSError as error:  # a name the OS refuses (too long…)
+                raise ValueError(f"cannot read {value}: {error.strerror or error}") from None
+        return value
 
     @property
     def module(self) -> str:
@@ -132,25 +202,71 @@ class FuncSpec(_Model):
         return self.entrypoint.partition(":")[2]
 
     def requirement_lines(self, directory: Path) -> list[str]:
-        """The pip requirement lines, read from the file when one is named."""
+        """The pip requirement lines, read from the file when one is named.
+
+        Raises :class:`~unkai.api.yamlsource.SourceError` when the named file cannot be
+        read (it went missing after :func:`load` checked it, or is not readable).
+        """
         if isinstance(self.requirements, list):
             return [line.strip() for line in self.requirements if line.strip()]
-        path = directory / self.requirements
-        if not path.exists():
-            return []
-        lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
-        return [line for line in lines if line]
+        try:
+            path = _requirements_file(directory, self.requirements)
+            return [] if path is None else requirement_file_lines(path.read_text())
+        except (OSError, ValueError) as error:
+            problem = Problem(("requirements",), str(error))
+            raise yamlsource.SourceError(str(directory / FILENAME), [problem]) from None
 
 
-def parse(text: str, *, source: str = FILENAME) -> FuncSpec:
-    """Validate ``func.yaml`` text; errors name the field and its line."""
+def requirement_file_lines(text: str) -> list[str]:
+    """The lines of a pip requirements file as pip reads them.
+
+    ``\\``-continued lines are joined; comments (``#`` at the start or after blanks)
+    and blank lines are dropped.
+    """
+    lines, pending = [], ""
+    for raw in text.splitlines():
+        line = f"{pending} {raw}" if _COMMENT.match(raw) else pending + raw
+        if line.endswith("\\") and not _COMMENT.match(raw):
+            pending = line[:-1]
+            continue
+        lines.append(line)
+        pending = ""
+    stripped = (_COMMENT.sub("", line).strip() for line in [*lines, pending])
+    return [line for line in stripped if line]
+
+
+def _requirements_file(directory: Path, name: str) -> Path | None:
+    """The file ``requirements`` names; ``None`` when the default one is absent.
+
+    The default ``requirements.txt`` is optional (a function may need nothing); any
+    other name is a promise that the file exists, so its absence is an error.
+    """
+    path = directory / name
+    if path.is_file():
+        return path
+    if path.is_dir():
+        raise ValueError(f"{name} is a directory, not a requirements file")
+    if name == REQUIREMENTS_FILE:
+        return None
+    raise ValueError(f"requirements file {name} not found in {directory}")
+
+
+def parse(text: str, *, source: str = FILENAME, directory: Path | None = None) -> FuncSpec:
+    """Validate ``func.yaml`` text; errors name the field and its line.
+
+    With ``directory`` (where the function lives) the requirements file it names must
+    be there, so a typo is reported with the line of ``requirements:``.
+    """
     document = yamlsource.load_document(text, source=source)
     if not isinstance(document.data, dict):
         kind = type(document.data).__name__
         problem = yamlsource.Problem((), f"expected a mapping of fields, got {kind}", 1)
         raise yamlsource.SourceError(source, [problem])
+    data = dict(document.data)
+    if isinstance(data.get("env"), dict):
+        data["env"] = _env_as_written(document, data["env"])
     try:
-        return FuncSpec.model_validate(document.data)
+        return FuncSpec.model_validate(data, context={"directory": directory})
     except pydantic.ValidationError as error:
         raise yamlsource.SourceError(source, _problems(error, document)) from None
 
@@ -164,16 +280,34 @@ def load(directory: Path) -> FuncSpec:
         raise yamlsource.SourceError(
             str(path), [yamlsource.Problem((), "no func.yaml here (create one with `unkai init`)")]
         ) from None
-    return parse(text, source=str(path))
+    return parse(text, source=str(path), directory=directory)
+
+
+def _env_as_written(document: yamlsource.Document, env: dict[Any, Any]) -> dict[Any, Any]:
+    """``env`` with unquoted scalars as the user wrote them: ``PORT: 8080`` is ``"8080"``.
+
+    Docker Compose users write numbers and booleans unquoted; YAML would turn ``0755``
+    into 493 and ``1.10`` into 1.1, so the text is taken as written, not re-rendered.
+    ``null`` and collections are left for validation to reject.
+    """
+    scalars = int | float | datetime.date  # bool is an int
+    return {
+        key: document.texts.get(("env", str(key)), value) if isinstance(value, scalars) else value
+        for key, value in env.items()
+    }
 
 
 def _problems(error: pydantic.ValidationError, document: yamlsource.Document) -> list[Problem]:
     problems = []
     for item in error.errors(include_url=False):
-        loc = item["loc"]
-        path = tuple(part for part in loc if isinstance(part, str | int) and part != "[key]")
+        path = document.path_of(item["loc"], missing=item["type"] == "missing")
         message = item["msg"]
-        if "[key]" in loc:
+        if item["type"] == "value_error":
+            message = str(item["ctx"]["error"])
+        if item["type"] == "string_pattern_mismatch":
+            meaning = _PATTERN_MEANINGS.get(item["ctx"]["pattern"])
+            message = f"{item['input']!r} is {meaning}" if meaning else message
+        if "[key]" in item["loc"]:
             message = f"invalid name: {message}"
         if item["type"] == "extra_forbidden":
             message = "unknown field"

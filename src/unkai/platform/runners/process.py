@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final, Literal
 
+from unkai.api.yamlsource import SourceError
 from unkai.build import environments
 from unkai.platform.runners.base import (
     HOST,
@@ -187,7 +188,7 @@ class ProcessRunner:
         directory = _bundle(spec)
         try:
             lines = load_spec(directory).requirement_lines(directory)
-        except LoadError as error:
+        except (LoadError, SourceError) as error:  # a requirements file that went away
             raise RunnerError(FUNCTION_INVALID, str(error)) from None
         try:
             site = await asyncio.to_thread(
