@@ -43,7 +43,7 @@ def test_deploy_serve_redeploy_and_logs(tmp_path: Path, home: dict[str, str]) ->
     assert url is not None, deployed.stdout
     called = unkai("invoke", url.group(0) + "/?name=Ada", env=home)
     assert called.returncode == 0, called.stderr
-    assert '"message": "Hello, Ada!"' in called.stdout
+    assert json.loads(called.stdout) == {"message": "Hello, Ada!"}
 
     again = unkai("deploy", str(function), env=home)
     assert again.returncode == 0, again.stderr

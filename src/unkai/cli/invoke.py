@@ -1,13 +1,17 @@
 """``unkai invoke``: call a function the way its signature expects.
 
 A directory target is looked up in the run records (``unkai run`` must be serving
-it); a URL target is called as is. CloudEvents are sent with the official SDK in
-binary mode; a CloudEvent reply is decoded and shown attribute by attribute.
+it), which give the signature the running function has; a URL target is called as is.
+CloudEvents are sent with the official SDK in binary mode. The response body goes to
+stdout byte for byte, so it can be piped; the status, headers and a CloudEvent reply's
+attributes go to stderr.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import click
@@ -15,19 +19,21 @@ import httpx2
 from cloudevents.core.bindings import http as ce_http
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
-from rich.markup import escape
+from rich.text import Text
 
-from unkai.api import funcyaml
 from unkai.cli import console, records
 
-DEFAULT_EVENT_DATA = '{"message": "Hello World"}'
+DEFAULT_EVENT_DATA = b'{"message": "Hello World"}'
 DEFAULT_TYPE = "dev.unkai.invoke"
 DEFAULT_SOURCE = "/unkai/cli"
 
 
-def resolve_target(target: str) -> tuple[str, str | None]:
-    """(URL, declared signature) for a URL or a function directory."""
+def resolve_target(target: str, path: str | None) -> tuple[str, str | None]:
+    """(URL, signature) for a URL, or for the function ``unkai run`` serves from a
+    directory (with ``path`` appended)."""
     if target.startswith(("http://", "https://")):
+        if path is not None:
+            raise click.UsageError("--path is for a directory target: put the path in the URL")
         return target, None
     directory = Path(target).resolve()
     if not directory.is_dir():
@@ -38,11 +44,11 @@ def resolve_target(target: str) -> tuple[str, str | None]:
             f"nothing serves {target} locally: start it with `unkai run {target}`, "
             "or pass the function's URL"
         )
-    signature = record.signature
-    if signature is None and (directory / funcyaml.FILENAME).exists():
-        spec = funcyaml.load(directory)
-        signature = spec.signature.value if spec.signature else None
-    return record.url, signature
+    if record.url is None:
+        raise console.Failure(
+            f"{target} is not running: {record.down} (`unkai run`, pid {record.pid})"
+        )
+    return record.url.rstrip("/") + "/" + (path or "/").lstrip("/"), record.signature
 
 
 def loopback_for(url: str) -> tuple[str, dict[str, str]]:
@@ -55,12 +61,12 @@ def loopback_for(url: str) -> tuple[str, dict[str, str]]:
     return url, {}
 
 
-def read_data(data: str | None) -> str | None:
-    """``--data`` as given, or the contents of the file it names with ``@file``."""
+def read_data(data: str | None) -> bytes | None:
+    """``--data`` as given, or the bytes of the file it names with ``@file``."""
     if data is None or not data.startswith("@"):
-        return data
+        return None if data is None else os.fsencode(data)
     try:
-        return Path(data[1:]).read_text()
+        return Path(data[1:]).read_bytes()
     except OSError as error:
         raise console.Failure(f"cannot read {data[1:]}: {error.strerror}") from None
 
@@ -75,27 +81,46 @@ def parse_headers(values: tuple[str, ...]) -> dict[str, str]:
     return headers
 
 
-def build_event(data: str | None, *, event_type: str, source: str) -> CloudEvent:
-    """A CloudEvent carrying ``data``: JSON when it parses as JSON, else text."""
-    text = DEFAULT_EVENT_DATA if data is None else data
+def interpret(body: bytes) -> tuple[object, str]:
+    """``body`` as a payload and its content type: JSON, else UTF-8 text, else bytes."""
     try:
-        payload: object = json.loads(text)
-        content_type = "application/json"
+        text = body.decode()
+    except UnicodeDecodeError:
+        return body, "application/octet-stream"
+    try:
+        return json.loads(text), "application/json"
     except ValueError:
-        payload, content_type = text, "text/plain"
-    attributes = {"type": event_type, "source": source, "datacontenttype": content_type}
-    return CloudEvent(attributes, payload)  # type: ignore[arg-type]
+        return text, "text/plain; charset=utf-8"
+
+
+def build_request(
+    body: bytes | None, *, signature: str | None, as_event: bool, event_type: str, source: str
+) -> tuple[httpx2.Headers, bytes | None]:
+    """Headers and content for ``body``: for the cloudevent signature, a binary-mode
+    CloudEvent carrying it (or default data); for event, it or default data (the
+    function takes no empty event); else the body as it is."""
+    if as_event or signature == "cloudevent":
+        payload, content_type = interpret(DEFAULT_EVENT_DATA if body is None else body)
+        attributes = {"type": event_type, "source": source, "datacontenttype": content_type}
+        event = CloudEvent(attributes, payload)  # type: ignore[arg-type]
+        message = ce_http.to_binary(event, JSONFormat())
+        return httpx2.Headers(message.headers), message.body
+    if body is None and signature == "event":
+        body = DEFAULT_EVENT_DATA
+    if body is None:
+        return httpx2.Headers(), None
+    return httpx2.Headers({"Content-Type": interpret(body)[1]}), body
 
 
 @click.command()
 @click.argument("target", default=".")
-@click.option("--data", "-d", help="Body: JSON or text, or @FILE to read it from a file.")
+@click.option("--data", "-d", help="Body: JSON, text, or @FILE to send a file's bytes.")
 @click.option("--cloudevent", "as_event", is_flag=True, help="Send a CloudEvent (binary mode).")
 @click.option("--type", "event_type", default=DEFAULT_TYPE, show_default=True)
 @click.option("--source", default=DEFAULT_SOURCE, show_default=True)
 @click.option("--header", "-H", "header_values", multiple=True, help="'Name: value', repeatable.")
 @click.option("--method", "-X", help="HTTP method (default: POST with data, else GET).")
-@click.option("--path", default="/", show_default=True, help="Path to call on a directory target.")
+@click.option("--path", help="Path to call on a directory target  [default: /]")
 @click.option("--verbose", "-v", is_flag=True, help="Show request and response headers.")
 def invoke(
     target: str,
@@ -105,31 +130,22 @@ def invoke(
     source: str,
     header_values: tuple[str, ...],
     method: str | None,
-    path: str,
+    path: str | None,
     verbose: bool,
 ) -> None:
     """Call a running function (TARGET: a function directory or a URL) and print the reply."""
-    with console.reported():
-        url, signature = resolve_target(target)
-    if not target.startswith(("http://", "https://")):
-        url = url.rstrip("/") + "/" + path.lstrip("/")
-    body = read_data(data)
-    url, headers = loopback_for(url)
+    url, signature = resolve_target(target, path)
+    url, host = loopback_for(url)
+    headers, content = build_request(
+        read_data(data),
+        signature=signature,
+        as_event=as_event,
+        event_type=event_type,
+        source=source,
+    )
+    headers.update(host)
     headers.update(parse_headers(header_values))
-    if as_event or signature == "cloudevent":
-        message = ce_http.to_binary(
-            build_event(body, event_type=event_type, source=source), JSONFormat()
-        )
-        headers = {**message.headers, **headers}
-        content: bytes | None = message.body
-        method = method or "POST"
-    else:
-        if body is None and signature == "event":
-            body = DEFAULT_EVENT_DATA
-        content = body.encode() if body is not None else None
-        if content is not None:
-            headers.setdefault("Content-Type", _guess_type(body or ""))
-        method = method or ("POST" if content is not None else "GET")
+    method = method or ("POST" if content is not None else "GET")
     try:
         with httpx2.Client(timeout=60.0) as client:
             response = client.request(method, url, content=content, headers=headers)
@@ -140,45 +156,36 @@ def invoke(
         raise SystemExit(1)
 
 
-def _guess_type(body: str) -> str:
-    try:
-        json.loads(body)
-    except ValueError:
-        return "text/plain; charset=utf-8"
-    return "application/json"
-
-
 def _show(response: httpx2.Response, *, verbose: bool) -> None:
+    """The status and headers (when asked) on stderr; the body, untouched, on stdout."""
     request = response.request
+    status = f"{response.status_code} {response.reason_phrase}"
     if verbose:
-        console.err.print(f"> {request.method} {request.url}")
+        _note(f"> {request.method} {request.url}")
         for name, value in request.headers.items():
-            console.err.print(f"> {escape(name)}: {escape(value)}")
-        console.err.print(f"< {response.status_code} {response.reason_phrase}")
+            _note(f"> {name}: {value}")
+        _note(f"< {status}")
         for name, value in response.headers.items():
-            console.err.print(f"< {escape(name)}: {escape(value)}")
-    elif response.status_code >= 300:
-        console.err.print(f"[bold]{response.status_code} {response.reason_phrase}[/]")
+            _note(f"< {name}: {value}")
+    elif response.status_code != 200 or not response.content:
+        _note(status + ("" if response.content else " (no body)"), style="bold")
     if any(name.lower().startswith("ce-") for name in response.headers) or response.headers.get(
         "content-type", ""
     ).startswith("application/cloudevents"):
-        _show_event(response)
-        return
-    console.out.print(escape(_pretty(response.text)))
+        _show_attributes(response)
+    sys.stdout.buffer.write(response.content)
+    sys.stdout.buffer.flush()
+    if sys.stdout.isatty() and response.content and not response.content.endswith(b"\n"):
+        sys.stderr.write("\n")  # the prompt on a line of its own
 
 
-def _show_event(response: httpx2.Response) -> None:
+def _show_attributes(response: httpx2.Response) -> None:
     message = ce_http.HTTPMessage(headers=dict(response.headers), body=response.content)
     event = ce_http.from_http(message, JSONFormat())
     for name, value in event.get_attributes().items():
-        console.out.print(f"[bold]{escape(name)}[/]: {escape(str(value))}")
-    data = event.get_data()
-    text = json.dumps(data, indent=2) if isinstance(data, dict | list) else str(data)
-    console.out.print(escape(text))
+        _note(f"{name}: {value}")
 
 
-def _pretty(text: str) -> str:
-    try:
-        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except ValueError:
-        return text
+def _note(text: str, *, style: str = "") -> None:
+    """A line for the user, on stderr, shown as it is (no markup, no emoji codes)."""
+    console.err.print(Text(text, style=style))
