@@ -96,6 +96,7 @@ def test_unknown_host_gets_404_saying_what_exists(blue_green: tuple[RunningGatew
     assert host in response.text
     assert f"blue-{host}" in response.text
     assert "curl -H 'Host: " in response.text
+    assert "see why with: unkai describe nope -n default" in response.text
 
 
 def test_route_changes_apply_to_the_next_request(blue_green: tuple[RunningGateway, str]) -> None:

@@ -40,6 +40,13 @@ def not_found(host: bytes, hosts: Iterable[bytes], *, port: int, domain: str) ->
         if host
         else "The request has no Host header, so no route can be chosen."
     ]
+    service = _service_of(host, domain)
+    if service is not None:
+        name, namespace = service
+        lines.append(
+            f"If service {name} exists in {namespace}, it has no ready revision yet; "
+            f"see why with: unkai describe {name} -n {namespace}"
+        )
     if known:
         lines.append("Hosts served here:")
         lines += [f"  {name.decode()}" for name in known[:MAX_LISTED_HOSTS]]
@@ -54,3 +61,14 @@ def not_found(host: bytes, hosts: Iterable[bytes], *, port: int, domain: str) ->
         f"or curl -H 'Host: {example}' http://127.0.0.1:{port}/"
     )
     return ("\n".join(lines) + "\n").encode()
+
+
+def _service_of(host: bytes, domain: str) -> tuple[str, str] | None:
+    """``(service, namespace)`` when ``host`` has the shape of a route's host,
+    ``{service}.{namespace}.{domain}``; else ``None``."""
+    suffix = "." + domain
+    name = host.decode(errors="replace").partition(":")[0].rstrip(".").lower()
+    if not name.endswith(suffix):
+        return None
+    labels = name[: -len(suffix)].split(".")
+    return (labels[0], labels[1]) if len(labels) == 2 and all(labels) else None
