@@ -77,7 +77,12 @@ def test_accepted(annotations: dict[str, str]) -> None:
         ("min-scale", "-1", "min-scale", "expected 0 <= -1 <= 2147483647"),
         ("min-scale", "one", "min-scale", "invalid value: one"),
         ("maxScale", "1.5", "maxScale", "invalid value: 1.5"),
-        ("initial-scale", "0", "initial-scale", "invalid value: 0"),
+        (
+            "initial-scale",
+            "0",
+            "initial-scale",
+            "invalid value: 0: 0 needs allow-zero-initial-scale, which is off (use 1 or more)",
+        ),
         ("initialScale", "-2", "initialScale", "invalid value: -2"),
         ("activation-scale", "1", "activation-scale", "expected 2 <= 1 <= 2147483647"),
         ("scale-down-delay", "2h", "scale-down-delay", "expected 0s <= 2h <= 1h0m0s"),

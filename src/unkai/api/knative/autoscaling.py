@@ -65,6 +65,7 @@ TARGET_BURST_CAPACITY = _annotation("target-burst-capacity", "targetBurstCapacit
 MIN_SCALE = _annotation("min-scale", "minScale")
 MAX_SCALE = _annotation("max-scale", "maxScale")
 INITIAL_SCALE = _annotation("initial-scale", "initialScale")
+ZERO_INITIAL_SCALE = "0 needs allow-zero-initial-scale, which is off (use 1 or more)"
 ACTIVATION_SCALE = _annotation("activation-scale")
 SCALE_DOWN_DELAY = _annotation("scale-down-delay", "scaleDownDelay")
 WINDOW = _annotation("window")
@@ -119,9 +120,10 @@ def validate(annotations: Mapping[str, str], path: Path) -> list[Problem]:
     if (item := INITIAL_SCALE.get(annotations)) is not None:
         key, value = item
         initial = _int_or_none(value)
-        # 0 needs allow-zero-initial-scale, which is false by default and not configurable.
-        if initial is None or initial < 1:
+        if initial is None or initial < 0:
             found.append(problems.invalid_value(value, (*path, key)))
+        elif initial == 0:  # Knative's allow-zero-initial-scale: false by default, fixed here
+            found.append(problems.invalid_value(value, (*path, key), ZERO_INITIAL_SCALE))
     return found
 
 
