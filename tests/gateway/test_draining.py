@@ -82,9 +82,12 @@ def test_a_reused_connection_closed_by_the_instance_is_retried(
     host = gw.route("hello", {"hello-00001": 100})
     with gw.client(host) as client:
         assert [client.get("/").text for _ in range(3)] == ["ok"] * 3
-        # A body cannot be sent again: that failure is the client's to see.
+        # A body cannot be sent again, nor a request that may have had an effect:
+        # those failures are the client's to see.
         assert client.post("/", content=b"body").status_code == 502
-    assert closing.connections == 3  # one new connection per retry, none for the POST
+        assert client.get("/").text == "ok"  # on a new connection, pooled afterwards
+        assert client.delete("/").status_code == 502
+    assert closing.connections == 4  # one per retry and the new one; none for the others
 
 
 def test_stop_lets_requests_in_flight_finish(

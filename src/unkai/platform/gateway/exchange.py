@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from unkai.platform.gateway.protocol import ClientConnection
 
 log = logging.getLogger("unkai.gateway")
+_REPLAYABLE = frozenset({b"GET", b"HEAD", b"OPTIONS", b"TRACE"})
 
 
 class Exchange:
@@ -62,6 +63,7 @@ class Exchange:
         "last_write",
         "out",
         "passthrough",
+        "replayable",
         "request_done",
         "request_out",
         "request_size",
@@ -84,7 +86,7 @@ class Exchange:
         chunked: bool,
         keep_alive: bool,
         http10: bool,
-        head_request: bool,
+        method: bytes,
         upgrade: bool,
     ) -> None:
         self.client = client
@@ -94,7 +96,10 @@ class Exchange:
         self.chunked = chunked
         self.keep_alive = keep_alive
         self.http10 = http10
-        self.head_request = head_request
+        self.head_request = head_request = method == b"HEAD"
+        # Safe to send again on a new connection if a pooled one broke under it (Go's
+        # http.Transport rule): the instance may have acted on anything else.
+        self.replayable = method in _REPLAYABLE
         self.upgrade = upgrade
         # An HTTP/1.1 keep-alive exchange can take the instance's response unchanged.
         self.passthrough = keep_alive and not http10 and not upgrade and not head_request
@@ -312,8 +317,15 @@ class Exchange:
             self.close = True
             self.client.transport.close()
             self._finish(reusable=False)
-        elif retry and self.request_done and not self.body_seen and self.instance is not None:
-            # A pooled connection the instance had just closed: nothing reached it.
+        elif (
+            retry
+            and self.replayable
+            and self.request_done
+            and not self.body_seen
+            and self.instance is not None
+        ):
+            # A pooled connection that broke before any response: most likely the
+            # instance had just closed it, and a safe request may go again.
             self.request_out = [self.head]
             self._connecting = asyncio.ensure_future(self._connect(self.instance))
         else:

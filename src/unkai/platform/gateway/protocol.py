@@ -188,7 +188,7 @@ class ClientConnection(asyncio.Protocol):
             chunked,
             parser.should_keep_alive(),
             parser.get_http_version() == "1.0",
-            method == b"HEAD",
+            method,
             upgrade,
         )
         self.parsing = exchange
