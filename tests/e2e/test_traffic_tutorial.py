@@ -4,9 +4,12 @@ Aspects: a Service becomes Ready once its revision is; an update makes a second
 revision and moves traffic only when it is ready; a split by apply shows in status with
 revision names and tag URLs; re-applying the same file changes nothing; a failing
 revision surfaces as a condition with reason and message; bad manifests get messages
-that name the field.
+that name the field; `kubectl describe` and `kubectl get events` tell what the
+controllers did, in Knative's words.
 """
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from tests.controllers.readiness import READY, failing
@@ -42,6 +45,16 @@ def manifest(target: str, traffic: str = "") -> str:
     return SERVICE.format(target=target, traffic=traffic)
 
 
+def eventually(read: Callable[[], str], wanted: str, timeout: float = 10) -> str:
+    """What ``read`` returns once it contains ``wanted`` (Events are written just after
+    the reconcile they tell of)."""
+    deadline = time.monotonic() + timeout
+    while wanted not in (text := read()):
+        assert time.monotonic() < deadline, f"{wanted!r} never appeared in:\n{text}"
+        time.sleep(0.1)
+    return text
+
+
 def ready(service: dict[str, Any]) -> bool:
     conditions = service.get("status", {}).get("conditions", [])
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
@@ -66,6 +79,12 @@ def test_tutorial_flow_by_kubectl_apply(platform: RunningPlatform) -> None:
     service = platform.wait_for("hello", ready)
     assert service["status"]["url"] == platform.url("hello.default.localhost")
     assert traffic_of(service) == [("hello-00001", 100, "")]
+    told = eventually(lambda: platform.kubectl("describe", "ksvc", "hello").stdout,
+                      'Created Route "hello"')  # fmt: skip
+    assert 'Created Configuration "hello"' in told
+    told = eventually(lambda: platform.kubectl("get", "events").stdout,
+                      'LatestReadyRevisionName updated to "hello-00001"')  # fmt: skip
+    assert 'Created Revision "hello-00001"' in told
 
     updated = platform.kubectl("apply", "-f", "-", stdin=manifest("Knative"))
     assert "configured" in updated.stdout, updated.stderr

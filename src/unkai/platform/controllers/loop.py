@@ -23,6 +23,7 @@ from typing import Any
 from unkai.api.knative.metadata import CONFIGURATION_LABEL
 from unkai.platform.apiserver import errors
 from unkai.platform.apiserver.service import ResourceService
+from unkai.platform.controllers import events
 from unkai.platform.controllers.cache import ObjectCache, where
 from unkai.platform.controllers.configuration import reconcile_configuration, revision_name
 from unkai.platform.controllers.revision import RevisionReadiness, reconcile_revision
@@ -35,6 +36,7 @@ SERVICES = "services.serving.knative.dev"
 CONFIGURATIONS = "configurations.serving.knative.dev"
 REVISIONS = "revisions.serving.knative.dev"
 ROUTES = "routes.serving.knative.dev"
+EVENTS = "events"
 KINDS = (SERVICES, CONFIGURATIONS, REVISIONS, ROUTES)
 MANAGER = "unkai-controller"
 Key = tuple[str, str, str]  # (group resource, namespace, name)
@@ -186,6 +188,17 @@ class ServingControllers:
             namespace=metadata["namespace"], subresource="status", field_manager=MANAGER,
         )  # fmt: skip
 
+    async def _record(self, event: dict[str, Any]) -> None:
+        """Write an Event; one that cannot be written is logged, never retried (the
+        reconcile it tells of has happened)."""
+        try:
+            await self.api.create(
+                self.api.registry.get(EVENTS), event,
+                namespace=event["metadata"]["namespace"], field_manager=MANAGER,
+            )  # fmt: skip
+        except errors.ApiError as error:
+            log.warning("event not recorded: %s", error)
+
     # -- the four reconcilers --------------------------------------------------------
 
     async def _service(self, namespace: str, name: str) -> None:
@@ -198,10 +211,12 @@ class ServingControllers:
             route=self._get(ROUTES, namespace, name),
             now=self.clock(),
         )
-        if decision.configuration is not None:
-            await self._write(CONFIGURATIONS, decision.configuration)
-        if decision.route is not None:
-            await self._write(ROUTES, decision.route)
+        for kind, child in ((CONFIGURATIONS, decision.configuration), (ROUTES, decision.route)):
+            if child is not None:
+                new = self._get(kind, namespace, name) is None
+                await self._write(kind, child)
+                if new:
+                    await self._record(events.created(service, child, now=self.clock()))
         await self._write_status(SERVICES, service, decision.status)
 
     async def _configuration(self, namespace: str, name: str) -> None:
@@ -213,11 +228,16 @@ class ServingControllers:
         if wanted is not None and wanted not in revisions:
             revisions.append(wanted)  # a name taken by another owner must be seen
         decision = reconcile_configuration(configuration, revisions=revisions, now=self.clock())
+        now = self.clock()
         if decision.revision is not None:
             rt = self.api.registry.get(REVISIONS)
             await self.api.create(rt, decision.revision, namespace=namespace,
                                   field_manager=MANAGER)  # fmt: skip
+            await self._record(events.created(configuration, decision.revision, now=now))
+        old = configuration.get("status") or {}
         await self._write_status(CONFIGURATIONS, configuration, decision.status)
+        for event in events.latest_ready_changed(configuration, old, decision.status, now=now):
+            await self._record(event)
 
     async def _revision(self, namespace: str, name: str) -> None:
         revision = self._get(REVISIONS, namespace, name)

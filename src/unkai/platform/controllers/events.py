@@ -1,0 +1,88 @@
+"""Kubernetes Events for what the controllers did, so ``kubectl describe`` tells the story.
+
+Knative's reconcilers record an Event when they create a child or when a
+Configuration's latest ready revision changes; the reasons and messages here are
+theirs (``Created``, ``Created Configuration "hello"``, ``LatestReadyUpdate``…), so
+what a user reads in ``kubectl describe ksvc`` matches Knative's documentation.
+:func:`make_event` is a pure builder; the loop writes what it returns.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from unkai.platform.controllers import conditions, objects
+
+NORMAL = "Normal"
+WARNING = "Warning"
+COMPONENT = "unkai-controller"
+
+
+def make_event(
+    involved: dict[str, Any], *, type_: str, reason: str, message: str, now: datetime
+) -> dict[str, Any]:
+    """A core/v1 Event about ``involved``, named as kubectl's recorder names them."""
+    meta = objects.meta(involved)
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    reference = {
+        "apiVersion": involved.get("apiVersion", ""),
+        "kind": involved.get("kind", ""),
+        "name": objects.name(involved),
+        "namespace": objects.namespace(involved),
+    }
+    if uid := meta.get("uid"):
+        reference["uid"] = uid
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {
+            "generateName": f"{objects.name(involved)}.",
+            "namespace": objects.namespace(involved),
+        },
+        "involvedObject": reference,
+        "type": type_,
+        "reason": reason,
+        "message": message,
+        "source": {"component": COMPONENT},
+        "reportingComponent": COMPONENT,
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "count": 1,
+    }
+
+
+def created(owner: dict[str, Any], child: dict[str, Any], *, now: datetime) -> dict[str, Any]:
+    """``Created Configuration "hello"`` on the owner (Knative's wording)."""
+    message = f'Created {child.get("kind", "")} "{objects.name(child)}"'
+    return make_event(owner, type_=NORMAL, reason="Created", message=message, now=now)
+
+
+def latest_ready_changed(
+    configuration: dict[str, Any], old: dict[str, Any], new: dict[str, Any], *, now: datetime
+) -> list[dict[str, Any]]:
+    """Knative's Configuration events for a status change: ``LatestReadyUpdate`` when
+    the latest ready revision moves, ``LatestCreatedFailed`` when the latest created
+    one has just failed."""
+    found = []
+    ready = new.get("latestReadyRevisionName")
+    if ready and ready != old.get("latestReadyRevisionName"):
+        message = f'LatestReadyRevisionName updated to "{ready}"'
+        found.append(
+            make_event(
+                configuration, type_=NORMAL, reason="LatestReadyUpdate", message=message, now=now
+            )
+        )
+    if _failed(new) and not _failed(old):
+        message = f'Latest created revision "{new.get("latestCreatedRevisionName")}" has failed'
+        found.append(
+            make_event(
+                configuration, type_=WARNING, reason="LatestCreatedFailed", message=message, now=now
+            )
+        )
+    return found
+
+
+def _failed(status: dict[str, Any]) -> bool:
+    ready = conditions.find(status, conditions.READY)
+    return ready is not None and ready.status == "False"
