@@ -1,6 +1,6 @@
 """Events the controllers record: Knative's reasons and messages, on the right object."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from unkai.platform.controllers import events
 
@@ -53,3 +53,9 @@ def test_status_changes_that_are_told_and_those_that_are_not() -> None:
         'Latest created revision "hello-00002" has failed',
     )
     assert events.latest_ready_changed(CONFIG, failed, failed, now=NOW) == []  # told once
+
+
+def test_events_expire_after_an_hour() -> None:
+    event = events.created(CONFIG, {"kind": "Route", "metadata": {"name": "hello"}}, now=NOW)
+    assert not events.expired(event, now=NOW + events.TTL)
+    assert events.expired(event, now=NOW + events.TTL + timedelta(seconds=1))

@@ -9,11 +9,12 @@ what a user reads in ``kubectl describe ksvc`` matches Knative's documentation.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from unkai.platform.controllers import conditions, objects
 
+TTL = timedelta(hours=1)  # kube-apiserver's --event-ttl default
 NORMAL = "Normal"
 WARNING = "Warning"
 COMPONENT = "unkai-controller"
@@ -86,3 +87,11 @@ def latest_ready_changed(
 def _failed(status: dict[str, Any]) -> bool:
     ready = conditions.find(status, conditions.READY)
     return ready is not None and ready.status == "False"
+
+
+def expired(event: dict[str, Any], *, now: datetime) -> bool:
+    """Whether an Event is older than :data:`TTL` (as the API server forgets them)."""
+    stamp = event.get("lastTimestamp") or objects.meta(event).get("creationTimestamp")
+    if not isinstance(stamp, str):
+        return False
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")) < now - TTL

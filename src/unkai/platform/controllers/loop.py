@@ -15,6 +15,7 @@ routing tables through ``program_route`` (``None`` when a Route goes away).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -37,6 +38,7 @@ CONFIGURATIONS = "configurations.serving.knative.dev"
 REVISIONS = "revisions.serving.knative.dev"
 ROUTES = "routes.serving.knative.dev"
 EVENTS = "events"
+EVENT_SWEEP_SECONDS = 600.0
 KINDS = (SERVICES, CONFIGURATIONS, REVISIONS, ROUTES)
 MANAGER = "unkai-controller"
 Key = tuple[str, str, str]  # (group resource, namespace, name)
@@ -92,6 +94,7 @@ class ServingControllers:
             self._tasks.append(asyncio.create_task(self._follow(kind, watch)))
         for number in range(self._workers):
             self._tasks.append(asyncio.create_task(self._work(), name=f"controller-{number}"))
+        self._tasks.append(asyncio.create_task(self._expire_events(), name="event-expiry"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -198,6 +201,18 @@ class ServingControllers:
             )  # fmt: skip
         except errors.ApiError as error:
             log.warning("event not recorded: %s", error)
+
+    async def _expire_events(self) -> None:
+        """Delete Events past their TTL, now and then, so they do not pile up."""
+        rt = self.api.registry.get(EVENTS)
+        while True:
+            listed = await self.api.list(rt)
+            for event in listed["items"]:
+                if events.expired(event, now=self.clock()):
+                    namespace, name = where(event)
+                    with contextlib.suppress(errors.ApiError):  # gone already
+                        await self.api.delete(rt, name=name, namespace=namespace)
+            await asyncio.sleep(EVENT_SWEEP_SECONDS)
 
     # -- the four reconcilers --------------------------------------------------------
 
