@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.support.cli import unkai, user_env
@@ -81,6 +82,12 @@ def test_deploy_needs_a_valid_func_yaml(tmp_path: Path, home: dict[str, str]) ->
     assert "line 1: name:" in deployed.stderr
 
 
+def revision(env: dict[str, str], name: str) -> dict[str, Any]:
+    listed = json.loads(unkai("revisions", name.rsplit("-", 1)[0], "-o", "json", env=env).stdout)
+    found: dict[str, Any] = next(r for r in listed["items"] if r["metadata"]["name"] == name)
+    return found
+
+
 def test_a_restart_wakes_no_revision_until_a_request_comes(
     tmp_path: Path, home: dict[str, str]
 ) -> None:
@@ -91,9 +98,15 @@ def test_a_restart_wakes_no_revision_until_a_request_comes(
 
     started = unkai("up", "--detach", "--api-port", "0", "--port", "0", env=home)
     assert started.returncode == 0, started.stderr
-    time.sleep(2)  # a revision given its initial scale would be starting by now
+    deadline = time.monotonic() + 30  # until the new platform has reconciled it
+    while revision(home, "hello-00001")["status"].get("actualReplicas") != 0:
+        assert time.monotonic() < deadline, "the revision was never reconciled"
+        time.sleep(0.2)
+    time.sleep(1)  # a revision given its initial scale would be starting by now
     assert revision_processes("hello-00001", data_dir=home["UNKAI_DATA_DIR"]) == []
     service = json.loads(unkai("describe", "hello", "-o", "json", env=home).stdout)
+    ready = [c for c in service["status"]["conditions"] if c["type"] == "Ready"]
+    assert ready[0]["status"] == "True", service["status"]  # at zero, still ready
     called = unkai("invoke", service["status"]["url"] + "/?name=Ada", env=home)
     assert json.loads(called.stdout) == {"message": "Hello, Ada!"}, called.stderr
     assert revision_processes("hello-00001", data_dir=home["UNKAI_DATA_DIR"]) != []

@@ -78,8 +78,9 @@ class DataPlane:
     # -- revisions come and go (from the revisions watch) --------------------------------
 
     def upsert(self, revision: dict[str, Any], *, resumed: bool = False) -> None:
-        """A revision exists: new, or ``resumed`` (it existed before the platform started,
-        so it starts at zero instances rather than its initial scale)."""
+        """A revision exists: new, or ``resumed`` — it existed and was ready before the
+        platform started, so it stays ready (as a Knative revision scaled to zero does)
+        and starts at zero instances rather than its initial scale."""
         metadata = revision["metadata"]
         key = RevisionKey(metadata["namespace"], metadata["name"])
         if key in self._revisions or key in self._unresolved:
@@ -95,6 +96,8 @@ class DataPlane:
             spec, runner=runner, gateway=self.gateway, cold_starts=self._cold_starts,
             starts=self._starts, changed=lambda: self._notify(*key),
         )  # fmt: skip
+        if resumed:
+            self._revisions[key].healthy = self._revisions[key].resources = Report("True")
         self._revisions[key].set_routed(key in self._reachable)
         self._annotations[key] = dict(metadata.get("annotations") or {})
         self._register(key, resumed=resumed)

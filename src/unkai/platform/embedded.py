@@ -181,16 +181,20 @@ class Platform:
                     await data_plane.remove(metadata["namespace"], metadata["name"])
                     continue
                 try:
-                    data_plane.upsert(revision, resumed=self._older_than_start(revision))
+                    data_plane.upsert(revision, resumed=self._resumed(revision))
                 except Exception:
                     log.exception("revision %s/%s not run", metadata["namespace"], metadata["name"])
 
-    def _older_than_start(self, obj: dict[str, Any]) -> bool:
-        """Whether ``obj`` was created before this platform started (a restart resumes it)."""
-        created = obj["metadata"].get("creationTimestamp")
+    def _resumed(self, revision: dict[str, Any]) -> bool:
+        """Whether a restart resumes ``revision``: it was created before this platform
+        started and was ready then. One that never got ready starts afresh instead."""
+        created = revision["metadata"].get("creationTimestamp")
         if not isinstance(created, str):
             return False
-        return datetime.fromisoformat(created.replace("Z", "+00:00")) < self._started_at
+        if datetime.fromisoformat(created.replace("Z", "+00:00")) >= self._started_at:
+            return False
+        conditions = (revision.get("status") or {}).get("conditions") or []
+        return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
 def _routed(routes: dict[RouteKey, RoutingTable]) -> set[RevisionKey]:
