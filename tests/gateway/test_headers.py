@@ -231,3 +231,38 @@ def test_a_request_head_over_a_mebibyte_gets_431(echo: tuple[RunningGateway, str
     assert answer.startswith(b"HTTP/1.1 431 ")
     with gw.client(host) as client:  # others are still served
         assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("framing", ["Content-Length", "Transfer-Encoding", "Host"])
+def test_connection_cannot_remove_framing_or_host(framing: str) -> None:
+    headers = [
+        (b"Host", b"h"),
+        (b"Content-Length", b"3"),
+        (b"Connection", f"keep-alive, {framing}".encode()),
+    ]
+    head, host, _ = request_head(b"POST", b"/", headers, client=(b"1.2.3.4", b"1.2.3.4"),
+                                 upgrade=False)  # fmt: skip
+    assert host == b"h"
+    assert b"Host: h\r\n" in head
+    assert b"Content-Length: 3\r\n" in head
+
+
+def test_a_body_cannot_be_smuggled_as_a_request(
+    gw: RunningGateway, upstream: Callable[..., Upstream]
+) -> None:
+    instance = upstream("echo")
+    gw.endpoints("hello-00001", instance)
+    host = gw.route("hello", {"hello-00001": 100})
+    smuggled = f"GET /smuggled HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    attack = (
+        f"POST /a HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len(smuggled)}\r\n"
+        "Connection: keep-alive, Content-Length\r\n\r\n"
+    ).encode() + smuggled
+    with socket.create_connection(("127.0.0.1", gw.gateway.port), timeout=10) as sock:
+        sock.sendall(attack)
+        answer = sock.recv(65536)
+    assert b'"path": "/a"' in answer
+    assert f'"body": {len(smuggled)}'.encode() in answer  # the body stayed a body
+    with gw.client(host) as client:  # the next request gets its own answer
+        assert client.get("/victim").json()["path"] == "/victim"
+    assert instance.log.served == 2

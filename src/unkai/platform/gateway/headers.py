@@ -32,7 +32,12 @@ _HOP_OR_FRAMING_LINE = re.compile(
 )
 # Appended to every request head, with what the client sent (and ", ") in front.
 _FORWARDED = b"forwarded: %sfor=%s;proto=http;host=%s\r\nx-forwarded-for: %s%s\r\n"
-_CONNECTION_OPTIONS = frozenset({b"keep-alive", b"close", b"upgrade"})
+# Connection options that are not header names, and headers a Connection value may not
+# remove: framing and Host stay, or the body would reach the instance as a request of
+# its own (request smuggling) and routing would change under the gateway.
+_NEVER_DROPPED = frozenset(
+    {b"keep-alive", b"close", b"upgrade", b"content-length", b"transfer-encoding", b"host"}
+)
 _REQUEST_SPECIAL = _HOP_BY_HOP | {
     b"host",
     b"forwarded",
@@ -203,9 +208,9 @@ def passes_unchanged(data: bytes) -> bool:
 
 
 def _options(value: bytes) -> list[bytes]:
-    """Header names listed in a ``Connection`` value (its options left out)."""
+    """Header names listed in a ``Connection`` value that may go (see _NEVER_DROPPED)."""
     tokens = (token.strip().lower() for token in value.split(b","))
-    return [token for token in tokens if token and token not in _CONNECTION_OPTIONS]
+    return [token for token in tokens if token and token not in _NEVER_DROPPED]
 
 
 def _without(parts: list[bytes], names: list[bytes]) -> list[bytes]:
