@@ -202,11 +202,11 @@ def test_unhashable_key_is_a_yaml_error() -> None:
 
 def test_env_scalars_are_taken_as_written() -> None:
     spec = funcyaml.parse(
-        "name: ok\nenv:\n  PORT: 8080\n  DEBUG: true\n  MODE: 0755\n  VERSION: 1.10\n"
+        "name: ok\nenv:\n  LISTEN: 8080\n  DEBUG: true\n  MODE: 0755\n  VERSION: 1.10\n"
         "  FLAG: yes\n  DAY: 2024-01-01\n  EMPTY: ''\n  <<: {MERGED: true}\n"
     )
     assert spec.env == {
-        "PORT": "8080",
+        "LISTEN": "8080",
         "DEBUG": "true",
         "MODE": "0755",
         "VERSION": "1.10",

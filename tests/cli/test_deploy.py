@@ -4,19 +4,32 @@ Aspects: deploy prints a URL that serves the function; re-deploying an unchanged
 function creates no revision while an edit creates one; invoke reaches a
 `*.localhost` URL; logs show the instances' output; a function that cannot start makes
 deploy fail with the revision's reason instead of waiting forever; after a restart of
-the platform no revision runs until a request asks for it.
+the platform no revision runs until a request asks for it. Deploy waits in the
+namespace it deployed to (-n over func.yaml over the context), ships only what the
+function needs (defaults, .funcignore) and says how much, refuses links and sizes the
+platform would refuse before uploading, keeps the function's Triggers exactly as
+func.yaml says (delete takes them along), and says what a slow revision waits for.
+`logs` and `list` speak plainly about missing services and piped output.
 """
 
 import json
+import os
 import re
+import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from lightkube import Client
 from tests.support.cli import unkai, user_env
 from tests.support.processes import revision_processes
+
+from unkai.cli import resources
+from unkai.kube import client
+from unkai.platform import state
 
 URL = re.compile(r"http://hello\.default\.localhost:\d+")
 
@@ -110,3 +123,226 @@ def test_a_restart_wakes_no_revision_until_a_request_comes(
     called = unkai("invoke", service["status"]["url"] + "/?name=Ada", env=home)
     assert json.loads(called.stdout) == {"message": "Hello, Ada!"}, called.stderr
     assert revision_processes("hello-00001", data_dir=home["UNKAI_DATA_DIR"]) != []
+
+
+@contextmanager
+def api(env: dict[str, str]) -> Iterator[Client]:
+    """The platform's API, as kubectl reaches it."""
+    kubeconfig = state.PlatformDir.under(Path(env["UNKAI_DATA_DIR"])).kubeconfig
+    connected = client.connect(context=None, local=kubeconfig)
+    try:
+        yield connected
+    finally:
+        connected.close()
+
+
+def create_namespace(env: dict[str, str], name: str, tmp_path: Path) -> None:
+    manifest = tmp_path / f"{name}.yaml"
+    manifest.write_text(f"apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}}}\n")
+    created = unkai("apply", "-f", str(manifest), env=env)
+    assert created.returncode == 0, created.stderr
+
+
+def triggers(env: dict[str, str]) -> dict[str, str]:
+    """The Triggers deploy made for hello, by name, with their broker."""
+    with api(env) as connected:
+        found = resources.function_triggers(connected, "hello", "default")
+    return {item["metadata"]["name"]: item["spec"]["broker"] for item in found}
+
+
+def test_deploy_waits_in_the_namespace_it_deploys_to(tmp_path: Path, home: dict[str, str]) -> None:
+    assert unkai("init", "hello", env=home, cwd=tmp_path).returncode == 0
+    function = tmp_path / "hello"
+    assert unkai("deploy", str(function), env=home).returncode == 0  # hello in default, too
+    (function / "func.yaml").write_text(
+        'specVersion: "1"\nname: hello\ndeploy: {namespace: brandnew}\n'
+    )
+    missing = unkai("deploy", str(function), env=home)
+    assert missing.returncode == 1
+    assert (
+        "error: namespace brandnew does not exist: "
+        "create it with `kubectl create namespace brandnew`"
+    ) in missing.stderr
+    assert "Deployed" not in missing.stderr
+
+    create_namespace(home, "brandnew", tmp_path)
+    deployed = unkai("deploy", str(function), env=home)
+    assert deployed.returncode == 0, deployed.stderr
+    assert re.search(r"hello is at http://hello\.brandnew\.localhost:\d+", deployed.stdout)
+    described = unkai("describe", "hello", "-n", "brandnew", "-o", "json", env=home)
+    conditions = json.loads(described.stdout)["status"]["conditions"]
+    assert {"type": "Ready", "status": "True"} in [
+        {key: entry[key] for key in ("type", "status")} for entry in conditions
+    ]
+
+    create_namespace(home, "flagged", tmp_path)
+    flagged = unkai("deploy", str(function), "-n", "flagged", env=home)  # -n wins over func.yaml
+    assert flagged.returncode == 0, flagged.stderr
+    assert re.search(r"hello is at http://hello\.flagged\.localhost:\d+", flagged.stdout)
+
+
+LIST_OWN_FILES = """import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def handle(request):
+    return sorted(
+        os.path.relpath(os.path.join(parent, name), HERE)
+        for parent, _, names in os.walk(HERE)
+        for name in names
+    )
+"""
+
+
+def test_the_bundle_leaves_out_what_the_function_does_not_need(
+    tmp_path: Path, home: dict[str, str]
+) -> None:
+    assert unkai("init", "hello", env=home, cwd=tmp_path).returncode == 0
+    function = tmp_path / "hello"
+    (function / "func.py").write_text(LIST_OWN_FILES)
+    for junk in ("node_modules/left-pad/index.js", "venv/bin/python", "data/train.csv"):
+        (function / junk).parent.mkdir(parents=True, exist_ok=True)
+        (function / junk).write_bytes(bytes(100_000))
+    (function / "notes.csv").write_text("kept by !")
+    (function / ".funcignore").write_text("# data is fetched at start\ndata/\n*.csv\n!notes.csv\n")
+
+    deployed = unkai("deploy", str(function), env=home)
+    assert deployed.returncode == 0, deployed.stderr
+    assert re.search(r"Bundled 6 files, [\d.]+ KiB \([\d.]+ (B|KiB) packed\)", deployed.stderr)
+    url = re.search(r"http://\S+", deployed.stdout)
+    assert url is not None, deployed.stdout
+    shipped = json.loads(unkai("invoke", url.group(0), env=home).stdout)
+    assert [name for name in shipped if "__pycache__" not in name] == [
+        ".funcignore",
+        "func.py",
+        "func.yaml",
+        "notes.csv",
+        "requirements.txt",
+        "test_func.py",
+    ]
+
+    (function / "weights.bin").write_bytes(os.urandom(51 * 2**20))
+    too_large = unkai("deploy", str(function), env=home)
+    assert too_large.returncode == 1
+    assert re.search(
+        r"error: the bundle of \S+ is 7 files, 51\.\d MiB \(51\.\d MiB packed\), more than "
+        r"the platform's limit of 50\.0 MiB: .* in \S+/\.funcignore",
+        too_large.stderr,
+    ), too_large.stderr
+
+
+@pytest.mark.parametrize(
+    ("link", "target", "why"),
+    [
+        ("out.txt", "{outside}/secret.txt", "symbolic link leads outside the bundle"),
+        ("abs.txt", "{function}/data.txt", "symbolic link to an absolute path"),
+        ("up.txt", "../hello/data.txt", "symbolic link leads outside the bundle (../hello"),
+    ],
+)
+def test_links_the_platform_refuses_stop_deploy_with_one_line(
+    tmp_path: Path, link: str, target: str, why: str
+) -> None:
+    env = user_env(tmp_path)  # refused while packing, before any platform is asked
+    assert unkai("init", "hello", env=env, cwd=tmp_path).returncode == 0
+    function = tmp_path / "hello"
+    (function / "data.txt").write_text("data")
+    (tmp_path / "secret.txt").write_text("secret")
+    (function / link).symlink_to(target.format(outside=tmp_path, function=function))
+    deployed = unkai("deploy", str(function), env=env)
+    assert deployed.returncode == 1
+    assert deployed.stderr.startswith(f"error: cannot bundle {function}: {link}: {why}")
+    assert ".funcignore" in deployed.stderr
+    assert "Traceback" not in deployed.stderr
+    assert len(deployed.stderr.strip().splitlines()) == 1, deployed.stderr
+
+
+def test_reserved_env_names_are_refused_with_their_line(tmp_path: Path) -> None:
+    env = user_env(tmp_path)
+    (tmp_path / "func.yaml").write_text("name: hello\nenv:\n  GREETING: hi\n  PORT: 8080\n")
+    deployed = unkai("deploy", str(tmp_path), env=env)
+    assert deployed.returncode == 1
+    assert 'line 4: env.PORT: invalid name: "PORT" is a reserved environment variable' in (
+        deployed.stderr
+    )
+
+
+def test_triggers_follow_the_subscriptions_and_go_with_the_service(
+    tmp_path: Path, home: dict[str, str]
+) -> None:
+    assert unkai("init", "hello", env=home, cwd=tmp_path).returncode == 0
+    function = tmp_path / "hello"
+    base = (function / "func.yaml").read_text()
+
+    def deploy_with(subscriptions: str) -> subprocess.CompletedProcess[str]:
+        (function / "func.yaml").write_text(base + f"  subscriptions: {subscriptions}\n")
+        return unkai("deploy", str(function), env=home)
+
+    assert deploy_with("[{broker: default}, {broker: orders}]").returncode == 0
+    assert triggers(home) == {"hello-0": "default", "hello-1": "orders"}
+
+    changed = deploy_with("[{broker: payments}]")  # a new broker, one subscription fewer
+    assert changed.returncode == 0, changed.stderr
+    assert "Deleted trigger hello-1" in changed.stderr
+    assert "Recreated trigger hello-0 (its broker changed)" in changed.stderr
+    assert triggers(home) == {"hello-0": "payments"}
+    assert revisions(home) == ["hello-00001", "hello-00002"]
+
+    refused = deploy_with("[{broker: payments, filters: {Bad Key: x}}]")
+    assert refused.returncode == 1
+    assert 'invalid key name "Bad Key"' in refused.stderr
+    assert "Deployed" not in refused.stderr  # checked before the Service changed
+    assert revisions(home) == ["hello-00001", "hello-00002"]
+    assert triggers(home) == {"hello-0": "payments"}
+
+    assert deploy_with("[]").returncode == 0
+    assert triggers(home) == {}
+    assert deploy_with("[{broker: default}]").returncode == 0
+    deleted = unkai("delete", "hello", env=home)
+    assert deleted.returncode == 0, deleted.stderr
+    assert deleted.stdout.splitlines() == [
+        "service.serving.knative.dev/hello deleted",
+        "trigger.eventing.knative.dev/hello-0 deleted",
+    ]
+    assert triggers(home) == {}
+
+
+def test_a_slow_revision_says_what_it_waits_for(tmp_path: Path, home: dict[str, str]) -> None:
+    help_text = unkai("deploy", "--help", env=home).stdout
+    assert re.search(
+        r"--timeout FLOAT\s+Seconds to wait for Ready.*\[default: 600", help_text, re.S
+    )
+    assert unkai("init", "hello", env=home, cwd=tmp_path).returncode == 0
+    source = tmp_path / "hello" / "func.py"
+    source.write_text("import time\n\ntime.sleep(10)  # a long first start\n" + source.read_text())
+    deployed = unkai("deploy", str(tmp_path / "hello"), "--timeout", "3", env=home)
+    assert deployed.returncode == 1
+    assert "Waiting for hello-00001: Deploying" in deployed.stderr
+    assert (
+        "error: hello was not ready after 3s, waiting for hello-00001: Deploying"
+    ) in deployed.stderr
+
+
+def test_logs_and_list_speak_plainly(tmp_path: Path, home: dict[str, str]) -> None:
+    nothing = unkai("logs", "nosuch", env=home)
+    assert nothing.returncode == 1
+    assert "there is no service nosuch in namespace default" in nothing.stderr
+
+    name = "a-service-with-a-rather-long-name-" + "x" * 29
+    manifest = tmp_path / "long.yaml"
+    manifest.write_text(
+        "apiVersion: serving.knative.dev/v1\nkind: Service\n"
+        f"metadata: {{name: {name}}}\n"
+        "spec: {template: {spec: {containers: [{image: example.com/never:1}]}}}\n"
+    )
+    assert unkai("apply", "-f", str(manifest), env=home).returncode == 0
+    not_yet = unkai("logs", name, env=home)
+    assert f"no logs for {name} in namespace default (yet)" in not_yet.stderr
+
+    listed = unkai("list", env=home).stdout.splitlines()  # piped, as into awk
+    assert listed[0].split() == ["NAME", "URL", "LATEST", "AGE", "READY", "REASON"]
+    [row] = listed[1:]
+    columns = row.split()
+    assert columns[0] == name
+    assert re.fullmatch(rf"http://{name}\.default\.localhost:\d+", columns[1])
+    assert re.fullmatch(r"\d+s", columns[2])  # AGE; no LATEST yet

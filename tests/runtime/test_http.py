@@ -76,7 +76,7 @@ def test_the_handler_sees_the_whole_request(client: httpx2.Client) -> None:
 
 def test_platform_variables_and_func_yaml_env(client: httpx2.Client) -> None:
     assert client.get("/env").json() == {
-        "K_SERVICE": "shapes-svc",  # set by the platform: func.yaml does not override it
+        "K_SERVICE": "shapes-svc",  # set by the platform
         "K_REVISION": "shapes-svc-00003",
         "K_CONFIGURATION": "http-shapes",  # not set by the platform: defaults to the name
         "GREETING": "hello from func.yaml",

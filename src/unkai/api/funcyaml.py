@@ -22,6 +22,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, WithJsonSchema
 
 from unkai.api import yamlsource
+from unkai.api.contract import RESERVED_ENV
 
 FILENAME = "func.yaml"
 REQUIREMENTS_FILE = "requirements.txt"
@@ -93,6 +94,15 @@ def _env_value(value: object) -> object:
     return value if isinstance(value, str) else str(value)
 
 
+def _env_name(name: str) -> str:
+    """Refuse the names Knative sets itself, here rather than when the Service is applied."""
+    if name in RESERVED_ENV:
+        names = ", ".join(RESERVED_ENV)
+        raise ValueError(f'"{name}" is a reserved environment variable (Knative sets {names})')
+    return name
+
+
+EnvName = Annotated[str, Field(pattern=ENV_NAME), pydantic.AfterValidator(_env_name)]
 EnvValue = Annotated[
     str,
     pydantic.BeforeValidator(_env_value),
@@ -169,7 +179,7 @@ class FuncSpec(_Model):
         None, description="How to call the function; detected from the code when absent."
     )
     entrypoint: str = Field("func:handle", pattern=ENTRYPOINT, description="module:function")
-    env: dict[Annotated[str, Field(pattern=ENV_NAME)], EnvValue] = Field(
+    env: dict[EnvName, EnvValue] = Field(
         default_factory=dict,
         description="Environment for the function; unquoted numbers and booleans as written.",
     )

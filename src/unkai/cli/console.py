@@ -3,10 +3,14 @@
 Commands raise :class:`click.ClickException` subclasses (or domain errors turned into
 them here) so that every failure ends the same way: a red line saying what was wrong
 and where, and exit code 1 (2 for bad usage, as click does).
+
+Output that goes to a pipe or a file is not cut to a terminal's width (rich would assume
+80 columns): ``unkai list | awk '{print $2}'`` gets whole URLs. ``COLUMNS`` still wins.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,7 +20,11 @@ from rich.markup import escape
 
 from unkai.api import yamlsource
 
+PIPE_WIDTH = 10_000
+
 out = Console(highlight=False, soft_wrap=True)
+if not out.is_terminal and "COLUMNS" not in os.environ:
+    out.width = PIPE_WIDTH
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 

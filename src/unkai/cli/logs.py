@@ -2,7 +2,8 @@
 
 Instances of ``unkai up`` write to files in its data dir (one per instance, kept after
 the instance is gone), so this reads them directly; ``-f`` keeps following, new
-instances included, until Ctrl-C.
+instances included, until Ctrl-C. When there are none, the platform (if it is running)
+tells a service that has not logged yet from one that does not exist.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ import contextlib
 from pathlib import Path
 
 import click
+import httpx2
+from lightkube.core.exceptions import ApiError
 from rich.markup import escape
 
 from unkai.cli import console
 from unkai.cli.platform import data_dir_option, platform_files
+from unkai.kube import client, kinds
+from unkai.platform import state
 from unkai.platform.runners import LogFiles, LogLine, follow, read
 
 
@@ -33,9 +38,14 @@ def logs(
     name: str, revision: str | None, keep_following: bool, namespace: str, data_dir: Path | None
 ) -> None:
     """Show the output of service NAME's instances (on the local platform)."""
-    files = LogFiles(platform_files(data_dir).root / "logs")
+    platform = platform_files(data_dir)
+    files = LogFiles(platform.root / "logs")
+    found = files.find(namespace=namespace, service=name, revision=revision)
+    if not found and _no_such_service(platform, name=name, namespace=namespace):
+        raise console.Failure(
+            f"there is no service {name} in namespace {namespace} (see `unkai list -n {namespace}`)"
+        )
     if not keep_following:
-        found = files.find(namespace=namespace, service=name, revision=revision)
         if not found:
             scope = f"revision {revision} of {name}" if revision else name
             raise console.Failure(f"no logs for {scope} in namespace {namespace} (yet)")
@@ -49,3 +59,20 @@ def logs(
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(stream())
+
+
+def _no_such_service(platform: state.PlatformDir, *, name: str, namespace: str) -> bool:
+    """Whether the running platform says service ``name`` does not exist; ``False`` when
+    no platform runs or it cannot be asked."""
+    if platform.running() is None:
+        return False
+    api = client.connect(context=None, local=platform.kubeconfig, namespace=namespace)
+    try:
+        api.get(kinds.resource(kinds.SERVICE), name)
+    except ApiError as error:
+        return error.status.code == 404
+    except httpx2.TransportError:
+        return False
+    finally:
+        api.close()
+    return False

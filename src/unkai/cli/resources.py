@@ -7,6 +7,7 @@ same against ``unkai up`` and a cluster running Knative.
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,17 @@ from lightkube.core.exceptions import ApiError
 
 from unkai.api import yamlsource
 from unkai.cli import console, tables, target
-from unkai.kube import client, kinds
+from unkai.kube import client, kinds, manifests
+
+TRIGGER = kinds.resource(
+    next(kind for kind in kinds.KNOWN if kind.qualified == "triggers.eventing.knative.dev")
+)
+
+
+def function_triggers(api: Any, name: str, namespace: str | None = None) -> list[dict[str, Any]]:
+    """The Triggers ``unkai deploy`` made for function ``name`` (they carry its label)."""
+    labels = {manifests.FUNCTION_LABEL: name}
+    return [target.to_dict(obj) for obj in api.list(TRIGGER, namespace=namespace, labels=labels)]
 
 
 def read_manifests(path: str) -> tuple[str, list[yamlsource.Document]]:
@@ -126,7 +137,7 @@ def list_(context: str | None, namespace: str | None, output: str) -> None:
     if output != "table":
         target.emit(services, output)
         return
-    console.out.print(tables.services(services))
+    console.out.print(tables.services(services, now=datetime.now(UTC)))
 
 
 @click.command()
@@ -147,11 +158,24 @@ def describe(name: str, context: str | None, namespace: str | None, output: str)
 @click.argument("name")
 @target.options
 def delete(name: str, context: str | None, namespace: str | None) -> None:
-    """Delete a service and everything it owns (configuration, route, revisions)."""
+    """Delete a service, what it owns (configuration, route, revisions) and its Triggers.
+
+    The Triggers are the ones ``unkai deploy`` made for it; they go even when the
+    service is already gone, so nothing keeps subscribing on its behalf.
+    """
     api = target.connect(context, namespace)
     with target.api_errors(subject=name):
-        api.delete(kinds.resource(kinds.SERVICE), name)
-    console.out.print(f"service.serving.knative.dev/{name} deleted")
+        triggers = function_triggers(api, name)
+        try:
+            api.delete(kinds.resource(kinds.SERVICE), name)
+            console.out.print(f"service.serving.knative.dev/{name} deleted")
+        except ApiError as error:
+            if error.status.code != 404 or not triggers:
+                raise
+        for trigger in triggers:
+            trigger_name = trigger["metadata"]["name"]
+            api.delete(TRIGGER, trigger_name)
+            console.out.print(f"trigger.eventing.knative.dev/{trigger_name} deleted")
 
 
 @click.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from rich.console import RenderableType
@@ -19,21 +20,44 @@ def condition(obj: dict[str, Any], kind: str = "Ready") -> dict[str, Any]:
     return {"type": kind, "status": "Unknown"}
 
 
+def pending(obj: dict[str, Any]) -> str:
+    """What an object not Ready yet is waiting for: the reason and message of its first
+    condition that is not True (``Ready`` last, as it repeats the others; informational
+    ones such as ``Active`` do not hold readiness up)."""
+    entries = obj.get("status", {}).get("conditions", []) or []
+    for entry in sorted(entries, key=lambda entry: entry.get("type") == "Ready"):
+        said = [entry.get(key) for key in ("reason", "message") if entry.get(key)]
+        if entry.get("status") != "True" and entry.get("severity") != "Info" and said:
+            return ": ".join(said)
+    return ""
+
+
+def age(timestamp: str, now: datetime) -> str:
+    """How long ago ``timestamp`` (RFC 3339) was, as kubectl's AGE column shows it."""
+    seconds = int((now - datetime.fromisoformat(timestamp)).total_seconds())
+    for unit, size, below in (("s", 1, 120), ("m", 60, 120), ("h", 3600, 48)):
+        if seconds < size * below:
+            return f"{max(seconds, 0) // size}{unit}"
+    return f"{seconds // 86400}d"
+
+
 def _status(value: str) -> Text:
     return Text(value, style=STATUS_STYLE.get(value, ""))
 
 
-def services(items: Iterable[dict[str, Any]]) -> RenderableType:
+def services(items: Iterable[dict[str, Any]], *, now: datetime) -> RenderableType:
     table = Table(box=None, header_style="bold")
-    for column in ("NAME", "URL", "LATEST", "READY", "REASON"):
+    for column in ("NAME", "URL", "LATEST", "AGE", "READY", "REASON"):
         table.add_column(column)
     for service in items:
-        status = service.get("status", {})
+        metadata, status = service["metadata"], service.get("status", {})
         ready = condition(service)
+        created = metadata.get("creationTimestamp")
         table.add_row(
-            service["metadata"]["name"],
+            metadata["name"],
             status.get("url", ""),
             status.get("latestReadyRevisionName", ""),
+            age(created, now) if created else "",
             _status(ready.get("status", "Unknown")),
             ready.get("reason", ""),
         )

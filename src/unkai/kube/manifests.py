@@ -4,10 +4,14 @@
 reference as the image and on a cluster with a built image. Only the fields ``func.yaml``
 speaks about are set, so a server-side apply leaves everything else (a traffic split
 made with ``unkai traffic``, annotations added by hand) as it is.
+
+A function's Triggers carry :data:`FUNCTION_LABEL`, so deploy finds the ones it made
+before and :func:`trigger_changes` says how to make them exactly what ``func.yaml`` asks.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from unkai.api.funcyaml import FuncSpec
@@ -99,3 +103,34 @@ def make_triggers(spec: FuncSpec, *, namespace: str) -> list[dict[str, Any]]:
         }
         for index, subscription in enumerate(spec.deploy.subscriptions)
     ]
+
+
+@dataclass(frozen=True)
+class TriggerChanges:
+    """What turns a function's Triggers into the wanted ones."""
+
+    apply: list[dict[str, Any]]
+    """Created, or updated in place."""
+    recreate: list[dict[str, Any]]
+    """Their broker changed, which Knative refuses (immutable): deleted, then created."""
+    delete: list[str]
+    """Names of the function's Triggers that ``func.yaml`` no longer asks for."""
+    checks: list[dict[str, Any]]
+    """What a server-side dry run can validate before anything changes: all wanted
+    Triggers, a recreated one with its current broker (the new one is only accepted
+    once the old Trigger is gone)."""
+
+
+def trigger_changes(wanted: list[dict[str, Any]], existing: list[dict[str, Any]]) -> TriggerChanges:
+    """Compare :func:`make_triggers`' output with the Triggers carrying the function's label."""
+    brokers = {trigger["metadata"]["name"]: trigger["spec"].get("broker") for trigger in existing}
+    apply: list[dict[str, Any]] = []
+    recreate: list[dict[str, Any]] = []
+    checks: list[dict[str, Any]] = []
+    for trigger in wanted:
+        current = brokers.get(trigger["metadata"]["name"], trigger["spec"]["broker"])
+        (apply if current == trigger["spec"]["broker"] else recreate).append(trigger)
+        checks.append({**trigger, "spec": {**trigger["spec"], "broker": current}})
+    names = {trigger["metadata"]["name"] for trigger in wanted}
+    delete = sorted(name for name in brokers if name not in names)
+    return TriggerChanges(apply=apply, recreate=recreate, delete=delete, checks=checks)

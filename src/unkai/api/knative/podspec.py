@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from unkai.api.contract import RESERVED_ENV
 from unkai.api.knative import problems
 from unkai.api.knative.fields import Node
 from unkai.api.knative.names import dns1123_subdomain
@@ -22,7 +23,6 @@ from unkai.api.yamlsource import Problem
 
 USER_CONTAINER = "user-container"
 RESERVED_CONTAINER_NAMES = ("queue-proxy",)
-RESERVED_ENV = ("PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION")
 # queue-proxy h1/h2c, queue admin, autoscaler metrics, user metrics, profiling.
 RESERVED_PORTS = (8012, 8013, 8022, 9090, 9091, 8008)
 PORT_NAMES = ("", "h2c", "http1")
