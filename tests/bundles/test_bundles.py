@@ -15,6 +15,7 @@ from unkai.platform.bundles import (
     BundleNotFoundError,
     BundleRef,
     BundleStore,
+    extract,
     format_reference,
     pack,
     parse_reference,
@@ -156,6 +157,20 @@ def test_put_refuses_a_damaged_upload(tmp_path: Path) -> None:
             "out: symbolic link leads outside",
         ),
         ([(entry("twice.py"), b"1"), (entry("twice.py"), b"2")], "appears twice"),
+        (
+            [(entry("f.py"), b"1"), (entry("copy.py", kind=tarfile.LNKTYPE, link="f.py"), None)],
+            "hard links are not allowed",
+        ),
+        ([(entry("a"), b"1"), (entry("a/b"), b"2")], "a/b: cannot be written"),
+        ([(entry("n" * 300), b"1")], "cannot be written: File name too long"),
+        (
+            [
+                (entry("x", kind=tarfile.SYMTYPE, link="."), None),
+                (entry("l0", kind=tarfile.SYMTYPE, link="x/.."), None),
+                (entry("h", kind=tarfile.LNKTYPE, link="l0/etc/passwd"), None),
+            ],
+            "hard links are not allowed",  # never read through a chain of links
+        ),
     ],
 )
 def test_put_refuses_unsafe_archives(
@@ -190,3 +205,26 @@ def test_references_round_trip() -> None:
         parse_reference("unkai.local/default/hello:latest")
     with pytest.raises(BundleError, match="cannot name a bundle"):
         format_reference(namespace="Default", name="hello", digest="sha256:" + HEX)
+
+
+def sparse_archive(apparent_size: int) -> bytes:
+    """An archive of one PAX GNU sparse member: a few bytes that claim ``apparent_size``."""
+    info = entry("huge.bin")
+    info.pax_headers = {
+        "GNU.sparse.major": "1",
+        "GNU.sparse.minor": "0",
+        "GNU.sparse.name": "huge.bin",
+        "GNU.sparse.realsize": str(apparent_size),
+    }
+    map_block = b"1\n0\n0\n".ljust(512, b"\0")
+    return archive((info, map_block))
+
+
+def test_put_refuses_sparse_files_and_too_many_entries(tmp_path: Path) -> None:
+    store = BundleStore(tmp_path / "store")
+    with pytest.raises(BundleError, match="sparse files are not allowed"):
+        store.put(sparse_archive(500 * 2**20))
+    many = [(entry(f"e{n}"), b"") for n in range(extract.MAX_ENTRIES + 1)]
+    with pytest.raises(BundleError, match="more than 20000 entries"):
+        store.put(archive(*many))
+    assert not (tmp_path / "store" / "blobs").exists()

@@ -11,7 +11,8 @@ import pytest
 
 from unkai.build import digests
 from unkai.platform.bundles import BundleError, BundleStore, pack
-from unkai.platform.bundles.archive import DEFAULT_IGNORED, Ignore, packed
+from unkai.platform.bundles.archive import packed
+from unkai.platform.bundles.ignore import DEFAULT_IGNORED, Ignore
 
 
 def names(data: bytes) -> list[str]:

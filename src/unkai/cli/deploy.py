@@ -25,7 +25,7 @@ from unkai.api import funcyaml
 from unkai.cli import console, resources, tables, target
 from unkai.kube import client, kinds, manifests, uploads
 from unkai.platform import bundles
-from unkai.platform.bundles import archive
+from unkai.platform.bundles import archive, ignore
 
 DEFAULT_TIMEOUT = 600.0
 """Seconds to wait for Ready, as ``kn``'s ``--wait-timeout``: room for a first install."""
@@ -85,7 +85,7 @@ def deploy(
 
 def _pack(directory: Path) -> archive.Packed:
     """The function's bundle, refused here (not after an upload) when it is too large."""
-    ignore_file = directory / archive.IGNORE_FILE
+    ignore_file = directory / ignore.IGNORE_FILE
     with console.err.status(f"Packing {directory}…"):
         try:
             bundle = archive.packed(directory)

@@ -21,7 +21,8 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
-from unkai.platform.bundles.archive import BundleError, extract
+from unkai.platform.bundles.archive import BundleError
+from unkai.platform.bundles.extract import extract
 from unkai.platform.bundles.reference import DIGEST
 
 DEFAULT_MAX_SIZE: Final = 50 * 2**20
