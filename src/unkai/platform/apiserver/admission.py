@@ -13,24 +13,14 @@ body, now) that fill in system metadata and enforce the write rules.
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any
 
 from unkai.api.yamlsource import Problem
-from unkai.platform.apiserver import errors
+from unkai.platform.apiserver import errors, objectmeta
 from unkai.platform.apiserver.types import Object, ResourceType
 
 _SYSTEM = ("uid", "creationTimestamp", "generation", "deletionTimestamp",
            "deletionGracePeriodSeconds")  # fmt: skip
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-_KEY_RULE = "name part must consist of alphanumeric characters, '-', '_' or '.'"
-_VALUE_RULE = (
-    "a valid label must be an empty string or consist of alphanumeric characters, "
-    "'-', '_' or '.' (at most 63 characters)"
-)
-_LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 
 
 def check_shape(rt: ResourceType, body: Any) -> Object:
@@ -101,39 +91,20 @@ def _content(obj: Object) -> Object:
 
 
 def admit(rt: ResourceType, obj: Object, old: Object | None) -> Object:
-    """Default, then validate metadata and the kind's own rules; 422 on any problem."""
+    """Validate metadata, default, then apply the kind's own rules; 422 on any problem.
+
+    Metadata comes first so that defaulters and validators may rely on its shape."""
+    _refuse(rt, obj, objectmeta.problems(rt, obj["metadata"]))
     obj = rt.default(obj)
-    problems = metadata_problems(rt, obj) + rt.validate(obj, old)
-    if problems:
-        name = str(obj["metadata"].get("name") or obj["metadata"].get("generateName") or "")
-        raise errors.invalid(group=rt.group, kind=rt.kind, name=name, problems=problems)
+    _refuse(rt, obj, rt.validate(obj, old))
     return obj
 
 
-def metadata_problems(rt: ResourceType, obj: Object) -> list[Problem]:
-    """Kubernetes' ObjectMeta rules: name format, label syntax."""
-    metadata = obj["metadata"]
-    name = metadata.get("name", "")
-    problems = []
-    pattern, noun = (_DNS_LABEL, "label") if not rt.namespaced else (_DNS_SUBDOMAIN, "subdomain")
-    limit = 63 if not rt.namespaced else 253
-    if not isinstance(name, str) or not pattern.match(name) or len(name) > limit:
-        problems.append(Problem(("metadata", "name"), (
-            f'Invalid value: "{name}": a lowercase RFC 1123 {noun} must consist of lower case '
-            "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
-            f"character (at most {limit} characters)"
-        )))  # fmt: skip
-    labels = metadata.get("labels") or {}
-    if not isinstance(labels, dict):
-        return [*problems, Problem(("metadata", "labels"), "Invalid value: must be a map")]
-    for key, value in labels.items():
-        if not _LABEL_NAME.match(key.rsplit("/", 1)[-1]) or len(key) > 316:
-            problems.append(Problem(("metadata", "labels"), f'Invalid value: "{key}": {_KEY_RULE}'))
-        if not isinstance(value, str) or not _LABEL_VALUE.match(value) or len(value) > 63:
-            problems.append(
-                Problem(("metadata", "labels"), f'Invalid value: "{value}": {_VALUE_RULE}')
-            )
-    return problems
+def _refuse(rt: ResourceType, obj: Object, problems: list[Problem]) -> None:
+    if problems:
+        metadata = obj["metadata"]
+        name = metadata.get("name") or metadata.get("generateName") or ""
+        raise errors.invalid(group=rt.group, kind=rt.kind, name=str(name), problems=problems)
 
 
 def begin_deletion(obj: Object, *, now: str) -> Object:

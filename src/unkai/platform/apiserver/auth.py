@@ -1,8 +1,9 @@
 """Bearer-token authentication, the only kind ``unkai up`` offers.
 
 Every request but the health probes and ``/version`` must carry
-``Authorization: Bearer <token>``; the
-token is compared in constant time. A refusal is the ``Status`` kubectl expects (401).
+``Authorization: Bearer <token>``. The scheme is case-insensitive (RFC 7235, and
+Kubernetes reads it so: ``bearer`` works too); the token is compared in constant time.
+A refusal is the ``Status`` kubectl expects (401).
 """
 
 from __future__ import annotations
@@ -25,14 +26,15 @@ class BearerAuth:
         if not token:
             raise ValueError("an empty token would admit anyone")
         self.app = app
-        self._expected = f"Bearer {token}".encode()
+        self._expected = token.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
         presented = dict(scope["headers"]).get(b"authorization", b"")
-        if hmac.compare_digest(presented, self._expected):
+        scheme, _, credentials = presented.strip().partition(b" ")
+        if scheme.lower() == b"bearer" and hmac.compare_digest(credentials, self._expected):
             await self.app(scope, receive, send)
             return
         body = json.dumps(unauthorized().status).encode()

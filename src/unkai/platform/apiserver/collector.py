@@ -6,12 +6,15 @@ object whose ``ownerReferences`` all name objects that no longer exist, and ever
 in a terminating namespace (removing the namespace once it is empty). It sweeps at
 start (finishing any cascade a crash interrupted) and after every deletion or
 namespace change, so a cascade proceeds one level per sweep until nothing is left.
+An object the collector cannot read, or fails to delete, is logged and skipped: it
+never stops the sweep for everything else.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from unkai.platform.apiserver import errors
 from unkai.platform.apiserver.service import ResourceService
@@ -27,6 +30,8 @@ class Collector:
     def __init__(self, service: ResourceService) -> None:
         self._service = service
         self._task: asyncio.Task[None] | None = None
+        self._reported: set[str] = set()
+        """The resourceVersions of unreadable objects already logged."""
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="unkai-apiserver-collector")
@@ -57,35 +62,43 @@ class Collector:
     async def sweep(self) -> int:
         """Delete what is garbage now; returns how many deletions were made."""
         items, _ = await self._service.store.select(None)
-        uids = {item["metadata"].get("uid") for item in items}
-        terminating = {
-            item["metadata"]["name"]
-            for item in items
-            if item["kind"] == "Namespace" and "deletionTimestamp" in item["metadata"]
-        }
+        nodes = [node for item in items if (node := self._understand(item)) is not None]
+        uids = {node.uid for node in nodes}
+        terminating = {node.name for node in nodes if node.kind == "Namespace" and node.deleting}
         deleted = 0
-        for item in items:
-            metadata = item["metadata"]
-            owners = metadata.get("ownerReferences") or []
-            orphaned = bool(owners) and not any(ref.get("uid") in uids for ref in owners)
-            if orphaned or metadata.get("namespace") in terminating:
-                deleted += await self._delete(item)
-        populated = {item["metadata"].get("namespace") for item in items}
+        for node in nodes:
+            orphaned = bool(node.owners) and not any(uid in uids for uid in node.owners)
+            if orphaned or node.namespace in terminating:
+                deleted += await self._delete(node)
+        populated = {node.namespace for node in nodes}
         for namespace in terminating - populated:
             await self._finish_namespace(namespace)
         return deleted
 
-    async def _delete(self, obj: Object) -> int:
-        rt = self._service.registry.for_kind(obj["apiVersion"], obj["kind"])
-        if rt is None or "deletionTimestamp" in obj["metadata"]:
-            return 0
-        metadata = obj["metadata"]
-        try:
-            await self._service.delete(
-                rt, name=metadata["name"], namespace=metadata.get("namespace")
+    def _understand(self, item: Object) -> _Node | None:
+        """What the sweep needs of a stored object. What it cannot read (an object
+        stored before metadata was validated, say) is logged once per version and
+        leaves the object alone: unreadable owners keep it, an unreadable name skips it."""
+        node, trouble = _read(item)
+        version = str(item["metadata"].get("resourceVersion"))
+        if trouble and version not in self._reported:
+            self._reported.add(version)
+            log.warning(
+                "collector: %s at resourceVersion %s: %s", item.get("kind"), version, trouble
             )
+        return node
+
+    async def _delete(self, node: _Node) -> int:
+        rt = self._service.registry.for_kind(node.api_version, node.kind)
+        if rt is None or node.deleting:
+            return 0
+        try:
+            await self._service.delete(rt, name=node.name, namespace=node.namespace)
         except errors.ApiError as error:
-            log.debug("collector: %s %s: %s", rt.group_resource, metadata["name"], error)
+            log.debug("collector: %s %s: %s", rt.group_resource, node.name, error)
+            return 0
+        except Exception:
+            log.exception("collector: deleting %s %s failed", rt.group_resource, node.name)
             return 0
         return 1
 
@@ -95,3 +108,38 @@ class Collector:
             await store.delete(Key("namespaces", "", name))
         except StoreError as error:
             log.debug("collector: namespace %s: %s", name, error)
+
+
+@dataclass(frozen=True)
+class _Node:
+    """A stored object as the collector sees it: who it is and whom it belongs to."""
+
+    api_version: str
+    kind: str
+    name: str
+    namespace: str | None
+    uid: str
+    owners: tuple[str, ...]
+    deleting: bool
+
+
+def _read(obj: Object) -> tuple[_Node | None, str]:
+    """The node (None if the object cannot even be named), and what could not be read."""
+    metadata = obj["metadata"]  # the store keeps no object without it
+    api_version, kind = obj.get("apiVersion"), obj.get("kind")
+    name, namespace = metadata.get("name"), metadata.get("namespace")
+    if not (_strings(api_version, kind, name) and isinstance(namespace, str | None)):
+        return None, "apiVersion, kind, name or namespace is not a string: not collected"
+    references = metadata.get("ownerReferences") or []
+    owners = [ref.get("uid") for ref in references if isinstance(ref, dict)]
+    readable = isinstance(references, list) and len(owners) == len(references)
+    readable = readable and _strings(*owners)
+    node = _Node(
+        str(api_version), str(kind), str(name), namespace, str(metadata.get("uid", "")),
+        tuple(map(str, owners)) if readable else (), "deletionTimestamp" in metadata,
+    )  # fmt: skip
+    return node, "" if readable else "ownerReferences unreadable: not collected as owned"
+
+
+def _strings(*values: object) -> bool:
+    return all(isinstance(value, str) for value in values)

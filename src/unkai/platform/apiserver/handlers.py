@@ -16,13 +16,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from unkai.platform.apiserver import errors, tables
+from unkai.platform.apiserver import errors, options, tables
 from unkai.platform.apiserver.observe import ApiMetrics
 from unkai.platform.apiserver.requests import (
     Target,
     content_type,
     field_manager,
-    flag,
     read_body,
 )
 from unkai.platform.apiserver.service import ResourceService
@@ -45,7 +44,7 @@ class ResourceHandlers:
         request.state.resource = target.rt.group_resource
         if target.name is None:
             if method == "GET":
-                watching = flag(request.query_params.get("watch"))
+                watching = options.boolean(request.query_params, "watch")
                 return await (self.watch if watching else self.list)(request, target)
             if method == "POST" and (target.namespace or not target.rt.namespaced):
                 return await self.create(request, target)
@@ -94,7 +93,7 @@ class ResourceHandlers:
             await read_body(request, rt=target.rt),
             namespace=target.namespace,
             field_manager=field_manager(request) or "unknown",
-            dry_run=bool(request.query_params.get("dryRun")),
+            dry_run=options.dry_run(request.query_params, "CreateOptions"),
         )
         return respond(created, 201)
 
@@ -109,7 +108,7 @@ class ResourceHandlers:
             namespace=target.namespace,
             subresource=target.subresource,
             field_manager=field_manager(request) or "unknown",
-            dry_run=bool(request.query_params.get("dryRun")),
+            dry_run=options.dry_run(request.query_params, "UpdateOptions"),
         )
         return respond(updated)
 
@@ -123,27 +122,32 @@ class ResourceHandlers:
             namespace=target.namespace,
             subresource=target.subresource,
             field_manager=field_manager(request),
-            force=flag(request.query_params.get("force")),
-            dry_run=bool(request.query_params.get("dryRun")),
+            force=options.boolean(request.query_params, "force"),
+            dry_run=options.dry_run(request.query_params, "PatchOptions"),
         )
         return respond(patched)
 
     async def delete(self, request: Request, target: Target) -> Response:
         request.state.verb = "delete"
-        options = await read_body(request, optional=True) or {}
-        if not isinstance(options, dict):
-            raise errors.bad_request("DeleteOptions must be a JSON object")
+        asked = await self._delete_options(request)
         deleted = await self.service.delete(
             target.rt,
             name=str(target.name),
             namespace=target.namespace,
-            preconditions=options.get("preconditions"),
-            dry_run=bool(request.query_params.get("dryRun") or options.get("dryRun")),
+            preconditions=asked.preconditions,
+            dry_run=asked.dry_run,
         )
         return respond(deleted)
 
+    async def _delete_options(self, request: Request) -> options.DeleteOptions:
+        body = await read_body(request, optional=True)
+        return options.delete_options(request.query_params, body)
+
     async def _selected(self, request: Request, target: Target) -> Object:
-        """The list the request's label and field selectors ask for."""
+        """The list the request's label and field selectors ask for (the other list
+        options are checked, then ignored: one page of the latest state is served)."""
+        options.integer(request.query_params, "limit")
+        options.resource_version(request.query_params)
         return await self.service.list(
             target.rt,
             namespace=target.namespace,
@@ -153,6 +157,7 @@ class ResourceHandlers:
 
     async def delete_collection(self, request: Request, target: Target) -> Response:
         request.state.verb = "deletecollection"
+        asked = await self._delete_options(request)
         result = await self._selected(request, target)
         deleted = []
         for item in result["items"]:
@@ -160,6 +165,7 @@ class ResourceHandlers:
             try:
                 deleted.append(await self.service.delete(
                     target.rt, name=metadata["name"], namespace=metadata.get("namespace"),
+                    dry_run=asked.dry_run,
                 ))  # fmt: skip
             except errors.ApiError as error:
                 if error.code != 404:
@@ -169,7 +175,8 @@ class ResourceHandlers:
     async def watch(self, request: Request, target: Target) -> Response:
         request.state.verb = "watch"
         params = request.query_params
-        timeout = float(params["timeoutSeconds"]) if params.get("timeoutSeconds") else None
+        timeout = options.seconds(params, "timeoutSeconds")
+        options.integer(params, "limit")
         try:
             watch = await self.service.watch(
                 target.rt,

@@ -12,14 +12,14 @@ Paths follow the Kubernetes layout::
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from starlette.requests import Request
 
-from unkai.platform.apiserver import errors, protobuf
+from unkai.platform.apiserver import bodies, errors, protobuf
 from unkai.platform.apiserver.patching import APPLY_PATCH
 from unkai.platform.apiserver.types import Registry, ResourceType
 
@@ -72,34 +72,29 @@ def content_type(request: Request) -> str:
 async def read_body(
     request: Request, *, optional: bool = False, rt: ResourceType | None = None
 ) -> Any:
-    """The parsed body (JSON, or YAML for apply patches); 400 says what failed and where.
+    """The parsed body (JSON, or YAML for apply patches); 400 says what failed and where,
+    413 that it is over the size limit (:mod:`~unkai.platform.apiserver.bodies`).
 
     ``rt`` is the kind of object a create or update carries: for the built-in kinds the
     body may then also be protobuf, as client-go's typed clients (kubectl) send it."""
-    raw = await request.body()
+    raw = await bodies.read(request)
     if optional and not raw.strip():
         return None
     kind = content_type(request)
-    if kind in JSON_TYPES:
+    if kind in JSON_TYPES or kind in YAML_TYPES:
         try:
-            return json.loads(raw)
+            return bodies.parse_json(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise errors.bad_request(f"the request body is not valid JSON: {error}") from None
-    if kind in YAML_TYPES:
-        try:
-            return yaml.safe_load(raw)
-        except yaml.YAMLError as error:
-            raise errors.bad_request(f"the request body is not valid YAML: {error}") from None
+            if kind in JSON_TYPES:
+                raise errors.bad_request(f"the request body is not valid JSON: {error}") from None
+        # JSON is YAML, and what kubectl sends even as YAML: only other YAML gets here.
+        return await asyncio.to_thread(bodies.parse_yaml, raw)
     accepted = ["application/json", "application/yaml"]
     if rt is not None and protobuf.serves(rt):
         if kind == protobuf.MEDIA_TYPE:
             return protobuf.decode(raw, rt)
         accepted.append(protobuf.MEDIA_TYPE)
     raise errors.unsupported_media_type(kind, accepted)
-
-
-def flag(value: str | None) -> bool:
-    return (value or "").lower() in ("1", "true", "yes")
 
 
 def field_manager(request: Request) -> str | None:

@@ -31,6 +31,13 @@ from unkai.platform.apiserver.types import Registry
 from unkai.platform.store import Store
 
 DATABASE = "store.sqlite"
+HEAD_BYTES = 64 * 1024
+"""How much of an unfinished request head (request line and headers) is buffered: a
+head still incomplete beyond it is a 400. kubectl's heads are well under 4 KiB. Only
+uvicorn's h11 protocol has this bound (its httptools protocol buffers headers without
+limit), so h11 is chosen."""
+IDLE_SECONDS = 5
+"""How long a connection may sit idle between requests before it is closed."""
 
 
 class ApiServer:
@@ -120,6 +127,9 @@ class ApiServer:
             log_config=None,
             access_log=False,
             lifespan="off",
+            http="h11",
+            h11_max_incomplete_event_size=HEAD_BYTES,
+            timeout_keep_alive=IDLE_SECONDS,
             timeout_graceful_shutdown=5,
         )
         self._server = _EmbeddedServer(config)

@@ -23,7 +23,7 @@ from typing import Any
 
 from unkai.api.yamlsource import Problem
 from unkai.platform import store as db
-from unkai.platform.apiserver import admission, errors, managed, patching
+from unkai.platform.apiserver import admission, errors, managed, options, patching
 from unkai.platform.apiserver.selectors import object_filter, parse_fields, parse_labels
 from unkai.platform.apiserver.types import Object, Registry, ResourceType
 from unkai.platform.apiserver.watching import ObjectWatch
@@ -96,7 +96,7 @@ class ResourceService:
         """Changes after ``resource_version``; without one (or with ``"0"``) first an
         ADDED event per existing object. 410 Expired if the version is too old."""
         matches = self._filter(rt, label_selector, field_selector)
-        since = None if resource_version in (None, "", "0") else _revision(resource_version)
+        since = None if resource_version in (None, "", "0") else options.revision(resource_version)
         try:
             watch = await self.store.watch(
                 rt.group_resource, namespace=self._scope(rt, namespace), since=since
@@ -382,7 +382,7 @@ class ResourceService:
     ) -> Object:
         """Store ``new`` in place of ``old`` (remove it when None); 409 when ``old`` is
         no longer the stored version."""
-        expect = _revision(old["metadata"]["resourceVersion"])
+        expect = options.revision(old["metadata"]["resourceVersion"])
         try:
             if new is None:
                 return await self.store.delete(key, expect=expect)
@@ -397,10 +397,3 @@ def _set_managed(new: Object, source: Object) -> None:
         new["metadata"]["managedFields"] = copy.deepcopy(fields)
     else:
         new["metadata"].pop("managedFields", None)
-
-
-def _revision(resource_version: Any) -> int:
-    try:
-        return int(resource_version)
-    except (TypeError, ValueError):
-        raise errors.bad_request(f"invalid resourceVersion {resource_version!r}") from None

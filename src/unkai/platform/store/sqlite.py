@@ -1,9 +1,10 @@
 """The object store: one SQLite file, one writer thread, one global revision.
 
-Objects are JSON documents keyed by (group-resource, namespace, name). Every write runs
-in one transaction that stores the object, bumps the global revision (the
-``resourceVersion`` clients see, like an etcd revision) and appends a change event to
-a log. The log keeps the last ``history`` events so a watch can resume from a recent
+Objects are JSON documents keyed by (group-resource, namespace, name), and strict
+JSON: writing NaN or Infinity is a ``ValueError``, as no client could read it back.
+Every write runs in one transaction that stores the object, bumps the global revision
+(the ``resourceVersion`` clients see, like an etcd revision) and appends a change
+event to a log. The log keeps the last ``history`` events so a watch can resume from a recent
 revision; older requests get :class:`~unkai.platform.store.errors.ExpiredError` (HTTP 410).
 
 All SQLite work happens on a single dedicated thread: the connection is never shared,
@@ -200,7 +201,7 @@ class Store:
         revision = self._revision + 1
         stored = _load(row[1]) if obj is None else obj
         stored = {**stored, "metadata": {**stored["metadata"], "resourceVersion": str(revision)}}
-        data = json.dumps(stored, separators=(",", ":"))
+        data = json.dumps(stored, separators=(",", ":"), allow_nan=False)
         db.execute("BEGIN IMMEDIATE")
         try:
             if kind == "DELETED":
