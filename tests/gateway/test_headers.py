@@ -260,7 +260,9 @@ def test_a_body_cannot_be_smuggled_as_a_request(
     ).encode() + smuggled
     with socket.create_connection(("127.0.0.1", gw.gateway.port), timeout=10) as sock:
         sock.sendall(attack)
-        answer = sock.recv(65536)
+        answer = b""
+        while not answer.endswith(b"0\r\n\r\n"):  # the end of the chunked echo
+            answer += sock.recv(65536)
     assert b'"path": "/a"' in answer
     assert f'"body": {len(smuggled)}'.encode() in answer  # the body stayed a body
     with gw.client(host) as client:  # the next request gets its own answer
