@@ -262,7 +262,9 @@ def test_a_body_cannot_be_smuggled_as_a_request(
         sock.sendall(attack)
         answer = b""
         while not answer.endswith(b"0\r\n\r\n"):  # the end of the chunked echo
-            answer += sock.recv(65536)
+            chunk = sock.recv(65536)
+            assert chunk, f"closed before the answer ended: {answer!r}"
+            answer += chunk
     assert b'"path": "/a"' in answer
     assert f'"body": {len(smuggled)}'.encode() in answer  # the body stayed a body
     with gw.client(host) as client:  # the next request gets its own answer
