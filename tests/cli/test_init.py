@@ -4,12 +4,10 @@ Aspects: files written with the name filled in; refusing bad names and overwrite
 each scaffold's test_func.py passes when run with pytest, as a user would run it.
 """
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from tests.support.cli import unkai, user_env
+from tests.support.cli import function_tests, unkai, user_env
 
 from unkai.api import funcyaml
 
@@ -27,17 +25,7 @@ def test_scaffold_passes_its_own_tests(tmp_path: Path, template: str) -> None:
     spec = funcyaml.load(directory)
     assert spec.name == f"my-{template}"
     assert spec.signature == funcyaml.Signature(template)
-    tests = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(directory)],
-        cwd=directory,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert " passed" in tests.stdout
+    function_tests(directory, cwd=directory, env=env)
 
 
 def test_refuses_an_invalid_name(tmp_path: Path) -> None:

@@ -15,16 +15,15 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
 import psutil
 import pytest
 from tests.cli.functions import URL, write_function
-from tests.support.cli import UNKAI, LineReader, background, unkai, user_env
+from tests.support.cli import background, unkai, user_env
 
 SLOW = """
     import asyncio
@@ -59,29 +58,6 @@ FRAGILE = """
 """
 
 
-@contextmanager
-def terminal_session(
-    *args: str, env: dict[str, str]
-) -> Iterator[tuple[subprocess.Popen[str], LineReader]]:
-    """``unkai ARGS`` as a shell starts a foreground job: the leader of its own group."""
-    process = subprocess.Popen(
-        [*UNKAI, *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    reader = LineReader(process)
-    try:
-        yield process, reader
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        reader.close()
-
-
 def ctrl_c(process: subprocess.Popen[str]) -> None:
     os.killpg(process.pid, signal.SIGINT)
 
@@ -96,7 +72,10 @@ def test_interrupt_drains_the_function_once(
 ) -> None:
     directory = write_function(tmp_path, "slow", SLOW)
     env = user_env(tmp_path)
-    with terminal_session("run", str(directory), "--port", "0", env=env) as (process, output):
+    with background("run", str(directory), "--port", "0", env=env, own_session=True) as (
+        process,
+        output,
+    ):
         url = URL.search(output.wait_for("Serving slow at"))
         assert url is not None
         with ThreadPoolExecutor(1) as pool:

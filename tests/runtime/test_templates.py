@@ -8,11 +8,10 @@ object with 400 and a message; the cloudevent template replies to binary data
 
 import base64
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tests.support.cli import function_tests
 
 from unkai.cli.init import TEMPLATES, scaffold
 from unkai.testing import FunctionClient
@@ -22,18 +21,7 @@ def test_the_tests_of_every_template_pass_in_one_session(tmp_path: Path) -> None
     directories = [tmp_path / f"f-{template}" for template in TEMPLATES]
     for directory, template in zip(directories, TEMPLATES, strict=True):
         scaffold(directory, name=directory.name, template=template)
-    pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-    tests = subprocess.run(
-        [*pytest, "--import-mode=importlib", *map(str, directories)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert " passed" in tests.stdout
-    assert "failed" not in tests.stdout
+    function_tests(*directories, cwd=tmp_path, options=("--import-mode=importlib",))
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """Running the ``unkai`` command the way a user does: as a process, with a clean home."""
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -68,25 +69,47 @@ class LineReader:
 
 @contextmanager
 def background(
-    *args: str, env: dict[str, str]
+    *args: str, env: dict[str, str], own_session: bool = False
 ) -> Iterator[tuple[subprocess.Popen[str], LineReader]]:
-    """Run ``unkai ARGS`` in the background; it is interrupted (Ctrl-C) at the end."""
+    """Run ``unkai ARGS`` in the background; it is interrupted (Ctrl-C) at the end.
+
+    ``own_session``: started as a shell starts a foreground job, the leader of its own
+    process group; what is left of the group at the end is killed.
+    """
     process = subprocess.Popen(
         [*UNKAI, *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=own_session,
     )
     reader = LineReader(process)
     try:
         yield process, reader
     finally:
-        if process.poll() is None:
+        if process.poll() is None and own_session:
+            os.killpg(process.pid, signal.SIGKILL)
+        elif process.poll() is None:
             process.terminate()
             try:
                 process.wait(15)
             except subprocess.TimeoutExpired:
                 process.kill()
-                process.wait()
+        process.wait()
         reader.close()
+
+
+def function_tests(
+    *directories: Path, cwd: Path, env: dict[str, str] | None = None, options: tuple[str, ...] = ()
+) -> str:
+    """Run pytest over function directories as a user would; their output once all passed."""
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options,
+         *map(str, directories)],
+        cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert " passed" in tests.stdout
+    assert "failed" not in tests.stdout
+    return tests.stdout
