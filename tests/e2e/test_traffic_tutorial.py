@@ -156,8 +156,6 @@ def test_bad_manifests_name_the_field(platform: RunningPlatform) -> None:
     assert platform.revision_names() == []
 
 
-CONFIGURATION = kinds.find("serving.knative.dev/v1", "Configuration")
-ROUTE = kinds.find("serving.knative.dev/v1", "Route")
 STANDALONE = """
 apiVersion: serving.knative.dev/v1
 kind: Configuration
@@ -181,15 +179,13 @@ spec:
 
 
 def test_a_route_follows_the_configuration_it_names(platform: RunningPlatform) -> None:
-    assert CONFIGURATION is not None
-    assert ROUTE is not None
     applied = platform.kubectl("apply", "-f", "-", stdin=STANDALONE)
     assert applied.returncode == 0, applied.stderr
     platform.wait_for(
         "mycfg",
         lambda c: c["status"].get("latestCreatedRevisionName") == "mycfg-00001",
-        kind=CONFIGURATION,
+        kind=kinds.CONFIGURATION,
     )
     platform.report("mycfg-00001", READY)
-    route = platform.wait_for("myrt", ready, kind=ROUTE)
+    route = platform.wait_for("myrt", ready, kind=kinds.ROUTE)
     assert traffic_of(route) == [("mycfg-00001", 100, "")]

@@ -18,9 +18,7 @@ from unkai.api import yamlsource
 from unkai.cli import console, tables, target
 from unkai.kube import client, kinds, manifests
 
-TRIGGER = kinds.resource(
-    next(kind for kind in kinds.KNOWN if kind.qualified == "triggers.eventing.knative.dev")
-)
+TRIGGER = kinds.resource(kinds.TRIGGER)
 
 
 def function_triggers(api: Any, name: str, namespace: str | None = None) -> list[dict[str, Any]]:

@@ -46,12 +46,15 @@ KNOWN = (
 )
 
 
-def _serving(kind: str) -> Kind:
-    return next(known for known in KNOWN if known.group == registry.SERVING and known.kind == kind)
+def _known(group: str, kind: str) -> Kind:
+    return next(known for known in KNOWN if known.group == group and known.kind == kind)
 
 
-SERVICE = _serving("Service")
-REVISION = _serving("Revision")
+SERVICE = _known(registry.SERVING, "Service")
+CONFIGURATION = _known(registry.SERVING, "Configuration")
+REVISION = _known(registry.SERVING, "Revision")
+ROUTE = _known(registry.SERVING, "Route")
+TRIGGER = _known(registry.EVENTING, "Trigger")
 
 
 def find(api_version: str, kind: str) -> Kind | None:
