@@ -26,6 +26,7 @@ from unkai.platform import bundles, state
 from unkai.platform.apiserver import ApiServer, knative_registry
 from unkai.platform.autoscaler import AutoscalerConfig
 from unkai.platform.bundles import endpoint
+from unkai.platform.controllers import conditions
 from unkai.platform.controllers.loop import REVISIONS, RouteKey, ServingControllers
 from unkai.platform.controllers.revision import RevisionReadiness
 from unkai.platform.controllers.route import Network, RoutingTable
@@ -191,10 +192,10 @@ class Platform:
         created = revision["metadata"].get("creationTimestamp")
         if not isinstance(created, str):
             return False
-        if datetime.fromisoformat(created.replace("Z", "+00:00")) >= self._started_at:
+        if conditions.moment(created) >= self._started_at:
             return False
-        conditions = (revision.get("status") or {}).get("conditions") or []
-        return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+        ready = conditions.find(revision.get("status"), conditions.READY)
+        return ready is not None and ready.status == "True"
 
 
 def _routed(routes: dict[RouteKey, RoutingTable]) -> set[RevisionKey]:

@@ -39,6 +39,11 @@ def timestamp(now: datetime) -> str:
     return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def moment(stamp: str) -> datetime:
+    """A time as :func:`timestamp` writes it (``...Z``), read back."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
 def find(status: object, type_: str) -> Condition | None:
     """The condition of ``type_`` in a status dict (``None`` when absent)."""
     conditions = status.get("conditions") if isinstance(status, dict) else None

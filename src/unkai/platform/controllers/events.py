@@ -25,7 +25,7 @@ def make_event(
 ) -> dict[str, Any]:
     """A core/v1 Event about ``involved``, named as kubectl's recorder names them."""
     meta = objects.meta(involved)
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = conditions.timestamp(now)
     reference = {
         "apiVersion": involved.get("apiVersion", ""),
         "kind": involved.get("kind", ""),
@@ -94,4 +94,4 @@ def expired(event: dict[str, Any], *, now: datetime) -> bool:
     stamp = event.get("lastTimestamp") or objects.meta(event).get("creationTimestamp")
     if not isinstance(stamp, str):
         return False
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")) < now - TTL
+    return conditions.moment(stamp) < now - TTL
