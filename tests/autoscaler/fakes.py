@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from unkai.platform.autoscaler import RevisionKey
+from unkai.platform.contracts import RevisionKey
 
 
 @dataclass

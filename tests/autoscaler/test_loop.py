@@ -25,9 +25,8 @@ CONFIG = AutoscalerConfig(
 
 def make(clock: FakeClock, registry: CollectorRegistry | None = None, **annotations: str):
     plane = InMemoryDataPlane(clock=clock)
-    autoscaler = Autoscaler(
-        config=CONFIG, scaler=plane, pods=plane, registry=registry, clock=clock, sleep=clock.sleep
-    )
+    autoscaler = Autoscaler(config=CONFIG, registry=registry, clock=clock, sleep=clock.sleep)
+    autoscaler.drive(scaler=plane, pods=plane)
     named = {f"autoscaling.knative.dev/{k}": v for k, v in annotations.items()}
     autoscaler.register(KEY, revision_spec(named, container_concurrency=0, config=CONFIG))
     return autoscaler, plane
@@ -165,9 +164,8 @@ def test_a_resumed_revision_starts_at_zero_but_keeps_its_minimum() -> None:
     async def main() -> None:
         clock = FakeClock()
         plane = InMemoryDataPlane(clock=clock)
-        autoscaler = Autoscaler(
-            config=CONFIG, scaler=plane, pods=plane, clock=clock, sleep=clock.sleep
-        )
+        autoscaler = Autoscaler(config=CONFIG, clock=clock, sleep=clock.sleep)
+        autoscaler.drive(scaler=plane, pods=plane)
         unannotated = revision_spec({}, container_concurrency=0, config=CONFIG)
         autoscaler.register(KEY, unannotated, resumed=True)
         kept = ("default", "kept-00001")

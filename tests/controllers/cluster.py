@@ -16,9 +16,10 @@ from typing import Any
 
 from tests.controllers.readiness import InMemoryReadiness
 from unkai.api.knative import KINDS
+from unkai.platform.contracts import RoutingTable
 from unkai.platform.controllers.configuration import reconcile_configuration
 from unkai.platform.controllers.revision import reconcile_revision
-from unkai.platform.controllers.route import Network, RoutingTable, reconcile_route
+from unkai.platform.controllers.route import Network, reconcile_route
 from unkai.platform.controllers.service import reconcile_service
 
 NAMESPACE = "default"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from unkai.platform.controllers.revision import Report, RevisionHealth
+from unkai.platform.contracts import Report, RevisionHealth
 
 READY = RevisionHealth(
     resources_available=Report("True"),

@@ -11,7 +11,7 @@ from typing import Any
 from tests.api.manifests import at, service
 from tests.controllers.cluster import Cluster, condition
 from tests.controllers.readiness import READY
-from unkai.platform.controllers.route import RoutingTable
+from unkai.platform.contracts import RoutingTable
 
 
 def hello(target: str, **spec: Any) -> dict[str, Any]:

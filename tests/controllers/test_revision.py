@@ -9,13 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.controllers.readiness import READY, InMemoryReadiness, failing
-from unkai.platform.controllers.revision import (
-    Report,
-    RevisionHealth,
-    RevisionReadiness,
-    reconcile_revision,
-    revision_status,
-)
+from unkai.platform.contracts import Report, RevisionHealth, RevisionReadiness
+from unkai.platform.controllers.revision import reconcile_revision, revision_status
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 REVISION = {"metadata": {"name": "hello-00001", "namespace": "default", "generation": 1}}

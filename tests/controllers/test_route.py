@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from unkai.platform.contracts import RoutingTable
 from unkai.platform.controllers import conditions
-from unkai.platform.controllers.route import Network, RoutingTable, reconcile_route
+from unkai.platform.controllers.route import Network, reconcile_route
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 NETWORK = Network()

@@ -21,7 +21,7 @@ from tests.controllers.readiness import InMemoryReadiness
 from unkai.kube import kinds
 from unkai.platform import bundles
 from unkai.platform.autoscaler import AutoscalerConfig
-from unkai.platform.controllers.revision import RevisionHealth
+from unkai.platform.contracts import RevisionHealth
 from unkai.platform.embedded import Platform, Settings
 
 

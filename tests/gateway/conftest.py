@@ -22,14 +22,8 @@ import uvloop
 from prometheus_client import CollectorRegistry
 from tests.gateway.upstreams import Upstream
 
-from unkai.platform.controllers.route import RoutingTable
-from unkai.platform.gateway import (
-    Endpoint,
-    Gateway,
-    GatewayConfig,
-    RevisionKey,
-    RevisionSettings,
-)
+from unkai.platform.contracts import RevisionKey, RoutingTable
+from unkai.platform.gateway import Endpoint, Gateway, GatewayConfig, RevisionSettings
 
 T = TypeVar("T")
 NS = "default"

@@ -15,7 +15,7 @@ import httpx2
 from tests.gateway.conftest import NS, RunningGateway, wait_for
 from tests.gateway.upstreams import Upstream
 
-from unkai.platform.gateway import RevisionKey
+from unkai.platform.contracts import RevisionKey
 
 COLD = RevisionKey(NS, "hello-00001")
 

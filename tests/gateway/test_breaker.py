@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from tests.gateway.conftest import NS, RunningGateway, wait_for
 from tests.gateway.upstreams import Upstream
 
-from unkai.platform.gateway import RevisionKey
+from unkai.platform.contracts import RevisionKey
 
 
 def test_cc1_never_lets_an_instance_see_two_requests(

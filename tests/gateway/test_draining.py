@@ -16,7 +16,8 @@ import pytest
 from tests.gateway.conftest import NS, RunningGateway, wait_for
 from tests.gateway.upstreams import Upstream
 
-from unkai.platform.gateway import Endpoint, RevisionKey
+from unkai.platform.contracts import RevisionKey
+from unkai.platform.gateway import Endpoint
 
 KEY = RevisionKey(NS, "hello-00001")
 

@@ -8,7 +8,8 @@ from prometheus_client import generate_latest
 from tests.gateway.conftest import NS, RunningGateway, wait_for
 from tests.gateway.upstreams import Upstream
 
-from unkai.platform.gateway import RevisionKey, RevisionStats
+from unkai.platform.contracts import RevisionKey
+from unkai.platform.gateway import RevisionStats
 
 KEY = RevisionKey(NS, "hello-00001")
 

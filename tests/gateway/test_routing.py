@@ -13,7 +13,7 @@ import pytest
 from tests.gateway.conftest import NS, RunningGateway
 from tests.gateway.upstreams import Upstream
 
-from unkai.platform.controllers.route import RoutingTable
+from unkai.platform.contracts import RoutingTable
 from unkai.platform.gateway.routing import normalise_host
 
 

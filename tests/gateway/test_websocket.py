@@ -20,7 +20,7 @@ from wsproto.events import (
     TextMessage,
 )
 
-from unkai.platform.gateway import RevisionKey
+from unkai.platform.contracts import RevisionKey
 
 
 def events(sock: socket.socket, ws: WSConnection, wanted: type[Event]) -> list[Event]:

@@ -1,10 +1,11 @@
 """The data plane: revisions become instances, instances become gateway endpoints.
 
 :class:`DataPlane` joins the parts that each stand alone: it registers every revision
-with the autoscaler (and re-registers it when its reachability changes), answers the
-autoscaler as its :class:`~unkai.platform.autoscaler.Scaler` and
+with the autoscaler it is handed (and re-registers it when its reachability changes),
+drives that autoscaler as its :class:`~unkai.platform.autoscaler.Scaler` and
 :class:`~unkai.platform.autoscaler.ReadyPods`, keeps one :class:`RevisionInstances`
-per revision, and answers the controllers as their ``RevisionReadiness``. A revision
+per revision, and answers the controllers as their
+:class:`~unkai.platform.contracts.RevisionReadiness`. A revision
 runs on the process runner when its image is a bundle reference and on the container
 runner otherwise.
 """
@@ -15,19 +16,26 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any, Literal
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram
 
 from unkai.platform import bundles
 from unkai.platform.autoscaler import Activity, Autoscaler, AutoscalerConfig, revision_spec
-from unkai.platform.controllers.revision import Report, RevisionHealth
-from unkai.platform.gateway import Gateway, RevisionKey, RevisionSettings
+from unkai.platform.contracts import (
+    DEPLOYING,
+    Reason,
+    Report,
+    RevisionHealth,
+    RevisionKey,
+    Status,
+)
+from unkai.platform.gateway import Gateway, RevisionSettings
 from unkai.platform.instances import RevisionInstances
 from unkai.platform.runners import InstanceSpec, Runner, from_revision
 
 log = logging.getLogger("unkai.dataplane")
-ACTIVE_CONDITION: dict[Activity, Literal["True", "False", "Unknown"]] = {
+ACTIVE_CONDITION: dict[Activity, Status] = {
     Activity.ACTIVE: "True",
     Activity.INACTIVE: "False",
     Activity.ACTIVATING: "Unknown",
@@ -45,18 +53,17 @@ class DataPlane:
         self,
         *,
         gateway: Gateway,
+        autoscaler: Autoscaler,
         process_runner: Runner,
         container_runner: Runner,
         bundle_store: bundles.BundleStore,
         autoscaler_config: AutoscalerConfig,
         registry: CollectorRegistry,
-        notify: Callable[[str, str], None],
+        notify: Callable[[RevisionKey], None],
     ) -> None:
         self.gateway = gateway
-        self.autoscaler = Autoscaler(
-            config=autoscaler_config, scaler=self, pods=self, registry=registry,
-            on_activity=lambda key: notify(*key),
-        )  # fmt: skip
+        self.autoscaler = autoscaler
+        autoscaler.drive(scaler=self, pods=self)
         self._config = autoscaler_config
         self._process_runner = process_runner
         self._container_runner = container_runner
@@ -88,13 +95,13 @@ class DataPlane:
         try:
             spec, runner = self._resolve(revision)
         except (bundles.BundleNotFoundError, bundles.BundleError) as error:
-            self._unresolved[key] = Report("False", "BundleMissing", str(error))
-            self._notify(*key)
+            self._unresolved[key] = Report("False", Reason.BUNDLE_MISSING, str(error))
+            self._notify(key)
             return
         self.gateway.configure_revision(key, _settings(revision))
         self._revisions[key] = RevisionInstances(
             spec, runner=runner, gateway=self.gateway, cold_starts=self._cold_starts,
-            starts=self._starts, changed=lambda: self._notify(*key),
+            starts=self._starts, changed=lambda: self._notify(key),
         )  # fmt: skip
         if resumed:
             self._revisions[key].healthy = self._revisions[key].resources = Report("True")
@@ -130,13 +137,13 @@ class DataPlane:
 
     # -- the autoscaler's ports ----------------------------------------------------------
 
-    async def scale(self, key: tuple[str, str], desired: int) -> None:
-        instances = self._revisions.get(RevisionKey(*key))
+    async def scale(self, key: RevisionKey, desired: int) -> None:
+        instances = self._revisions.get(key)
         if instances is not None:
             instances.scale(desired)
 
-    def ready(self, key: tuple[str, str]) -> int:
-        instances = self._revisions.get(RevisionKey(*key))
+    def ready(self, key: RevisionKey) -> int:
+        instances = self._revisions.get(key)
         return len(instances.ready) if instances is not None else 0
 
     # -- the controllers' port -----------------------------------------------------------
@@ -144,7 +151,7 @@ class DataPlane:
     def health(self, *, namespace: str, name: str) -> RevisionHealth | None:
         key = RevisionKey(namespace, name)
         if key in self._unresolved:
-            return RevisionHealth(self._unresolved[key], Report("Unknown", "Deploying"))
+            return RevisionHealth(self._unresolved[key], DEPLOYING)
         instances = self._revisions.get(key)
         if instances is None:
             return None

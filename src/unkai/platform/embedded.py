@@ -1,8 +1,10 @@
 """``unkai up``: the embedded platform assembled in one process.
 
-Start order: the gateway (so that route URLs carry its real port), the API server
-(with Knative admission and the bundle upload endpoint), the data plane (runners,
-autoscaler) and the controllers; stop order is the reverse. :class:`Platform` owns no
+Construction order: the autoscaler, then the gateway (which meters requests for it and
+pokes it for revisions at zero) and the data plane (which it scales); both sides get the
+same autoscaler. Start order: the gateway (so that route URLs carry its real port), the
+API server (with Knative admission and the bundle upload endpoint), the data plane and
+the controllers; stop order is the reverse. :class:`Platform` owns no
 policy of its own: it wires parts that are each tested alone, shares one Prometheus
 registry between them (served at the API's ``/metrics``), and records itself in the
 data dir so that ``unkai status``, ``down`` and the resource commands can find it.
@@ -24,14 +26,19 @@ from prometheus_client import CollectorRegistry
 
 from unkai.platform import bundles, state
 from unkai.platform.apiserver import ApiServer, knative_registry
-from unkai.platform.autoscaler import AutoscalerConfig
+from unkai.platform.autoscaler import Autoscaler, AutoscalerConfig
 from unkai.platform.bundles import endpoint
+from unkai.platform.contracts import (
+    RevisionKey,
+    RevisionReadiness,
+    RouteKey,
+    RoutingTable,
+)
 from unkai.platform.controllers import conditions
-from unkai.platform.controllers.loop import REVISIONS, RouteKey, ServingControllers
-from unkai.platform.controllers.revision import RevisionReadiness
-from unkai.platform.controllers.route import Network, RoutingTable
+from unkai.platform.controllers.loop import REVISIONS, ServingControllers
+from unkai.platform.controllers.route import Network
 from unkai.platform.dataplane import DataPlane
-from unkai.platform.gateway import Gateway, GatewayConfig, RevisionKey
+from unkai.platform.gateway import Gateway, GatewayConfig
 from unkai.platform.runners import ContainerRunner, LogFiles, Mode, ProcessRunner
 
 log = logging.getLogger("unkai.platform")
@@ -61,13 +68,20 @@ class Platform:
         self.settings = settings
         self.files = state.PlatformDir.under(settings.data_dir)
         self.registry = CollectorRegistry()
+        self.autoscaler = (
+            Autoscaler(
+                config=settings.autoscaler,
+                registry=self.registry,
+                on_activity=self._revision_changed,
+            )
+            if readiness is None
+            else None
+        )
         self.gateway = Gateway(
             GatewayConfig(domain=settings.domain),
             registry=self.registry,
-            on_cold_request=self._poke,
-            meter=(lambda key: self._data_plane().autoscaler.meter(key))
-            if readiness is None
-            else None,
+            on_cold_request=self.autoscaler.poke if self.autoscaler else None,
+            meter=self.autoscaler.meter if self.autoscaler else None,
         )
         self.bundles = bundles.BundleStore(self.files.root / "bundles")
         self.logs = LogFiles(self.files.root / "logs")
@@ -82,11 +96,13 @@ class Platform:
         )
         self.data_plane: DataPlane | None = None
         self.readiness: RevisionReadiness
-        if readiness is not None:
+        if self.autoscaler is None:
+            assert readiness is not None
             self.readiness = readiness
         else:
             self.data_plane = self.readiness = DataPlane(
                 gateway=self.gateway,
+                autoscaler=self.autoscaler,
                 process_runner=ProcessRunner(logs=self.logs, mode=settings.runner_mode),
                 container_runner=ContainerRunner(logs=self.logs),
                 bundle_store=self.bundles,
@@ -103,8 +119,8 @@ class Platform:
         self._started_at = datetime.now(UTC).replace(microsecond=0)
         await self.gateway.start(self.settings.host, self.settings.gateway_port)
         await self.api.start()
-        if self.data_plane is not None:
-            self._tasks.append(asyncio.create_task(self.data_plane.autoscaler.run()))
+        if self.autoscaler is not None and self.data_plane is not None:
+            self._tasks.append(asyncio.create_task(self.autoscaler.run()))
             self._tasks.append(asyncio.create_task(self._follow_revisions(self.data_plane)))
         self.controllers = ServingControllers(
             self.api.service,
@@ -148,21 +164,12 @@ class Platform:
         finally:
             await self.stop()
 
-    def _data_plane(self) -> DataPlane:
-        assert self.data_plane is not None, "meters are asked for only with a data plane"
-        return self.data_plane
-
-    def _poke(self, key: RevisionKey) -> None:
-        """A request is held for a revision at zero: the autoscaler decides at once."""
-        if self.data_plane is not None:
-            self.data_plane.autoscaler.poke(key)
-
-    def _revision_changed(self, namespace: str, name: str) -> None:
+    def _revision_changed(self, key: RevisionKey) -> None:
         if self.controllers is not None:
-            self.controllers.revision_changed(namespace, name)
+            self.controllers.revision_changed(*key)
 
     def _program_route(self, key: RouteKey, table: RoutingTable | None) -> None:
-        namespace, _ = key
+        namespace = key.namespace
         previous = self.routes.pop(key, None)
         if table is not None:
             self.routes[key] = table
@@ -201,7 +208,6 @@ class Platform:
 def _routed(routes: dict[RouteKey, RoutingTable]) -> set[RevisionKey]:
     """Every revision some route sends traffic to (by percent or by tag)."""
     routed: set[RevisionKey] = set()
-    for (namespace, _), each in routes.items():
-        routed.update(RevisionKey(namespace, name) for name, _ in each.split)
-        routed.update(RevisionKey(namespace, name) for name in each.tags.values())
+    for key, table in routes.items():
+        routed |= table.revisions(key.namespace)
     return routed

@@ -18,8 +18,8 @@ from collections.abc import Callable
 
 from prometheus_client import Histogram
 
-from unkai.platform.controllers.revision import Report
-from unkai.platform.gateway import Endpoint, Gateway, RevisionKey
+from unkai.platform.contracts import DEPLOYING, PERMANENT, Report
+from unkai.platform.gateway import Endpoint, Gateway
 from unkai.platform.runners import CrashLoop, Instance, InstanceSpec, Runner, RunnerError
 
 log = logging.getLogger("unkai.dataplane")
@@ -39,12 +39,12 @@ class RevisionInstances:
         starts: asyncio.Semaphore,
     ) -> None:
         self.spec = spec
-        self.key = RevisionKey(*spec.key)
+        self.key = spec.key
         self.desired = 0
         self.routed = False
         self.ready: list[Instance] = []
-        self.healthy = Report("Unknown", "Deploying")
-        self.resources = Report("Unknown", "Deploying")
+        self.healthy = DEPLOYING
+        self.resources = DEPLOYING
         self._runner = runner
         self._gateway = gateway
         self._changed = changed
@@ -106,7 +106,7 @@ class RevisionInstances:
         except RunnerError as error:
             self._crashes = self._crashes.after_exit(ran_for=0)
             failed = Report("False", error.reason, error.message)
-            if error.reason in ("ContainerRuntimeUnavailable", "BundleMissing"):
+            if error.reason in PERMANENT:
                 self.resources = failed
             else:
                 self.healthy = failed

@@ -16,7 +16,7 @@ from unkai.platform.autoscaler.activation import Activity
 from unkai.platform.autoscaler.collector import Meter, Observation
 from unkai.platform.autoscaler.config import AutoscalerConfig
 from unkai.platform.autoscaler.loop import Autoscaler
-from unkai.platform.autoscaler.ports import ReadyPods, RevisionKey, Scaler
+from unkai.platform.autoscaler.ports import ReadyPods, Scaler
 from unkai.platform.autoscaler.spec import RevisionSpec, revision_spec
 from unkai.platform.autoscaler.status import RevisionStatus
 
@@ -27,7 +27,6 @@ __all__ = [
     "Meter",
     "Observation",
     "ReadyPods",
-    "RevisionKey",
     "RevisionSpec",
     "RevisionStatus",
     "Scaler",

@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 
 from unkai.platform.autoscaler.buckets import Buckets, WeightedBuckets
-from unkai.platform.autoscaler.ports import RevisionKey
+from unkai.platform.contracts import RevisionKey
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,10 @@ from unkai.platform.autoscaler.decider import (
     excess_burst_capacity,
 )
 from unkai.platform.autoscaler.metrics import AutoscalerMetrics
-from unkai.platform.autoscaler.ports import ReadyPods, RevisionKey, Scaler
+from unkai.platform.autoscaler.ports import ReadyPods, Scaler
 from unkai.platform.autoscaler.spec import RevisionSpec, revision_spec
 from unkai.platform.autoscaler.status import RevisionStatus
+from unkai.platform.contracts import RevisionKey
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +58,14 @@ class Autoscaler:
         self,
         *,
         config: AutoscalerConfig,
-        scaler: Scaler,
-        pods: ReadyPods,
         registry: CollectorRegistry | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_activity: Callable[[RevisionKey], None] | None = None,
     ) -> None:
         self._config = config
-        self._scaler = scaler
-        self._pods = pods
+        self._scaler: Scaler = _UNDRIVEN
+        self._pods: ReadyPods = _UNDRIVEN
         self._on_activity = on_activity  # the Revision's Active condition follows it
         self._metrics = AutoscalerMetrics(registry) if registry is not None else None
         self._clock = clock
@@ -78,6 +77,17 @@ class Autoscaler:
         self.collector = MetricsCollector(
             default_windows=_windows(unannotated), bucket_size=config.bucket_size
         )
+
+    def drive(self, *, scaler: Scaler, pods: ReadyPods) -> None:
+        """Point the autoscaler at the instances it scales and counts.
+
+        Not a constructor argument because the parts need each other in a ring: the
+        gateway meters requests for the autoscaler, the autoscaler scales the data
+        plane, the data plane publishes endpoints to the gateway. The platform builds
+        the autoscaler first, hands it to the gateway and the data plane, and the data
+        plane drives it. Until then it sees no ready instances and scales nothing."""
+        self._scaler = scaler
+        self._pods = pods
 
     def meter(self, key: RevisionKey) -> Meter:
         """The gateway's handle for counting a revision's requests: keep it until the
@@ -221,6 +231,19 @@ class Autoscaler:
             previous is None or (previous.activity, previous.reason) != activity
         ):
             self._on_activity(key)
+
+
+class _Undriven:
+    """The instances of an autoscaler nothing drives yet: none ready, none to scale."""
+
+    def ready(self, key: RevisionKey) -> int:
+        return 0
+
+    async def scale(self, key: RevisionKey, desired: int) -> None:
+        raise RuntimeError(f"autoscaler scales {key} but drives no data plane: call drive()")
+
+
+_UNDRIVEN = _Undriven()
 
 
 def _windows(spec: RevisionSpec) -> Windows:

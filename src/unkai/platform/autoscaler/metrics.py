@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Gauge
 
-from unkai.platform.autoscaler.ports import RevisionKey
 from unkai.platform.autoscaler.status import RevisionStatus
+from unkai.platform.contracts import RevisionKey
 
 _LABELS = ("namespace", "revision")
 

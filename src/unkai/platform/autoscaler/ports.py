@@ -1,14 +1,15 @@
 """What the autoscaler needs from the rest of the data plane, as small protocols.
 
 The runners implement :class:`Scaler` and :class:`ReadyPods`; the autoscaler imports
-neither runners nor gateway. A revision is keyed by ``(namespace, name)``.
+neither runners nor gateway. A revision is keyed by its
+:class:`~unkai.platform.contracts.RevisionKey`.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-RevisionKey = tuple[str, str]
+from unkai.platform.contracts import RevisionKey
 
 
 class Scaler(Protocol):

@@ -7,6 +7,6 @@ status. No I/O, no clock; running one on its own output changes nothing.
 * :mod:`.service`: Service → Configuration + Route, Service status.
 * :mod:`.configuration`: Configuration → Revision per generation, Configuration status.
 * :mod:`.route`: Route → status and the routing table the gateway serves.
-* :mod:`.revision`: data-plane report (:class:`~.revision.RevisionReadiness`) →
+* :mod:`.revision`: data-plane report (:class:`~unkai.platform.contracts.RevisionReadiness`) →
   Revision status.
 """

@@ -24,11 +24,12 @@ from typing import Any
 from unkai.api.knative.metadata import CONFIGURATION_LABEL
 from unkai.platform.apiserver import errors
 from unkai.platform.apiserver.service import ResourceService
+from unkai.platform.contracts import RevisionReadiness, RouteKey, RoutingTable
 from unkai.platform.controllers import events
 from unkai.platform.controllers.cache import ObjectCache, where
 from unkai.platform.controllers.configuration import reconcile_configuration, revision_name
-from unkai.platform.controllers.revision import RevisionReadiness, reconcile_revision
-from unkai.platform.controllers.route import Network, RoutingTable, reconcile_route
+from unkai.platform.controllers.revision import reconcile_revision
+from unkai.platform.controllers.route import Network, reconcile_route
 from unkai.platform.controllers.service import reconcile_service
 
 log = logging.getLogger("unkai.controllers")
@@ -42,7 +43,6 @@ EVENT_SWEEP_SECONDS = 600.0
 KINDS = (SERVICES, CONFIGURATIONS, REVISIONS, ROUTES)
 MANAGER = "unkai-controller"
 Key = tuple[str, str, str]  # (group resource, namespace, name)
-RouteKey = tuple[str, str]  # (namespace, name)
 ProgramRoute = Callable[[RouteKey, RoutingTable | None], None]
 
 
@@ -262,7 +262,7 @@ class ServingControllers:
         await self._write_status(REVISIONS, revision, status)
 
     async def _route(self, namespace: str, name: str) -> None:
-        key = (namespace, name)
+        key = RouteKey(namespace, name)
         route = self._get(ROUTES, namespace, name)
         if route is None or route["metadata"].get("deletionTimestamp"):
             if self.programmed.pop(key, None) is not None:

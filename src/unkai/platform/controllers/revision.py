@@ -10,49 +10,16 @@ reports, everything is ``Unknown`` with reason ``Deploying``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
+from unkai.platform.contracts import DEPLOYING, Report, RevisionHealth, RevisionReadiness, Status
 from unkai.platform.controllers import conditions, objects
 from unkai.platform.controllers.conditions import Condition
 
 RESOURCES_AVAILABLE = "ResourcesAvailable"
 CONTAINER_HEALTHY = "ContainerHealthy"
 ACTIVE = "Active"
-DEPLOYING = "Deploying"
-
-
-@dataclass(frozen=True)
-class Report:
-    """One reported condition: ``"True"``, ``"False"`` or ``"Unknown"``, and why."""
-
-    status: conditions.Status
-    reason: str = ""
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class RevisionHealth:
-    """What the data plane knows about one revision.
-
-    ``resources_available``: instances could be created (False e.g. when the image or
-    bundle cannot be found). ``container_healthy``: the container started and passed its
-    readiness probe (False e.g. when it exits). ``active``: whether it is serving or
-    scaled to zero. Replica counts are shown by ``kubectl get revisions``.
-    """
-
-    resources_available: Report
-    container_healthy: Report
-    active: Report | None = None
-    actual_replicas: int | None = None
-    desired_replicas: int | None = None
-
-
-class RevisionReadiness(Protocol):
-    """The data plane's answer for a revision; ``None`` while it has nothing to say."""
-
-    def health(self, *, namespace: str, name: str) -> RevisionHealth | None: ...
 
 
 def revision_status(
@@ -60,8 +27,7 @@ def revision_status(
 ) -> dict[str, Any]:
     """The Revision's status given the data plane's report (or its absence)."""
     if health is None:
-        waiting = Report("Unknown", DEPLOYING)
-        health = RevisionHealth(resources_available=waiting, container_healthy=waiting)
+        health = RevisionHealth(resources_available=DEPLOYING, container_healthy=DEPLOYING)
     dependents = [
         Condition(RESOURCES_AVAILABLE, *_fields(health.resources_available)),
         Condition(CONTAINER_HEALTHY, *_fields(health.container_healthy)),
@@ -92,5 +58,5 @@ def reconcile_revision(
     return revision_status(revision, health=health, now=now)
 
 
-def _fields(report: Report) -> tuple[conditions.Status, str, str]:
+def _fields(report: Report) -> tuple[Status, str, str]:
     return report.status, report.reason, report.message

@@ -11,10 +11,11 @@ table computed here (``programmed``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from unkai.platform.contracts import RoutingTable, Status
 from unkai.platform.controllers import conditions, objects
 from unkai.platform.controllers.conditions import Condition
 
@@ -37,20 +38,6 @@ class Network:
 
     def url(self, host: str) -> str:
         return f"http://{host}" if self.port == 80 else f"http://{host}:{self.port}"
-
-
-@dataclass(frozen=True)
-class RoutingTable:
-    """What the gateway serves for one Route; hosts carry no port.
-
-    ``split``: ``(revision, percent)`` pairs for ``host``, merged per revision, zero
-    shares left out, in the order of ``spec.traffic``. ``tags``: tag host → revision,
-    each served 100%.
-    """
-
-    host: str
-    split: tuple[tuple[str, int], ...]
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -175,7 +162,7 @@ def _missing(kind: str, name: str) -> Condition:
     return _unassigned("False", f'{kind} "{name}" referenced in traffic not found.')
 
 
-def _unassigned(status: conditions.Status, message: str) -> Condition:
+def _unassigned(status: Status, message: str) -> Condition:
     return Condition(ALL_TRAFFIC_ASSIGNED, status, REVISION_MISSING, message)
 
 

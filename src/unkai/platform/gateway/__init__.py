@@ -16,14 +16,13 @@ beside them :mod:`.headers`, :mod:`.timeouts`, :mod:`.websocket`, :mod:`.respons
 
 from unkai.platform.gateway.metrics import RequestMeter, RevisionStats
 from unkai.platform.gateway.server import Gateway
-from unkai.platform.gateway.settings import Endpoint, GatewayConfig, RevisionKey, RevisionSettings
+from unkai.platform.gateway.settings import Endpoint, GatewayConfig, RevisionSettings
 
 __all__ = [
     "Endpoint",
     "Gateway",
     "GatewayConfig",
     "RequestMeter",
-    "RevisionKey",
     "RevisionSettings",
     "RevisionStats",
 ]

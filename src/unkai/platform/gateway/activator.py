@@ -17,12 +17,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from unkai.platform.contracts import RevisionKey
 from unkai.platform.gateway.breaker import Breaker
 from unkai.platform.gateway.metrics import RequestMeter, RevisionStats
 from unkai.platform.gateway.settings import (
     Endpoint,
     GatewayConfig,
-    RevisionKey,
     RevisionSettings,
 )
 from unkai.platform.gateway.timeouts import FirstByteDeadlines

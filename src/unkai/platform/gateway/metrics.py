@@ -21,7 +21,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from unkai.platform.gateway.settings import RevisionKey
+from unkai.platform.contracts import RevisionKey
 
 LATENCY_BUCKETS: Final = (
     0.001,

@@ -1,6 +1,6 @@
 """Host routing: from a request's ``Host`` (and optional tag header) to one revision.
 
-A Route's :class:`~unkai.platform.controllers.route.RoutingTable` is compiled once,
+A Route's :class:`~unkai.platform.contracts.RoutingTable` is compiled once,
 when routes change, into :class:`CompiledRoute`: a cumulative weight list for the
 main host and one 100% entry per tag host. The request path then costs one dict
 lookup on the normalised host and, for a split, one ``random()`` and one bisect:
@@ -15,8 +15,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from typing import Generic, TypeVar
 
-from unkai.platform.controllers.route import RoutingTable
-from unkai.platform.gateway.settings import RevisionKey
+from unkai.platform.contracts import RevisionKey, RoutingTable
 
 T = TypeVar("T")
 

@@ -26,12 +26,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from prometheus_client import CollectorRegistry
 
-from unkai.platform.controllers.route import RoutingTable
+from unkai.platform.contracts import RevisionKey, RoutingTable
 from unkai.platform.gateway.activator import Revision
 from unkai.platform.gateway.metrics import GatewayCollector, RequestMeter, RevisionStats
 from unkai.platform.gateway.protocol import ClientConnection
 from unkai.platform.gateway.routing import Router
-from unkai.platform.gateway.settings import Endpoint, GatewayConfig, RevisionKey, RevisionSettings
+from unkai.platform.gateway.settings import Endpoint, GatewayConfig, RevisionSettings
 
 log = logging.getLogger("unkai.gateway")
 

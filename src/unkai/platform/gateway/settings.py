@@ -1,4 +1,4 @@
-"""What the data plane tells the gateway: revision keys, endpoints and per-revision limits.
+"""What the data plane tells the gateway: endpoints and per-revision limits.
 
 These are plain values, compared by value: a setter called twice with equal settings
 changes nothing. Defaults are Knative's (``config-defaults``, ``config-network``).
@@ -7,17 +7,6 @@ changes nothing. Defaults are Knative's (``config-defaults``, ``config-network``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
-
-
-class RevisionKey(NamedTuple):
-    """A Revision, named as in the API: its namespace and its name."""
-
-    namespace: str
-    name: str
-
-    def __str__(self) -> str:
-        return f"{self.namespace}/{self.name}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from unkai.platform.runners.base import (
 from unkai.platform.runners.container import ContainerRunner
 from unkai.platform.runners.logfiles import LogFiles, LogLine, follow, read
 from unkai.platform.runners.process import Mode, ProcessRunner
-from unkai.platform.runners.spec import InstanceSpec, RevisionKey, from_revision
+from unkai.platform.runners.spec import InstanceSpec, from_revision
 
 __all__ = [
     "ContainerRunner",
@@ -30,7 +30,6 @@ __all__ = [
     "LogLine",
     "Mode",
     "ProcessRunner",
-    "RevisionKey",
     "Runner",
     "RunnerError",
     "follow",

@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Protocol
 
+from unkai.platform.contracts import Reason, RevisionKey
 from unkai.platform.runners import logfiles, probe
-from unkai.platform.runners.spec import InstanceSpec, RevisionKey
+from unkai.platform.runners.spec import InstanceSpec
 
 HOST: Final = "127.0.0.1"
-READINESS_TIMEOUT: Final = "ReadinessTimeout"
 TAIL_LINES: Final = 20
 
 
@@ -168,7 +168,7 @@ class Instance:
         except TimeoutError:
             ended = await self.stop()
             raise InstanceStartError(
-                READINESS_TIMEOUT,
+                Reason.READINESS_TIMEOUT,
                 f"not ready after {limit:g}s; last log lines:\n" + logfiles.summary(ended.log_tail),
                 ended,
             ) from None

@@ -32,12 +32,11 @@ import secrets
 import shutil
 from typing import Final
 
+from unkai.platform.contracts import Reason, RevisionKey
 from unkai.platform.runners.base import HOST, Instance, InstanceSet, RunnerError, free_port
 from unkai.platform.runners.logfiles import LogFiles
-from unkai.platform.runners.spec import InstanceSpec, RevisionKey
+from unkai.platform.runners.spec import InstanceSpec
 
-UNAVAILABLE: Final = "ContainerRuntimeUnavailable"
-MISSING: Final = "ContainerMissing"
 PODMAN_OPTIONS: Final = ("--runtime", "runc", "--cgroup-manager=cgroupfs")
 MAX_PROCESSES: Final = 4096
 _INFO_TIMEOUT: Final = 30.0
@@ -154,7 +153,7 @@ async def _pull(engine: list[str], image: str, limit: float) -> None:
         return
     code, last = await _client(engine, ("pull", "--quiet", image), limit)
     if code != 0:
-        raise RunnerError(MISSING, f'Unable to fetch image "{image}": {last}')
+        raise RunnerError(Reason.CONTAINER_MISSING, f'Unable to fetch image "{image}": {last}')
 
 
 async def _client(command: list[str], args: tuple[str, ...], limit: float) -> tuple[int, str]:
@@ -192,7 +191,7 @@ async def _detect(binaries: tuple[str, ...]) -> list[str]:
             return command
         problems.append(f"{binary}: `{binary} info` failed: {last}")
     raise RunnerError(
-        UNAVAILABLE,
+        Reason.CONTAINER_RUNTIME_UNAVAILABLE,
         "no container runtime works here ("
         + "; ".join(problems)
         + "). Install podman and runc (Debian: apt-get install podman runc), or deploy the"

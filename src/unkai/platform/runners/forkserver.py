@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TypeVar
 
+from unkai.platform.contracts import Reason
 from unkai.platform.runners import control, logfiles
 from unkai.platform.runners.base import InstanceExit, InstanceStartError, RunnerError
 
-FORK_FAILED: Final = "ForkFailed"
 _CLOSE_SLACK: Final = 5.0
 T = TypeVar("T")
 
@@ -105,7 +105,7 @@ class ForkServer:
         """A new instance serving on its own loopback port, and on a Unix socket at
         ``socket_path`` when given (logging to ``log_path``)."""
         if not self.alive:
-            raise RunnerError(FORK_FAILED, "the revision's zygote has exited")
+            raise RunnerError(Reason.FORK_FAILED, "the revision's zygote has exited")
         loop = asyncio.get_running_loop()
         forked = self._forks[instance_id] = loop.create_future()
         exited = self._exits[instance_id] = loop.create_future()
@@ -143,7 +143,7 @@ class ForkServer:
 
     async def _send(self, message: control.Message) -> None:
         if not self.alive:
-            raise RunnerError(FORK_FAILED, "the revision's zygote has exited")
+            raise RunnerError(Reason.FORK_FAILED, "the revision's zygote has exited")
         self._writer.write(control.encode(message))
         await self._writer.drain()
 
@@ -163,7 +163,7 @@ class ForkServer:
             self._pids[instance_id] = event["pid"]
             _settle(self._forks.pop(instance_id, None), (event["pid"], event["port"]))
         elif kind == "fork-failed":
-            error = RunnerError(FORK_FAILED, f"the zygote could not fork: {event['error']}")
+            error = RunnerError(Reason.FORK_FAILED, f"the zygote could not fork: {event['error']}")
             self._exits.pop(instance_id, None)
             future = self._forks.pop(instance_id, None)
             if future is not None and not future.done():
@@ -180,7 +180,8 @@ class ForkServer:
                 os.killpg(pid, signal.SIGKILL)
         for instance_id, forked in self._forks.items():
             if not forked.done():
-                forked.set_exception(RunnerError(FORK_FAILED, f"zygote exited ({instance_id})"))
+                lost = RunnerError(Reason.FORK_FAILED, f"zygote exited ({instance_id})")
+                forked.set_exception(lost)
         for exited in self._exits.values():
             _settle(exited, -signal.SIGKILL)
         self._forks.clear()

@@ -28,10 +28,11 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final, Literal
+from typing import Literal
 
 from unkai.api.yamlsource import SourceError
 from unkai.build import environments
+from unkai.platform.contracts import Reason, RevisionKey
 from unkai.platform.runners.base import (
     HOST,
     Instance,
@@ -42,14 +43,10 @@ from unkai.platform.runners.base import (
 )
 from unkai.platform.runners.forkserver import ForkServer
 from unkai.platform.runners.logfiles import LogFiles, summary, tail
-from unkai.platform.runners.spec import InstanceSpec, RevisionKey
+from unkai.platform.runners.spec import InstanceSpec
 from unkai.runtime import LoadError, load_spec
 
 Mode = Literal["fork", "spawn"]
-NO_BUNDLE: Final = "BundleMissing"
-FUNCTION_INVALID: Final = "FunctionInvalid"
-REQUIREMENTS_FAILED: Final = "RequirementsFailed"
-LOAD_TIMEOUT: Final = "LoadTimeout"
 
 
 class ProcessRunner:
@@ -181,7 +178,7 @@ class ProcessRunner:
         except TimeoutError:
             lines = summary(tail(log_path))
             message = f"the function did not load in {self._ready_timeout:g}s; last log lines:"
-            raise InstanceStartError(LOAD_TIMEOUT, f"{message}\n{lines}") from None
+            raise InstanceStartError(Reason.LOAD_TIMEOUT, f"{message}\n{lines}") from None
 
     async def _environment(self, spec: InstanceSpec) -> dict[str, str]:
         """What an instance's (or zygote's) environment is, before ``PORT``."""
@@ -189,13 +186,13 @@ class ProcessRunner:
         try:
             lines = load_spec(directory).requirement_lines(directory)
         except (LoadError, SourceError) as error:  # a requirements file that went away
-            raise RunnerError(FUNCTION_INVALID, str(error)) from None
+            raise RunnerError(Reason.FUNCTION_INVALID, str(error)) from None
         try:
             site = await asyncio.to_thread(
                 environments.prepare, lines, root=self._environments, base_dir=directory
             )
         except environments.RequirementsError as error:
-            raise RunnerError(REQUIREMENTS_FAILED, str(error)) from None
+            raise RunnerError(Reason.REQUIREMENTS_FAILED, str(error)) from None
         env = {**self._inherited, **spec.env, **spec.contract_env()}
         env.pop("PORT", None)
         env["PYTHONPATH"] = site.python_path(self._inherited.get("PYTHONPATH"))
@@ -205,7 +202,7 @@ class ProcessRunner:
 
 def _bundle(spec: InstanceSpec) -> Path:
     if spec.bundle is None:
-        raise RunnerError(NO_BUNDLE, f"{spec.image or spec.revision}: no bundle to run")
+        raise RunnerError(Reason.BUNDLE_MISSING, f"{spec.image or spec.revision}: no bundle to run")
     return spec.bundle
 
 

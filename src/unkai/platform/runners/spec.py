@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from unkai.platform.contracts import RevisionKey
+
 DEFAULT_READINESS_PATH: Final = "/health/readiness"
 DEFAULT_TIMEOUT_SECONDS: Final = 300
 DEFAULT_CONTAINER_PORT: Final = 8080
-
-RevisionKey = tuple[str, str]
-"""``(namespace, revision name)``: what instances, zygotes and log folders are keyed by."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ class InstanceSpec:
 
     @property
     def key(self) -> RevisionKey:
-        return (self.namespace, self.revision)
+        return RevisionKey(self.namespace, self.revision)
 
     @property
     def grace_period(self) -> float:
