@@ -64,6 +64,15 @@ class ObjectCache:
         objects = self._objects.get((kind, namespace))
         return MappingProxyType(objects) if objects is not None else _EMPTY
 
+    def keys(self, kind: str) -> list[tuple[str, str]]:
+        """``(namespace, name)`` of every object of ``kind``, in every namespace."""
+        return [
+            (namespace, name)
+            for (each, namespace), objects in self._objects.items()
+            if each == kind
+            for name in objects
+        ]
+
     def labelled(self, kind: str, namespace: str, configuration: str) -> list[Object]:
         """The objects of ``kind`` labelled as belonging to ``configuration``."""
         names = self._by_configuration.get((namespace, configuration), set())

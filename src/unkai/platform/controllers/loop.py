@@ -5,7 +5,9 @@ objects whose desired state depends on it; a worker then reads the current objec
 asks the pure reconcilers (:mod:`.service`, :mod:`.configuration`, :mod:`.revision`,
 :mod:`.route`) what should be, and writes only the difference. Because each reconcile
 starts from what is stored, running one twice, after a crash, or after a missed event
-is harmless, and a restart simply queues everything once.
+is harmless, and a restart simply queues everything once. A reconcile that fails is
+queued again after a growing delay (:mod:`.retry`), and every object is queued again
+every :data:`~.retry.RESYNC_SECONDS`.
 
 The data plane takes part in two ways: it answers :class:`RevisionReadiness` and calls
 :meth:`ServingControllers.revision_changed` when its answer changes; and it receives
@@ -28,6 +30,7 @@ from unkai.platform.contracts import RevisionReadiness, RouteKey, RoutingTable
 from unkai.platform.controllers import events
 from unkai.platform.controllers.cache import ObjectCache, where
 from unkai.platform.controllers.configuration import reconcile_configuration, revision_name
+from unkai.platform.controllers.retry import RESYNC_SECONDS, retry_delay
 from unkai.platform.controllers.revision import reconcile_revision
 from unkai.platform.controllers.route import Network, reconcile_route
 from unkai.platform.controllers.service import reconcile_service
@@ -62,6 +65,7 @@ class ServingControllers:
         program_route: ProgramRoute,
         clock: Callable[[], datetime] = utc_now,
         workers: int = 4,
+        resync_seconds: float = RESYNC_SECONDS,
     ) -> None:
         self.api = api
         self.readiness = readiness
@@ -71,8 +75,11 @@ class ServingControllers:
         self.programmed: dict[RouteKey, RoutingTable] = {}
         self.cache = ObjectCache()
         self._workers = workers
+        self._resync_seconds = resync_seconds
         self._queue: asyncio.Queue[Key] = asyncio.Queue()
         self._queued: set[Key] = set()
+        self._failures: dict[Key, int] = {}
+        self._retries: dict[Key, asyncio.TimerHandle] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._reconcilers = {
             SERVICES: self._service,
@@ -95,8 +102,12 @@ class ServingControllers:
         for number in range(self._workers):
             self._tasks.append(asyncio.create_task(self._work(), name=f"controller-{number}"))
         self._tasks.append(asyncio.create_task(self._expire_events(), name="event-expiry"))
+        self._tasks.append(asyncio.create_task(self._resync(), name="resync"))
 
     async def stop(self) -> None:
+        for handle in self._retries.values():
+            handle.cancel()
+        self._retries.clear()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -158,11 +169,38 @@ class ServingControllers:
                 if error.reason in ("Conflict", "AlreadyExists"):
                     self._enqueue(key)  # someone wrote first: read again and retry
                 else:
-                    log.warning("reconcile %s failed: %s", key, error)
-            except Exception:
-                log.exception("reconcile %s crashed", key)
+                    self._retry_later(key, f"failed: {error}")
+            except Exception as error:
+                self._retry_later(key, f"crashed: {error!r}", traceback=True)
+            else:
+                self._failures.pop(key, None)
             finally:
                 self._queue.task_done()
+
+    def _retry_later(self, key: Key, what: str, *, traceback: bool = False) -> None:
+        """Queue ``key`` again after its backoff; a newer event may queue it sooner."""
+        failures = self._failures[key] = self._failures.get(key, 0) + 1
+        delay = retry_delay(failures)
+        log.warning(
+            "reconcile %s %s (attempt %d; again in %.2f s)", key, what, failures, delay,
+            exc_info=traceback,
+        )  # fmt: skip
+        if (previous := self._retries.pop(key, None)) is not None:
+            previous.cancel()
+        self._retries[key] = asyncio.get_running_loop().call_later(delay, self._retried, key)
+
+    def _retried(self, key: Key) -> None:
+        self._retries.pop(key, None)
+        self._enqueue(key)
+
+    async def _resync(self) -> None:
+        """Queue every known object again, now and then: what no event announces (a
+        data plane that healed without saying so) is picked up within the period."""
+        while True:
+            await asyncio.sleep(self._resync_seconds)
+            for kind in KINDS:
+                for namespace, name in self.cache.keys(kind):
+                    self._enqueue((kind, namespace, name))
 
     def _get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         return self.cache.get(kind, namespace, name)
