@@ -156,3 +156,9 @@ async def test_an_instance_reports_its_end_once(tmp_path: Path) -> None:
     assert instance.uptime() < 0.05  # stopped growing when it ended
     assert (await instance.stop()) is ended  # nothing is signalled twice
     assert signals == [15]
+
+
+def test_an_unreadable_log_gives_a_line_saying_so_not_an_error(tmp_path: Path) -> None:
+    log = tmp_path / "instance.log"
+    log.mkdir()  # what was a log file is now something that cannot be read as one
+    assert tail(log) == ["(the log could not be read: Is a directory)"]

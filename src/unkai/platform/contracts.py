@@ -60,6 +60,8 @@ class Reason(StrEnum):
     FORK_FAILED = "ForkFailed"
     CONTAINER_RUNTIME_UNAVAILABLE = "ContainerRuntimeUnavailable"
     CONTAINER_MISSING = "ContainerMissing"
+    INSTANCE_START_FAILED = "InstanceStartFailed"
+    SCALING_FAILED = "ScalingFailed"
 
 
 PERMANENT: frozenset[str] = frozenset({Reason.BUNDLE_MISSING, Reason.CONTAINER_RUNTIME_UNAVAILABLE})

@@ -13,6 +13,7 @@ data dir so that ``unkai status``, ``down`` and the resource commands can find i
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import signal
@@ -40,6 +41,7 @@ from unkai.platform.controllers.route import Network
 from unkai.platform.dataplane import DataPlane
 from unkai.platform.gateway import Gateway, GatewayConfig
 from unkai.platform.runners import ContainerRunner, LogFiles, Mode, ProcessRunner
+from unkai.platform.supervision import supervise
 
 log = logging.getLogger("unkai.platform")
 
@@ -120,8 +122,9 @@ class Platform:
         await self.gateway.start(self.settings.host, self.settings.gateway_port)
         await self.api.start()
         if self.autoscaler is not None and self.data_plane is not None:
-            self._tasks.append(asyncio.create_task(self.autoscaler.run()))
-            self._tasks.append(asyncio.create_task(self._follow_revisions(self.data_plane)))
+            self._tasks.append(supervise("autoscaler", self.autoscaler.run))
+            follow = functools.partial(self._follow_revisions, self.data_plane)
+            self._tasks.append(supervise("revisions to the data plane", follow, forever=True))
         self.controllers = ServingControllers(
             self.api.service,
             readiness=self.readiness,

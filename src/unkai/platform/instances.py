@@ -6,7 +6,11 @@ probe passed), and stops surplus ones by taking them out of the gateway, waiting
 their in-flight requests, then stopping them (SIGTERM, grace, SIGKILL). An instance
 that exits on its own is a crash: it is taken out at once, reported in the revision's
 ``ContainerHealthy`` condition (exit code and last log lines), and replaced after an
-exponential backoff. Every change of what it would report calls ``changed()``.
+exponential backoff. Every change of what it would report calls ``changed()``. The
+converging task is supervised: if it fails (an ``OSError`` while stopping an instance,
+say), the revision reports ``ContainerHealthy=False`` with reason ``ScalingFailed`` and
+the task starts again after a backoff, so a revision never says Ready while nothing
+manages its instances.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ from collections.abc import Callable
 
 from prometheus_client import Histogram
 
-from unkai.platform.contracts import DEPLOYING, PERMANENT, Report
+from unkai.platform.contracts import DEPLOYING, PERMANENT, Reason, Report
 from unkai.platform.gateway import Endpoint, Gateway
 from unkai.platform.runners import CrashLoop, Instance, InstanceSpec, Runner, RunnerError
+from unkai.platform.supervision import supervise
 
 log = logging.getLogger("unkai.dataplane")
 
@@ -69,7 +74,9 @@ class RevisionInstances:
             self._changed()  # the Revision's desiredReplicas
         self._wake.set()
         if self._task is None:
-            self._task = asyncio.create_task(self._converge(), name=f"instances {self.key}")
+            self._task = supervise(
+                f"instances of {self.key}", self._converge, on_failure=self._converge_failed
+            )
 
     async def close(self) -> None:
         """Stop every instance (the revision is gone, or the platform stops)."""
@@ -94,7 +101,15 @@ class RevisionInstances:
                 continue
             if not self.routed and self.desired == 0 and not self.ready and not self._starting:
                 await self._runner.retire(self.spec.key)
+            if self.healthy.reason == Reason.SCALING_FAILED:  # a pass went through again
+                self.healthy = Report("True")
+                self._changed()
             await self._wake.wait()
+
+    def _converge_failed(self, error: BaseException, delay: float) -> None:
+        message = f"managing instances failed: {type(error).__name__}: {error}"
+        self.healthy = Report("False", Reason.SCALING_FAILED, f"{message}; again in {delay:.0f} s")
+        self._changed()
 
     async def _start(self) -> None:
         self._starting += 1
@@ -117,7 +132,7 @@ class RevisionInstances:
             log.exception("revision %s: starting an instance failed", self.key)
             self._crashes = self._crashes.after_exit(ran_for=0)
             self.healthy = Report(
-                "False", "InstanceStartFailed", f"{type(error).__name__}: {error}"
+                "False", Reason.INSTANCE_START_FAILED, f"{type(error).__name__}: {error}"
             )
             self._changed()
             return

@@ -20,6 +20,7 @@ from unkai.platform.apiserver import errors
 from unkai.platform.apiserver.service import ResourceService
 from unkai.platform.apiserver.types import Object
 from unkai.platform.store import Key, StoreError
+from unkai.platform.supervision import supervise
 
 log = logging.getLogger("unkai.apiserver.collector")
 
@@ -34,7 +35,7 @@ class Collector:
         """The resourceVersions of unreadable objects already logged."""
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="unkai-apiserver-collector")
+        self._task = supervise("garbage collector", self._run)
 
     async def stop(self) -> None:
         if self._task is not None:

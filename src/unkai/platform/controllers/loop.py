@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +34,7 @@ from unkai.platform.controllers.retry import RESYNC_SECONDS, retry_delay
 from unkai.platform.controllers.revision import reconcile_revision
 from unkai.platform.controllers.route import Network, reconcile_route
 from unkai.platform.controllers.service import reconcile_service
+from unkai.platform.supervision import supervise
 
 log = logging.getLogger("unkai.controllers")
 
@@ -89,20 +90,19 @@ class ServingControllers:
         }
 
     async def start(self) -> None:
-        """Fill the cache and queue every object once, then follow changes."""
+        """Fill the cache and queue every object once, then follow changes.
+
+        Every task is supervised: a watch that fails or ends is listed and followed
+        anew (level-based, so what it missed is reconciled then)."""
         for kind in KINDS:
-            rt = self.api.registry.get(kind)
-            listed = await self.api.list(rt)
-            for obj in listed["items"]:
-                self.cache.store(kind, obj)
-                self._enqueue((kind, *where(obj)))
-            version = listed["metadata"]["resourceVersion"]
-            watch = await self.api.watch(rt, resource_version=version)
-            self._tasks.append(asyncio.create_task(self._follow(kind, watch)))
+            version = await self._list(kind)
+            self._tasks.append(
+                supervise(f"watch {kind}", self._follower(kind, version), forever=True)
+            )
         for number in range(self._workers):
-            self._tasks.append(asyncio.create_task(self._work(), name=f"controller-{number}"))
-        self._tasks.append(asyncio.create_task(self._expire_events(), name="event-expiry"))
-        self._tasks.append(asyncio.create_task(self._resync(), name="resync"))
+            self._tasks.append(supervise(f"controller-{number}", self._work))
+        self._tasks.append(supervise("event-expiry", self._expire_events))
+        self._tasks.append(supervise("resync", self._resync))
 
     async def stop(self) -> None:
         for handle in self._retries.values():
@@ -124,15 +124,39 @@ class ServingControllers:
             self._queued.add(key)
             self._queue.put_nowait(key)
 
-    async def _follow(self, kind: str, watch: Any) -> None:
-        async with watch:
-            async for event, obj in watch:
-                if event == "DELETED":
-                    self.cache.drop(kind, obj)
-                else:
-                    self.cache.store(kind, obj)
-                for key in self._affected(kind, obj):
+    async def _list(self, kind: str) -> str:
+        """Put every object of ``kind`` in the cache (dropping those gone), queue each,
+        and return the resourceVersion to watch from."""
+        listed = await self.api.list(self.api.registry.get(kind))
+        present = {where(obj) for obj in listed["items"]}
+        for namespace, name in set(self.cache.keys(kind)) - present:
+            gone = self.cache.get(kind, namespace, name)
+            if gone is not None:
+                self.cache.drop(kind, gone)
+                for key in self._affected(kind, gone):
                     self._enqueue(key)
+        for obj in listed["items"]:
+            self.cache.store(kind, obj)
+            self._enqueue((kind, *where(obj)))
+        return str(listed["metadata"]["resourceVersion"])
+
+    def _follower(self, kind: str, version: str) -> Callable[[], Awaitable[None]]:
+        """The watch of ``kind``: from ``version`` the first time, then from a new list."""
+        first: list[str] = [version]
+
+        async def follow() -> None:
+            since = first.pop() if first else await self._list(kind)
+            rt = self.api.registry.get(kind)
+            async with await self.api.watch(rt, resource_version=since) as watch:
+                async for event, obj in watch:
+                    if event == "DELETED":
+                        self.cache.drop(kind, obj)
+                    else:
+                        self.cache.store(kind, obj)
+                    for key in self._affected(kind, obj):
+                        self._enqueue(key)
+
+        return follow
 
     def _affected(self, kind: str, obj: dict[str, Any]) -> Iterable[Key]:
         """The objects whose desired state depends on ``obj``: itself, its owners, and

@@ -96,7 +96,11 @@ async def follow(
 
 def tail(path: Path, lines: int = 20, *, since: int = 0) -> list[str]:
     """The last ``lines`` lines of a log file (none when it does not exist), among those
-    written after byte ``since`` (a log appended to by every attempt: this attempt's)."""
+    written after byte ``since`` (a log appended to by every attempt: this attempt's).
+
+    A log that cannot be read gives one line saying why instead of an error: it is read
+    while an instance's exit is handled, and that must go on (take the instance out of
+    the gateway, report the crash) whatever became of its log."""
     try:
         with path.open("rb") as handle:
             size = handle.seek(0, 2)
@@ -104,6 +108,8 @@ def tail(path: Path, lines: int = 20, *, since: int = 0) -> list[str]:
             text = handle.read().decode(errors="replace")
     except FileNotFoundError:
         return []
+    except OSError as error:
+        return [f"(the log could not be read: {error.strerror or error})"]
     return text.splitlines()[-lines:]
 
 

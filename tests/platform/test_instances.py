@@ -1,0 +1,63 @@
+"""A revision's instance manager survives a failure of its own: it reports it in the
+revision's health and starts over, instead of dying while the revision says Ready.
+
+The runner is a stand-in whose ``retire`` fails once with an ``OSError`` (as reading
+an unreadable instance log did); the gateway is a real, unstarted one.
+"""
+
+import asyncio
+
+from prometheus_client import CollectorRegistry, Histogram
+
+from unkai.platform.contracts import Report
+from unkai.platform.gateway import Gateway
+from unkai.platform.instances import RevisionInstances
+from unkai.platform.runners import Instance, InstanceSpec
+
+
+class RetireFailsOnce:
+    def __init__(self) -> None:
+        self.retired = 0
+
+    async def prepare(self, spec: InstanceSpec) -> None:
+        return None
+
+    async def start(self, spec: InstanceSpec) -> Instance:
+        raise AssertionError("nothing asked for an instance")
+
+    async def retire(self, key: object) -> None:
+        self.retired += 1
+        if self.retired == 1:
+            raise IsADirectoryError("[Errno 21] Is a directory: 'instance.log'")
+
+    async def close(self) -> None:
+        return None
+
+
+def test_a_failed_converge_is_reported_then_retried_until_it_goes_through() -> None:
+    async def main() -> list[Report]:
+        seen: list[Report] = []
+        recovered = asyncio.Event()
+
+        def changed() -> None:
+            seen.append(instances.healthy)
+            if instances.healthy.status == "True" and len(seen) > 1:
+                recovered.set()
+
+        cold = Histogram("cold", "", ["namespace", "revision"], registry=CollectorRegistry())
+        instances = RevisionInstances(
+            InstanceSpec(namespace="default", revision="hello-00001", configuration="hello"),
+            runner=RetireFailsOnce(), gateway=Gateway(), cold_starts=cold,
+            starts=asyncio.Semaphore(1), changed=changed,
+        )  # fmt: skip
+        instances.set_routed(False)
+        instances.scale(0)
+        await asyncio.wait_for(recovered.wait(), 10)
+        await instances.close()
+        return seen
+
+    seen = asyncio.run(main())
+    failed = [report for report in seen if report.status == "False"]
+    assert [report.reason for report in failed] == ["ScalingFailed"]
+    assert "IsADirectoryError" in failed[0].message
+    assert seen[-1] == Report("True")
