@@ -25,6 +25,7 @@ import httpx2
 from unkai.api import funcyaml
 from unkai.build import environments
 from unkai.cli import console
+from unkai.runtime import lifeline
 
 START_TIMEOUT = 60.0
 STOP_MARGIN = 10.0  # beyond the function's grace period: time for its stop()
@@ -144,6 +145,7 @@ def start(directory: Path, spec: funcyaml.FuncSpec, *, host: str, port: int) -> 
     environment = prepare_environment(directory, spec)
     env = dict(os.environ)
     env["PYTHONPATH"] = environment.python_path(os.environ.get("PYTHONPATH"))
+    lifeline.child_env(env)
     command = [sys.executable, "-m", "unkai.runtime", str(directory)]
     command += ["--host", host, "--port", str(port)]
     process = subprocess.Popen(

@@ -13,7 +13,7 @@ import argparse
 import os
 from pathlib import Path
 
-from unkai.runtime import logs
+from unkai.runtime import lifeline, logs
 from unkai.runtime.environment import environment
 from unkai.runtime.loader import LoadError, load_spec
 from unkai.runtime.server import prepare
@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))
     parser.add_argument("--port", type=int, default=os.environ.get("PORT", "8080"))
     args = parser.parse_args(argv)
+    lifeline.bind_to_parent()
     logs.configure()
     try:
         spec = load_spec(args.directory)

@@ -44,7 +44,7 @@ from unkai.platform.runners.base import (
 from unkai.platform.runners.forkserver import ForkServer
 from unkai.platform.runners.logfiles import LogFiles, summary, tail
 from unkai.platform.runners.spec import InstanceSpec
-from unkai.runtime import LoadError, load_spec
+from unkai.runtime import LoadError, lifeline, load_spec
 
 Mode = Literal["fork", "spawn"]
 
@@ -148,6 +148,7 @@ class ProcessRunner:
         env = await self._environment(spec)
         port = free_port()  # a small race with other binders, which fork mode does not have
         env.update(spec.contract_env(port=port))
+        lifeline.child_env(env)
         with log_path.open("ab") as log:
             process = await asyncio.create_subprocess_exec(
                 *(sys.executable, "-m", "unkai.runtime", str(_bundle(spec))),

@@ -36,7 +36,7 @@ from types import FrameType
 from typing import Final, NoReturn
 
 from unkai.platform.runners import control
-from unkai.runtime import LoadError, Prepared, environment, load_spec, logs, prepare
+from unkai.runtime import LoadError, Prepared, environment, lifeline, load_spec, logs, prepare
 
 EXIT_LOAD_FAILED: Final = 2
 _BACKLOG: Final = 2048
@@ -51,6 +51,7 @@ class Zygote:
         self._grace = grace
         self._children: dict[int, str] = {}
         self._pids: dict[str, int] = {}
+        self._pid = os.getpid()
         self._lines = control.Lines()
         self._stopping_since: float | None = None
         self._wakeup_r, self._wakeup_w = os.pipe()
@@ -135,6 +136,9 @@ class Zygote:
         code = 1
         try:
             os.setpgid(0, 0)
+            # A zygote killed outright (it drains its children on any other stop)
+            # takes them along instead of leaving them serving.
+            lifeline.die_with_parent(signal.SIGKILL, parent=self._pid)
             signal.set_wakeup_fd(-1)
             for signum in (signal.SIGCHLD, signal.SIGTERM):
                 signal.signal(signum, signal.SIG_DFL)
