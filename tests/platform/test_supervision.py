@@ -9,7 +9,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from unkai.platform.supervision import HEALTHY_RUN, MAX_DELAY, restart_delay, supervise
+from unkai.platform.backoff import restart_delay
+from unkai.platform.supervision import FIRST_DELAY, HEALTHY_RUN, MAX_DELAY, supervise
 
 
 class Script:
@@ -102,5 +103,5 @@ def test_a_task_that_returns_ends_unless_it_is_meant_to_run_forever() -> None:
 
 
 def test_the_delay_is_capped() -> None:
-    assert restart_delay(1) == 1.0
-    assert restart_delay(100) == MAX_DELAY
+    assert restart_delay(1, base=FIRST_DELAY, cap=MAX_DELAY) == 1.0
+    assert restart_delay(100, base=FIRST_DELAY, cap=MAX_DELAY) == MAX_DELAY

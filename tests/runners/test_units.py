@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from unkai.platform.backoff import CrashLoop, restart_delay
 from unkai.platform.runners import (
-    CrashLoop,
     Instance,
     InstanceExit,
     InstanceSpec,
     LogFiles,
     follow,
     from_revision,
-    restart_delay,
 )
 from unkai.platform.runners.logfiles import summary, tail
 

@@ -22,9 +22,10 @@ from collections.abc import Callable
 
 from prometheus_client import Histogram
 
+from unkai.platform.backoff import CrashLoop
 from unkai.platform.contracts import DEPLOYING, PERMANENT, Reason, Report
 from unkai.platform.gateway import Endpoint, Gateway
-from unkai.platform.runners import CrashLoop, Instance, InstanceSpec, Runner, RunnerError
+from unkai.platform.runners import Instance, InstanceSpec, Runner, RunnerError
 from unkai.platform.supervision import supervise
 
 log = logging.getLogger("unkai.dataplane")

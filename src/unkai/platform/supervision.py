@@ -19,16 +19,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Final
 
+from unkai.platform.backoff import CrashLoop, restart_delay
+
 log = logging.getLogger("unkai.platform")
 
 FIRST_DELAY: Final = 1.0
 MAX_DELAY: Final = 30.0
 HEALTHY_RUN: Final = 60.0
-
-
-def restart_delay(failures: int) -> float:
-    """Seconds before the next start of a task that failed ``failures`` times in a row."""
-    return min(FIRST_DELAY * 2.0 ** min(failures - 1, 16), MAX_DELAY)
 
 
 def supervise(
@@ -47,14 +44,14 @@ def supervise(
     """
 
     async def supervisor() -> None:
-        failures = 0
+        failures = CrashLoop()
         while True:
             began = clock()
             try:
                 await run()
             except Exception as error:
-                failures = 1 if clock() - began >= HEALTHY_RUN else failures + 1
-                delay = restart_delay(failures)
+                failures = failures.after_exit(ran_for=clock() - began, healthy_after=HEALTHY_RUN)
+                delay = restart_delay(failures.failures, base=FIRST_DELAY, cap=MAX_DELAY)
                 log.exception("%s failed (restarting in %.0f s)", name, delay)
                 if on_failure is not None:
                     on_failure(error, delay)
@@ -64,8 +61,11 @@ def supervise(
                 return
             # Ended on its own: start again at once after a long run, with backoff after
             # short ones, so that a stream that keeps closing cannot spin.
-            failures = 0 if clock() - began >= HEALTHY_RUN else failures + 1
-            delay = restart_delay(failures) if failures else 0.0
+            ran_for = clock() - began
+            failures = failures.after_exit(ran_for=ran_for, healthy_after=HEALTHY_RUN)
+            delay = restart_delay(failures.failures, base=FIRST_DELAY, cap=MAX_DELAY)
+            if ran_for >= HEALTHY_RUN:
+                delay = 0.0
             log.info("%s ended; starting it again in %.0f s", name, delay)
             await sleep(delay)
 

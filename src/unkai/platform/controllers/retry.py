@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from unkai.platform.backoff import restart_delay
+
 FIRST_DELAY: Final = 0.05
 MAX_DELAY: Final = 60.0
 RESYNC_SECONDS: Final = 600.0
@@ -23,4 +25,4 @@ RESYNC_SECONDS: Final = 600.0
 def retry_delay(failures: int) -> float:
     """Seconds to wait before the next try of a key that has failed ``failures`` times
     in a row (``failures`` ≥ 1)."""
-    return min(FIRST_DELAY * 2.0 ** min(failures - 1, 32), MAX_DELAY)
+    return restart_delay(failures, base=FIRST_DELAY, cap=MAX_DELAY)

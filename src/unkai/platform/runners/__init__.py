@@ -6,7 +6,6 @@ listening on loopback ports; see ``base`` for the contract, docs/runners.md for 
 whole story. Output goes to per-instance files (:class:`LogFiles`, ``read``, ``follow``).
 """
 
-from unkai.platform.runners.backoff import CrashLoop, restart_delay
 from unkai.platform.runners.base import (
     Instance,
     InstanceExit,
@@ -21,7 +20,6 @@ from unkai.platform.runners.spec import InstanceSpec, from_revision
 
 __all__ = [
     "ContainerRunner",
-    "CrashLoop",
     "Instance",
     "InstanceExit",
     "InstanceSpec",
@@ -35,5 +33,4 @@ __all__ = [
     "follow",
     "from_revision",
     "read",
-    "restart_delay",
 ]

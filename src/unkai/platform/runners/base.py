@@ -10,7 +10,7 @@ revision shares between its instances (the fork-server's zygote) until told to
   raises :class:`InstanceStartError` (with the exit status and last log lines when it exited
   first); a runner that cannot run the spec at all raises :class:`RunnerError`;
 * ``await instance.wait()`` returns the :class:`InstanceExit` when it ends, whoever ended
-  it: the data plane restarts crashed instances from there (see ``backoff``);
+  it: the data plane restarts crashed instances from there (see ``unkai.platform.backoff``);
 * ``await instance.stop()`` drains like a Kubernetes pod: SIGTERM, up to the grace
   period (``timeoutSeconds``) to finish, then SIGKILL.
 

@@ -1,6 +1,9 @@
-"""How long to wait before restarting an instance that exited: exponential backoff.
+"""How long to wait before starting again what failed: exponential backoff, one rule.
 
-Pure, with time passed in, so the data plane's restart loop is a thin shell around it::
+Instances that crash, supervised platform tasks that fail (:mod:`.supervision`) and
+reconciles that fail (``controllers.retry``) all wait ``base × 2^(n-1)`` after the n-th
+consecutive failure, capped; each picks its own base and cap. Pure, with time passed
+in, so the data plane's restart loop is a thin shell around it::
 
     loop = CrashLoop()
     while wanted:
