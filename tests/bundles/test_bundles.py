@@ -228,3 +228,20 @@ def test_put_refuses_sparse_files_and_too_many_entries(tmp_path: Path) -> None:
     with pytest.raises(BundleError, match="more than 20000 entries"):
         store.put(archive(*many))
     assert not (tmp_path / "store" / "blobs").exists()
+
+
+def test_clean_removes_what_an_interrupted_put_left_and_keeps_bundles(tmp_path: Path) -> None:
+    store = BundleStore(tmp_path / "store")
+    digest = store.put(pack(make_function(tmp_path / "f")))
+    trees, blobs = store.root / "trees" / "sha256", store.root / "blobs" / "sha256"
+    half = trees / ".unpack-crashed"
+    (half / "lib").mkdir(parents=True)
+    (half / "lib" / "x.py").write_text("")
+    (half / "lib").chmod(0o555)  # unpacked trees are read-only
+    (blobs / ".upload-crashed").write_bytes(b"partial")
+
+    store.clean()
+
+    assert sorted(p.name for p in trees.iterdir()) == [digest.removeprefix("sha256:")]
+    assert sorted(p.name for p in blobs.iterdir()) == [f"{digest.removeprefix('sha256:')}.tar.gz"]
+    assert (store.path(digest) / "func.yaml").exists()

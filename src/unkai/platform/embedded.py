@@ -116,8 +116,13 @@ class Platform:
         self.routes: dict[RouteKey, RoutingTable] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._started_at = datetime.now(UTC)
+        self._hold: int | None = None
 
     async def start(self) -> None:
+        """Take the data dir (:class:`~unkai.platform.state.AlreadyRunningError` if a live
+        platform has it), clear what a crashed one left, then start the parts."""
+        self._hold = self.files.hold()
+        self.bundles.clean()
         self._started_at = datetime.now(UTC).replace(microsecond=0)
         await self.gateway.start(self.settings.host, self.settings.gateway_port)
         await self.api.start()
@@ -153,6 +158,9 @@ class Platform:
         await self.gateway.stop()
         await self.api.stop()
         self.files.clear_running(os.getpid())
+        if self._hold is not None:
+            self.files.release(self._hold)
+            self._hold = None
 
     async def serve_until_signalled(self, *, on_ready: Callable[[], None]) -> None:
         """Start, run until SIGINT or SIGTERM, then stop cleanly."""

@@ -6,14 +6,20 @@ Layout under the data dir (``~/.local/share/unkai`` by default)::
     platform/store.sqlite   every object the API server accepted
     platform/kubeconfig     a kubeconfig for it (server, CA, token; 0600)
     platform/running.json   pid and addresses of the running ``unkai up``
+    platform/running.lock   locked (``flock``) by the running ``unkai up`` while it lives
     platform/unkai.log      output of a detached ``unkai up``
 
 The token is created with ``O_EXCL`` and mode 0600 in one step, so it is never
 readable by others, not even for a moment, and two racing ``up`` commands agree on it.
+
+Whether a platform runs is decided by the lock, not by the pid in the record: the kernel
+drops a lock when its holder dies however it dies, while a pid can outlive its process
+(a zombie nobody reaps, after ``kill -9`` in a container) or be reused by another one.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -21,6 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import yaml
 
 from unkai.api import locations
@@ -35,13 +42,15 @@ class Running:
     gateway_url: str
 
     def alive(self) -> bool:
+        """Whether the process still runs (a zombie, dead but not reaped, does not)."""
         try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
+            return psutil.Process(self.pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
             return False
-        except PermissionError:
-            return True
-        return True
+
+
+class AlreadyRunningError(RuntimeError):
+    """Another ``unkai up`` holds this data dir."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,40 @@ class PlatformDir:
     def _running(self) -> Path:
         return self.root / "running.json"
 
+    @property
+    def _lock(self) -> Path:
+        return self.root / "running.lock"
+
+    def hold(self) -> int:
+        """Take the data dir for this process (until it exits, or :meth:`release`);
+        :class:`AlreadyRunningError` if a live platform holds it."""
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        descriptor = os.open(self._lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            running = self.running()
+            where = f" (pid {running.pid}) at {running.api_url}" if running else ""
+            raise AlreadyRunningError(f"already running{where}") from None
+        return descriptor
+
+    def release(self, descriptor: int) -> None:
+        os.close(descriptor)  # closing drops the lock
+
+    def _held(self) -> bool:
+        try:
+            descriptor = os.open(self._lock, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(descriptor)
+        return False
+
     def token(self) -> str:
         """The API token, created on first use (owner-only permissions)."""
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -93,12 +136,12 @@ class PlatformDir:
         temporary.replace(self._running)
 
     def running(self) -> Running | None:
-        """The running platform, or ``None`` (a record of a dead process does not count)."""
+        """The running platform, or ``None`` (a record left by a dead one does not count)."""
         try:
             record = Running(**json.loads(self._running.read_text()))
         except (FileNotFoundError, ValueError, TypeError):
             return None
-        return record if record.alive() else None
+        return record if self._held() and record.alive() else None
 
     def clear_running(self, pid: int) -> None:
         """Forget the record, if it is still ours (a newer ``up`` may have replaced it)."""

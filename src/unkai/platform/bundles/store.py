@@ -7,9 +7,11 @@ Layout under the store's root (``{data dir}/bundles`` by default)::
 
 :meth:`BundleStore.put` checks an archive completely, by unpacking it, before keeping
 it, so a bundle in the store is always one that can be run. Both the blob and the tree
-are written under a temporary name and renamed into place: a crash never leaves a half
-bundle, two uploads of the same bundle race harmlessly, and a second ``put`` of a
-bundle already stored costs one hash.
+are written under a temporary name, synced to disk, and renamed into place (the folder
+synced after): a crash, even of the machine, never leaves a half bundle, two uploads of
+the same bundle race harmlessly, and a second ``put`` of a bundle already stored costs
+one hash. What a crash left under a temporary name is removed by :meth:`BundleStore.clean`
+when the platform starts.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from unkai.platform.bundles.extract import extract
 from unkai.platform.bundles.reference import DIGEST
 
 DEFAULT_MAX_SIZE: Final = 50 * 2**20
+_UNPACKING: Final = ".unpack-"
+_UPLOADING: Final = ".upload-"
 
 
 class BundleNotFoundError(LookupError):
@@ -68,20 +72,30 @@ class BundleStore:
             self._unpack(digest, self._blob(digest).read_bytes())
         return tree
 
+    def clean(self) -> None:
+        """Remove what an interrupted ``put`` left under a temporary name. Call it only
+        while no ``put`` runs (at start)."""
+        for leftover in (self.root / "trees" / "sha256").glob(f"{_UNPACKING}*"):
+            _remove(leftover)
+        for leftover in (self.root / "blobs" / "sha256").glob(f"{_UPLOADING}*"):
+            leftover.unlink(missing_ok=True)
+
     def _unpack(self, digest: str, data: bytes) -> None:
         tree = self._tree(digest)
         if tree.is_dir():
             return
         tree.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=tree.parent))
+        staging = Path(tempfile.mkdtemp(prefix=_UNPACKING, dir=tree.parent))
         try:
             extract(data, staging, max_size=self.max_size)
             _make_read_only(staging)
+            _sync_tree(staging)
             try:
                 staging.rename(tree)
             except OSError:
                 if not tree.is_dir():  # only a concurrent unpack of the same bundle is fine
                     raise
+            _sync_directory(tree.parent)
         finally:
             if staging.exists():
                 _remove(staging)
@@ -89,9 +103,12 @@ class BundleStore:
     def _write_blob(self, digest: str, data: bytes) -> None:
         blob = self._blob(digest)
         blob.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=blob.parent, prefix=".upload-", delete=False) as out:
+        with tempfile.NamedTemporaryFile(dir=blob.parent, prefix=_UPLOADING, delete=False) as out:
             out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(out.name, blob)
+        _sync_directory(blob.parent)
 
     def _blob(self, digest: str) -> Path:
         return self.root / "blobs" / "sha256" / f"{_hex(digest)}.tar.gz"
@@ -104,6 +121,29 @@ def _hex(digest: str) -> str:
     if not DIGEST.match(digest):
         raise BundleError(f"not a bundle digest: {digest!r} (expected sha256:<64 hex digits>)")
     return digest.removeprefix("sha256:")
+
+
+def _sync_tree(tree: Path) -> None:
+    """Make the files and folders of ``tree`` durable before it is renamed into place."""
+    for path in [*tree.rglob("*"), tree]:
+        if path.is_symlink():
+            continue
+        if path.is_dir():
+            _sync_directory(path)
+        else:
+            descriptor = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+
+
+def _sync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _make_read_only(tree: Path) -> None:
