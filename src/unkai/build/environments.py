@@ -21,7 +21,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,12 +72,18 @@ def lookup(
 
 
 def prepare(
-    lines: Sequence[str], *, root: Path | None = None, base_dir: Path | None = None
+    lines: Sequence[str],
+    *,
+    root: Path | None = None,
+    base_dir: Path | None = None,
+    timeout: float = pip.DEFAULT_TIMEOUT,
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> Environment:
     """Return the environment, installing the requirements first when not cached.
 
     ``base_dir`` is where relative paths in requirement lines (``./vendor/pkg``,
-    ``-r more.txt``) are resolved: the function's directory.
+    ``-r more.txt``) are resolved: the function's directory. ``timeout`` and
+    ``cancelled`` bound the install (see :func:`unkai.build.pip.install`).
     """
     base = base_dir or Path.cwd()
     key = environment_key(lines, base_dir=base)
@@ -89,7 +95,10 @@ def prepare(
     site = envs / key
     staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=envs))
     try:
-        pip.install(requirements.for_pip(lines, base), target=staging, cwd=base)
+        pip.install(
+            requirements.for_pip(lines, base), target=staging, cwd=base,
+            timeout=timeout, cancelled=cancelled,
+        )  # fmt: skip
         pins.remove_runtime_copies(staging)
         try:
             staging.rename(site)

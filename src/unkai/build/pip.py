@@ -5,16 +5,26 @@ pip resolves the function's requirements under the runtime's constraints (see
 names pip's view of things, including "(constraint)" lines the user never wrote; the
 error instead says which requirement wants what against which runtime package and
 version. Every other failure keeps pip's own last words.
+
+pip runs in a process group of its own, bounded in time (``timeout``) and stoppable
+(``cancelled``): a requirement that hangs (an index that never answers, a ``setup.py``
+that never returns) is killed with everything it started, and says so, instead of
+holding a deploy, and the thread that waits for it, for ever.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Final
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -24,10 +34,24 @@ from unkai.build.requirements import RequirementsError
 
 _CAUSE = re.compile(r"^\s*(?:The user requested (?!\(constraint\))|(?P<who>\S+ \S+) depends on )")
 _CAUSES = "The conflict is caused by:"
+DEFAULT_TIMEOUT: Final = 600.0
+_POLL: Final = 0.25
 
 
-def install(lines: Sequence[str], *, target: Path, cwd: Path) -> None:
-    """Install ``lines`` into ``target``, constrained to the runtime's versions."""
+class InstallCancelledError(RequirementsError):
+    """Nobody wants the environment any more (its revision went away)."""
+
+
+def install(
+    lines: Sequence[str],
+    *,
+    target: Path,
+    cwd: Path,
+    timeout: float = DEFAULT_TIMEOUT,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> None:
+    """Install ``lines`` into ``target``, constrained to the runtime's versions, within
+    ``timeout`` seconds; stop early (:class:`InstallCancelledError`) once ``cancelled()``."""
     with tempfile.TemporaryDirectory(prefix="unkai-pip-") as scratch:
         listing = Path(scratch) / "requirements.txt"
         listing.write_text("\n".join(lines) + "\n")
@@ -38,7 +62,7 @@ def install(lines: Sequence[str], *, target: Path, cwd: Path) -> None:
             *("-m", "pip", "install", "--disable-pip-version-check", "--no-input"),
             *("--target", str(target), "-r", str(listing), "-c", str(runtime)),
         ]
-        result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+        result = _run(command, cwd=cwd, timeout=timeout, cancelled=cancelled)
     if result.returncode == 0:
         return
     conflicts = runtime_conflicts(result.stdout, pins.runtime_versions())
@@ -50,6 +74,39 @@ def install(lines: Sequence[str], *, target: Path, cwd: Path) -> None:
         )
     detail = [*_causes(result.stdout), *result.stderr.strip().splitlines()[-12:]]
     raise RequirementsError("installing the function's requirements failed:\n" + "\n".join(detail))
+
+
+def _run(
+    command: list[str], *, cwd: Path, timeout: float, cancelled: Callable[[], bool]
+) -> subprocess.CompletedProcess[str]:
+    with subprocess.Popen(
+        command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    ) as process:  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                stdout, stderr = process.communicate(timeout=_POLL)
+            except subprocess.TimeoutExpired:
+                if cancelled():
+                    _kill_group(process)
+                    message = "installing the requirements was cancelled"
+                    raise InstallCancelledError(message) from None
+                if time.monotonic() >= deadline:
+                    _kill_group(process)
+                    raise RequirementsError(
+                        f"installing the function's requirements took more than {timeout:g} s"
+                        " and was stopped (does an index or a setup.py hang?)"
+                    ) from None
+                continue
+            return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    """Kill pip and whatever it started (builds, ``setup.py``), then reap pip."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.communicate()
 
 
 def runtime_conflicts(report: str, runtime: Mapping[str, str]) -> list[str]:

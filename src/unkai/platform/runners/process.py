@@ -14,24 +14,32 @@ Either way an instance runs Unkai's interpreter with the function's requirements
 cached environment, see ``unkai.build.environments``) first on ``PYTHONPATH``, the
 platform's environment plus the container's ``env`` and the runtime contract's ``PORT``
 and ``K_*``, in its own process group, with output to its own log file.
+
+Requirements are installed in a small pool of the runner's own (:data:`INSTALLS_AT_ONCE`
+threads), not the event loop's shared one, each within ``install_timeout``; retiring a
+revision cancels its install. So a hanging ``pip`` delays only deploys that need an
+install too, never applies, cold starts or other revisions' instances.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import os
 import secrets
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 from unkai.api.yamlsource import SourceError
-from unkai.build import environments
+from unkai.build import environments, pip
 from unkai.platform.contracts import Reason, RevisionKey
 from unkai.platform.runners.base import (
     HOST,
@@ -47,6 +55,7 @@ from unkai.platform.runners.spec import InstanceSpec
 from unkai.runtime import LoadError, lifeline, load_spec
 
 Mode = Literal["fork", "spawn"]
+INSTALLS_AT_ONCE: Final = 2
 
 
 class ProcessRunner:
@@ -54,7 +63,8 @@ class ProcessRunner:
 
     ``environments`` is where requirement environments are cached (default: the user's
     cache dir); ``ready_timeout`` bounds loading the function and each instance's
-    readiness; ``inherited`` is the environment instances start from (default: ours).
+    readiness; ``install_timeout`` bounds installing the requirements; ``inherited`` is
+    the environment instances start from (default: ours).
     Forked instances' Unix sockets live in a private temporary directory (short, as
     socket paths must be) that :meth:`close` removes.
     """
@@ -66,12 +76,16 @@ class ProcessRunner:
         mode: Mode = "fork",
         environments: Path | None = None,
         ready_timeout: float = 60.0,
+        install_timeout: float = pip.DEFAULT_TIMEOUT,
         inherited: Mapping[str, str] | None = None,
     ) -> None:
         self.logs = logs
         self.mode = mode
         self._environments = environments
         self._ready_timeout = ready_timeout
+        self._install_timeout = install_timeout
+        self._installs = ThreadPoolExecutor(INSTALLS_AT_ONCE, thread_name_prefix="unkai-install")
+        self._unwanted: dict[RevisionKey, threading.Event] = {}
         self._inherited = dict(os.environ if inherited is None else inherited)
         self._zygotes: dict[RevisionKey, asyncio.Task[ForkServer]] = {}
         self._sockets: Path | None = None
@@ -122,12 +136,18 @@ class ProcessRunner:
         return instance
 
     async def retire(self, key: RevisionKey) -> None:
+        if (unwanted := self._unwanted.pop(key, None)) is not None:
+            unwanted.set()  # an install still running for it stops
         await self.instances.stop(key)
         task = self._zygotes.pop(key, None)
         if task is not None:
             await _close(task)
 
     async def close(self) -> None:
+        for unwanted in self._unwanted.values():
+            unwanted.set()
+        self._unwanted.clear()
+        self._installs.shutdown(wait=False, cancel_futures=True)
         await self.instances.stop()
         tasks = list(self._zygotes.values())
         self._zygotes.clear()
@@ -188,10 +208,13 @@ class ProcessRunner:
             lines = load_spec(directory).requirement_lines(directory)
         except (LoadError, SourceError) as error:  # a requirements file that went away
             raise RunnerError(Reason.FUNCTION_INVALID, str(error)) from None
+        unwanted = self._unwanted.setdefault(spec.key, threading.Event())
+        install = functools.partial(
+            environments.prepare, lines, root=self._environments, base_dir=directory,
+            timeout=self._install_timeout, cancelled=unwanted.is_set,
+        )  # fmt: skip
         try:
-            site = await asyncio.to_thread(
-                environments.prepare, lines, root=self._environments, base_dir=directory
-            )
+            site = await asyncio.get_running_loop().run_in_executor(self._installs, install)
         except environments.RequirementsError as error:
             raise RunnerError(Reason.REQUIREMENTS_FAILED, str(error)) from None
         env = {**self._inherited, **spec.env, **spec.contract_env()}
