@@ -24,6 +24,7 @@ from unkai.platform.apiserver.handlers import ResourceHandlers, respond
 from unkai.platform.apiserver.observe import ApiMetrics, Observe
 from unkai.platform.apiserver.requests import resolve
 from unkai.platform.apiserver.service import ResourceService
+from unkai.platform.apiserver.tokens import TokenBook
 from unkai.platform.apiserver.types import Object
 
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -46,14 +47,15 @@ def _document(build: Callable[[Request], Object | None]) -> Endpoint:
 def build_app(
     service: ResourceService,
     *,
-    token: str,
+    tokens: TokenBook,
     metrics: ApiMetrics | None = None,
     extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    """The API server app for ``service``, admitting requests that carry ``token``.
+    """The API server app for ``service``, admitting requests whose token ``tokens``
+    knows, each to what its identity may use.
 
     ``extra_routes`` are the platform's extensions (bundle uploads), served behind the
-    same token."""
+    same check."""
     registry = service.registry
     metrics = metrics or ApiMetrics()
     handlers = ResourceHandlers(service, metrics=metrics)
@@ -120,7 +122,7 @@ def build_app(
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(Observe, metrics=metrics), Middleware(BearerAuth, token=token)],
+        middleware=[Middleware(Observe, metrics=metrics), Middleware(BearerAuth, tokens=tokens)],
         exception_handlers={errors.ApiError: api_error, HTTPException: http_error},
     )
 

@@ -1,47 +1,62 @@
-"""Bearer-token authentication, the only kind ``unkai up`` offers.
+"""Bearer-token authentication, the only kind ``unkai up`` offers, and authorisation.
 
 Every request but the health probes and ``/version`` must carry
-``Authorization: Bearer <token>``. The scheme is case-insensitive (RFC 7235, and
-Kubernetes reads it so: ``bearer`` works too); the token is compared in constant time.
-A refusal is the ``Status`` kubectl expects (401).
+``Authorization: Bearer <token>``, WebSocket upgrades included. The scheme is
+case-insensitive (RFC 7235, and Kubernetes reads it so: ``bearer`` works too); the admin
+token is compared in constant time, tenant tokens by digest (:mod:`.tokens`). Then
+:mod:`.access` decides whether the identity may touch the path. A refusal is the
+``Status`` kubectl expects (401 unknown token, 403 not allowed).
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from unkai.platform.apiserver.errors import unauthorized
+from unkai.platform.apiserver.access import refusal
+from unkai.platform.apiserver.errors import ApiError, unauthorized
+from unkai.platform.apiserver.tokens import TokenBook
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/livez", "/version"})
 """What Kubernetes shows anonymous clients too (``system:public-info-viewer``)."""
 
 
 class BearerAuth:
-    """ASGI middleware admitting only requests that present ``token``."""
+    """ASGI middleware admitting only requests whose token ``tokens`` knows, to paths
+    its identity may use."""
 
-    def __init__(self, app: ASGIApp, *, token: str) -> None:
-        if not token:
-            raise ValueError("an empty token would admit anyone")
+    def __init__(self, app: ASGIApp, *, tokens: TokenBook) -> None:
         self.app = app
-        self._expected = token.encode()
+        self._tokens = tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+        if scope["type"] not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
         presented = dict(scope["headers"]).get(b"authorization", b"")
         scheme, _, credentials = presented.strip().partition(b" ")
-        if scheme.lower() == b"bearer" and hmac.compare_digest(credentials, self._expected):
-            await self.app(scope, receive, send)
+        identity = self._tokens.identify(credentials) if scheme.lower() == b"bearer" else None
+        if identity is None:
+            await _refuse(scope, send, unauthorized())
             return
-        body = json.dumps(unauthorized().status).encode()
-        await send({
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [(b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode())],
-        })  # fmt: skip
-        await send({"type": "http.response.body", "body": body})
+        why = refusal(identity, scope.get("method", "GET"), scope["path"])
+        if why is not None:
+            await _refuse(scope, send, ApiError(403, "Forbidden", why))
+            return
+        scope["unkai.identity"] = identity
+        await self.app(scope, receive, send)
+
+
+async def _refuse(scope: Scope, send: Send, error: ApiError) -> None:
+    if scope["type"] == "websocket":  # refused before the upgrade: the server answers 403
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    body = json.dumps(error.status).encode()
+    await send({
+        "type": "http.response.start",
+        "status": error.code,
+        "headers": [(b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode())],
+    })  # fmt: skip
+    await send({"type": "http.response.body", "body": body})

@@ -20,6 +20,7 @@ import uvicorn
 from prometheus_client import CollectorRegistry
 from starlette.routing import BaseRoute
 
+from unkai.platform.apiserver import tokens
 from unkai.platform.apiserver.app import build_app
 from unkai.platform.apiserver.collector import Collector
 from unkai.platform.apiserver.kinds import standard_registry
@@ -27,6 +28,7 @@ from unkai.platform.apiserver.kubeconfig import kubeconfig
 from unkai.platform.apiserver.observe import ApiMetrics
 from unkai.platform.apiserver.service import Clock, ResourceService, utc_now
 from unkai.platform.apiserver.tls import ServingCertificate, ensure_certificate
+from unkai.platform.apiserver.tokens import TokenBook
 from unkai.platform.apiserver.types import Registry
 from unkai.platform.store import Store
 
@@ -46,7 +48,8 @@ class ApiServer:
     ``port=0`` picks a free port; read the chosen one from :attr:`port` after start.
     With ``tls`` (the default, and what kubectl needs to send the token) it serves
     HTTPS with a certificate kept in ``data_dir`` (beside the store, ``store.sqlite``);
-    :meth:`kubeconfig` carries its CA.
+    :meth:`kubeconfig` carries its CA. ``token`` is the admin's; tenants' tokens are
+    read from ``tokens.json`` there (see :mod:`.tokens`).
     """
 
     def __init__(
@@ -119,7 +122,7 @@ class ApiServer:
         config = uvicorn.Config(
             build_app(
                 self._service,
-                token=self._token,
+                tokens=TokenBook(admin=self._token, path=self.data_dir / tokens.FILE),
                 metrics=self._metrics,
                 extra_routes=self._extra_routes,
             ),
