@@ -230,6 +230,15 @@ def test_put_refuses_sparse_files_and_too_many_entries(tmp_path: Path) -> None:
     assert not (tmp_path / "store" / "blobs").exists()
 
 
+def test_put_refuses_entries_nested_beyond_the_bound(tmp_path: Path) -> None:
+    store = BundleStore(tmp_path / "store")
+    deep = "/".join(["d"] * 2000) + "/x.py"  # walking such a tree ran out of stack: a 500
+    with pytest.raises(BundleError, match="nested deeper than 64 folders"):
+        store.put(archive((entry(deep), b"x")))
+    fine = "/".join(["d"] * 63) + "/x.py"
+    assert store.has(store.put(archive((entry(fine), b"x"))))
+
+
 def test_clean_removes_what_an_interrupted_put_left_and_keeps_bundles(tmp_path: Path) -> None:
     store = BundleStore(tmp_path / "store")
     digest = store.put(pack(make_function(tmp_path / "f")))

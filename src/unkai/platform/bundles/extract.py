@@ -5,8 +5,8 @@ absolute paths, no ``..``, no devices, FIFOs, hard links or sparse files, nothin
 written through a link, and every symbolic link, followed to its end once all is
 written, must still be inside. What is written is bounded: the bytes of the files
 (a sparse or linked entry cannot make a small archive large on disk, as neither is
-accepted), the stream read while headers are parsed (a gzip bomb), and the number of
-entries. Every refusal is a :class:`~.archive.BundleError` naming the entry.
+accepted), the stream read while headers are parsed (a gzip bomb), the number of entries and how
+deep they nest. Every refusal is a :class:`~.archive.BundleError` naming the entry.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ from typing import Final
 from unkai.platform.bundles.archive import BundleError, check_link, check_resolved
 
 MAX_ENTRIES: Final = 20_000
+MAX_DEPTH: Final = 64
+"""Folders an entry may be nested in: far deeper than any source tree, and shallow
+enough that walking the tree (making it read-only, syncing it) never runs out of stack."""
 
 
 def extract(data: bytes, target: Path, *, max_size: int) -> None:
@@ -57,6 +60,8 @@ def _checked(tar: tarfile.TarFile, *, max_size: int) -> Iterator[tarfile.TarInfo
         parts = PurePosixPath(name).parts
         if not name or name.startswith("/") or ".." in parts:
             raise BundleError(f"{name!r}: entry names must be relative, without '..'")
+        if len(parts) > MAX_DEPTH:
+            raise BundleError(f"{name[:80]}…: nested deeper than {MAX_DEPTH} folders")
         if member.issym():
             check_link(name, member.linkname)
         elif member.islnk():  # unkai deploy never writes one: it packs files as files
