@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from unkai.api import kinds
 from unkai.api.knative.metadata import CONFIGURATION_LABEL
 from unkai.platform.apiserver import errors
 from unkai.platform.apiserver.service import ResourceService
@@ -34,11 +35,11 @@ from unkai.platform.controllers.service import reconcile_service
 
 log = logging.getLogger("unkai.controllers")
 
-SERVICES = "services.serving.knative.dev"
-CONFIGURATIONS = "configurations.serving.knative.dev"
-REVISIONS = "revisions.serving.knative.dev"
-ROUTES = "routes.serving.knative.dev"
-EVENTS = "events"
+SERVICES = kinds.SERVICE.group_resource
+CONFIGURATIONS = kinds.CONFIGURATION.group_resource
+REVISIONS = kinds.REVISION.group_resource
+ROUTES = kinds.ROUTE.group_resource
+EVENTS = kinds.EVENT.group_resource
 EVENT_SWEEP_SECONDS = 600.0
 KINDS = (SERVICES, CONFIGURATIONS, REVISIONS, ROUTES)
 MANAGER = "unkai-controller"
