@@ -18,10 +18,10 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from unkai.api.knative.metadata import CONFIGURATION_LABEL
 from unkai.api.knative.types import TrafficTarget
 
 Object = dict[str, Any]
-CONFIGURATION_LABEL = "serving.knative.dev/configuration"
 _EMPTY: Mapping[str, Object] = MappingProxyType({})
 
 
