@@ -27,13 +27,14 @@ EXPECTED = {
 
 
 def test_every_kind_is_registered_with_kubectl_names() -> None:
-    assert {key: (k.kind, k.singular, k.short_names) for key, k in KINDS.items()} == EXPECTED
-    assert all(kind.namespaced for kind in KINDS.values())
+    names = {key: (k.identity.kind, k.identity.singular, k.short_names) for key, k in KINDS.items()}
+    assert names == EXPECTED
+    assert all(kind.identity.namespaced for kind in KINDS.values())
 
 
 def test_entries_default_and_validate() -> None:
     kind = KINDS[("serving.knative.dev", "v1", "services")]
-    assert kind.api_version == "serving.knative.dev/v1"
+    assert kind.identity.api_version == "serving.knative.dev/v1"
     defaulted = kind.default(service())
     assert defaulted["spec"]["traffic"][0]["percent"] == 100
     assert kind.validate(defaulted, None) == []

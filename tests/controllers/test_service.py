@@ -104,6 +104,21 @@ def test_child_not_owned_is_left_alone() -> None:
     )
 
 
+def test_a_child_no_longer_ours_takes_its_fields_out_of_the_service_status() -> None:
+    reported = {
+        "url": "http://hello.default.localhost",
+        "address": {"url": "http://hello.default.localhost"},
+        "traffic": [{"revisionName": "hello-00001", "latestRevision": True, "percent": 100}],
+        "latestReadyRevisionName": "hello-00001",
+        "latestCreatedRevisionName": "hello-00001",
+    }
+    service = {**hello(), "status": {"observedGeneration": 1, **reported}}
+    stranger = owned(make_configuration(hello()), **ready_status(**reported))
+    stranger["metadata"]["ownerReferences"] = []
+    decision = reconcile_service(service, configuration=stranger, route=None, now=NOW)
+    assert set(decision.status) == {"observedGeneration", "conditions"}
+
+
 def test_changed_template_updates_the_configuration_and_marks_it_out_of_date() -> None:
     config = owned(make_configuration(hello()), **ready_status())
     changed = hello()

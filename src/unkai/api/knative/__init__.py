@@ -8,11 +8,12 @@ Objects are plain JSON dicts, as Kubernetes stores them. For each kind, a module
 * ``validate(obj, old) -> list[Problem]``: Knative's admission checks (``old`` is the
   stored object on update, ``None`` on create), with Knative's messages.
 
-:data:`KINDS` maps ``(group, version, plural)`` to a :class:`Kind` carrying both, plus
-names, scope, schema and printer columns for discovery. Every deliberate difference
-from Knative is listed in ``docs/knative-compat.md``.
+:data:`KINDS` maps ``(group, version, plural)`` to a :class:`Definition` carrying both,
+plus the kind's names (:mod:`unkai.api.kinds`), schema and printer columns for
+discovery. Every deliberate difference from Knative is listed in
+``docs/knative-compat.md``.
 """
 
-from unkai.api.knative.registry import KINDS, Kind
+from unkai.api.knative.registry import KINDS, Definition
 
-__all__ = ["KINDS", "Kind"]
+__all__ = ["KINDS", "Definition"]

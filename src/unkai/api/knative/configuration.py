@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from unkai.api import kinds
 from unkai.api.knative import metadata, revision
 from unkai.api.knative.fields import Node, root
 from unkai.api.yamlsource import Problem
@@ -18,7 +19,7 @@ CONFIGURATION_LABELS: dict[str, str | None] = {
     metadata.ROUTE_LABEL: None,
     metadata.CONFIGURATION_UID_LABEL: None,
     metadata.SERVICE_UID_LABEL: None,
-    metadata.SERVICE_LABEL: "Service",
+    metadata.SERVICE_LABEL: kinds.SERVICE.kind,
 }
 
 

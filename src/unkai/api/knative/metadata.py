@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from unkai.api import kinds
 from unkai.api.knative import problems
 from unkai.api.knative.fields import Node, dicts
 from unkai.api.knative.names import dns1035_label, go_list
 from unkai.api.yamlsource import Problem
 
-SERVING_GROUP = "serving.knative.dev"
 SERVICE_LABEL = "serving.knative.dev/service"
 SERVICE_UID_LABEL = "serving.knative.dev/serviceUID"
 CONFIGURATION_LABEL = "serving.knative.dev/configuration"
@@ -95,7 +95,7 @@ def validate_serving_labels(meta: Node, *, owned: Mapping[str, str | None]) -> N
             )
             if kind is not None and not matches:
                 meta.report(problems.missing_field(path))
-        elif key.startswith(SERVING_GROUP + "/"):
+        elif key.startswith(kinds.SERVING + "/"):
             meta.report(problems.invalid_key_name(key, path))
 
 

@@ -1,8 +1,9 @@
 """The Knative kinds Unkai serves, keyed by (group, version, plural).
 
 The API server looks a request's resource up here and gets everything it needs to
-serve it: names for discovery (kind, singular, short names, categories), scope, the
-defaulting and validation functions, the OpenAPI schema and kubectl's printer columns.
+serve it beyond the names of :mod:`unkai.api.kinds`: the names only discovery uses
+(short names, categories), the defaulting and validation functions, the OpenAPI schema
+and kubectl's printer columns.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol
 
+from unkai.api import kinds
+from unkai.api.kinds import Kind
 from unkai.api.knative import (
     broker,
     configuration,
@@ -27,11 +30,6 @@ from unkai.api.yamlsource import Problem
 Defaulter = Callable[[dict[str, Any]], dict[str, Any]]
 Validator = Callable[[dict[str, Any], dict[str, Any] | None], list[Problem]]
 
-SERVING = "serving.knative.dev"
-EVENTING = "eventing.knative.dev"
-SOURCES = "sources.knative.dev"
-VERSION = "v1"
-
 
 class _KindModule(Protocol):
     """A module such as :mod:`unkai.api.knative.service` with its two entry points."""
@@ -42,47 +40,32 @@ class _KindModule(Protocol):
 
 
 @dataclass(frozen=True)
-class Kind:
-    """How one Knative kind is named, defaulted, validated and described."""
+class Definition:
+    """How one Knative kind is defaulted, validated and described (its CRD and webhook)."""
 
-    group: str
-    version: str
-    kind: str
-    plural: str
-    singular: str
+    identity: Kind
     short_names: tuple[str, ...]
     categories: tuple[str, ...]
     default: Defaulter
     validate: Validator
-    namespaced: bool = True
     schema: Mapping[str, Any] = field(default_factory=dict)
     printer_columns: tuple[Mapping[str, str], ...] = ()
 
     @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}"
-
-    @property
     def key(self) -> tuple[str, str, str]:
-        return self.group, self.version, self.plural
+        return self.identity.group, self.identity.version, self.identity.plural
 
 
-def _kind(
-    group: str,
-    kind: str,
+def _definition(
+    kind: Kind,
     *,
     short_names: tuple[str, ...],
     categories: tuple[str, ...],
     module: _KindModule,
-) -> Kind:
-    plural = kind.lower() + ("es" if kind.lower().endswith("s") else "s")
-    key = (group, VERSION, plural)
-    return Kind(
-        group=group,
-        version=VERSION,
-        kind=kind,
-        plural=plural,
-        singular=kind.lower(),
+) -> Definition:
+    key = (kind.group, kind.version, kind.plural)
+    return Definition(
+        identity=kind,
         short_names=short_names,
         categories=categories,
         default=module.default,
@@ -97,27 +80,29 @@ _EVENTING_CATEGORIES = ("all", "knative", "eventing")
 _SOURCES_CATEGORIES = ("all", "knative", "sources")
 
 _ALL = (
-    _kind(
-        SERVING,
-        "Service",
+    _definition(
+        kinds.SERVICE,
         short_names=("kservice", "ksvc"),
         categories=_SERVING_CATEGORIES,
         module=service,
     ),
-    _kind(
-        SERVING,
-        "Configuration",
+    _definition(
+        kinds.CONFIGURATION,
         short_names=("config", "cfg"),
         categories=_SERVING_CATEGORIES,
         module=configuration,
     ),
-    _kind(
-        SERVING, "Revision", short_names=("rev",), categories=_SERVING_CATEGORIES, module=revision
+    _definition(
+        kinds.REVISION, short_names=("rev",), categories=_SERVING_CATEGORIES, module=revision
     ),
-    _kind(SERVING, "Route", short_names=("rt",), categories=_SERVING_CATEGORIES, module=route),
-    _kind(EVENTING, "Broker", short_names=(), categories=_EVENTING_CATEGORIES, module=broker),
-    _kind(EVENTING, "Trigger", short_names=(), categories=_EVENTING_CATEGORIES, module=trigger),
-    _kind(SOURCES, "PingSource", short_names=(), categories=_SOURCES_CATEGORIES, module=pingsource),
+    _definition(kinds.ROUTE, short_names=("rt",), categories=_SERVING_CATEGORIES, module=route),
+    _definition(kinds.BROKER, short_names=(), categories=_EVENTING_CATEGORIES, module=broker),
+    _definition(kinds.TRIGGER, short_names=(), categories=_EVENTING_CATEGORIES, module=trigger),
+    _definition(
+        kinds.PING_SOURCE, short_names=(), categories=_SOURCES_CATEGORIES, module=pingsource
+    ),
 )
 
-KINDS: Mapping[tuple[str, str, str], Kind] = MappingProxyType({kind.key: kind for kind in _ALL})
+KINDS: Mapping[tuple[str, str, str], Definition] = MappingProxyType(
+    {definition.key: definition for definition in _ALL}
+)

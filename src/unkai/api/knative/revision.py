@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from unkai.api import kinds
 from unkai.api.knative import autoscaling, metadata, podspec, problems
 from unkai.api.knative.diff import diff
 from unkai.api.knative.fields import Node, root
@@ -40,7 +41,7 @@ REVISION_LABELS: dict[str, str | None] = {
     metadata.SERVICE_UID_LABEL: None,
     metadata.CONFIGURATION_UID_LABEL: None,
     metadata.CONFIGURATION_GENERATION_LABEL: None,
-    metadata.CONFIGURATION_LABEL: "Configuration",
+    metadata.CONFIGURATION_LABEL: kinds.CONFIGURATION.kind,
 }
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from unkai.api import kinds
 from unkai.api.knative import metadata, traffic
 from unkai.api.knative.fields import root
 from unkai.api.yamlsource import Problem
 
 SPEC_FIELDS = frozenset({"traffic"})
-ROUTE_LABELS: dict[str, str | None] = {metadata.SERVICE_LABEL: "Service"}
+ROUTE_LABELS: dict[str, str | None] = {metadata.SERVICE_LABEL: kinds.SERVICE.kind}
 
 
 def default(obj: dict[str, Any]) -> dict[str, Any]:

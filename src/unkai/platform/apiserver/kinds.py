@@ -1,8 +1,9 @@
 """The kinds ``unkai up`` serves, described as their CRDs (or core types) describe them.
 
-The Knative kinds come from :data:`unkai.api.knative.KINDS` (names, schema, and the
-``additionalPrinterColumns`` of Knative's CRDs, so that ``kubectl get ksvc`` prints
-what it prints against a cluster); the core kinds are described here.
+Every kind's names come from :mod:`unkai.api.kinds`. The Knative kinds' schemas and
+columns come from :data:`unkai.api.knative.KINDS` (the ``additionalPrinterColumns`` of
+Knative's CRDs, so that ``kubectl get ksvc`` prints what it prints against a cluster);
+how the core kinds are served is described here.
 :func:`knative_registry` adds Knative's defaulting and validation.
 """
 
@@ -13,7 +14,7 @@ from base64 import b64encode
 from collections.abc import Callable
 from typing import Any
 
-from unkai.api import knative
+from unkai.api import kinds, knative
 from unkai.platform.apiserver.types import Column, Object, Registry, ResourceType
 
 
@@ -65,7 +66,7 @@ def json_path(expression: str) -> Callable[[Object], Any]:
     return read
 
 
-def knative_type(kind: knative.Kind) -> ResourceType:
+def knative_type(definition: knative.Definition) -> ResourceType:
     """The served form of a Knative kind: names, columns and schema from its CRD."""
     columns = tuple(
         Column(
@@ -74,12 +75,11 @@ def knative_type(kind: knative.Kind) -> ResourceType:
             type=column.get("type", "string"),
             priority=int(column.get("priority", 0)),
         )
-        for column in kind.printer_columns
+        for column in definition.printer_columns
     )
     return ResourceType(
-        kind.group, kind.version, kind.kind, kind.plural, kind.singular,
-        namespaced=kind.namespaced, short_names=kind.short_names, categories=kind.categories,
-        columns=columns, schema=dict(kind.schema),
+        definition.identity, short_names=definition.short_names,
+        categories=definition.categories, columns=columns, schema=dict(definition.schema),
     )  # fmt: skip
 
 
@@ -109,13 +109,11 @@ def secret_defaults(obj: Object) -> Object:
 
 
 NAMESPACE = ResourceType(
-    "", "v1", "Namespace", "namespaces", "namespace", namespaced=False, default=namespace_defaults,
-    short_names=("ns",), strategic_merge=True, selectable_fields=("status.phase",),
-    columns=(Column("Status", field("status", "phase")), AGE),
+    kinds.NAMESPACE, short_names=("ns",), default=namespace_defaults, strategic_merge=True,
+    selectable_fields=("status.phase",), columns=(Column("Status", field("status", "phase")), AGE),
 )  # fmt: skip
 SECRET = ResourceType(
-    "", "v1", "Secret", "secrets", "secret", has_status=False, strategic_merge=True,
-    default=secret_defaults,
+    kinds.SECRET, has_status=False, strategic_merge=True, default=secret_defaults,
     selectable_fields=("type",),
     columns=(
         Column("Type", field("type")),
@@ -123,13 +121,11 @@ SECRET = ResourceType(
     ),
 )  # fmt: skip
 CONFIG_MAP = ResourceType(
-    "", "v1", "ConfigMap", "configmaps", "configmap", short_names=("cm",),
-    has_status=False, strategic_merge=True,
+    kinds.CONFIG_MAP, short_names=("cm",), has_status=False, strategic_merge=True,
     columns=(Column("Data", lambda obj: len(obj.get("data") or {}), type="integer"), AGE),
 )  # fmt: skip
 EVENT = ResourceType(
-    "", "v1", "Event", "events", "event", short_names=("ev",), has_status=False,
-    strategic_merge=True,
+    kinds.EVENT, short_names=("ev",), has_status=False, strategic_merge=True,
     selectable_fields=(
         *(f"involvedObject.{name}" for name in _INVOLVED), "reason", "source", "type",
     ),
@@ -144,14 +140,16 @@ CORE = (NAMESPACE, SECRET, CONFIG_MAP, EVENT)
 
 def standard_registry() -> Registry:
     """Every kind ``unkai up`` serves, with no-op admission hooks (generic API tests)."""
-    return Registry((*CORE, *(knative_type(kind) for kind in knative.KINDS.values())))
+    return Registry((*CORE, *(knative_type(definition) for definition in knative.KINDS.values())))
 
 
 def knative_registry() -> Registry:
     """The served kinds with Knative's defaulting and validation plugged in."""
     registry = standard_registry()
-    for kind in knative.KINDS.values():
+    for definition in knative.KINDS.values():
         registry = registry.with_admission(
-            f"{kind.plural}.{kind.group}", default=kind.default, validate=kind.validate
+            definition.identity.group_resource,
+            default=definition.default,
+            validate=definition.validate,
         )
     return registry

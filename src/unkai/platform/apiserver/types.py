@@ -1,7 +1,7 @@
 """What the API server knows about a kind: names, scope, printer columns, admission hooks.
 
-A :class:`ResourceType` describes one served resource the way a CRD does (group,
-version, kind, plural, short names, categories, subresources, printer columns) and
+A :class:`ResourceType` describes one served resource the way a CRD does (its
+:class:`~unkai.api.kinds.Kind`, short names, categories, subresources, printer columns) and
 carries the two per-kind admission hooks the service layer calls on every write of the
 main resource:
 
@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from unkai.api.kinds import Kind
 from unkai.api.yamlsource import Problem
 
 Object = dict[str, Any]
@@ -52,14 +53,9 @@ class Column:
 
 @dataclass(frozen=True)
 class ResourceType:
-    """One served resource; ``plural`` is its URL name (``services``)."""
+    """One served resource: a kind (:mod:`unkai.api.kinds`) and how this server serves it."""
 
-    group: str
-    version: str
-    kind: str
-    plural: str
-    singular: str
-    namespaced: bool = True
+    identity: Kind
     short_names: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     has_status: bool = True
@@ -74,18 +70,45 @@ class ResourceType:
     default: Defaulter = field(default=keep, compare=False)
     validate: Validator = field(default=accept, compare=False)
 
+    # The kind's names, read through, so request handling says ``rt.plural``.
+
+    @property
+    def group(self) -> str:
+        return self.identity.group
+
+    @property
+    def version(self) -> str:
+        return self.identity.version
+
+    @property
+    def kind(self) -> str:
+        return self.identity.kind
+
+    @property
+    def plural(self) -> str:
+        """The resource's URL name (``services``)."""
+        return self.identity.plural
+
+    @property
+    def singular(self) -> str:
+        return self.identity.singular
+
+    @property
+    def namespaced(self) -> bool:
+        return self.identity.namespaced
+
     @property
     def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
+        return self.identity.api_version
 
     @property
     def group_resource(self) -> str:
         """``services.serving.knative.dev`` (``namespaces`` for the core group)."""
-        return f"{self.plural}.{self.group}" if self.group else self.plural
+        return self.identity.group_resource
 
     @property
     def list_kind(self) -> str:
-        return f"{self.kind}List"
+        return self.identity.list_kind
 
 
 class Registry:

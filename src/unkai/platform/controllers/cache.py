@@ -5,6 +5,11 @@ O(its own objects), not O(every object in the namespace) — at a thousand servi
 that is the difference between milliseconds and minutes. The cache may lag a write
 by one event; that is safe because reconciles are level-based: a write based on a
 stale read fails (409 Conflict, or AlreadyExists) and the key is simply queued again.
+
+The cache holds objects of every kind, as the API hands them out (plain dicts), and
+gives them back as ``Any``: the caller asked for a kind and reads the object as that
+kind's type (:mod:`unkai.api.knative.types`), which admission made it fit. That is
+where the stored JSON becomes a typed object, once, instead of in every reconciler.
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from unkai.api.knative.metadata import CONFIGURATION_LABEL
+from unkai.api.knative.types import TrafficTarget
+
 Object = dict[str, Any]
-CONFIGURATION_LABEL = "serving.knative.dev/configuration"
 _EMPTY: Mapping[str, Object] = MappingProxyType({})
 
 
@@ -56,10 +63,11 @@ class ObjectCache:
             for target in _targets(old):
                 self._by_target.get((kind, namespace, target), set()).discard(name)
 
-    def get(self, kind: str, namespace: str, name: str) -> Object | None:
+    def get(self, kind: str, namespace: str, name: str) -> Any:
+        """The object, or None."""
         return self._objects.get((kind, namespace), {}).get(name)
 
-    def namespace(self, kind: str, namespace: str) -> Mapping[str, Object]:
+    def namespace(self, kind: str, namespace: str) -> Mapping[str, Any]:
         """Every object of ``kind`` in ``namespace`` by name (a read-only view)."""
         objects = self._objects.get((kind, namespace))
         return MappingProxyType(objects) if objects is not None else _EMPTY
@@ -73,7 +81,7 @@ class ObjectCache:
             for name in objects
         ]
 
-    def labelled(self, kind: str, namespace: str, configuration: str) -> list[Object]:
+    def labelled(self, kind: str, namespace: str, configuration: str) -> list[Any]:
         """The objects of ``kind`` labelled as belonging to ``configuration``."""
         names = self._by_configuration.get((namespace, configuration), set())
         objects = self.namespace(kind, namespace)
@@ -86,12 +94,10 @@ def where(obj: Object) -> tuple[str, str]:
 
 
 def _targets(obj: Object) -> set[str]:
-    spec = obj.get("spec")
-    traffic = spec.get("traffic") if isinstance(spec, dict) else None
+    """The names a Route's or a Service's traffic targets carry (none for other kinds)."""
+    traffic: list[TrafficTarget] = obj.get("spec", {}).get("traffic", [])
     names = set()
-    for target in traffic if isinstance(traffic, list) else []:
-        if isinstance(target, dict):
-            for key in ("configurationName", "revisionName"):
-                if isinstance(value := target.get(key), str) and value:
-                    names.add(value)
-    return names
+    for target in traffic:
+        names.add(target.get("configurationName", ""))
+        names.add(target.get("revisionName", ""))
+    return names - {""}

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
+from unkai.api import objects as stored
 from unkai.platform.contracts import Status
 
 READY = "Ready"
@@ -45,18 +45,16 @@ def moment(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
-def find(status: object, type_: str) -> Condition | None:
-    """The condition of ``type_`` in a status dict (``None`` when absent)."""
-    conditions = status.get("conditions") if isinstance(status, dict) else None
-    for item in conditions if isinstance(conditions, list) else []:
-        if isinstance(item, dict) and item.get("type") == type_:
-            state = item.get("status")
+def find(status: stored.Status | None, type_: str) -> Condition | None:
+    """The condition of ``type_`` in a status (``None`` when absent, or no status yet)."""
+    for item in (status or {}).get("conditions", []):
+        if item.get("type") == type_:
             return Condition(
                 type_,
-                state if state in ("True", "False") else "Unknown",
-                str(item.get("reason", "")),
-                str(item.get("message", "")),
-                str(item.get("severity", "")),
+                item.get("status", "Unknown"),
+                item.get("reason", ""),
+                item.get("message", ""),
+                item.get("severity", ""),
             )
     return None
 
@@ -76,27 +74,22 @@ def ready(dependents: Sequence[Condition], type_: str = READY) -> Condition:
     return Condition(type_, causes[0].status, causes[0].reason, causes[0].message)
 
 
-def merge(old: Iterable[Any], new: Iterable[Condition], *, now: datetime) -> list[dict[str, Any]]:
-    """``new`` as condition dicts sorted by type; unchanged statuses keep their time."""
-    times = {
-        item.get("type"): (item.get("status"), item.get("lastTransitionTime"))
-        for item in old
-        if isinstance(item, dict)
-    }
+def merge(
+    old: Iterable[stored.Condition], new: Iterable[Condition], *, now: datetime
+) -> list[stored.Condition]:
+    """``new`` as stored conditions sorted by type; unchanged statuses keep their time."""
+    times = {item.get("type"): (item.get("status"), item.get("lastTransitionTime")) for item in old}
     result = []
     for condition in sorted(new, key=lambda c: c.type):
         previous_status, previous_time = times.get(condition.type, (None, None))
         when = previous_time if previous_status == condition.status and previous_time else None
-        item: dict[str, Any] = {"type": condition.type, "status": condition.status}
-        for key in ("severity", "reason", "message"):
-            if value := getattr(condition, key):
-                item[key] = value
+        item: stored.Condition = {"type": condition.type, "status": condition.status}
+        if condition.severity:
+            item["severity"] = condition.severity
+        if condition.reason:
+            item["reason"] = condition.reason
+        if condition.message:
+            item["message"] = condition.message
         item["lastTransitionTime"] = when or timestamp(now)
         result.append(item)
     return result
-
-
-def previous(status: object) -> list[Any]:
-    """The conditions list of a status dict, or an empty list."""
-    conditions = status.get("conditions") if isinstance(status, dict) else None
-    return conditions if isinstance(conditions, list) else []

@@ -17,10 +17,16 @@ import copy
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from unkai.api import kinds
 from unkai.api.knative import metadata as labels
 from unkai.api.knative.names import child_name
+from unkai.api.knative.types import (
+    Configuration,
+    ConfigurationStatus,
+    Revision,
+    RevisionTemplate,
+)
 from unkai.platform.controllers import conditions, objects
 from unkai.platform.controllers.conditions import Condition
 
@@ -31,51 +37,50 @@ REVISION_FAILED = "RevisionFailed"
 class ConfigurationDecision:
     """A Revision to create (if the current generation has none yet) and the new status."""
 
-    revision: dict[str, Any] | None
-    status: dict[str, Any]
+    revision: Revision | None
+    status: ConfigurationStatus
 
 
-def _template(configuration: dict[str, Any]) -> dict[str, Any]:
-    return objects.section(objects.section(configuration, "spec"), "template")
+def _template(configuration: Configuration) -> RevisionTemplate:
+    return configuration.get("spec", {}).get("template", {})
 
 
-def revision_name(configuration: dict[str, Any]) -> str:
+def revision_name(configuration: Configuration) -> str:
     """The Revision that belongs to the Configuration's current generation."""
-    template = _template(configuration)
-    byo = objects.meta(template).get("name")
-    if isinstance(byo, str) and byo:
+    byo = _template(configuration).get("metadata", {}).get("name")
+    if byo:
         return byo
     return child_name(objects.name(configuration), f"-{objects.generation(configuration):05d}")
 
 
-def make_revision(configuration: dict[str, Any]) -> dict[str, Any]:
+def make_revision(configuration: Configuration) -> Revision:
     """The Revision for the current template: template metadata and spec, our labels."""
     template = copy.deepcopy(_template(configuration))
-    meta = objects.meta(template)
+    meta = template.get("metadata", {})
     config_meta = objects.meta(configuration)
     meta.pop("generateName", None)
     meta["name"] = revision_name(configuration)
     meta["namespace"] = objects.namespace(configuration)
-    revision_labels = dict(meta.get("labels") or {})
+    revision_labels = dict(meta.get("labels", {}))
     revision_labels[labels.CONFIGURATION_LABEL] = objects.name(configuration)
     revision_labels[labels.CONFIGURATION_GENERATION_LABEL] = str(objects.generation(configuration))
     if uid := config_meta.get("uid"):
-        revision_labels[labels.CONFIGURATION_UID_LABEL] = str(uid)
+        revision_labels[labels.CONFIGURATION_UID_LABEL] = uid
     for key in (labels.SERVICE_LABEL, labels.SERVICE_UID_LABEL):
-        if value := (config_meta.get("labels") or {}).get(key):
+        if value := config_meta.get("labels", {}).get(key):
             revision_labels[key] = value
     meta["labels"] = revision_labels
     meta["ownerReferences"] = [objects.owner_reference(configuration)]
     return {
-        "apiVersion": "serving.knative.dev/v1",
-        "kind": "Revision",
+        "apiVersion": kinds.REVISION.api_version,
+        "kind": kinds.REVISION.kind,
         "metadata": meta,
         "spec": template.get("spec", {}),
     }
 
 
 def reconcile_configuration(
-    configuration: dict[str, Any], *, revisions: Iterable[dict[str, Any]], now: datetime
+    configuration: Configuration, *, revisions: Iterable[Revision], now: datetime
 ) -> ConfigurationDecision:
     """Decide from the Configuration and the Revisions in its namespace."""
     by_name = {objects.name(revision): revision for revision in revisions}
@@ -92,32 +97,32 @@ def reconcile_configuration(
             "and is not owned by this Configuration."
         )
         ready = Condition(conditions.READY, "False", REVISION_FAILED, message)
-    elif latest.get("spec") != objects.section(_template(configuration), "spec"):
+    elif latest.get("spec") != _template(configuration).get("spec", {}):
         message = (
-            f'Revision creation failed with message: revisions.serving.knative.dev "{wanted_name}"'
-            " already exists"
+            "Revision creation failed with message: "
+            f'{kinds.REVISION.group_resource} "{wanted_name}" already exists'
         )
         ready = Condition(conditions.READY, "False", REVISION_FAILED, message)
     else:
         ready = _latest_created_ready(latest)
-    old = objects.section(configuration, "status")
+    old = configuration.get("status", {})
     if ready.status == "True":
         latest_ready = wanted_name
     else:
-        latest_ready = _latest_ready(owned, current=old.get("latestReadyRevisionName"))
-    status = {key: value for key, value in old.items() if key not in ("conditions",)}
+        latest_ready = _latest_ready(owned, current=old.get("latestReadyRevisionName", ""))
+    status = copy.copy(old)
     status["observedGeneration"] = objects.generation(configuration)
     status["latestCreatedRevisionName"] = wanted_name
     if latest_ready:
         status["latestReadyRevisionName"] = latest_ready
     else:
         status.pop("latestReadyRevisionName", None)
-    status["conditions"] = conditions.merge(conditions.previous(old), [ready], now=now)
+    status["conditions"] = conditions.merge(old.get("conditions", []), [ready], now=now)
     return ConfigurationDecision(revision=to_create, status=status)
 
 
-def _latest_created_ready(revision: dict[str, Any]) -> Condition:
-    observed = conditions.find(objects.section(revision, "status"), conditions.READY)
+def _latest_created_ready(revision: Revision) -> Condition:
+    observed = conditions.find(revision.get("status"), conditions.READY)
     if observed is None or observed.status == "Unknown":
         return Condition(conditions.READY, "Unknown")
     if observed.status == "False":
@@ -126,12 +131,12 @@ def _latest_created_ready(revision: dict[str, Any]) -> Condition:
     return Condition(conditions.READY, "True")
 
 
-def _generation_of(revision: dict[str, Any]) -> int:
-    value = (objects.meta(revision).get("labels") or {}).get(labels.CONFIGURATION_GENERATION_LABEL)
-    return int(value) if isinstance(value, str) and value.isdigit() else 0
+def _generation_of(revision: Revision) -> int:
+    value = objects.meta(revision).get("labels", {}).get(labels.CONFIGURATION_GENERATION_LABEL, "")
+    return int(value) if value.isdigit() else 0
 
 
-def _latest_ready(owned: list[dict[str, Any]], *, current: object) -> str:
+def _latest_ready(owned: list[Revision], *, current: str) -> str:
     """Newest ready Revision no older than the current latest ready one (which stays
     latest ready when nothing newer is ready)."""
     floor = next((_generation_of(r) for r in owned if objects.name(r) == current), 0)
@@ -139,9 +144,9 @@ def _latest_ready(owned: list[dict[str, Any]], *, current: object) -> str:
         revision
         for revision in owned
         if _generation_of(revision) >= floor
-        and (found := conditions.find(objects.section(revision, "status"), conditions.READY))
+        and (found := conditions.find(revision.get("status"), conditions.READY))
         and found.status == "True"
     ]
     if ready:
         return objects.name(max(ready, key=_generation_of))
-    return current if isinstance(current, str) and floor else ""
+    return current if floor else ""

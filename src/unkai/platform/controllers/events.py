@@ -10,8 +10,10 @@ what a user reads in ``kubectl describe ksvc`` matches Knative's documentation.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
+from unkai.api import kinds
+from unkai.api.knative.types import Configuration, ConfigurationStatus
+from unkai.api.objects import Event, Object, ObjectReference, Status
 from unkai.platform.controllers import conditions, objects
 
 TTL = timedelta(hours=1)  # kube-apiserver's --event-ttl default
@@ -20,13 +22,11 @@ WARNING = "Warning"
 COMPONENT = "unkai-controller"
 
 
-def make_event(
-    involved: dict[str, Any], *, type_: str, reason: str, message: str, now: datetime
-) -> dict[str, Any]:
+def make_event(involved: Object, *, type_: str, reason: str, message: str, now: datetime) -> Event:
     """A core/v1 Event about ``involved``, named as kubectl's recorder names them."""
     meta = objects.meta(involved)
     stamp = conditions.timestamp(now)
-    reference = {
+    reference: ObjectReference = {
         "apiVersion": involved.get("apiVersion", ""),
         "kind": involved.get("kind", ""),
         "name": objects.name(involved),
@@ -35,8 +35,8 @@ def make_event(
     if uid := meta.get("uid"):
         reference["uid"] = uid
     return {
-        "apiVersion": "v1",
-        "kind": "Event",
+        "apiVersion": kinds.EVENT.api_version,
+        "kind": kinds.EVENT.kind,
         "metadata": {
             "generateName": f"{objects.name(involved)}.",
             "namespace": objects.namespace(involved),
@@ -53,19 +53,23 @@ def make_event(
     }
 
 
-def created(owner: dict[str, Any], child: dict[str, Any], *, now: datetime) -> dict[str, Any]:
+def created(owner: Object, child: Object, *, now: datetime) -> Event:
     """``Created Configuration "hello"`` on the owner (Knative's wording)."""
     message = f'Created {child.get("kind", "")} "{objects.name(child)}"'
     return make_event(owner, type_=NORMAL, reason="Created", message=message, now=now)
 
 
 def latest_ready_changed(
-    configuration: dict[str, Any], old: dict[str, Any], new: dict[str, Any], *, now: datetime
-) -> list[dict[str, Any]]:
+    configuration: Configuration,
+    old: ConfigurationStatus,
+    new: ConfigurationStatus,
+    *,
+    now: datetime,
+) -> list[Event]:
     """Knative's Configuration events for a status change: ``LatestReadyUpdate`` when
     the latest ready revision moves, ``LatestCreatedFailed`` when the latest created
     one has just failed."""
-    found = []
+    found: list[Event] = []
     ready = new.get("latestReadyRevisionName")
     if ready and ready != old.get("latestReadyRevisionName"):
         message = f'LatestReadyRevisionName updated to "{ready}"'
@@ -84,14 +88,12 @@ def latest_ready_changed(
     return found
 
 
-def _failed(status: dict[str, Any]) -> bool:
+def _failed(status: Status) -> bool:
     ready = conditions.find(status, conditions.READY)
     return ready is not None and ready.status == "False"
 
 
-def expired(event: dict[str, Any], *, now: datetime) -> bool:
+def expired(event: Event, *, now: datetime) -> bool:
     """Whether an Event is older than :data:`TTL` (as the API server forgets them)."""
-    stamp = event.get("lastTimestamp") or objects.meta(event).get("creationTimestamp")
-    if not isinstance(stamp, str):
-        return False
-    return conditions.moment(stamp) < now - TTL
+    stamp = event.get("lastTimestamp") or objects.meta(event).get("creationTimestamp", "")
+    return bool(stamp) and conditions.moment(stamp) < now - TTL

@@ -23,7 +23,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from unkai.api import kinds
 from unkai.api.knative.metadata import CONFIGURATION_LABEL
+from unkai.api.knative.types import Configuration, Revision, Route, Service
+from unkai.api.objects import Event, Object, Status
 from unkai.platform.apiserver import errors
 from unkai.platform.apiserver.service import ResourceService
 from unkai.platform.contracts import RevisionReadiness, RouteKey, RoutingTable
@@ -38,11 +41,11 @@ from unkai.platform.supervision import supervise
 
 log = logging.getLogger("unkai.controllers")
 
-SERVICES = "services.serving.knative.dev"
-CONFIGURATIONS = "configurations.serving.knative.dev"
-REVISIONS = "revisions.serving.knative.dev"
-ROUTES = "routes.serving.knative.dev"
-EVENTS = "events"
+SERVICES = kinds.SERVICE.group_resource
+CONFIGURATIONS = kinds.CONFIGURATION.group_resource
+REVISIONS = kinds.REVISION.group_resource
+ROUTES = kinds.ROUTE.group_resource
+EVENTS = kinds.EVENT.group_resource
 EVENT_SWEEP_SECONDS = 600.0
 KINDS = (SERVICES, CONFIGURATIONS, REVISIONS, ROUTES)
 MANAGER = "unkai-controller"
@@ -166,7 +169,8 @@ class ServingControllers:
         namespace, name = where(obj)
         yield kind, namespace, name
         for owner in metadata.get("ownerReferences") or []:
-            owner_kind = {"Service": SERVICES, "Configuration": CONFIGURATIONS}.get(owner["kind"])
+            owners = {kinds.SERVICE.kind: SERVICES, kinds.CONFIGURATION.kind: CONFIGURATIONS}
+            owner_kind = owners.get(owner["kind"])
             if owner_kind is not None:
                 yield owner_kind, namespace, owner["name"]
         if kind in (REVISIONS, CONFIGURATIONS):
@@ -226,10 +230,10 @@ class ServingControllers:
                 for namespace, name in self.cache.keys(kind):
                     self._enqueue((kind, namespace, name))
 
-    def _get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+    def _get(self, kind: str, namespace: str, name: str) -> Any:
         return self.cache.get(kind, namespace, name)
 
-    async def _write(self, kind: str, desired: dict[str, Any]) -> None:
+    async def _write(self, kind: str, desired: Object) -> None:
         """Create ``desired``, or replace the spec and metadata of what exists."""
         rt = self.api.registry.get(kind)
         metadata = desired["metadata"]
@@ -238,12 +242,12 @@ class ServingControllers:
             await self.api.create(rt, desired, namespace=metadata["namespace"],
                                   field_manager=MANAGER)  # fmt: skip
             return
-        body = {**desired, "metadata": {**current["metadata"], **metadata}}
+        body: dict[str, Any] = {**desired, "metadata": {**current["metadata"], **metadata}}
         body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
         await self.api.update(rt, body, name=metadata["name"], namespace=metadata["namespace"],
                               field_manager=MANAGER)  # fmt: skip
 
-    async def _write_status(self, kind: str, obj: dict[str, Any], status: dict[str, Any]) -> None:
+    async def _write_status(self, kind: str, obj: Object, status: Status) -> None:
         if obj.get("status") == status:
             return
         metadata = obj["metadata"]
@@ -253,7 +257,7 @@ class ServingControllers:
             namespace=metadata["namespace"], subresource="status", field_manager=MANAGER,
         )  # fmt: skip
 
-    async def _record(self, event: dict[str, Any]) -> None:
+    async def _record(self, event: Event) -> None:
         """Write an Event; one that cannot be written is logged, never retried (the
         reconcile it tells of has happened)."""
         try:
@@ -279,7 +283,7 @@ class ServingControllers:
     # -- the four reconcilers --------------------------------------------------------
 
     async def _service(self, namespace: str, name: str) -> None:
-        service = self._get(SERVICES, namespace, name)
+        service: Service | None = self._get(SERVICES, namespace, name)
         if service is None or service["metadata"].get("deletionTimestamp"):
             return
         decision = reconcile_service(
@@ -297,7 +301,7 @@ class ServingControllers:
         await self._write_status(SERVICES, service, decision.status)
 
     async def _configuration(self, namespace: str, name: str) -> None:
-        configuration = self._get(CONFIGURATIONS, namespace, name)
+        configuration: Configuration | None = self._get(CONFIGURATIONS, namespace, name)
         if configuration is None or configuration["metadata"].get("deletionTimestamp"):
             return
         revisions = self.cache.labelled(REVISIONS, namespace, name)
@@ -317,7 +321,7 @@ class ServingControllers:
             await self._record(event)
 
     async def _revision(self, namespace: str, name: str) -> None:
-        revision = self._get(REVISIONS, namespace, name)
+        revision: Revision | None = self._get(REVISIONS, namespace, name)
         if revision is None:
             return
         status = reconcile_revision(revision, readiness=self.readiness, now=self.clock())
@@ -325,7 +329,7 @@ class ServingControllers:
 
     async def _route(self, namespace: str, name: str) -> None:
         key = RouteKey(namespace, name)
-        route = self._get(ROUTES, namespace, name)
+        route: Route | None = self._get(ROUTES, namespace, name)
         if route is None or route["metadata"].get("deletionTimestamp"):
             if self.programmed.pop(key, None) is not None:
                 self.program_route(key, None)

@@ -10,9 +10,10 @@ reports, everything is ``Unknown`` with reason ``Deploying``.
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
-from typing import Any
 
+from unkai.api.knative.types import Revision, RevisionStatus
 from unkai.platform.contracts import DEPLOYING, Report, RevisionHealth, RevisionReadiness, Status
 from unkai.platform.controllers import conditions, objects
 from unkai.platform.controllers.conditions import Condition
@@ -23,8 +24,8 @@ ACTIVE = "Active"
 
 
 def revision_status(
-    revision: dict[str, Any], *, health: RevisionHealth | None, now: datetime
-) -> dict[str, Any]:
+    revision: Revision, *, health: RevisionHealth | None, now: datetime
+) -> RevisionStatus:
     """The Revision's status given the data plane's report (or its absence)."""
     if health is None:
         health = RevisionHealth(resources_available=DEPLOYING, container_healthy=DEPLOYING)
@@ -35,14 +36,12 @@ def revision_status(
     wanted = [*dependents, conditions.ready(dependents)]
     if health.active is not None:
         wanted.append(Condition(ACTIVE, *_fields(health.active), severity=conditions.INFO))
-    old = objects.section(revision, "status")
-    status: dict[str, Any] = {
-        key: value
-        for key, value in old.items()
-        if key not in ("conditions", "observedGeneration", "actualReplicas", "desiredReplicas")
-    }
+    old = revision.get("status", {})
+    status = copy.copy(old)
     status["observedGeneration"] = objects.generation(revision)
-    status["conditions"] = conditions.merge(conditions.previous(old), wanted, now=now)
+    status["conditions"] = conditions.merge(old.get("conditions", []), wanted, now=now)
+    status.pop("actualReplicas", None)
+    status.pop("desiredReplicas", None)
     if health.actual_replicas is not None:
         status["actualReplicas"] = health.actual_replicas
     if health.desired_replicas is not None:
@@ -51,8 +50,8 @@ def revision_status(
 
 
 def reconcile_revision(
-    revision: dict[str, Any], *, readiness: RevisionReadiness, now: datetime
-) -> dict[str, Any]:
+    revision: Revision, *, readiness: RevisionReadiness, now: datetime
+) -> RevisionStatus:
     """Ask the data plane about ``revision`` and return its new status."""
     health = readiness.health(namespace=objects.namespace(revision), name=objects.name(revision))
     return revision_status(revision, health=health, now=now)

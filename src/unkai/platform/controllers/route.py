@@ -10,11 +10,14 @@ table computed here (``programmed``).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from unkai.api import kinds
+from unkai.api.knative.types import Configuration, Revision, Route, RouteStatus, TrafficTarget
+from unkai.api.objects import Condition as StoredCondition
 from unkai.platform.contracts import RoutingTable, Status
 from unkai.platform.controllers import conditions, objects
 from unkai.platform.controllers.conditions import Condition
@@ -44,7 +47,7 @@ class Network:
 class RouteDecision:
     """The Route's new status and, when every target resolved, its routing table."""
 
-    status: dict[str, Any]
+    status: RouteStatus
     table: RoutingTable | None
 
 
@@ -54,10 +57,10 @@ class _UnassignedError(Exception):
 
 
 def reconcile_route(
-    route: dict[str, Any],
+    route: Route,
     *,
-    configurations: Mapping[str, dict[str, Any]],
-    revisions: Mapping[str, dict[str, Any]],
+    configurations: Mapping[str, Configuration],
+    revisions: Mapping[str, Revision],
     network: Network,
     programmed: RoutingTable | None,
     now: datetime,
@@ -65,16 +68,16 @@ def reconcile_route(
     """Decide from the Route, the Configurations and Revisions of its namespace (by
     name) and the table the gateway currently applies for it."""
     name, namespace = objects.name(route), objects.namespace(route)
-    old = objects.section(route, "status")
+    old = route.get("status", {})
     host = network.host(name, namespace)
-    status = {key: value for key, value in old.items() if key != "conditions"}
+    status = copy.copy(old)
     status["observedGeneration"] = objects.generation(route)
     status["url"] = network.url(host)
     status["address"] = {"url": network.url(host)}
     try:
         traffic = [
             _resolve(target, configurations, revisions)
-            for target in _targets(objects.section(route, "spec").get("traffic"))
+            for target in route.get("spec", {}).get("traffic", [])
         ]
     except _UnassignedError as unassigned:
         ingress = conditions.find(old, INGRESS_READY) or _ingress_not_configured()
@@ -92,24 +95,20 @@ def reconcile_route(
     return RouteDecision(status=status, table=table)
 
 
-def _targets(traffic: object) -> list[dict[str, Any]]:
-    return [t for t in traffic if isinstance(t, dict)] if isinstance(traffic, list) else []
-
-
 def _resolve(
-    target: dict[str, Any],
-    configurations: Mapping[str, dict[str, Any]],
-    revisions: Mapping[str, dict[str, Any]],
-) -> dict[str, Any]:
+    target: TrafficTarget,
+    configurations: Mapping[str, Configuration],
+    revisions: Mapping[str, Revision],
+) -> TrafficTarget:
     """A status traffic entry: always ``revisionName`` and ``percent``."""
-    revision_name = target.get("revisionName") or ""
-    config_name = target.get("configurationName") or ""
+    revision_name = target.get("revisionName", "")
+    config_name = target.get("configurationName", "")
     if not revision_name:
         configuration = configurations.get(config_name)
         if configuration is None:
-            raise _UnassignedError(_missing("Configuration", config_name))
-        config_status = objects.section(configuration, "status")
-        revision_name = config_status.get("latestReadyRevisionName") or ""
+            raise _UnassignedError(_missing(kinds.CONFIGURATION, config_name))
+        config_status = configuration.get("status", {})
+        revision_name = config_status.get("latestReadyRevisionName", "")
         if not revision_name:
             failed = (
                 conditions.find(config_status, conditions.READY) or _UNKNOWN
@@ -121,8 +120,8 @@ def _resolve(
             raise _UnassignedError(_unassigned("Unknown", message))
     revision = revisions.get(revision_name)
     if revision is None:
-        raise _UnassignedError(_missing("Revision", revision_name))
-    ready = conditions.find(objects.section(revision, "status"), conditions.READY) or _UNKNOWN
+        raise _UnassignedError(_missing(kinds.REVISION, revision_name))
+    ready = conditions.find(revision.get("status"), conditions.READY) or _UNKNOWN
     if ready.status == "False":
         raise _UnassignedError(
             _unassigned("False", f'Revision "{revision_name}" failed to become ready.')
@@ -131,35 +130,35 @@ def _resolve(
         raise _UnassignedError(
             _unassigned("Unknown", f'Revision "{revision_name}" is not yet ready.')
         )
-    entry: dict[str, Any] = {}
-    if target.get("tag"):
-        entry["tag"] = target["tag"]
+    entry: TrafficTarget = {}
+    if tag := target.get("tag"):
+        entry["tag"] = tag
     entry["revisionName"] = revision_name
-    entry["latestRevision"] = bool(target.get("latestRevision", not target.get("revisionName")))
+    entry["latestRevision"] = target.get("latestRevision", not target.get("revisionName"))
     entry["percent"] = target.get("percent") or 0
     return entry
 
 
 def _table(
-    host: str, traffic: list[dict[str, Any]], *, route: str, namespace: str, network: Network
+    host: str, traffic: list[TrafficTarget], *, route: str, namespace: str, network: Network
 ) -> RoutingTable:
+    """The split by revision (targets naming one revision add up) and the tags' hosts."""
     shares: dict[str, int] = {}
     tags = {}
     for target in traffic:
-        if target["percent"]:
-            shares[target["revisionName"]] = (
-                shares.get(target["revisionName"], 0) + target["percent"]
-            )
+        revision = target.get("revisionName", "")
+        if percent := target.get("percent", 0):
+            shares[revision] = shares.get(revision, 0) + percent
         if tag := target.get("tag"):
-            tags[network.host(route, namespace, tag)] = target["revisionName"]
+            tags[network.host(route, namespace, tag)] = revision
     return RoutingTable(host=host, split=tuple(shares.items()), tags=tags)
 
 
 _UNKNOWN = Condition(conditions.READY, "Unknown")
 
 
-def _missing(kind: str, name: str) -> Condition:
-    return _unassigned("False", f'{kind} "{name}" referenced in traffic not found.')
+def _missing(kind: kinds.Kind, name: str) -> Condition:
+    return _unassigned("False", f'{kind.kind} "{name}" referenced in traffic not found.')
 
 
 def _unassigned(status: Status, message: str) -> Condition:
@@ -180,6 +179,6 @@ def _certificate() -> Condition:
 
 
 def _with_ready(
-    old: dict[str, Any], wanted: list[Condition], *, now: datetime
-) -> list[dict[str, Any]]:
-    return conditions.merge(conditions.previous(old), [*wanted, conditions.ready(wanted)], now=now)
+    old: RouteStatus, wanted: list[Condition], *, now: datetime
+) -> list[StoredCondition]:
+    return conditions.merge(old.get("conditions", []), [*wanted, conditions.ready(wanted)], now=now)
