@@ -86,6 +86,32 @@ def test_openapi_documents_tag_every_kind(http: httpx2.Client) -> None:
     assert "application/strategic-merge-patch+json" not in patch["patch"]["requestBody"]["content"]
 
 
+def test_openapi_documents_list_every_path_with_its_parameters(http: httpx2.Client) -> None:
+    """Clients generated from the documents find every operation the server serves."""
+    v2 = http.get("/openapi/v2").json()["paths"]
+    services = "/apis/serving.knative.dev/v1/namespaces/{namespace}/services"
+    assert {m: op["x-kubernetes-action"] for m, op in v2[services].items()} == {
+        "get": "list", "post": "post", "delete": "deletecollection",
+    }  # fmt: skip
+    item = v2[f"{services}/{{name}}"]
+    assert set(item) == {"get", "put", "patch", "delete"}
+    assert [(p["name"], p["in"]) for p in item["get"]["parameters"]] == [
+        ("namespace", "path"), ("name", "path"),
+    ]  # fmt: skip
+    assert set(v2[f"{services}/{{name}}/status"]) == {"get", "put", "patch"}
+    assert set(v2["/api/v1/namespaces/{name}"]) == {"get", "put", "patch", "delete"}
+    index = http.get("/openapi/v3").json()["paths"]
+    v3 = http.get(index["api/v1"]["serverRelativeURL"]).json()["paths"]
+    configmap = v3["/api/v1/namespaces/{namespace}/configmaps/{name}"]["get"]
+    assert {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}} in (
+        configmap["parameters"]
+    )
+    for path, operations in v3.items():  # every {parameter} in a path is declared
+        for operation in operations.values():
+            declared = {p["name"] for p in operation["parameters"] if p["in"] == "path"}
+            assert declared == {n for n in ("namespace", "name") if f"{{{n}}}" in path}
+
+
 def test_create_fills_metadata_from_the_injected_clock(start_api: StartApi) -> None:
     moment = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
     api = start_api(clock=lambda: moment)

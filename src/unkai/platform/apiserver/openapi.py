@@ -3,9 +3,12 @@
 kubectl refuses to ``apply`` unless it can download one of them. Each kind publishes
 its :attr:`~unkai.platform.apiserver.types.ResourceType.schema` or, by default, a
 permissive object schema that keeps unknown fields, tagged with
-``x-kubernetes-group-version-kind`` like a CRD's. The v3 PATCH operations list the
-patch types each kind accepts; kubectl reads them to decide whether to send a
-strategic-merge patch (built-in kinds) or a JSON merge patch (Knative kinds).
+``x-kubernetes-group-version-kind`` like a CRD's. Both documents list the paths the
+server serves for each kind (collection, object, ``status``), with their path
+parameters and Kubernetes' ``x-kubernetes-action`` names, so clients generated from
+them, and kubectl, find every operation. The PATCH operations list the patch types each
+kind accepts; kubectl reads them to decide whether to send a strategic-merge patch
+(built-in kinds) or a JSON merge patch (Knative kinds).
 """
 
 from __future__ import annotations
@@ -50,12 +53,73 @@ def schema_of(rt: ResourceType) -> Object:
 
 
 def v2(registry: Registry) -> Object:
+    paths: dict[str, Any] = {}
+    for rt in registry:
+        ref = {"$ref": f"#/definitions/{definition_name(rt)}"}
+        for path, actions in _paths(rt).items():
+            paths[path] = {
+                method: _v2_operation(rt, action, path, ref, body)
+                for method, (action, body) in actions.items()
+            }
     return {
         "swagger": "2.0",
         "info": {"title": "Unkai", "version": __version__},
-        "paths": {},
+        "paths": paths,
         "definitions": {definition_name(rt): schema_of(rt) for rt in registry},
     }
+
+
+_COLLECTION: dict[str, tuple[str, bool]] = {
+    "get": ("list", False), "post": ("post", True), "delete": ("deletecollection", False),
+}  # fmt: skip
+_ITEM: dict[str, tuple[str, bool]] = {
+    "get": ("get", False), "put": ("put", True), "patch": ("patch", True),
+    "delete": ("delete", False),
+}  # fmt: skip
+_STATUS: dict[str, tuple[str, bool]] = {
+    "get": ("get", False), "put": ("put", True), "patch": ("patch", True),
+}  # fmt: skip
+
+
+def _paths(rt: ResourceType) -> dict[str, dict[str, tuple[str, bool]]]:
+    """Every path served for ``rt``: method → (Kubernetes action, takes a body)."""
+    scope = "/namespaces/{namespace}" if rt.namespaced else ""
+    collection = f"/{_prefix(rt.api_version)}{scope}/{rt.plural}"
+    paths = {collection: _COLLECTION, f"{collection}/{{name}}": _ITEM}
+    if rt.has_status:
+        paths[f"{collection}/{{name}}/status"] = _STATUS
+    return paths
+
+
+def _path_parameters(path: str) -> list[Object]:
+    names = [name for name in ("namespace", "name") if f"{{{name}}}" in path]
+    return [{"name": name, "in": "path", "required": True, "type": "string"} for name in names]
+
+
+def _v2_operation(rt: ResourceType, action: str, path: str, ref: Object, body: bool) -> Object:
+    parameters = _path_parameters(path)
+    if body:
+        schema = ref if action != "patch" else _OBJECT
+        parameters.append({"name": "body", "in": "body", "required": True, "schema": schema})
+    operation: Object = {
+        "operationId": f"{action}{rt.kind}",
+        "x-kubernetes-action": action,
+        "x-kubernetes-group-version-kind": _gvk(rt),
+        "parameters": parameters,
+        "responses": {"200": {"description": "OK", "schema": ref}},
+    }
+    if action == "patch":
+        operation["consumes"] = _patch_types(rt)
+    return operation
+
+
+def _gvk(rt: ResourceType) -> Object:
+    return {"group": rt.group, "version": rt.version, "kind": rt.kind}
+
+
+def _patch_types(rt: ResourceType) -> list[str]:
+    extra = ["application/strategic-merge-patch+json"] if rt.strategic_merge else []
+    return [*_PATCH_TYPES, *extra]
 
 
 def _prefix(group_version: str) -> str:
@@ -70,36 +134,37 @@ def v3_group_version(registry: Registry, group_version: str) -> Object | None:
     paths: dict[str, Any] = {}
     for rt in types:
         ref = {"$ref": f"#/components/schemas/{definition_name(rt)}"}
-        gvk = {"group": rt.group, "version": rt.version, "kind": rt.kind}
-        scope = "/namespaces/{namespace}" if rt.namespaced else ""
-        patch_types = [*_PATCH_TYPES]
-        if rt.strategic_merge:
-            patch_types.append("application/strategic-merge-patch+json")
-        item = f"/{_prefix(group_version)}{scope}/{rt.plural}/{{name}}"
-        operation = {
-            "x-kubernetes-group-version-kind": gvk,
-            "parameters": [
-                {"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}
-            ],
-            "responses": {"200": {"content": {"application/json": {"schema": ref}}}},
-        }
-        paths[item] = {
-            "get": {**operation, "x-kubernetes-action": "get"},
-            "put": {**operation, "x-kubernetes-action": "put",
-                    "requestBody": {"content": {"application/json": {"schema": ref}}}},
-            "patch": {**operation, "x-kubernetes-action": "patch",
-                      "requestBody": {"content": {t: {"schema": _OBJECT} for t in patch_types}}},
-        }  # fmt: skip
-        paths[f"/{_prefix(group_version)}{scope}/{rt.plural}"] = {
-            "post": {**operation, "x-kubernetes-action": "post",
-                     "requestBody": {"content": {"application/json": {"schema": ref}}}},
-        }  # fmt: skip
+        for path, actions in _paths(rt).items():
+            paths[path] = {
+                method: _v3_operation(rt, action, path, ref, body)
+                for method, (action, body) in actions.items()
+            }
     return {
         "openapi": "3.0.0",
         "info": {"title": "Unkai", "version": __version__},
         "paths": paths,
         "components": {"schemas": {definition_name(rt): schema_of(rt) for rt in types}},
     }
+
+
+def _v3_operation(rt: ResourceType, action: str, path: str, ref: Object, body: bool) -> Object:
+    parameters = [
+        {"name": p["name"], "in": "path", "required": True, "schema": {"type": "string"}}
+        for p in _path_parameters(path)
+    ]
+    parameters.append({"name": "fieldValidation", "in": "query", "schema": {"type": "string"}})
+    operation: Object = {
+        "operationId": f"{action}{rt.kind}",
+        "x-kubernetes-action": action,
+        "x-kubernetes-group-version-kind": _gvk(rt),
+        "parameters": parameters,
+        "responses": {"200": {"content": {"application/json": {"schema": ref}}}},
+    }
+    if body:
+        types = _patch_types(rt) if action == "patch" else ["application/json"]
+        schema = _OBJECT if action == "patch" else ref
+        operation["requestBody"] = {"content": {t: {"schema": schema} for t in types}}
+    return operation
 
 
 def v3_index(registry: Registry) -> Object:
