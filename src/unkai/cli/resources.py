@@ -34,8 +34,7 @@ def read_manifests(path: str) -> tuple[str, list[yamlsource.Document]]:
         text = sys.stdin.read() if path == "-" else Path(path).read_text()
     except OSError as error:
         raise console.Failure(f"cannot read {path}: {error.strerror}") from None
-    with console.reported():
-        return source, yamlsource.load_documents(text, source=source)
+    return source, yamlsource.load_documents(text, source=source)
 
 
 def _field_line(document: yamlsource.Document, error: ApiError) -> str:

@@ -52,7 +52,7 @@ def connect(context: str | None, namespace: str | None) -> lightkube.Client:
     local = platform.kubeconfig if running is not None else None
     try:
         return client.connect(context=context, local=local, namespace=namespace)
-    except (client.NoTargetError, ConfigError) as error:
+    except ConfigError as error:
         raise console.Failure(str(error)) from None
 
 

@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
+from unkai.errors import TargetError
 from unkai.platform.bundles.archive import BundleError
 from unkai.platform.bundles.extract import extract
 from unkai.platform.bundles.reference import DIGEST
@@ -28,7 +29,7 @@ from unkai.platform.bundles.reference import DIGEST
 DEFAULT_MAX_SIZE: Final = 50 * 2**20
 
 
-class BundleNotFoundError(LookupError):
+class BundleNotFoundError(TargetError, LookupError):
     """No bundle with that digest was uploaded to this store."""
 
 

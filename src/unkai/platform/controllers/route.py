@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from unkai.errors import UserError
 from unkai.platform.controllers import conditions, objects
 from unkai.platform.controllers.conditions import Condition
 
@@ -61,7 +62,7 @@ class RouteDecision:
     table: RoutingTable | None
 
 
-class _UnassignedError(Exception):
+class _UnassignedError(UserError):
     def __init__(self, condition: Condition) -> None:
         self.condition = condition
 
