@@ -42,6 +42,8 @@ Classes keep the builtin base they had before the tree existed (``ValueError``,
         │   └── InstanceStartError
         ├── NoTargetError (RuntimeError)      kube.client: no platform, no kubeconfig
         ├── UploadError (RuntimeError)        kube.uploads: bundle refused
+        ├── NotReadyError                     kube.deploy: the revision did not come up
+        ├── NoNamespaceError                  kube.deploy: deploying to a missing namespace
         └── AlreadyRunningError               cli.records: another `unkai run` serves it
 
 ``unkai.cli.console.Failure`` sits directly under the root: it is what the CLI shows,

@@ -27,8 +27,7 @@ from lightkube import Client
 from tests.support.cli import unkai, user_env
 from tests.support.processes import revision_processes
 
-from unkai.cli import resources
-from unkai.kube import client
+from unkai.kube import client, deploy
 from unkai.platform import state
 
 URL = re.compile(r"http://hello\.default\.localhost:\d+")
@@ -146,7 +145,7 @@ def create_namespace(env: dict[str, str], name: str, tmp_path: Path) -> None:
 def triggers(env: dict[str, str]) -> dict[str, str]:
     """The Triggers deploy made for hello, by name, with their broker."""
     with api(env) as connected:
-        found = resources.function_triggers(connected, "hello", "default")
+        found = deploy.function_triggers(connected, "hello", "default")
     return {item["metadata"]["name"]: item["spec"]["broker"] for item in found}
 
 

@@ -56,3 +56,9 @@ def to_object(document: dict[str, Any]) -> Any:
             "known kinds: " + ", ".join(sorted(known.kind for known in kinds.KNOWN))
         )
     return kinds.resource(kind).from_dict(document)
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """A lightkube object (or a mapping) as the plain dict the API sent."""
+    result: dict[str, Any] = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+    return result
