@@ -69,4 +69,8 @@ def deploy(
         service = deploying.deploy(
             api, function, progress, deploying.Options(namespace, wait=wait, timeout=timeout)
         )
-    console.out.print(f"[bold green]{name}[/] is at [bold]{service['status'].get('url')}[/]")
+    url = service.get("status", {}).get("url")
+    if url is None:  # --no-wait on a first deploy: the route has not been made yet
+        console.out.print(f"[bold green]{name}[/] is deployed (its URL: `unkai describe {name}`)")
+        return
+    console.out.print(f"[bold green]{name}[/] is at [bold]{url}[/]")

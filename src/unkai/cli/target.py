@@ -61,14 +61,16 @@ def platform_files(data_dir: Path | None) -> state.PlatformDir:
 
 
 def connect(context: str | None, namespace: str | None) -> lightkube.Client:
-    """The client for this command (see the module docstring for the choice)."""
+    """The client for this command (see the module docstring for the choice), closed
+    with the command's context."""
     platform = platform_files(None)
     running = platform.running()
     local = platform.kubeconfig if running is not None else None
     try:
-        return client.connect(context=context, local=local, namespace=namespace)
+        api = client.connect(context=context, local=local, namespace=namespace)
     except ConfigError as error:
         raise console.Failure(str(error)) from None
+    return click.get_current_context().with_resource(api)
 
 
 @contextmanager
