@@ -1,35 +1,28 @@
-"""`unkai deploy`, `invoke` and `logs` against a real `unkai up`, as a user runs them.
+"""`unkai deploy`, `invoke` and `logs` against a real `unkai up`, as a user runs them:
+processes, with instances that run the function.
 
 Aspects: deploy prints a URL that serves the function; re-deploying an unchanged
 function creates no revision while an edit creates one; invoke reaches a
 `*.localhost` URL; logs show the instances' output; a function that cannot start makes
 deploy fail with the revision's reason instead of waiting forever; after a restart of
-the platform no revision runs until a request asks for it. Deploy waits in the
-namespace it deployed to (-n over func.yaml over the context), ships only what the
-function needs (defaults, .funcignore) and says how much, refuses links and sizes the
-platform would refuse before uploading, keeps the function's Triggers exactly as
-func.yaml says (delete takes them along), and says what a slow revision waits for.
-`logs` and `list` speak plainly about missing services and piped output.
+the platform no revision runs until a request asks for it. Deploy ships only what the
+function needs (defaults, .funcignore) and says how much, and refuses links and sizes
+the platform would refuse before uploading. `logs` and `list` speak plainly about
+missing services and piped output. The deploy sequence itself (namespaces, Triggers,
+waiting) is tested in-process: tests/kube/test_deploy.py, tests/cli/test_resources.py.
 """
 
 import json
 import os
 import re
-import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lightkube import Client
 from tests.support.cli import unkai, user_env
 from tests.support.processes import revision_processes
-
-from unkai.cli import resources
-from unkai.kube import client
-from unkai.platform import state
 
 URL = re.compile(r"http://hello\.default\.localhost:\d+")
 
@@ -88,9 +81,10 @@ def test_a_function_that_cannot_start_fails_the_deploy(
     assert "no database" in deployed.stderr
 
 
-def test_deploy_needs_a_valid_func_yaml(tmp_path: Path, home: dict[str, str]) -> None:
+def test_deploy_needs_a_valid_func_yaml(tmp_path: Path) -> None:
+    env = user_env(tmp_path)  # refused before any platform is asked
     (tmp_path / "func.yaml").write_text("name: Bad Name\n")
-    deployed = unkai("deploy", str(tmp_path), env=home)
+    deployed = unkai("deploy", str(tmp_path), env=env)
     assert deployed.returncode == 1
     assert "line 1: name:" in deployed.stderr
 
@@ -123,62 +117,6 @@ def test_a_restart_wakes_no_revision_until_a_request_comes(
     called = unkai("invoke", service["status"]["url"] + "/?name=Ada", env=home)
     assert json.loads(called.stdout) == {"message": "Hello, Ada!"}, called.stderr
     assert revision_processes("hello-00001", data_dir=home["UNKAI_DATA_DIR"]) != []
-
-
-@contextmanager
-def api(env: dict[str, str]) -> Iterator[Client]:
-    """The platform's API, as kubectl reaches it."""
-    kubeconfig = state.PlatformDir.under(Path(env["UNKAI_DATA_DIR"])).kubeconfig
-    connected = client.connect(context=None, local=kubeconfig)
-    try:
-        yield connected
-    finally:
-        connected.close()
-
-
-def create_namespace(env: dict[str, str], name: str, tmp_path: Path) -> None:
-    manifest = tmp_path / f"{name}.yaml"
-    manifest.write_text(f"apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}}}\n")
-    created = unkai("apply", "-f", str(manifest), env=env)
-    assert created.returncode == 0, created.stderr
-
-
-def triggers(env: dict[str, str]) -> dict[str, str]:
-    """The Triggers deploy made for hello, by name, with their broker."""
-    with api(env) as connected:
-        found = resources.function_triggers(connected, "hello", "default")
-    return {item["metadata"]["name"]: item["spec"]["broker"] for item in found}
-
-
-def test_deploy_waits_in_the_namespace_it_deploys_to(tmp_path: Path, home: dict[str, str]) -> None:
-    assert unkai("init", "hello", env=home, cwd=tmp_path).returncode == 0
-    function = tmp_path / "hello"
-    assert unkai("deploy", str(function), env=home).returncode == 0  # hello in default, too
-    (function / "func.yaml").write_text(
-        'specVersion: "1"\nname: hello\ndeploy: {namespace: brandnew}\n'
-    )
-    missing = unkai("deploy", str(function), env=home)
-    assert missing.returncode == 1
-    assert (
-        "error: namespace brandnew does not exist: "
-        "create it with `kubectl create namespace brandnew`"
-    ) in missing.stderr
-    assert "Deployed" not in missing.stderr
-
-    create_namespace(home, "brandnew", tmp_path)
-    deployed = unkai("deploy", str(function), env=home)
-    assert deployed.returncode == 0, deployed.stderr
-    assert re.search(r"hello is at http://hello\.brandnew\.localhost:\d+", deployed.stdout)
-    described = unkai("describe", "hello", "-n", "brandnew", "-o", "json", env=home)
-    conditions = json.loads(described.stdout)["status"]["conditions"]
-    assert {"type": "Ready", "status": "True"} in [
-        {key: entry[key] for key in ("type", "status")} for entry in conditions
-    ]
-
-    create_namespace(home, "flagged", tmp_path)
-    flagged = unkai("deploy", str(function), "-n", "flagged", env=home)  # -n wins over func.yaml
-    assert flagged.returncode == 0, flagged.stderr
-    assert re.search(r"hello is at http://hello\.flagged\.localhost:\d+", flagged.stdout)
 
 
 LIST_OWN_FILES = """import os
@@ -265,62 +203,6 @@ def test_reserved_env_names_are_refused_with_their_line(tmp_path: Path) -> None:
     assert 'line 4: env.PORT: invalid name: "PORT" is a reserved environment variable' in (
         deployed.stderr
     )
-
-
-def test_triggers_follow_the_subscriptions_and_go_with_the_service(
-    tmp_path: Path, home: dict[str, str]
-) -> None:
-    assert unkai("init", "hello", env=home, cwd=tmp_path).returncode == 0
-    function = tmp_path / "hello"
-    base = (function / "func.yaml").read_text()
-
-    def deploy_with(subscriptions: str) -> subprocess.CompletedProcess[str]:
-        (function / "func.yaml").write_text(base + f"  subscriptions: {subscriptions}\n")
-        return unkai("deploy", str(function), env=home)
-
-    assert deploy_with("[{broker: default}, {broker: orders}]").returncode == 0
-    assert triggers(home) == {"hello-0": "default", "hello-1": "orders"}
-
-    changed = deploy_with("[{broker: payments}]")  # a new broker, one subscription fewer
-    assert changed.returncode == 0, changed.stderr
-    assert "Deleted trigger hello-1" in changed.stderr
-    assert "Recreated trigger hello-0 (its broker changed)" in changed.stderr
-    assert triggers(home) == {"hello-0": "payments"}
-    assert revisions(home) == ["hello-00001", "hello-00002"]
-
-    refused = deploy_with("[{broker: payments, filters: {Bad Key: x}}]")
-    assert refused.returncode == 1
-    assert 'invalid key name "Bad Key"' in refused.stderr
-    assert "Deployed" not in refused.stderr  # checked before the Service changed
-    assert revisions(home) == ["hello-00001", "hello-00002"]
-    assert triggers(home) == {"hello-0": "payments"}
-
-    assert deploy_with("[]").returncode == 0
-    assert triggers(home) == {}
-    assert deploy_with("[{broker: default}]").returncode == 0
-    deleted = unkai("delete", "hello", env=home)
-    assert deleted.returncode == 0, deleted.stderr
-    assert deleted.stdout.splitlines() == [
-        "service.serving.knative.dev/hello deleted",
-        "trigger.eventing.knative.dev/hello-0 deleted",
-    ]
-    assert triggers(home) == {}
-
-
-def test_a_slow_revision_says_what_it_waits_for(tmp_path: Path, home: dict[str, str]) -> None:
-    help_text = unkai("deploy", "--help", env=home).stdout
-    assert re.search(
-        r"--timeout FLOAT\s+Seconds to wait for Ready.*\[default: 600", help_text, re.S
-    )
-    assert unkai("init", "hello", env=home, cwd=tmp_path).returncode == 0
-    source = tmp_path / "hello" / "func.py"
-    source.write_text("import time\n\ntime.sleep(10)  # a long first start\n" + source.read_text())
-    deployed = unkai("deploy", str(tmp_path / "hello"), "--timeout", "3", env=home)
-    assert deployed.returncode == 1
-    assert "Waiting for hello-00001: Deploying" in deployed.stderr
-    assert (
-        "error: hello was not ready after 3s, waiting for hello-00001: Deploying"
-    ) in deployed.stderr
 
 
 def test_logs_and_list_speak_plainly(tmp_path: Path, home: dict[str, str]) -> None:

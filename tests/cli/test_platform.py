@@ -1,10 +1,10 @@
 """`unkai up/status/kubeconfig/down` and the resource commands, as a user runs them.
 
 Aspects: up --detach starts a platform that status reports and down stops; the token
-and kubeconfig are owner-only; a second up is refused; the resource commands (apply,
-list, describe, revisions, traffic, delete) work through the platform's kubeconfig;
-bad YAML and invalid objects get errors with the line; everything survives a restart,
-and the controllers carry on after it.
+and kubeconfig are owner-only; a second up is refused; the resource commands reach it
+through its record in the data dir, or through a merged kubeconfig context; everything
+survives a restart, and the controllers carry on after it. What each resource command
+prints, and its errors, is tested in-process: test_resources.py.
 """
 
 import json
@@ -79,36 +79,12 @@ def test_lifecycle_and_resource_commands(tmp_path: Path, home: dict[str, str]) -
     assert applied.returncode == 0, applied.stderr
     assert applied.stdout.strip() == "service.serving.knative.dev/hello created"
     wait_for_revisions(home, ["hello-00001"])
-    unchanged = unkai("apply", "-f", str(manifest), env=home)
-    assert unchanged.stdout.strip() == "service.serving.knative.dev/hello unchanged"
     manifest.write_text(SERVICE.format(version="2"))
-    assert "configured" in unkai("apply", "-f", str(manifest), env=home).stdout
+    assert unkai("apply", "-f", str(manifest), env=home).returncode == 0
     wait_for_revisions(home, ["hello-00001", "hello-00002"])
 
     listed = unkai("list", env=home)
-    assert "hello" in listed.stdout
     assert "http://hello.default.localhost" in listed.stdout
-    traffic = unkai(
-        "traffic", "hello", "--split", "hello-00001=70", "--split", "@latest=30",
-        "--tag", "hello-00002=next", env=home,
-    )  # fmt: skip
-    assert traffic.returncode == 0, traffic.stderr
-    spec = json.loads(unkai("describe", "hello", "-o", "json", env=home).stdout)["spec"]
-    assert spec["traffic"] == [
-        {"percent": 70, "revisionName": "hello-00001", "latestRevision": False},
-        {"percent": 30, "latestRevision": True},
-        {"percent": 0, "revisionName": "hello-00002", "latestRevision": False, "tag": "next"},
-    ]
-    described = unkai("describe", "hello", env=home)
-    assert "hello-00002" in described.stdout
-    assert "Conditions" in described.stdout
-    bad_split = unkai("traffic", "hello", "--split", "hello-00001=70", env=home)
-    assert bad_split.returncode == 2
-    assert "sum to 70, want 100" in bad_split.stderr
-    missing = unkai("traffic", "hello", "--split", "hello-00009=100", env=home)
-    assert missing.returncode == 1
-    assert "service hello has no revision hello-00009" in missing.stderr
-    assert "hello-00001, hello-00002" in missing.stderr
 
     printed = unkai("kubeconfig", env=home)
     config = yaml.safe_load(printed.stdout)
@@ -144,45 +120,6 @@ def test_lifecycle_and_resource_commands(tmp_path: Path, home: dict[str, str]) -
     missing = unkai("describe", "hello", env=home)
     assert missing.returncode == 1
     assert "not found" in missing.stderr
-
-
-def test_apply_errors_point_at_the_document(tmp_path: Path, home: dict[str, str]) -> None:
-    start(home)
-    broken = tmp_path / "broken.yaml"
-    broken.write_text("apiVersion: v1\nkind: [\n")
-    result = unkai("apply", "-f", str(broken), env=home)
-    assert result.returncode == 1
-    assert "line 3" in result.stderr
-    assert "invalid YAML" in result.stderr
-
-    invalid = tmp_path / "invalid.yaml"
-    good = SERVICE.format(version="1").replace("name: hello", "name: good")
-    bad = SERVICE.format(version="1").replace(
-        "    spec:\n      containers:",
-        "    spec:\n      containerConcurrency: 5000\n      containers:",
-    )
-    invalid.write_text(good + "---\n" + bad)
-    result = unkai("apply", "-f", str(invalid), env=home)
-    assert result.returncode == 1
-    assert "service.serving.knative.dev/good created" in result.stdout
-    assert "(line 18)" in result.stderr  # containerConcurrency: in the second document
-    assert "spec.template.spec.containerConcurrency" in result.stderr
-    assert "good" in unkai("list", env=home).stdout
-
-    config_map = tmp_path / "settings.yaml"
-    config_map.write_text(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n"
-    )
-    result = unkai("apply", "-f", str(config_map), env=home)
-    assert result.stdout.strip() == "configmap/settings created"
-    as_json = unkai("apply", "-f", str(config_map), "-o", "json", env=home)
-    assert json.loads(as_json.stdout)["items"][0]["data"] == {"a": "b"}
-
-    unknown = tmp_path / "unknown.yaml"
-    unknown.write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\n")
-    result = unkai("apply", "-f", str(unknown), env=home)
-    assert result.returncode == 1
-    assert "does not manage 'Deployment'" in result.stderr
 
 
 def test_no_platform_and_no_kubeconfig_is_explained(home: dict[str, str]) -> None:

@@ -1,5 +1,5 @@
-"""How the CLI words state: what a revision waits for (deploy's progress line), ages as
-kubectl shows them (list's AGE), and func.yaml examples in the docs that must load."""
+"""How the CLI words state: ages as kubectl shows them (list's AGE), and func.yaml
+examples in the docs that must load."""
 
 import re
 from datetime import UTC, datetime, timedelta
@@ -12,24 +12,6 @@ from unkai.cli import tables
 
 NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 DOCS = Path(__file__).parents[2] / "docs" / "func-yaml.md"
-
-
-def revision(*conditions: dict[str, str]) -> dict[str, object]:
-    return {"status": {"conditions": list(conditions)}}
-
-
-def test_pending_says_what_holds_readiness_up() -> None:
-    installing = revision(
-        {"type": "Ready", "status": "Unknown", "reason": "Deploying"},
-        {"type": "ContainerHealthy", "status": "Unknown", "reason": "Deploying", "message": "pip"},
-        {"type": "Active", "status": "Unknown", "reason": "Queued", "severity": "Info"},
-        {"type": "ResourcesAvailable", "status": "True"},
-    )
-    assert tables.pending(installing) == "Deploying: pip"
-    only_ready = revision({"type": "Ready", "status": "Unknown", "reason": "Deploying"})
-    assert tables.pending(only_ready) == "Deploying"
-    assert tables.pending(revision({"type": "Ready", "status": "True"})) == ""
-    assert tables.pending({}) == ""
 
 
 @pytest.mark.parametrize(

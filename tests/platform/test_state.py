@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from unkai.platform.state import AlreadyRunningError, PlatformDir, Running
+from unkai.platform.state import DataDirInUseError, PlatformDir, Running
 
 
 def test_a_record_left_by_a_killed_platform_does_not_count(tmp_path: Path) -> None:
@@ -35,7 +35,7 @@ def test_a_second_platform_on_the_same_data_dir_is_refused(tmp_path: Path) -> No
     first = PlatformDir.under(tmp_path)
     held = first.hold()
     first.record_running(Running(pid=1, api_url="https://127.0.0.1:9", gateway_url=""))
-    with pytest.raises(AlreadyRunningError, match=r"already running \(pid 1\) at https://127"):
+    with pytest.raises(DataDirInUseError, match=r"already running \(pid 1\) at https://127"):
         PlatformDir.under(tmp_path).hold()
     first.release(held)
 

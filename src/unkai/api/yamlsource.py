@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from unkai.errors import UserError
+
 PathPart = str | int
 Path = tuple[PathPart, ...]
 
@@ -39,7 +41,7 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-class SourceError(ValueError):
+class SourceError(UserError, ValueError):
     """A document failed to parse or validate; carries every problem found."""
 
     def __init__(self, source: str, problems: Sequence[Problem]) -> None:

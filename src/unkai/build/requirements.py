@@ -20,6 +20,7 @@ from pathlib import Path
 
 from unkai.api.funcyaml import requirement_file_lines
 from unkai.build import digests
+from unkai.errors import UserError
 
 _OPTION = re.compile(r"^(?P<option>--[a-z-]+|-[a-zA-Z])(?:=|\s*)(?P<value>.*)$")
 _OPTIONS = {"--requirement": "-r", "--constraint": "-c", "--editable": "-e", "--find-links": "-f"}
@@ -28,7 +29,7 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _ARCHIVES = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar")
 
 
-class RequirementsError(RuntimeError):
+class RequirementsError(UserError, RuntimeError):
     """The requirements cannot be installed; the message says why.
 
     Why: a file they name is missing, they conflict with the runtime's packages, or

@@ -66,10 +66,7 @@ def prepare_environment(directory: Path, spec: funcyaml.FuncSpec) -> environment
     if cached is not None:
         return cached
     with console.err.status(f"Installing {len(lines)} requirement(s) for {spec.name}…"):
-        try:
-            return environments.prepare(lines, base_dir=directory)
-        except environments.RequirementsError as error:
-            raise console.Failure(str(error)) from None
+        return environments.prepare(lines, base_dir=directory)
 
 
 class Child:

@@ -1,8 +1,8 @@
 """``unkai logs``: what a service's instances wrote, from the local platform's log files.
 
 Instances of ``unkai up`` write to files in its data dir (one per instance, kept after
-the instance is gone), so this reads them directly; ``-f`` keeps following, new
-instances included, until Ctrl-C. When there are none, the platform (if it is running)
+the instance is gone), read through :mod:`unkai.platform.logs`; ``-f`` keeps following,
+new instances included, until Ctrl-C. When there are none, the platform (if it is running)
 tells a service that has not logged yet from one that does not exist.
 """
 
@@ -18,10 +18,10 @@ from lightkube.core.exceptions import ApiError
 from rich.markup import escape
 
 from unkai.cli import console
-from unkai.cli.platform import data_dir_option, platform_files
+from unkai.cli.target import data_dir_option, platform_files
 from unkai.kube import client, kinds
 from unkai.platform import state
-from unkai.platform.runners import LogFiles, LogLine, follow, read
+from unkai.platform.logs import LogLine, ServiceLogs
 
 
 def _show(line: LogLine) -> None:
@@ -39,8 +39,8 @@ def logs(
 ) -> None:
     """Show the output of service NAME's instances (on the local platform)."""
     platform = platform_files(data_dir)
-    files = LogFiles(platform.root / "logs")
-    found = files.find(namespace=namespace, service=name, revision=revision)
+    service = ServiceLogs(platform, namespace=namespace, service=name, revision=revision)
+    found = service.exist()
     if not found and _no_such_service(platform, name=name, namespace=namespace):
         raise console.Failure(
             f"there is no service {name} in namespace {namespace} (see `unkai list -n {namespace}`)"
@@ -49,12 +49,12 @@ def logs(
         if not found:
             scope = f"revision {revision} of {name}" if revision else name
             raise console.Failure(f"no logs for {scope} in namespace {namespace} (yet)")
-        for line in read(found):
+        for line in service.lines():
             _show(line)
         return
 
     async def stream() -> None:
-        async for line in follow(files, namespace=namespace, service=name, revision=revision):
+        async for line in service.follow():
             _show(line)
 
     with contextlib.suppress(KeyboardInterrupt):

@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from unkai import __version__
-from unkai.cli import deploy, init, invoke, logs, platform, resources, run, runtime, traffic
+from unkai.cli import (
+    console,
+    deploy,
+    init,
+    invoke,
+    logs,
+    platform,
+    resources,
+    run,
+    runtime,
+    traffic,
+)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The ``unkai`` group: every command's errors are mapped here, once."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with console.reported():
+            return super().invoke(ctx)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="unkai")
 def cli() -> None:
     """Unkai: write a function; Unkai runs it, routes to it and scales it."""

@@ -21,26 +21,14 @@ from pathlib import Path
 import click
 import yaml
 
-from unkai.api import locations
 from unkai.cli import console
+from unkai.cli.target import data_dir_option, platform_files
 from unkai.kube import kubeconfig as kubeconfigs
-from unkai.platform import embedded, state
-from unkai.platform.runners import logfiles
-from unkai.runtime import logs
+from unkai.platform import embedded, logs, state
+from unkai.runtime import logs as runtime_logs
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 60.0
-
-data_dir_option = click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="UNKAI_DATA_DIR",
-    help="Where the platform keeps its state (default ~/.local/share/unkai).",
-)
-
-
-def platform_files(data_dir: Path | None) -> state.PlatformDir:
-    return state.PlatformDir.under(data_dir or locations.data_dir())
 
 
 def _is_loopback(host: str) -> bool:
@@ -82,7 +70,7 @@ def up(data_dir: Path | None, host: str, api_port: int, port: int, domain: str,
     if detach:
         _start_detached(files, settings)
         return
-    logs.configure()
+    runtime_logs.configure()
     try:
         asyncio.run(_serve(settings))
     except OSError as error:
@@ -122,7 +110,7 @@ def _start_detached(files: state.PlatformDir, settings: embedded.Settings) -> No
                 console.out.print(f"kubectl: export KUBECONFIG={files.kubeconfig}")
                 return
             if process.poll() is not None:
-                tail = logfiles.tail(files.log, 10, since=since)
+                tail = logs.tail(files.log, 10, since=since)
                 raise console.Failure("the platform exited while starting:\n" + "\n".join(tail))
             time.sleep(0.05)
     process.terminate()

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from unkai.api import locations
+from unkai.errors import TargetError
 
 STARTING = "it is starting"
 
@@ -34,7 +35,7 @@ class Record:
     down: str = ""
 
 
-class AlreadyRunningError(Exception):
+class AlreadyRunningError(TargetError):
     """Another ``unkai run`` holds the directory; ``record`` is what it published."""
 
     def __init__(self, record: Record | None) -> None:

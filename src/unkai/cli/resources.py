@@ -12,19 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import click
+import lightkube
 from lightkube.core.exceptions import ApiError
 
 from unkai.api import yamlsource
 from unkai.cli import console, tables, target
-from unkai.kube import client, kinds, manifests
-
-TRIGGER = kinds.resource(kinds.TRIGGER)
-
-
-def function_triggers(api: Any, name: str, namespace: str | None = None) -> list[dict[str, Any]]:
-    """The Triggers ``unkai deploy`` made for function ``name`` (they carry its label)."""
-    labels = {manifests.FUNCTION_LABEL: name}
-    return [target.to_dict(obj) for obj in api.list(TRIGGER, namespace=namespace, labels=labels)]
+from unkai.kube import client, deploy, kinds
 
 
 def read_manifests(path: str) -> tuple[str, list[yamlsource.Document]]:
@@ -34,8 +27,7 @@ def read_manifests(path: str) -> tuple[str, list[yamlsource.Document]]:
         text = sys.stdin.read() if path == "-" else Path(path).read_text()
     except OSError as error:
         raise console.Failure(f"cannot read {path}: {error.strerror}") from None
-    with console.reported():
-        return source, yamlsource.load_documents(text, source=source)
+    return source, yamlsource.load_documents(text, source=source)
 
 
 def _field_line(document: yamlsource.Document, error: ApiError) -> str:
@@ -67,7 +59,7 @@ def apply(path: str, context: str | None, namespace: str | None, output: str) ->
             continue
         try:
             obj = client.to_object(manifest)
-        except ValueError as error:
+        except ValueError as error:  # an unknown kind, or a malformed object
             console.err.print(f"[red]{source}:{document.start_line}: {error}")
             failures += 1
             continue
@@ -86,14 +78,14 @@ def apply(path: str, context: str | None, namespace: str | None, output: str) ->
             continue
         if output == "table":
             console.out.print(f"{name} {_verb(before, after)}")
-        applied.append(target.to_dict(after))
+        applied.append(client.to_dict(after))
     if output != "table":
         target.emit(applied, output)
     if failures:
         raise SystemExit(1)
 
 
-def _get_or_none(api: Any, obj: Any) -> Any:
+def _get_or_none(api: lightkube.Client, obj: Any) -> Any:
     try:
         return api.get(type(obj), obj.metadata.name, namespace=obj.metadata.namespace)
     except ApiError as error:
@@ -118,10 +110,10 @@ def _service_and_revisions(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     api = target.connect(context, namespace)
     with target.api_errors(subject=name):
-        service = target.to_dict(api.get(kinds.resource(kinds.SERVICE), name))
+        service = client.to_dict(api.get(kinds.resource(kinds.SERVICE), name))
         selector: dict[str, Any] = {"serving.knative.dev/service": name}
         found = api.list(kinds.resource(kinds.REVISION), labels=selector)
-        return service, [target.to_dict(obj) for obj in found]
+        return service, [client.to_dict(obj) for obj in found]
 
 
 @click.command(name="list")
@@ -131,7 +123,7 @@ def list_(context: str | None, namespace: str | None, output: str) -> None:
     """List Knative services with their URLs and readiness."""
     api = target.connect(context, namespace)
     with target.api_errors():
-        services = [target.to_dict(obj) for obj in api.list(kinds.resource(kinds.SERVICE))]
+        services = [client.to_dict(obj) for obj in api.list(kinds.resource(kinds.SERVICE))]
     if output != "table":
         target.emit(services, output)
         return
@@ -163,7 +155,7 @@ def delete(name: str, context: str | None, namespace: str | None) -> None:
     """
     api = target.connect(context, namespace)
     with target.api_errors(subject=name):
-        triggers = function_triggers(api, name)
+        triggers = deploy.function_triggers(api, name)
         try:
             api.delete(kinds.resource(kinds.SERVICE), name)
             console.out.print(f"service.serving.knative.dev/{name} deleted")
@@ -172,7 +164,7 @@ def delete(name: str, context: str | None, namespace: str | None) -> None:
                 raise
         for trigger in triggers:
             trigger_name = trigger["metadata"]["name"]
-            api.delete(TRIGGER, trigger_name)
+            api.delete(deploy.TRIGGER, trigger_name)
             console.out.print(f"trigger.eventing.knative.dev/{trigger_name} deleted")
 
 

@@ -17,9 +17,10 @@ from pathlib import Path
 import click
 import watchfiles
 
-from unkai.api import funcyaml, yamlsource
+from unkai.api import funcyaml
 from unkai.cli import console, records
 from unkai.cli.child import DEFAULT_PORT, Child, connect_host, pick_port, start
+from unkai.errors import UnkaiError
 
 WATCH_TIMEOUT_MS = 250  # how soon a function that died is noticed
 RESTART_HINT = "it restarts on the next change"
@@ -51,7 +52,7 @@ class LocalServer:
         try:
             spec = funcyaml.load(self.directory)
             self.child = start(self.directory, spec, host=self.host, port=self.port)
-        except (console.Failure, yamlsource.SourceError) as error:
+        except UnkaiError as error:
             self._down(f"it did not start: {error}")
             raise
         declared = spec.signature.value if spec.signature else None
@@ -90,15 +91,13 @@ class LocalServer:
 def run(directory: Path, host: str, port: int | None, reload: bool) -> None:
     """Serve the function in DIRECTORY locally, restarting it when its files change."""
     directory = directory.resolve()
-    with console.reported():
-        funcyaml.load(directory)
+    funcyaml.load(directory)
     server = LocalServer(directory, host, 0, _claim(directory))
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
     try:
         server.port = pick_port(host, port)
-        with console.reported():
-            spec = server.restart()
+        spec = server.restart()
         console.out.print(
             f"[bold green]Serving {spec.name}[/] at [bold]{server.url}[/]  (Ctrl-C to stop)"
         )
@@ -155,7 +154,7 @@ def _reload_loop(server: LocalServer) -> None:
         console.out.print(f"Changed: {', '.join(names)} — restarting")
         try:
             server.restart()
-        except (console.Failure, yamlsource.SourceError) as error:
+        except UnkaiError as error:
             console.err.print(f"[bold red]not restarted:[/] {error}")
             continue
         console.out.print("[green]Reloaded.[/]")

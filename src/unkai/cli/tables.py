@@ -10,26 +10,9 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from unkai.kube.conditions import condition
+
 STATUS_STYLE = {"True": "green", "False": "red", "Unknown": "yellow"}
-
-
-def condition(obj: dict[str, Any], kind: str = "Ready") -> dict[str, Any]:
-    for entry in obj.get("status", {}).get("conditions", []) or []:
-        if entry.get("type") == kind:
-            return dict(entry)
-    return {"type": kind, "status": "Unknown"}
-
-
-def pending(obj: dict[str, Any]) -> str:
-    """What an object not Ready yet is waiting for: the reason and message of its first
-    condition that is not True (``Ready`` last, as it repeats the others; informational
-    ones such as ``Active`` do not hold readiness up)."""
-    entries = obj.get("status", {}).get("conditions", []) or []
-    for entry in sorted(entries, key=lambda entry: entry.get("type") == "Ready"):
-        said = [entry.get(key) for key in ("reason", "message") if entry.get(key)]
-        if entry.get("status") != "True" and entry.get("severity") != "Info" and said:
-            return ": ".join(said)
-    return ""
 
 
 def age(timestamp: str, now: datetime) -> str:

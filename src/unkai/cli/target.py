@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -45,15 +46,31 @@ def output_option(function: F) -> F:
     )(function)
 
 
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="UNKAI_DATA_DIR",
+    help="Where the platform keeps its state (default ~/.local/share/unkai).",
+)
+"""For the commands of the local platform: ``up``, ``down``, ``status``, ``logs``..."""
+
+
+def platform_files(data_dir: Path | None) -> state.PlatformDir:
+    """The files of the local platform under ``data_dir`` (default: the user's)."""
+    return state.PlatformDir.under(data_dir or locations.data_dir())
+
+
 def connect(context: str | None, namespace: str | None) -> lightkube.Client:
-    """The client for this command (see the module docstring for the choice)."""
-    platform = state.PlatformDir.under(locations.data_dir())
+    """The client for this command (see the module docstring for the choice), closed
+    with the command's context."""
+    platform = platform_files(None)
     running = platform.running()
     local = platform.kubeconfig if running is not None else None
     try:
-        return client.connect(context=context, local=local, namespace=namespace)
-    except (client.NoTargetError, ConfigError) as error:
+        api = client.connect(context=context, local=local, namespace=namespace)
+    except ConfigError as error:
         raise console.Failure(str(error)) from None
+    return click.get_current_context().with_resource(api)
 
 
 @contextmanager
@@ -72,11 +89,6 @@ def api_errors(*, subject: str = "") -> Iterator[None]:
         raise console.Failure(prefix + "\n".join(lines)) from None
     except httpx2.TransportError as error:
         raise console.Failure(f"cannot reach the API server: {error}") from None
-
-
-def to_dict(obj: Any) -> dict[str, Any]:
-    result: dict[str, Any] = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
-    return result
 
 
 def emit(objects: list[dict[str, Any]] | dict[str, Any], output: str) -> None:

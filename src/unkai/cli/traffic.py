@@ -9,7 +9,7 @@ import lightkube
 from lightkube.types import PatchType
 
 from unkai.cli import console, target
-from unkai.kube import kinds
+from unkai.kube import client, kinds
 from unkai.kube import traffic as builder
 
 
@@ -56,7 +56,7 @@ def traffic(
             patch_type=PatchType.MERGE,
         )
     if output != "table":
-        target.emit(target.to_dict(service), output)
+        target.emit(client.to_dict(service), output)
         return
     for entry in wanted:
         revision = "@latest" if entry.get("latestRevision") else entry["revisionName"]

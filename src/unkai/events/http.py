@@ -24,6 +24,7 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v03.event import CloudEvent as CloudEventV03
 from cloudevents.core.v1.event import CloudEvent
 
+from unkai.errors import UserError
 from unkai.events import batch, spec
 
 # The SDK's event classes (``BaseCloudEvent`` is a protocol, not checkable at run time).
@@ -46,7 +47,7 @@ class Mode(StrEnum):
     BATCH = "batch"
 
 
-class InvalidEventError(ValueError):
+class InvalidEventError(UserError, ValueError):
     """The message is not a valid CloudEvent (or batch); the text says why."""
 
 

@@ -13,12 +13,13 @@ from typing import Any
 import lightkube
 from lightkube.config.kubeconfig import KubeConfig
 
+from unkai.errors import TargetError, UserError
 from unkai.kube import kinds, kubeconfig
 
 FIELD_MANAGER = "unkai"
 
 
-class NoTargetError(RuntimeError):
+class NoTargetError(TargetError, RuntimeError):
     """Neither a running ``unkai up`` nor a kubeconfig to talk to."""
 
 
@@ -42,12 +43,22 @@ def connect(
     return lightkube.Client(config=config, namespace=namespace, field_manager=FIELD_MANAGER)
 
 
+class UnknownKindError(UserError, ValueError):
+    """A manifest of a kind Unkai does not manage; the message lists the ones it does."""
+
+
 def to_object(document: dict[str, Any]) -> Any:
     """A manifest dict as the lightkube object for its kind."""
     kind = kinds.find(str(document.get("apiVersion", "")), str(document.get("kind", "")))
     if kind is None:
-        raise ValueError(
+        raise UnknownKindError(
             f"unkai does not manage {document.get('kind')!r} ({document.get('apiVersion')}); "
             "known kinds: " + ", ".join(sorted(known.kind for known in kinds.KNOWN))
         )
     return kinds.resource(kind).from_dict(document)
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """A lightkube object (or a mapping) as the plain dict the API sent."""
+    result: dict[str, Any] = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+    return result

@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from unkai.errors import UserError
+
 LATEST = "@latest"
 
 
-class TrafficError(ValueError):
+class TrafficError(UserError, ValueError):
     """The flags do not describe a valid split; the message says which flag."""
 
 

@@ -13,10 +13,12 @@ from pathlib import Path
 import httpx2
 from lightkube.config.kubeconfig import SingleConfig
 
+from unkai.errors import TargetError
+
 PREFIX = "/unkai/v1/bundles"
 
 
-class UploadError(RuntimeError):
+class UploadError(TargetError, RuntimeError):
     """The platform refused the bundle, or is not an Unkai platform at all."""
 
 

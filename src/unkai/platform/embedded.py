@@ -119,7 +119,7 @@ class Platform:
         self._hold: int | None = None
 
     async def start(self) -> None:
-        """Take the data dir (:class:`~unkai.platform.state.AlreadyRunningError` if a live
+        """Take the data dir (:class:`~unkai.platform.state.DataDirInUseError` if a live
         platform has it), clear what a crashed one left, then start the parts."""
         self._hold = self.files.hold()
         self.bundles.clean()

@@ -31,6 +31,7 @@ import psutil
 import yaml
 
 from unkai.api import locations
+from unkai.errors import TargetError
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Running:
             return False
 
 
-class AlreadyRunningError(RuntimeError):
+class DataDirInUseError(TargetError, RuntimeError):
     """Another ``unkai up`` holds this data dir."""
 
 
@@ -90,7 +91,7 @@ class PlatformDir:
 
     def hold(self) -> int:
         """Take the data dir for this process (until it exits, or :meth:`release`);
-        :class:`AlreadyRunningError` if a live platform holds it."""
+        :class:`DataDirInUseError` if a live platform holds it."""
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         descriptor = os.open(self._lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
@@ -99,7 +100,7 @@ class PlatformDir:
             os.close(descriptor)
             running = self.running()
             where = f" (pid {running.pid}) at {running.api_url}" if running else ""
-            raise AlreadyRunningError(f"already running{where}") from None
+            raise DataDirInUseError(f"already running{where}") from None
         return descriptor
 
     def release(self, descriptor: int) -> None:

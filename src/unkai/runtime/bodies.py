@@ -13,10 +13,11 @@ from __future__ import annotations
 from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive, Send
 
+from unkai.errors import UserError
 from unkai.runtime import replies
 
 
-class BodyTooLargeError(Exception):
+class BodyTooLargeError(UserError):
     """The request body is larger than ``runtime.max_body_size``."""
 
 

@@ -28,6 +28,7 @@ from typing import Any, Final
 
 from unkai.api import funcyaml, yamlsource
 from unkai.api.funcyaml import FuncSpec, Signature
+from unkai.errors import UserError
 from unkai.runtime import detection
 
 CONVENTIONAL_NAMES: Final[Mapping[Signature, tuple[str, ...]]] = {
@@ -46,7 +47,7 @@ _DETECTABLE: Final = ("new", "app", "handle", "handler")
 _function_directories: set[str] = set()
 
 
-class LoadError(Exception):
+class LoadError(UserError):
     """The function directory cannot be served as it is; the text says why."""
 
 

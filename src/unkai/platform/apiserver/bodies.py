@@ -29,6 +29,7 @@ from starlette.requests import Request
 from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
 
+from unkai.errors import UserError
 from unkai.platform.apiserver import errors
 
 MAX_BYTES = 3 * 1024 * 1024
@@ -60,7 +61,7 @@ def _int64(text: str, convert: Callable[[], int]) -> int | str:
     return f"integer {shown} is out of range: integers must fit in 64 bits"
 
 
-class _RefusedError(ValueError):
+class _RefusedError(UserError, ValueError):
     """A JSON number the server does not store (raised from the decoder's hooks)."""
 
 

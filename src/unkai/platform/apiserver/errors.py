@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from unkai.api.yamlsource import Problem
+from unkai.errors import UserError
 
 
-class ApiError(Exception):
+class ApiError(UserError):
     """A request refused with a Kubernetes ``Status`` (``code`` is the HTTP status)."""
 
     def __init__(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from unkai.errors import UserError
 from unkai.platform.apiserver import errors
 from unkai.platform.apiserver.types import Object, ResourceType
 
@@ -21,7 +22,7 @@ STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
 
 
-class PatchError(ValueError):
+class PatchError(UserError, ValueError):
     """A JSON patch operation could not be applied to the document."""
 
 

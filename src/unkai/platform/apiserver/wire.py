@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from unkai.errors import UserError
+
 VARINT, FIXED64, LENGTH, FIXED32 = 0, 1, 2, 5
 WIRE_TYPES = {
     VARINT: "a varint",
@@ -22,7 +24,7 @@ WIRE_TYPES = {
 _FIXED_SIZES = {FIXED64: 8, FIXED32: 4}
 
 
-class WireError(ValueError):
+class WireError(UserError, ValueError):
     """The bytes are not a well-formed message; the text says what is wrong and where."""
 
 

@@ -24,10 +24,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from unkai.errors import UserError
 from unkai.platform.bundles.ignore import Ignore, IgnoreFileError
 
 
-class BundleError(ValueError):
+class BundleError(UserError, ValueError):
     """The archive (or directory) is not a bundle Unkai accepts; the text says why."""
 
 

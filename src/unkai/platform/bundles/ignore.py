@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from unkai.api.funcyaml import FILENAME
+from unkai.errors import UserError
 
 IGNORE_FILE = ".funcignore"
 DEFAULT_IGNORED = (
@@ -24,7 +25,7 @@ DEFAULT_IGNORED = (
 )
 
 
-class IgnoreFileError(ValueError):
+class IgnoreFileError(UserError, ValueError):
     """The function's ``.funcignore`` cannot be read."""
 
 

@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
+from unkai.errors import TargetError
 from unkai.platform.bundles.archive import BundleError
 from unkai.platform.bundles.extract import extract
 from unkai.platform.bundles.reference import DIGEST
@@ -32,7 +33,7 @@ _UNPACKING: Final = ".unpack-"
 _UPLOADING: Final = ".upload-"
 
 
-class BundleNotFoundError(LookupError):
+class BundleNotFoundError(TargetError, LookupError):
     """No bundle with that digest was uploaded to this store."""
 
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from unkai.api import kinds
 from unkai.api.knative.types import Configuration, Revision, Route, RouteStatus, TrafficTarget
 from unkai.api.objects import Condition as StoredCondition
+from unkai.errors import UserError
 from unkai.platform.contracts import RoutingTable, Status
 from unkai.platform.controllers import conditions, objects
 from unkai.platform.controllers.conditions import Condition
@@ -51,7 +52,7 @@ class RouteDecision:
     table: RoutingTable | None
 
 
-class _UnassignedError(Exception):
+class _UnassignedError(UserError):
     def __init__(self, condition: Condition) -> None:
         self.condition = condition
 

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from unkai.errors import TargetError
 from unkai.platform.contracts import RevisionKey
 from unkai.platform.gateway.breaker import Breaker
 from unkai.platform.gateway.metrics import RequestMeter, RevisionStats
@@ -31,7 +32,7 @@ from unkai.platform.gateway.upstream import Instance
 log = logging.getLogger("unkai.gateway")
 
 
-class OverloadedError(Exception):
+class OverloadedError(TargetError):
     """The revision's queue is full."""
 
 

@@ -22,6 +22,8 @@ import re
 from enum import IntEnum
 from random import getrandbits
 
+from unkai.errors import UserError
+
 _HOP_BY_HOP = frozenset(
     {b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"upgrade"}
 )
@@ -52,7 +54,7 @@ _RESPONSE_SPECIAL = _HOP_BY_HOP | {b"transfer-encoding", b"content-length"}
 Headers = list[tuple[bytes, bytes]]
 
 
-class RequestRejectedError(Exception):
+class RequestRejectedError(UserError):
     """A request the gateway answers itself with ``status`` (4xx), saying ``reason``."""
 
     def __init__(self, status: int, reason: str) -> None:

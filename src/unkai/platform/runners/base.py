@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Protocol
 
+from unkai.errors import TargetError
 from unkai.platform.contracts import Reason, RevisionKey
 from unkai.platform.runners import logfiles, probe
 from unkai.platform.runners.spec import InstanceSpec
@@ -37,7 +38,7 @@ HOST: Final = "127.0.0.1"
 TAIL_LINES: Final = 20
 
 
-class RunnerError(Exception):
+class RunnerError(TargetError):
     """A runner cannot do what was asked; ``reason`` is a condition reason (CamelCase)."""
 
     def __init__(self, reason: str, message: str) -> None:

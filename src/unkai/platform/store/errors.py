@@ -13,8 +13,10 @@ The API server maps each to a Kubernetes ``Status`` (404, 409, 409, 410).
 
 from __future__ import annotations
 
+from unkai.errors import TargetError
 
-class StoreError(Exception):
+
+class StoreError(TargetError):
     """Base of every refusal by :class:`unkai.platform.store.Store`."""
 
 

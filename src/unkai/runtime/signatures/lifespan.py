@@ -14,8 +14,10 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message
 
+from unkai.errors import UserError
 
-class LifespanFailedError(Exception):
+
+class LifespanFailedError(UserError):
     """The app answered ``lifespan.startup.failed`` or ``lifespan.shutdown.failed``."""
 
 

@@ -1,0 +1,71 @@
+"""Every exception Unkai raises on purpose, in one tree, so a caller can tell whose move it is.
+
+The two branches answer the question a user has when something fails: *is it my input,
+or the place it runs?* A :class:`UserError` goes away when the user changes what they
+gave (func.yaml, a manifest, a flag, the function's code, a request); a
+:class:`TargetError` goes away when the environment changes (a platform is started, a
+port is freed, a namespace is created, the network comes back). The CLI maps the whole
+tree once (``unkai.cli.console.reported``) to one red line and exit code 1; nothing
+below the CLI formats errors for a terminal.
+
+Classes keep the builtin base they had before the tree existed (``ValueError``,
+``LookupError``, ``RuntimeError``) where callers catch them by it::
+
+    UnkaiError
+    ├── UserError                         the user's input is wrong
+    │   ├── SourceError (ValueError)          api.yamlsource: YAML or a model, with lines
+    │   ├── InvalidEventError (ValueError)    events.http: not a CloudEvent
+    │   ├── LoadError                         runtime.loader: the function cannot be served
+    │   ├── LifespanFailedError               runtime.signatures.lifespan: its startup failed
+    │   ├── BodyTooLargeError                 runtime.bodies: over runtime.max_body_size
+    │   ├── RequirementsError (RuntimeError)  build.requirements: cannot be installed
+    │   │   └── InstallCancelledError             build.pip: its revision went away
+    │   ├── BundleError (ValueError)          platform.bundles.archive: not a bundle
+    │   ├── IgnoreFileError (ValueError)      platform.bundles.ignore: bad .funcignore
+    │   ├── RequestRejectedError              platform.gateway.headers: a bad HTTP request
+    │   ├── ApiError                          platform.apiserver.errors: a refused API request
+    │   │   └── ApplyConflictError                platform.apiserver.managed
+    │   ├── PatchError (ValueError)           platform.apiserver.patching
+    │   ├── WireError (ValueError)            platform.apiserver.wire: malformed body
+    │   ├── _RefusedError (ValueError)        platform.apiserver.bodies: a number not stored
+    │   ├── _UnassignedError                  platform.controllers.route: traffic to nothing
+    │   ├── TrafficError (ValueError)         kube.traffic: the --split/--tag flags
+    │   └── UnknownKindError (ValueError)     kube.client: a kind Unkai does not manage
+    └── TargetError                       the environment or the target failed or refused
+        ├── StoreError                        platform.store.errors: refused by the store
+        │   ├── NotFoundError
+        │   ├── AlreadyExistsError
+        │   ├── ConflictError
+        │   └── ExpiredError
+        ├── BundleNotFoundError (LookupError) platform.bundles.store: never uploaded
+        ├── OverloadedError                   platform.gateway.activator: queue full
+        ├── RunnerError                       platform.runners.base: no instance
+        │   └── InstanceStartError
+        ├── NoTargetError (RuntimeError)      kube.client: no platform, no kubeconfig
+        ├── UploadError (RuntimeError)        kube.uploads: bundle refused
+        ├── NotReadyError                     kube.deploy: the revision did not come up
+        ├── NoNamespaceError                  kube.deploy: deploying to a missing namespace
+        ├── AlreadyRunningError               cli.records: another `unkai run` serves it
+        └── DataDirInUseError (RuntimeError)  platform.state: another `unkai up` holds it
+
+``unkai.cli.console.Failure`` sits directly under the root: it is what the CLI shows,
+for problems of either kind that a command finds itself.
+
+This module imports nothing of Unkai's (it is the lowest layer) and nothing outside the
+standard library: the function runtime imports it, and cold start is paid in imports.
+"""
+
+from __future__ import annotations
+
+
+class UnkaiError(Exception):
+    """Root of every exception Unkai raises on purpose; the message is for the user."""
+
+
+class UserError(UnkaiError):
+    """The user's input is wrong; changing it (not the environment) fixes the problem."""
+
+
+class TargetError(UnkaiError):
+    """The environment or the target (machine, platform, cluster, network) failed or
+    refused; the same input may succeed once it changes."""
