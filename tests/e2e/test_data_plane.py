@@ -245,11 +245,12 @@ def test_metrics_of_every_part_on_one_endpoint(live: LivePlatform) -> None:
 def test_a_revision_no_route_reaches_lets_go_of_its_processes(live: LivePlatform) -> None:
     live.deploy("hello", target="old")
     ready_at(live, "hello-00001")
-    assert revision_processes("hello-00001") != []
+    data_dir = str(live.platform.settings.data_dir)
+    assert revision_processes("hello-00001", data_dir=data_dir) != []
     live.deploy("hello", target="new")
     ready_at(live, "hello-00002")
     deadline = time.monotonic() + 30
-    while [p for p in revision_processes("hello-00001") if p.status() != "zombie"]:
+    while revision_processes("hello-00001", data_dir=data_dir):
         assert time.monotonic() < deadline, "hello-00001's processes outlived its traffic"
         time.sleep(0.1)
-    assert revision_processes("hello-00002") != []
+    assert revision_processes("hello-00002", data_dir=data_dir) != []
