@@ -191,7 +191,10 @@ def test_rollout_under_a_prober_loses_nothing(live: LivePlatform) -> None:
     prober = threading.Thread(target=probe)
     prober.start()
     try:
-        time.sleep(0.3)
+        deadline = time.monotonic() + 10
+        while not seen["v1"] and not failures:  # the prober is under way
+            assert time.monotonic() < deadline, "the prober got no answer"
+            time.sleep(0.01)
         live.deploy("hello", target="v2")
         ready_at(live, "hello-00002")
         deadline = time.monotonic() + 10
