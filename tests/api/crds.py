@@ -5,6 +5,7 @@ The CRDs sit next to the checkout (``../shared/knative-crds``), not in the repos
 so a user's clone has none: those tests skip there and say why.
 """
 
+import functools
 import runpy
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ CRD_DIR: Path = _generator["CRD_DIR"]
 VERSION: str = _generator["VERSION"]
 OUTPUT: Path = _generator["OUTPUT"]
 build = _generator["build"]
+load = functools.cache(_generator["load"])  # one parse per CRD file for the whole session
 
 needed = pytest.mark.skipif(
     not CRD_DIR.is_dir(), reason=f"Knative's CRDs are not next to this checkout ({CRD_DIR})"

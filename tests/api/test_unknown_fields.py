@@ -11,7 +11,6 @@ CRDs (skipped where ``../shared`` is absent).
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.api import crds
 from tests.api.manifests import admit, at
@@ -332,7 +331,7 @@ def test_status_is_left_to_the_controllers() -> None:
 def crd_level(filename: str, path: str) -> tuple[set[str], set[str]]:
     """The fields Knative's CRD gives the level at ``path`` (``[]``: array items), and
     those of them it describes as "accessible behind a feature flag"."""
-    crd = yaml.safe_load((crds.CRD_DIR / filename).read_text())
+    crd = crds.load(filename)
     version = next(v for v in crd["spec"]["versions"] if v["name"] == crds.VERSION)
     schema = version["schema"]["openAPIV3Schema"]
     for part in path.split("."):
