@@ -112,6 +112,7 @@ async def test_two_instances_fork_from_one_zygote(
     assert any(line.instance == first.id and "Started server" in line.text for line in lines)
 
 
+@pytest.mark.slow
 async def test_stop_drains_the_request_in_flight(
     runner: ProcessRunner, make_spec: MakeSpec, tmp_path: Path
 ) -> None:
@@ -125,6 +126,7 @@ async def test_stop_drains_the_request_in_flight(
     assert instance.exit == ended
 
 
+@pytest.mark.slow
 async def test_stop_kills_after_the_grace_period(
     runner: ProcessRunner, make_spec: MakeSpec, tmp_path: Path
 ) -> None:
@@ -140,6 +142,7 @@ async def test_stop_kills_after_the_grace_period(
         await request
 
 
+@pytest.mark.slow
 async def test_a_function_that_cannot_load_fails_clearly(
     runner: ProcessRunner, make_spec: MakeSpec
 ) -> None:
@@ -219,6 +222,7 @@ async def test_spawn_mode_reports_a_load_error(
     assert failure.value.reason == "ExitCode2"
 
 
+@pytest.mark.slow
 async def test_when_the_zygote_dies_its_instances_go_too(
     runner: ProcessRunner, make_spec: MakeSpec
 ) -> None:
@@ -233,6 +237,7 @@ async def test_when_the_zygote_dies_its_instances_go_too(
     assert (await get(f"{replacement.url}/env")).json()["ppid"] != env["ppid"]
 
 
+@pytest.mark.slow
 async def test_a_closed_zygote_stops_its_instances_within_the_grace_period(
     make_spec: MakeSpec, logs: LogFiles, tmp_path: Path
 ) -> None:
