@@ -11,9 +11,8 @@ CRDs (skipped where ``../shared`` is absent).
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.api import crd_schemas
+from tests.api import crds
 from tests.api.manifests import admit, at
 from unkai.api.knative import (
     broker,
@@ -332,8 +331,8 @@ def test_status_is_left_to_the_controllers() -> None:
 def crd_level(filename: str, path: str) -> tuple[set[str], set[str]]:
     """The fields Knative's CRD gives the level at ``path`` (``[]``: array items), and
     those of them it describes as "accessible behind a feature flag"."""
-    crd = yaml.safe_load((crd_schemas.CRD_DIR / filename).read_text())
-    version = next(v for v in crd["spec"]["versions"] if v["name"] == crd_schemas.VERSION)
+    crd = crds.load(filename)
+    version = next(v for v in crd["spec"]["versions"] if v["name"] == crds.VERSION)
     schema = version["schema"]["openAPIV3Schema"]
     for part in path.split("."):
         schema = schema["properties"][part.removesuffix("[]")]
@@ -348,7 +347,7 @@ def crd_level(filename: str, path: str) -> tuple[set[str], set[str]]:
     return set(fields), gated
 
 
-@pytest.mark.skipif(not crd_schemas.CRD_DIR.is_dir(), reason="../shared/knative-crds not present")
+@crds.needed
 @pytest.mark.parametrize(
     ("filename", "path", "allowed", "added", "refused"),
     [

@@ -220,6 +220,7 @@ def sparse_archive(apparent_size: int) -> bytes:
     return archive((info, map_block))
 
 
+@pytest.mark.slow
 def test_put_refuses_sparse_files_and_too_many_entries(tmp_path: Path) -> None:
     store = BundleStore(tmp_path / "store")
     with pytest.raises(BundleError, match="sparse files are not allowed"):

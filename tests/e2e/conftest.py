@@ -147,7 +147,10 @@ class LivePlatform(RunningPlatform):
 
 
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[LivePlatform]:
+def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LivePlatform]:
+    # Instances inherit our environment: naming the platform's data dir there lets a test
+    # tell its own instances from those of other platforms running on the machine.
+    monkeypatch.setenv("UNKAI_DATA_DIR", str(tmp_path))
     loop = asyncio.new_event_loop()
     settings = Settings(data_dir=tmp_path, api_port=0, gateway_port=0, autoscaler=QUICK)
     thread = threading.Thread(target=loop.run_forever, daemon=True)

@@ -191,7 +191,10 @@ def test_rollout_under_a_prober_loses_nothing(live: LivePlatform) -> None:
     prober = threading.Thread(target=probe)
     prober.start()
     try:
-        time.sleep(0.3)
+        deadline = time.monotonic() + 10
+        while not seen["v1"] and not failures:  # the prober is under way
+            assert time.monotonic() < deadline, "the prober got no answer"
+            time.sleep(0.01)
         live.deploy("hello", target="v2")
         ready_at(live, "hello-00002")
         deadline = time.monotonic() + 10
@@ -245,11 +248,12 @@ def test_metrics_of_every_part_on_one_endpoint(live: LivePlatform) -> None:
 def test_a_revision_no_route_reaches_lets_go_of_its_processes(live: LivePlatform) -> None:
     live.deploy("hello", target="old")
     ready_at(live, "hello-00001")
-    assert revision_processes("hello-00001") != []
+    data_dir = str(live.platform.settings.data_dir)
+    assert revision_processes("hello-00001", data_dir=data_dir) != []
     live.deploy("hello", target="new")
     ready_at(live, "hello-00002")
     deadline = time.monotonic() + 30
-    while [p for p in revision_processes("hello-00001") if p.status() != "zombie"]:
+    while revision_processes("hello-00001", data_dir=data_dir):
         assert time.monotonic() < deadline, "hello-00001's processes outlived its traffic"
         time.sleep(0.1)
-    assert revision_processes("hello-00002") != []
+    assert revision_processes("hello-00002", data_dir=data_dir) != []

@@ -98,14 +98,14 @@ def test_tutorial_flow_by_kubectl_apply(platform: RunningPlatform) -> None:
 
     split = platform.kubectl("apply", "-f", "-", stdin=manifest("Knative", SPLIT))
     assert split.returncode == 0, split.stderr
-    service = platform.wait_for("hello", lambda s: len(traffic_of(s)) == 2)
+    # The new traffic can show before the Route is Ready again (as in Knative): wait for both.
+    service = platform.wait_for("hello", lambda s: len(traffic_of(s)) == 2 and ready(s))
     assert traffic_of(service) == [("hello-00002", 50, "current"), ("hello-00001", 50, "previous")]
     urls = {entry["tag"]: entry["url"] for entry in service["status"]["traffic"]}
     assert urls == {
         "current": platform.url("current-hello.default.localhost"),
         "previous": platform.url("previous-hello.default.localhost"),
     }
-    assert ready(service)
 
     generation = service["metadata"]["generation"]
     again = platform.kubectl("apply", "-f", "-", stdin=manifest("Knative", SPLIT))

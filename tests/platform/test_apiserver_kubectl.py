@@ -58,6 +58,7 @@ def kubectl_fixture(api: RunningApi, tmp_path: Path) -> Kubectl:
     return run
 
 
+@pytest.mark.slow
 def test_kubectl_apply_get_describe_patch_delete(kubectl: Kubectl, tmp_path: Path) -> None:
     manifest = tmp_path / "ksvc.yaml"
     manifest.write_text(SERVICE.format(name="hello", target="World"))

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH"
 BINARY = b"\x00\xff\xfe binary \x80"
 
 
+@pytest.mark.slow
 def test_kubectl_creates_namespace_configmap_and_secrets(
     api: RunningApi, kubectl: Kubectl, tmp_path: Path
 ) -> None:

@@ -75,6 +75,7 @@ async def container_runner(logs: LogFiles) -> AsyncIterator[ContainerRunner]:
     await runner.close()
 
 
+@pytest.mark.slow
 async def test_podman_runs_an_image(container_runner: ContainerRunner, busybox_image: str) -> None:
     spec = InstanceSpec(
         namespace="default",
@@ -94,6 +95,7 @@ async def test_podman_runs_an_image(container_runner: ContainerRunner, busybox_i
     assert "serving on 8080" in instance.log_path.read_text()
 
 
+@pytest.mark.slow
 async def test_an_image_that_cannot_be_pulled_is_container_missing(
     container_runner: ContainerRunner, busybox_image: str
 ) -> None:

@@ -8,6 +8,8 @@ import os
 import signal
 import stat
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import httpx2
 import psutil
@@ -23,6 +25,23 @@ pytestmark = pytest.mark.anyio
 async def get(url: str, **options: object) -> httpx2.Response:
     async with httpx2.AsyncClient(timeout=30) as client:
         return await client.get(url, **options)  # type: ignore[arg-type]
+
+
+async def in_flight(url: str, seconds: float, flag: Path) -> asyncio.Task[httpx2.Response]:
+    """A ``/sleep`` request, once the function has it (it creates ``flag`` then)."""
+    request = asyncio.ensure_future(
+        get(f"{url}/sleep", params={"seconds": str(seconds), "started": str(flag)})
+    )
+    await until(flag.exists, "the request never reached the function")
+    return request
+
+
+async def until(condition: Callable[[], bool], failure: str) -> None:
+    """Wait for ``condition``, polling; fail with ``failure`` after 10 s."""
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, failure
+        await asyncio.sleep(0.01)
 
 
 def running(pid: int) -> bool:
@@ -93,12 +112,12 @@ async def test_two_instances_fork_from_one_zygote(
     assert any(line.instance == first.id and "Started server" in line.text for line in lines)
 
 
+@pytest.mark.slow
 async def test_stop_drains_the_request_in_flight(
-    runner: ProcessRunner, make_spec: MakeSpec
+    runner: ProcessRunner, make_spec: MakeSpec, tmp_path: Path
 ) -> None:
     instance = await runner.start(make_spec("echo"))
-    request = asyncio.ensure_future(get(f"{instance.url}/sleep", params={"seconds": "0.8"}))
-    await asyncio.sleep(0.3)
+    request = await in_flight(instance.url, 0.5, tmp_path / "started")
 
     ended = await instance.stop()
     response = await request
@@ -107,12 +126,12 @@ async def test_stop_drains_the_request_in_flight(
     assert instance.exit == ended
 
 
+@pytest.mark.slow
 async def test_stop_kills_after_the_grace_period(
-    runner: ProcessRunner, make_spec: MakeSpec
+    runner: ProcessRunner, make_spec: MakeSpec, tmp_path: Path
 ) -> None:
     instance = await runner.start(make_spec("echo", timeout_seconds=1))
-    request = asyncio.ensure_future(get(f"{instance.url}/sleep", params={"seconds": "30"}))
-    await asyncio.sleep(0.3)
+    request = await in_flight(instance.url, 30, tmp_path / "started")
 
     started = time.monotonic()
     ended = await instance.stop()
@@ -123,6 +142,7 @@ async def test_stop_kills_after_the_grace_period(
         await request
 
 
+@pytest.mark.slow
 async def test_a_function_that_cannot_load_fails_clearly(
     runner: ProcessRunner, make_spec: MakeSpec
 ) -> None:
@@ -202,6 +222,7 @@ async def test_spawn_mode_reports_a_load_error(
     assert failure.value.reason == "ExitCode2"
 
 
+@pytest.mark.slow
 async def test_when_the_zygote_dies_its_instances_go_too(
     runner: ProcessRunner, make_spec: MakeSpec
 ) -> None:
@@ -211,14 +232,14 @@ async def test_when_the_zygote_dies_its_instances_go_too(
 
     os.kill(env["ppid"], signal.SIGKILL)
     assert (await asyncio.wait_for(instance.wait(), 10)).code == -signal.SIGKILL
-    await asyncio.sleep(0.2)  # SIGKILL was sent: it takes effect a moment later
-    assert not running(env["pid"])
+    await until(lambda: not running(env["pid"]), "the instance outlived its zygote")
     replacement = await runner.start(spec)  # a new zygote
     assert (await get(f"{replacement.url}/env")).json()["ppid"] != env["ppid"]
 
 
+@pytest.mark.slow
 async def test_a_closed_zygote_stops_its_instances_within_the_grace_period(
-    make_spec: MakeSpec, logs: LogFiles
+    make_spec: MakeSpec, logs: LogFiles, tmp_path: Path
 ) -> None:
     spec = make_spec("echo")
     env = {**os.environ, **spec.contract_env()}
@@ -226,8 +247,7 @@ async def test_a_closed_zygote_stops_its_instances_within_the_grace_period(
     calm = await zygote.fork("calm", log_path=logs.instance(spec, "calm"))
     stuck = await zygote.fork("stuck", log_path=logs.instance(spec, "stuck"))
     base = f"http://127.0.0.1:{stuck.port}"
-    request = asyncio.ensure_future(get(f"{base}/sleep", params={"seconds": "30"}))
-    await asyncio.sleep(0.5)
+    request = await in_flight(base, 30, tmp_path / "started")
 
     started = time.monotonic()
     await zygote.close()  # as when the platform goes away

@@ -120,7 +120,10 @@ async def test_follow_reads_new_lines_and_new_files(tmp_path: Path) -> None:
                 return
 
     following = asyncio.ensure_future(collect())
-    await asyncio.sleep(0.1)
+    deadline = asyncio.get_running_loop().time() + 5
+    while not seen:  # following has read what was there: what comes next is new
+        assert asyncio.get_running_loop().time() < deadline, "follow read nothing"
+        await asyncio.sleep(0.01)
     with files.instance(spec, "echo-00001-a").open("a") as log:
         log.write("o\n")
     files.instance(spec, "echo-00001-b").write_text("three\n")

@@ -11,7 +11,10 @@ import time
 from pathlib import Path
 
 import httpx2
+import pytest
 from tests.support.servers import FUNCTIONS, Serve, json_lines, run_to_exit
+
+pytestmark = pytest.mark.slow  # each test runs a function process and waits on its signals
 
 
 def test_readiness_is_503_until_the_function_has_started(serve: Serve) -> None:

@@ -20,6 +20,7 @@ def server(serve_shared: Serve) -> RunningFunction:
     return serve_shared("streaming")
 
 
+@pytest.mark.slow
 def test_a_1_gib_response_streams_with_bounded_memory(server: RunningFunction) -> None:
     before = server.rss()
     peak = received = 0

@@ -17,6 +17,7 @@ from unkai.cli.init import TEMPLATES, scaffold
 from unkai.testing import FunctionClient
 
 
+@pytest.mark.slow
 def test_the_tests_of_every_template_pass_in_one_session(tmp_path: Path) -> None:
     directories = [tmp_path / f"f-{template}" for template in TEMPLATES]
     for directory, template in zip(directories, TEMPLATES, strict=True):

@@ -11,6 +11,8 @@ def revision_processes(revision: str, *, data_dir: str | None = None) -> list[ps
     for process in psutil.process_iter():
         try:
             environ = process.environ()
+            if process.status() == psutil.STATUS_ZOMBIE:  # exited, not yet reaped
+                continue
         except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
             continue
         if environ.get("K_REVISION") != revision:

@@ -4,12 +4,15 @@
 it answers (ready, or only listening), yields a :class:`RunningFunction` with its base
 URL and its log, and stops it with SIGTERM at the end. The log (stderr, JSON lines)
 goes to a file, so a chatty server never blocks on a full pipe.
+
+The runtime is given port 0 and the test reads the port from the process's own
+listening socket: a port picked beforehand could be taken by any other process on the
+machine before the runtime binds it.
 """
 
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import httpx2
+import psutil
 
 FUNCTIONS = Path(__file__).parents[1] / "functions"
 RUNTIME = [sys.executable, "-m", "unkai.runtime"]
@@ -30,13 +34,6 @@ class Serve(Protocol):
     """Serve ``tests/functions/<case>`` (options as for :func:`serve`); see the fixtures."""
 
     def __call__(self, case: str, **options: Any) -> "RunningFunction": ...
-
-
-def free_port() -> int:
-    """A loopback port that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -82,7 +79,7 @@ def run_to_exit(
 ) -> subprocess.CompletedProcess[str]:
     """Run the runtime on ``directory`` when it is expected to exit by itself (errors)."""
     return subprocess.run(
-        [*RUNTIME, str(directory), "--host", "127.0.0.1", "--port", str(free_port())],
+        [*RUNTIME, str(directory), "--host", "127.0.0.1", "--port", "0"],
         env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
@@ -115,9 +112,8 @@ def serve(
 
     The loopback address is passed as ``--host``/``--port``, or as ``HOST``/``PORT``.
     """
-    port = free_port()
-    address = {"HOST": "127.0.0.1", "PORT": str(port)}
-    flags = ["--host", "127.0.0.1", "--port", str(port)] if address_from == "flags" else []
+    address = {"HOST": "127.0.0.1", "PORT": "0"}
+    flags = ["--host", "127.0.0.1", "--port", "0"] if address_from == "flags" else []
     with tempfile.TemporaryDirectory(prefix="unkai-runtime-") as tmp:
         log_path = Path(tmp) / "stderr.log"
         with log_path.open("wb") as log:
@@ -127,9 +123,11 @@ def serve(
                 stderr=log,
                 env={**os.environ, **(address if address_from == "env" else {}), **(env or {})},
             )
-        running = RunningFunction(f"http://127.0.0.1:{port}", process, log_path)
         try:
-            _wait_until_up(running, wait, timeout)
+            deadline = time.monotonic() + timeout
+            port = _listening_port(process, log_path, deadline)
+            running = RunningFunction(f"http://127.0.0.1:{port}", process, log_path)
+            _wait_until_up(running, wait, deadline)
             yield running
         finally:
             if process.poll() is None:
@@ -141,13 +139,29 @@ def serve(
                     process.wait()
 
 
-def _wait_until_up(running: RunningFunction, wait: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
+def _listening_port(process: subprocess.Popen[bytes], log_path: Path, deadline: float) -> int:
+    """The port ``process`` listens on at 127.0.0.1, once it does."""
     while time.monotonic() < deadline:
-        if running.process.poll() is not None:
-            raise AssertionError(
-                f"runtime exited with {running.process.returncode}:\n{running.log_path.read_text()}"
-            )
+        _fail_if_exited(process, log_path)
+        try:
+            connections = psutil.Process(process.pid).net_connections("tcp")
+        except psutil.NoSuchProcess:  # it just exited: said on the next turn
+            connections = []
+        for connection in connections:
+            if connection.status == psutil.CONN_LISTEN and connection.laddr.ip == "127.0.0.1":
+                return int(connection.laddr.port)
+        time.sleep(0.02)
+    raise AssertionError(f"runtime not listening on 127.0.0.1:\n{log_path.read_text()}")
+
+
+def _fail_if_exited(process: subprocess.Popen[bytes], log_path: Path) -> None:
+    if process.poll() is not None:
+        raise AssertionError(f"runtime exited with {process.returncode}:\n{log_path.read_text()}")
+
+
+def _wait_until_up(running: RunningFunction, wait: str, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        _fail_if_exited(running.process, running.log_path)
         try:
             response = httpx2.get(running.url + "/health/readiness", timeout=2)
         except httpx2.TransportError:
@@ -156,4 +170,4 @@ def _wait_until_up(running: RunningFunction, wait: str, timeout: float) -> None:
         if wait == "listening" or response.status_code == 200:
             return
         time.sleep(0.05)
-    raise AssertionError(f"runtime not {wait} after {timeout}s:\n{running.log_path.read_text()}")
+    raise AssertionError(f"runtime not {wait} in time:\n{running.log_path.read_text()}")

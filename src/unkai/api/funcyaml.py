@@ -1,9 +1,9 @@
 """``func.yaml``: what a function is and how it wants to be run and deployed.
 
 One file describes a function for every place it runs: ``unkai run`` reads the
-signature, entrypoint, env and requirements; ``unkai deploy`` and ``unkai build`` map
-the ``deploy`` section onto Knative fields and ``autoscaling.knative.dev/*``
-annotations. The JSON Schema published under ``docs/`` is generated from these models
+signature, entrypoint, env and requirements; ``unkai deploy`` maps the ``deploy``
+section onto Knative fields and ``autoscaling.knative.dev/*`` annotations. The JSON
+Schema published under ``docs/`` is generated from these models
 (``python -m unkai.api.funcyaml``), so editors can validate the file as it is typed.
 Errors speak the user's language: the field path as written (never pydantic's type
 names), the line, and for patterns what is allowed rather than the regex.

@@ -2,7 +2,8 @@
 
 It runs for every request, so it is one flat ``__call__``: two string compares for the
 probe paths, one pass over the headers for the body size, then the function's own
-``handle`` (DESIGN.md, "The gateway works at the protocol level" applies here too).
+``handle`` (``docs/architecture.md``, "The gateway works at the protocol level" applies
+here too).
 
 * ``GET /health/liveness``: 200 while the function's ``alive()`` says so, else 503.
 * ``GET /health/readiness``: 503 until the function has started, while its ``ready()``

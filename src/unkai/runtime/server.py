@@ -1,4 +1,6 @@
-"""Prepare once, serve later: the split a fork-server needs (DESIGN.md, "Cold start is a fork").
+"""Prepare once, serve later: the split a fork-server needs.
+
+Why it pays: ``docs/architecture.md``, "Cold start is a fork".
 
 :func:`prepare` does everything that is the same for every instance of a function:
 read ``func.yaml``, import the module, build the ASGI app and load uvicorn's config. It

@@ -7,8 +7,8 @@ It applies ``func.yaml``'s env, calls :func:`unkai.runtime.prepare` once, and th
 answers the control channel (see ``control``): for each "fork" it binds a listening
 socket on ``127.0.0.1:0`` (the contract's ``PORT``) and, when the platform names one, a
 Unix socket (the gateway's cheaper way in), and forks; the child serves on both at
-once, so its first request is answered ~10 ms after the fork (DESIGN.md, "Cold start
-is a fork").
+once, so its first request is answered ~10 ms after the fork (``docs/architecture.md``,
+"Cold start is a fork").
 
 Forking is only safe from a process with one thread and no running event loop, so the
 zygote is a plain blocking loop over ``selectors``; SIGCHLD and SIGTERM only wake it up

@@ -1,8 +1,13 @@
-"""A sync http function for the runner tests: echo the environment, sleep, or crash."""
+"""A sync http function for the runner tests: echo the environment, sleep, or crash.
+
+``/sleep?seconds=N&started=PATH`` creates PATH once the request is in the function, so a
+test knows it is in flight without guessing how long that takes.
+"""
 
 import os
 import sys
 import time
+from pathlib import Path
 
 
 def handle(request):
@@ -14,6 +19,8 @@ def handle(request):
             "ppid": os.getppid(),
         }
     if request.url.path == "/sleep":
+        if "started" in request.query_params:
+            Path(request.query_params["started"]).touch()
         time.sleep(float(request.query_params["seconds"]))
         return "slept"
     if request.url.path == "/crash":
