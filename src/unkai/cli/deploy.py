@@ -26,6 +26,7 @@ from unkai.cli import console, resources, tables, target
 from unkai.kube import client, kinds, manifests, uploads
 from unkai.platform import bundles
 from unkai.platform.bundles import archive, ignore
+from unkai.runtime import concurrency
 
 DEFAULT_TIMEOUT = 600.0
 """Seconds to wait for Ready, as ``kn``'s ``--wait-timeout``: room for a first install."""
@@ -56,7 +57,12 @@ def deploy(
     namespace = namespace or spec.deploy.namespace or api.namespace
     digest = "sha256:" + hashlib.sha256(bundle.data).hexdigest()
     image = bundles.format_reference(namespace=namespace, name=spec.name, digest=digest)
-    service = manifests.make_service(spec, image=image, namespace=namespace)
+    service = manifests.make_service(
+        spec,
+        image=image,
+        namespace=namespace,
+        one_at_a_time=concurrency.one_at_a_time(directory, spec),
+    )
     with target.api_errors(subject=spec.name):
         changes = manifests.trigger_changes(
             manifests.make_triggers(spec, namespace=namespace),
