@@ -5,10 +5,12 @@ Aspects: a SQLite connection made at import serves every request; a per-thread r
 generator seeded at import gives the same numbers on every request, as in plain Python;
 the handler runs on the main thread, one call at a time, with the body read as
 ``request.data``; readiness and liveness answer, and SIGTERM or SIGINT drains, while a
-long sync call runs. With ``syncWorkers`` (2 for ``http_sync``) calls run on that many
-threads at once, and module state bound to its thread breaks: the documented cost.
+long sync call runs, and a second signal ends the process without waiting for it. With
+``syncWorkers`` (2 for ``http_sync``) calls run on that many threads at once, and module
+state bound to its thread breaks: the documented cost.
 """
 
+import contextlib
 import random
 import shutil
 import signal
@@ -90,6 +92,26 @@ def test_probes_answer_and_a_signal_drains_while_a_long_sync_call_runs(
     request.join(30)
     assert in_flight[0].json() == {"most_at_once": 1}
     assert server.process.wait(15) == 0
+
+
+def test_a_second_signal_exits_at_once_while_a_long_sync_call_runs(serve: Serve) -> None:
+    server = serve("sync_main")  # gracePeriod: 30 s, and the call would take 60 s
+    request = threading.Thread(target=_ask, args=(server.url + "/sleep?seconds=60",))
+    request.start()
+    server.wait_for_log(lambda line: line["message"] == "sleeping")
+    server.process.terminate()
+    server.wait_for_log(lambda line: line["message"] == "shutting down")
+    server.process.terminate()
+    assert server.process.wait(10) == 0
+    line = server.wait_for_log(lambda line: "still running" in line["message"], timeout=1)
+    assert line["running"] == 1
+    request.join(10)
+
+
+def _ask(url: str) -> None:
+    """GET ``url``, whatever becomes of the server (it may be gone before it answers)."""
+    with contextlib.suppress(httpx2.HTTPError):
+        httpx2.get(url, timeout=70)
 
 
 def test_sync_workers_run_that_many_calls_at_once(pooled: RunningFunction) -> None:
