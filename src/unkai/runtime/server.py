@@ -75,7 +75,7 @@ class Prepared:
 
     @property
     def importing_thread(self) -> ImportingThread | None:
-        """The calls :meth:`serve` runs on its own thread, if the handler's run there."""
+        """The sync handler's calls when they run on the thread calling :meth:`serve`."""
         return self.executor if self.sync and isinstance(self.executor, ImportingThread) else None
 
     def serve(self, *sockets: socket.socket) -> int:
