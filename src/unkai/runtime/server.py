@@ -115,7 +115,8 @@ class Prepared:
                 finally:
                     _finish(server, calls)
 
-            loop_thread = threading.Thread(target=run_server, name="unkai-server")
+            # A daemon: if the calls here end in an error, exiting must not wait for it.
+            loop_thread = threading.Thread(target=run_server, name="unkai-server", daemon=True)
             loop_thread.start()
             calls.serve()
             loop_thread.join()
