@@ -2,7 +2,12 @@
 
 Run by hand (needs wrk): ``.venv/bin/python benchmarks/runtime_throughput.py``.
 Each server is pinned to CPU 0 and wrk to CPU 1, so they do not fight for a core;
-results are printed as a Markdown table for docs/benchmarks.md.
+results are printed as a Markdown table for docs/benchmarks.md. Besides requests/s,
+each row has the server's CPU time per request (user + system, from ``/proc``, over the
+measured run): on a machine other work shares, requests/s moves with what else runs,
+while the CPU a request costs moves much less. A ``PYTHONPATH`` given
+to the script reaches the servers (after this folder), so another checkout's ``src``
+can be measured with the same script and functions.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ PYTHON = sys.executable
 def measure(
     command: list[str], port: int, *, connections: int, seconds: int, script: Path | None = None
 ) -> dict[str, float]:
-    env = {**os.environ, "PYTHONPATH": str(HERE)}
+    paths = [str(HERE), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in paths if path)}
     server = subprocess.Popen(
         ["taskset", "-c", "0", *command],
         env=env,
@@ -33,10 +39,19 @@ def measure(
         wait_listening(port)
         url = f"http://127.0.0.1:{port}/"
         wrk(url, connections=connections, seconds=2, script=script)  # warm-up
-        return wrk(url, connections=connections, seconds=seconds, script=script)
+        before = cpu_seconds(server.pid)
+        result = wrk(url, connections=connections, seconds=seconds, script=script)
+        result["cpu_us"] = (cpu_seconds(server.pid) - before) / (result["rps"] * seconds) * 1e6
+        return result
     finally:
         server.terminate()
         server.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process ``pid`` so far, all its threads included."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -69,7 +84,8 @@ def main() -> None:
     )
     for label, function, script in [
         ("(b) unkai runtime, http hello (async def)", "hello_http", None),
-        ("(b') unkai runtime, http hello (plain def: thread pool)", "hello_http_sync", None),
+        ("(b') unkai runtime, http hello (plain def)", "hello_http_sync", None),
+        ("(b'') unkai runtime, http hello (plain def, syncWorkers: 40)", "hello_http_pool", None),
         ("(c) unkai runtime, cloudevent echo", "ce_echo", HERE / "ce_post.lua"),
     ]:
         port = free_port()
@@ -93,12 +109,12 @@ def main() -> None:
         )
     base = rows[0][1]["rps"]
     print(f"wrk -t1 -c{args.connections} -d{args.seconds}s, server on CPU 0, wrk on CPU 1\n")
-    print("| server | req/s | × bare | p50 ms | p99 ms |")
-    print("|---|---:|---:|---:|---:|")
+    print("| server | req/s | × bare | p50 ms | p99 ms | server CPU µs/req |")
+    print("|---|---:|---:|---:|---:|---:|")
     for label, result in rows:
         print(
             f"| {label} | {result['rps']:,.0f} | {result['rps'] / base:.2f} | "
-            f"{result['p50']:.2f} | {result['p99']:.2f} |"
+            f"{result['p50']:.2f} | {result['p99']:.2f} | {result['cpu_us']:.0f} |"
         )
 
 

@@ -12,21 +12,31 @@ directory are forgotten when it closes, so the next client imports them afresh, 
 new instance would: module-level state does not leak from one test into the next, and
 tests of several functions, each with its own ``func.py``, run in one pytest session
 (``pytest --import-mode=importlib fn-a fn-b``), each against its own function.
+
+A sync handler runs where an instance runs it, on the thread that imported it (unless
+``runtime.syncWorkers`` says otherwise): the test's thread, which serves the handler's
+calls while it waits for a response from the app's event loop on the client's thread.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
+from anyio.from_thread import BlockingPortal
 from cloudevents.core.base import BaseCloudEvent
 from starlette.testclient import TestClient
 
 from unkai.events import http as ce_http
 from unkai.runtime import environment, load_spec, loader, prepare
+from unkai.runtime.importing import ImportingThread
+
+T = TypeVar("T")
 
 
 class FunctionClient(TestClient):
@@ -44,8 +54,18 @@ class FunctionClient(TestClient):
         except BaseException:
             self._restore()
             raise
+        self._sync_calls = prepared.importing_thread
         client_options.setdefault("raise_server_exceptions", False)
         super().__init__(prepared.app, **client_options)
+
+    @contextlib.contextmanager
+    def _portal_factory(self) -> Iterator[BlockingPortal]:
+        # Starlette's client waits for the app through its portal's blocking ``call``.
+        with super()._portal_factory() as portal:
+            if self._sync_calls is None:
+                yield portal
+            else:
+                yield cast(BlockingPortal, _ServingPortal(portal, self._sync_calls))
 
     def __exit__(
         self,
@@ -87,3 +107,19 @@ class FunctionClient(TestClient):
             return None
         headers = {name.lower(): value for name, value in response.headers.items()}
         return ce_http.decode(headers, response.content)[1][0]
+
+
+class _ServingPortal:
+    """A portal whose blocking ``call`` runs the sync handler's calls while it waits."""
+
+    def __init__(self, portal: BlockingPortal, calls: ImportingThread) -> None:
+        self._portal = portal
+        self._calls = calls
+
+    def call(self, function: Callable[..., T], *args: Any) -> T:
+        done = self._portal.start_task_soon(function, *args)
+        self._calls.serve(until=done)
+        return done.result()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._portal, name)

@@ -4,8 +4,8 @@ Aspects: a directory without func.yaml is served with the defaults, named after 
 directory; ``HOST``/``PORT`` give the address when no flags do; two candidate
 functions, or none, stop the process with exit status 2 and a log line saying what to
 write; ``prepare()`` imports the function and loads the server config without starting
-a thread, and a child forked after it serves on a socket bound before the fork, then
-exits 0 on SIGTERM.
+a thread, and a child forked after it serves on a socket bound before the fork (sync
+handlers on the forking thread, which imported them), then exits 0 on SIGTERM.
 """
 
 import os
@@ -14,6 +14,8 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx2
 import pytest
@@ -63,9 +65,14 @@ ZYGOTE = textwrap.dedent(
 )
 
 
-def test_prepare_starts_no_thread_and_a_forked_child_serves_on_a_bound_socket() -> None:
+@contextmanager
+def forked(case: str) -> Iterator[str]:
+    """A zygote-like parent that prepares ``case`` and forks a child serving it; its URL.
+
+    The child is sent SIGTERM at the end, and the parent must then exit 0.
+    """
     zygote = subprocess.Popen(
-        [sys.executable, "-c", ZYGOTE, str(FUNCTIONS / "http_shapes")],
+        [sys.executable, "-c", ZYGOTE, str(FUNCTIONS / case)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -73,18 +80,30 @@ def test_prepare_starts_no_thread_and_a_forked_child_serves_on_a_bound_socket() 
     try:
         assert zygote.stdout is not None
         child, port = map(int, zygote.stdout.readline().split())
+        url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 10
         while True:
             try:
-                response = httpx2.get(f"http://127.0.0.1:{port}/text", timeout=2)
+                httpx2.get(url + "/health/readiness", timeout=2)
                 break
             except httpx2.TransportError:
                 assert time.monotonic() < deadline, "the child never answered"
                 time.sleep(0.02)
-        assert response.text == "hello"
+        yield url
         os.kill(child, signal.SIGTERM)
         assert zygote.wait(15) == 0
     finally:
         if zygote.poll() is None:
             zygote.kill()
         zygote.communicate()
+
+
+def test_prepare_starts_no_thread_and_a_forked_child_serves_on_a_bound_socket() -> None:
+    with forked("http_shapes") as url:
+        assert httpx2.get(url + "/text").text == "hello"
+
+
+def test_a_forked_child_runs_sync_handlers_on_the_thread_that_imported_them() -> None:
+    with forked("sync_sqlite") as url:
+        answers = [httpx2.post(url, json={"n": n}).json() for n in (1, 2)]
+    assert answers == [{"count": 1, "total": 1}, {"count": 2, "total": 3}]

@@ -4,7 +4,9 @@ Aspects: clients of functions that each have a ``func.py`` and a sibling module 
 same name answer with their own code, one after another and open at the same time; a
 new client imports the function afresh (module state does not leak between tests);
 closing a client restores ``os.environ`` and ``sys.path`` and forgets the modules it
-imported from the directory, and so does a client whose function fails to load.
+imported from the directory, and so does a client whose function fails to load; a sync
+handler runs on the thread that imported it, as in an instance, so module state made
+at import (a SQLite connection) works.
 """
 
 import os
@@ -13,6 +15,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from tests.support.servers import FUNCTIONS
 
 from unkai.runtime import LoadError
 from unkai.testing import FunctionClient
@@ -81,3 +84,9 @@ def test_a_function_that_fails_to_load_leaves_nothing_behind(tmp_path: Path) -> 
         FunctionClient(directory)
     assert (dict(os.environ), sys.path) == (environ, path)
     assert "helpers" not in sys.modules
+
+
+def test_a_sync_handler_runs_on_the_thread_that_imported_it() -> None:
+    with FunctionClient(FUNCTIONS / "sync_sqlite") as client:
+        answers = [client.post("/", json={"n": n}).json() for n in (1, 2)]
+    assert answers == [{"count": 1, "total": 1}, {"count": 2, "total": 3}]

@@ -1,2 +1,2 @@
-def handle(request):  # sync: runs on the runtime's thread pool
+def handle(request):  # sync: runs on the thread that imported it
     return b"Hello, world!"

@@ -162,8 +162,15 @@ class RuntimeOptions(_Model):
     """How the function runtime treats requests (all have safe defaults)."""
 
     max_body_size: ByteSize = Field(10 * 2**20, alias="maxBodySize")
-    sync_workers: int = Field(
-        40, ge=1, le=1000, alias="syncWorkers", description="Threads for sync handlers."
+    sync_workers: int | None = Field(
+        None,
+        ge=1,
+        le=1000,
+        alias="syncWorkers",
+        description=(
+            "Opt in to running sync handlers on this many threads at once; by default they"
+            " run one at a time on the thread that imported the function."
+        ),
     )
     grace_period: float = Field(
         30, ge=0, le=3600, alias="gracePeriod", description="Seconds to finish on SIGTERM."

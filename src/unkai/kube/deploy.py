@@ -39,6 +39,7 @@ from unkai.errors import TargetError
 from unkai.kube import client, conditions, kinds, manifests, uploads
 from unkai.platform import bundles
 from unkai.platform.bundles import archive, ignore
+from unkai.runtime import concurrency
 
 DEFAULT_TIMEOUT = 600.0
 """Seconds to wait for Ready, as ``kn``'s ``--wait-timeout``: room for a first install."""
@@ -79,6 +80,8 @@ class Function:
 
     spec: funcyaml.FuncSpec
     bundle: archive.Packed
+    one_at_a_time: bool = False
+    """Its handler is sync and serves one call at a time (containerConcurrency 1)."""
 
     @property
     def digest(self) -> str:
@@ -115,7 +118,7 @@ def prepare(directory: Path, progress: Progress) -> Function:
             f"build output) in {ignore_file}"
         )
     progress.note(f"Bundled {summary}")
-    return Function(spec, bundle)
+    return Function(spec, bundle, one_at_a_time=concurrency.one_at_a_time(directory, spec))
 
 
 def deploy(
@@ -125,7 +128,9 @@ def deploy(
     spec, digest = function.spec, function.digest
     namespace = options.namespace or spec.deploy.namespace or api.namespace
     image = bundles.format_reference(namespace=namespace, name=spec.name, digest=digest)
-    service = manifests.make_service(spec, image=image, namespace=namespace)
+    service = manifests.make_service(
+        spec, image=image, namespace=namespace, one_at_a_time=function.one_at_a_time
+    )
     changes = manifests.trigger_changes(
         manifests.make_triggers(spec, namespace=namespace),
         function_triggers(api, spec.name, namespace),

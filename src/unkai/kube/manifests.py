@@ -36,8 +36,14 @@ def scale_annotations(spec: FuncSpec) -> dict[str, str]:
     }
 
 
-def make_service(spec: FuncSpec, *, image: str, namespace: str) -> dict[str, Any]:
-    """The Knative Service running ``image`` as the function ``spec`` describes."""
+def make_service(
+    spec: FuncSpec, *, image: str, namespace: str, one_at_a_time: bool = False
+) -> dict[str, Any]:
+    """The Knative Service running ``image`` as the function ``spec`` describes.
+
+    ``one_at_a_time``: its instances serve one request at a time (a sync handler, see
+    ``unkai.runtime.concurrency``), so containerConcurrency is 1 unless func.yaml sets it.
+    """
     deploy = spec.deploy
     template_spec: dict[str, Any] = {
         "containers": [
@@ -49,6 +55,8 @@ def make_service(spec: FuncSpec, *, image: str, namespace: str) -> dict[str, Any
     }
     if deploy.concurrency is not None:
         template_spec["containerConcurrency"] = deploy.concurrency
+    elif one_at_a_time:
+        template_spec["containerConcurrency"] = 1
     if deploy.timeout is not None:
         template_spec["timeoutSeconds"] = deploy.timeout
     template_metadata: dict[str, Any] = {"labels": {FUNCTION_LABEL: spec.name}}

@@ -37,7 +37,7 @@ CONVENTIONAL_NAMES: Final[Mapping[Signature, tuple[str, ...]]] = {
     Signature.EVENT: ("handler",),
     Signature.ASGI: ("new", "app"),
 }
-_DETECTABLE: Final = ("new", "app", "handle", "handler")
+DETECTABLE: Final = ("new", "app", "handle", "handler")
 
 # The directories functions were imported from in this process. A process may load
 # several (tests do, through ``unkai.testing``), each with its own ``func`` and maybe
@@ -123,10 +123,10 @@ def _pick(module: ModuleType, spec: FuncSpec) -> str:
                 f"signature {spec.signature}: {spec.module} defines no {' or '.join(names)}"
             )
         return found[0]
-    found = [name for name in _DETECTABLE if callable(getattr(module, name, None))]
+    found = [name for name in DETECTABLE if callable(getattr(module, name, None))]
     if not found:
         raise LoadError(
-            f"{spec.module} defines none of {', '.join(_DETECTABLE)}: write handle(request)"
+            f"{spec.module} defines none of {', '.join(DETECTABLE)}: write handle(request)"
             " or set `entrypoint:` in func.yaml"
         )
     if len(found) > 1:

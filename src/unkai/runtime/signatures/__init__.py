@@ -5,26 +5,31 @@ from __future__ import annotations
 from unkai.api.funcyaml import FuncSpec, Signature
 from unkai.runtime.loader import Target
 from unkai.runtime.signatures.asgi import AppFunction, InstanceFunction, is_factory
-from unkai.runtime.signatures.base import Function, Health
+from unkai.runtime.signatures.base import Function, Health, is_async
 from unkai.runtime.signatures.cloudevent import CloudEventFunction
 from unkai.runtime.signatures.event import EventFunction
 from unkai.runtime.signatures.http import HttpFunction, Request
-from unkai.runtime.workers import Workers
+from unkai.runtime.workers import Executor
 
-__all__ = ["Function", "Health", "Request", "build"]
+__all__ = ["Function", "Health", "Request", "build", "is_sync"]
 
 
-def build(target: Target, workers: Workers, spec: FuncSpec) -> Function:
+def build(target: Target, executor: Executor, spec: FuncSpec) -> Function:
     """The adapter serving ``target``; an asgi factory is called here, once."""
     match target.signature:
         case Signature.HTTP:
-            return HttpFunction(target.obj, workers)
+            return HttpFunction(target.obj, executor)
         case Signature.CLOUDEVENT:
-            return CloudEventFunction(target.obj, workers)
+            return CloudEventFunction(target.obj, executor)
         case Signature.EVENT:
-            return EventFunction(target.obj, workers, spec)
+            return EventFunction(target.obj, executor, spec)
         case Signature.ASGI if is_factory(target.obj):
             return InstanceFunction(target.obj())
         case Signature.ASGI:
             return AppFunction(target.obj)
     raise AssertionError(target.signature)
+
+
+def is_sync(target: Target) -> bool:
+    """Whether ``target`` is a sync handler: a call that blocks a thread other than the loop's."""
+    return target.signature is not Signature.ASGI and not is_async(target.obj)

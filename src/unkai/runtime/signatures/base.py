@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.types import ASGIApp
 
-from unkai.runtime.workers import Workers
+from unkai.runtime.workers import Executor
 
 Health = tuple[bool, str]
 
@@ -51,15 +51,15 @@ def is_async(function: Any) -> bool:
     return callable(function) and inspect.iscoroutinefunction(type(function).__call__)
 
 
-def caller(function: Callable[..., Any], workers: Workers) -> Callable[..., Awaitable[Any]]:
-    """An async call of a handler: direct when async, in a worker thread when sync.
+def caller(function: Callable[..., Any], executor: Executor) -> Callable[..., Awaitable[Any]]:
+    """An async call of a handler: direct when async, on the ``executor`` when sync.
 
     Decided once when the function is loaded, not on every request.
     """
     if is_async(function):
         return function
 
-    async def in_worker(*arguments: Any) -> Any:
-        return await workers.run(function, *arguments)
+    async def on_executor(*arguments: Any) -> Any:
+        return await executor.run(function, *arguments)
 
-    return in_worker
+    return on_executor

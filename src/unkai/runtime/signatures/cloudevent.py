@@ -21,14 +21,14 @@ from starlette.types import Receive, Scope, Send
 from unkai.events import http as codec
 from unkai.runtime import bodies, replies
 from unkai.runtime.signatures.base import Function, caller
-from unkai.runtime.workers import Workers
+from unkai.runtime.workers import Executor
 
 
 class CloudEventFunction(Function):
     """Decodes events, calls ``handle(event)`` for each, encodes the replies."""
 
-    def __init__(self, handler: Callable[[BaseCloudEvent], Any], workers: Workers) -> None:
-        self._call = caller(handler, workers)
+    def __init__(self, handler: Callable[[BaseCloudEvent], Any], executor: Executor) -> None:
+        self._call = caller(handler, executor)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] != "POST":

@@ -20,14 +20,14 @@ from unkai.api.funcyaml import FuncSpec
 from unkai.runtime import bodies, detection, replies
 from unkai.runtime.signatures.base import Function, caller
 from unkai.runtime.signatures.context import ContextFactory
-from unkai.runtime.workers import Workers
+from unkai.runtime.workers import Executor
 
 
 class EventFunction(Function):
     """Parses the body, calls ``handler(event[, context])``, sends the result as JSON."""
 
-    def __init__(self, handler: Callable[..., Any], workers: Workers, spec: FuncSpec) -> None:
-        self._call = caller(handler, workers)
+    def __init__(self, handler: Callable[..., Any], executor: Executor, spec: FuncSpec) -> None:
+        self._call = caller(handler, executor)
         takes = detection.arity(handler)
         self._context = ContextFactory(spec) if takes is not None and takes.accepts(2) else None
 

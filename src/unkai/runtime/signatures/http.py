@@ -15,7 +15,8 @@ What a handler may return, and what the client gets:
 A status or header that cannot be sent is an error (500), and a 204 or 304 goes out
 without a body whatever the handler gave (``http_replies``).
 
-A sync handler runs in a worker thread with the body already read, available as
+A sync handler runs off the event loop (on the thread that imported it, or on
+``runtime.syncWorkers`` threads) with the body already read, available as
 :attr:`Request.data`; an async handler reads it when it wants (``await
 request.body()``, or ``request.stream()`` to take it chunk by chunk).
 """
@@ -33,7 +34,7 @@ from unkai.runtime import replies
 from unkai.runtime.logs import log
 from unkai.runtime.signatures import http_replies
 from unkai.runtime.signatures.base import Function, is_async
-from unkai.runtime.workers import Workers
+from unkai.runtime.workers import Executor
 
 
 class Request(requests.Request):
@@ -59,9 +60,9 @@ class Request(requests.Request):
 class HttpFunction(Function):
     """Calls ``handle(request)`` and turns its return value into a response."""
 
-    def __init__(self, handler: Callable[[Request], Any], workers: Workers) -> None:
+    def __init__(self, handler: Callable[[Request], Any], executor: Executor) -> None:
         self._handler = handler
-        self._workers = workers
+        self._executor = executor
         self._async = is_async(handler)
         self._warned = False
 
@@ -71,7 +72,7 @@ class HttpFunction(Function):
             result = await self._handler(request)
         else:
             await request.body()
-            result = await self._workers.run(self._handler, request)
+            result = await self._executor.run(self._handler, request)
         if isinstance(result, Response):
             status = http_replies.check(result)
             if status in replies.BODILESS:

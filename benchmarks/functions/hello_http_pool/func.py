@@ -1,0 +1,2 @@
+def handle(request):  # sync, on runtime.syncWorkers threads
+    return b"Hello, world!"
