@@ -1,5 +1,8 @@
 """One revision's admission: place a request on an instance, or hold it until one frees.
 
+:class:`RevisionThrottle` is the request path's state of one revision (Knative's
+activator calls it ``revisionThrottler``), not the Revision resource.
+
 A request that finds no instance with room is *held*, not failed: the Knative runtime
 contract wants a request for a revision with no instances kept until one is ready,
 and on the revision first chosen. Held requests wait first in, first out, and the
@@ -26,7 +29,7 @@ from unkai.platform.gateway.settings import (
     RevisionSettings,
 )
 from unkai.platform.gateway.timeouts import FirstByteDeadlines
-from unkai.platform.gateway.upstream import Instance
+from unkai.platform.gateway.upstream import Backend
 
 log = logging.getLogger("unkai.gateway")
 
@@ -40,14 +43,14 @@ class Waiter(Protocol):
 
     held: bool
 
-    def dispatch(self, instance: Instance) -> None:
+    def dispatch(self, instance: Backend) -> None:
         """An instance has room for the request (already counted in)."""
 
     def abandon(self) -> None:
         """The revision is gone: nothing will ever have room for the request."""
 
 
-class Revision:
+class RevisionThrottle:
     """Per-revision state on the request path: settings, breaker, queue, counters."""
 
     __slots__ = (
@@ -77,7 +80,7 @@ class Revision:
         self.breaker = Breaker()
         self.deadlines = FirstByteDeadlines()
         self.waiters: deque[Waiter] = deque()
-        self.instances: dict[Endpoint, Instance] = {}  # ready and draining
+        self.instances: dict[Endpoint, Backend] = {}  # ready and draining
         self._on_cold = on_cold
         self.configure(RevisionSettings())
 
@@ -87,7 +90,7 @@ class Revision:
         self.breaker.configure(settings.container_concurrency, settings.queue_depth)
         self._dispatch()
 
-    def admit(self, waiter: Waiter) -> Instance | None:
+    def admit(self, waiter: Waiter) -> Backend | None:
         """An instance for the request now, or ``None`` when it is held (then
         :meth:`Waiter.dispatch` follows); raises :class:`OverloadedError` when full."""
         instance = self.breaker.pick()
@@ -112,7 +115,7 @@ class Revision:
             waiter.held = False
             self.stats.held -= 1
 
-    def release(self, instance: Instance) -> None:
+    def release(self, instance: Backend) -> None:
         """A request placed on ``instance`` finished: its slot goes to the next held one."""
         instance.in_flight -= 1
         if instance.draining:
@@ -130,7 +133,7 @@ class Revision:
         for endpoint in dict.fromkeys(endpoints):
             instance = self.instances.get(endpoint)
             if instance is None:
-                instance = self.instances[endpoint] = Instance(endpoint, config)
+                instance = self.instances[endpoint] = Backend(endpoint, config)
             instance.undrain()
             ready.append(instance)
         had_instances = bool(self.breaker.ready)

@@ -28,9 +28,9 @@ import time
 from typing import TYPE_CHECKING
 
 from unkai.platform.gateway import responses, timeouts
-from unkai.platform.gateway.activator import OverloadedError, Revision
+from unkai.platform.gateway.activator import OverloadedError, RevisionThrottle
 from unkai.platform.gateway.headers import Body, Headers, response_head
-from unkai.platform.gateway.upstream import Instance, UpstreamConnection
+from unkai.platform.gateway.upstream import Backend, UpstreamConnection
 from unkai.platform.gateway.websocket import Tunnel
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class Exchange:
     def __init__(
         self,
         client: ClientConnection,
-        revision: Revision | None,
+        revision: RevisionThrottle | None,
         head: bytes,
         host: bytes,
         chunked: bool,
@@ -110,7 +110,7 @@ class Exchange:
         self.out: list[bytes] = []
         self.status = 0
         self.started = self.last_write = self.deadline = 0.0
-        self.instance: Instance | None = None
+        self.instance: Backend | None = None
         self.upstream: UpstreamConnection | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.tunnel: Tunnel | None = None
@@ -141,11 +141,11 @@ class Exchange:
         if instance is not None:
             self._use(instance, now)
 
-    def dispatch(self, instance: Instance) -> None:
+    def dispatch(self, instance: Backend) -> None:
         """The revision found room for this held request."""
         self._use(instance, time.monotonic())
 
-    def _use(self, instance: Instance, now: float) -> None:
+    def _use(self, instance: Backend, now: float) -> None:
         self.instance = instance
         connection = instance.take(now)
         if connection is not None:
@@ -153,7 +153,7 @@ class Exchange:
         else:
             self._connecting = asyncio.ensure_future(self._connect(instance))
 
-    async def _connect(self, instance: Instance) -> None:
+    async def _connect(self, instance: Backend) -> None:
         try:
             connection = await instance.connect()
         except (OSError, TimeoutError) as error:
@@ -333,7 +333,7 @@ class Exchange:
             self._respond(502, b"bad gateway: " + reason.encode())
 
     def abandon(self) -> None:
-        """The held request's revision was deleted (:meth:`.Revision.abandon`)."""
+        """The held request's revision was deleted (:meth:`.RevisionThrottle.abandon`)."""
         self._respond(503, responses.REVISION_GONE)
 
     def timed_out(self, body: bytes) -> None:

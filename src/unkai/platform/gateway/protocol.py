@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final, Literal, cast
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
 from unkai.platform.gateway import responses
-from unkai.platform.gateway.activator import Revision
+from unkai.platform.gateway.activator import RevisionThrottle
 from unkai.platform.gateway.exchange import Exchange
 from unkai.platform.gateway.headers import (
     Headers,
@@ -212,7 +212,7 @@ class ClientConnection(asyncio.Protocol):
 
     # helpers
 
-    def _route(self, host: bytes, headers: Headers) -> Revision | None:
+    def _route(self, host: bytes, headers: Headers) -> RevisionThrottle | None:
         """The revision for this request. A ``Host`` value that is a served host as it
         stands (no port, lower case) needs no normalising."""
         hosts = self.gateway.router.hosts

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from prometheus_client import CollectorRegistry
 
 from unkai.platform.controllers.route import RoutingTable
-from unkai.platform.gateway.activator import Revision
+from unkai.platform.gateway.activator import RevisionThrottle
 from unkai.platform.gateway.metrics import GatewayCollector, RequestMeter, RevisionStats
 from unkai.platform.gateway.protocol import ClientConnection
 from unkai.platform.gateway.routing import Router
@@ -50,8 +50,8 @@ class Gateway:
         meter: Callable[[RevisionKey], RequestMeter] | None = None,
     ) -> None:
         self.config = config or GatewayConfig()
-        self.router: Router[Revision] = Router(self._revision)
-        self.revisions: dict[RevisionKey, Revision] = {}
+        self.router: Router[RevisionThrottle] = Router(self._revision)
+        self.revisions: dict[RevisionKey, RevisionThrottle] = {}
         self.connections: set[ClientConnection] = set()
         self.port = 0
         self.stopping = False
@@ -167,10 +167,10 @@ class Gateway:
 
     # internals
 
-    def _revision(self, key: RevisionKey) -> Revision:
+    def _revision(self, key: RevisionKey) -> RevisionThrottle:
         revision = self.revisions.get(key)
         if revision is None:
-            revision = Revision(
+            revision = RevisionThrottle(
                 key,
                 max_held=self.config.max_held,
                 on_cold=self._on_cold,

@@ -1,11 +1,11 @@
-"""Instances and their pools of keep-alive connections.
+"""Instances as the gateway reaches them, and their pools of keep-alive connections.
 
-An :class:`Instance` is one endpoint of a revision: its load (requests in flight, what
-the breaker balances on), its idle connections (reused last-in first-out, so the warm
-ones stay warm and the rest age out), and whether it drains. An
-:class:`UpstreamConnection` carries one exchange at a time: it parses the response with
-httptools and hands head, body and end to the exchange, which writes them to the
-client in one batch per read.
+A :class:`Backend` is one endpoint of a revision (an instance, as the gateway sees
+it): its load (requests in flight, what the breaker balances on), its idle
+connections (reused last-in first-out, so the warm ones stay warm and the rest age
+out), and whether it drains. An :class:`UpstreamConnection` carries one exchange at a
+time: it parses the response with httptools and hands head, body and end to the
+exchange, which writes them to the client in one batch per read.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from unkai.platform.gateway.exchange import Exchange
 
 
-class Instance:
-    """One endpoint: load, idle connections and drain state."""
+class Backend:
+    """One endpoint of a revision: load, idle connections and drain state."""
 
     __slots__ = ("_drained", "config", "draining", "endpoint", "idle", "in_flight")
 
@@ -117,7 +117,7 @@ class UpstreamConnection(asyncio.Protocol):
         "transport",
     )
 
-    def __init__(self, instance: Instance) -> None:
+    def __init__(self, instance: Backend) -> None:
         self.instance = instance
         self.transport: asyncio.Transport | None = None
         self.exchange: Exchange | None = None
