@@ -33,9 +33,9 @@ class Breaker:
         limit = self.container_concurrency
         best = None
         least = limit if limit else 1 << 62
-        for instance in self.ready:
-            if instance.in_flight < least:
-                best, least = instance, instance.in_flight
+        for backend in self.ready:
+            if backend.in_flight < least:
+                best, least = backend, backend.in_flight
         if best is not None:
             best.in_flight += 1
         return best
