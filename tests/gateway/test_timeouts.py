@@ -26,12 +26,10 @@ def routed(
 def test_no_first_byte_within_the_timeout_is_504(
     gw: RunningGateway, upstream: Callable[..., Upstream]
 ) -> None:
-    host = routed(gw, upstream, "slow", timeout=1)
-    started = time.monotonic()
+    host = routed(gw, upstream, "slow", timeout=1)  # when exactly: test_request_timing.py
     with gw.client(host) as client:
         response = client.get("/?delay=1.5")
-        assert 0.95 < time.monotonic() - started < 1.4
-        assert response.status_code == 504
+        assert response.status_code == 504  # not the instance's 200, after 1.5 s
         assert response.text == "request timeout"
         # The connection stays usable.
         assert client.get("/?delay=0").status_code == 200
