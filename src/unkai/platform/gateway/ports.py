@@ -1,13 +1,13 @@
 """What each part of the request path needs of another, as typing-only Protocols.
 
 The request path is callback-driven: the client connection calls into its exchange,
-the exchange into the instance connection, and the instance connection back into the
-exchange, and the deadline queue back into it too. Each lower part names only the few
-attributes and calls it uses, here, instead of importing the class above it; so the
-modules import downwards only (``server → protocol → exchange → state → activator →
-breaker → upstream → timeouts``, with this module and the value modules below all of
-them), and a unit test can stand in for any part with a small fake. Protocols cost
-nothing at run time: calls go straight to the concrete classes.
+the exchange into the instance connection, and both the instance connection and the
+deadline queue call back into the exchange. Each lower part names here the few
+attributes and calls it uses, instead of importing the class above it; so the modules
+import downwards only (``server → protocol → exchange → state → activator → breaker
+→ upstream, timeouts``, with this module and the value modules below them all), and a
+unit test can stand in for any part with a small fake. Protocols cost nothing at run
+time: calls go straight to the concrete classes.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ PauseReason = Literal["buffer", "instance", "pipeline"]
 
 
 class Cancellable(Protocol):
+    """A timer handle."""
+
     def cancel(self) -> None: ...
 
 
