@@ -7,7 +7,6 @@ when their revision is deleted they get 503 at once.
 """
 
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -36,7 +35,6 @@ def test_held_requests_are_served_once_an_instance_is_ready(
         stats = gw.call(gw.gateway.stats, COLD)
         assert stats is not None
         assert stats.in_flight == 3  # the autoscaler sees demand on a cold revision
-        time.sleep(0.2)
         gw.endpoints("hello-00001", upstream("echo"))
         responses = [future.result(5) for future in pending]
     assert [response.status_code for response in responses] == [200] * 3
@@ -46,12 +44,11 @@ def test_held_requests_are_served_once_an_instance_is_ready(
 
 
 def test_held_requests_time_out_with_504(gw: RunningGateway) -> None:
+    # When exactly: test_request_timing.py, on a fake clock.
     host = gw.route("hello", {"hello-00001": 100})
     gw.configure("hello-00001", timeout=0.5)
-    started = time.monotonic()
     with gw.client(host) as client:
         response = client.get("/")
-    assert 0.45 < time.monotonic() - started < 2
     assert response.status_code == 504
     assert response.text == "activator request timeout"
     assert held(gw) == 0
@@ -98,10 +95,8 @@ def test_held_requests_of_a_deleted_revision_get_503_at_once(gw: RunningGateway)
     with ThreadPoolExecutor(2) as pool, gw.client(host) as client:
         pending = [pool.submit(client.get, "/") for _ in range(2)]
         wait_for(lambda: held(gw) == 2)
-        started = time.monotonic()
         gw.call(gw.gateway.remove_route, host)
         gw.call(gw.gateway.forget_revision, COLD)
-        responses = [future.result(5) for future in pending]
-    assert time.monotonic() - started < 2  # not after the 30 s timeout
+        responses = [future.result(5) for future in pending]  # not after the 30 s timeout
     assert [r.status_code for r in responses] == [503, 503]
     assert responses[0].text == "the revision this request was waiting for was deleted"

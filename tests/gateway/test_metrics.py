@@ -1,6 +1,5 @@
 """Counters: exact ones for the autoscaler, Prometheus ones in the registry passed in."""
 
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -46,11 +45,11 @@ def test_the_autoscaler_hears_of_every_request(
         meter = gw.meters[KEY]
         assert len(meter.started_at) == 2
         assert meter.finished_at == []
-        time.sleep(0.2)
         gw.endpoints("hello-00001", upstream("slow"))
         assert [future.result(5).status_code for future in futures] == [200, 200]
     assert (stats.requests, stats.in_flight, stats.held) == (2, 0, 0)
     assert len(meter.finished_at) == 2
-    # From arrival (held time included) to the end of the response.
+    # At the end of the response, after the instance's 0.3 s (held time included:
+    # test_request_timing.py, on a fake clock).
     for started, finished in zip(meter.started_at, sorted(meter.finished_at), strict=True):
-        assert 0.5 < finished - started < 1.5
+        assert finished - started >= 0.3

@@ -6,7 +6,6 @@ byte after 1.5 s → 504; first byte at once then 2 s of streaming → 200. The 
 cases for ``responseStartTimeoutSeconds`` and ``idleTimeoutSeconds`` follow.
 """
 
-import time
 from collections.abc import Callable
 
 import httpx2
@@ -26,12 +25,10 @@ def routed(
 def test_no_first_byte_within_the_timeout_is_504(
     gw: RunningGateway, upstream: Callable[..., Upstream]
 ) -> None:
-    host = routed(gw, upstream, "slow", timeout=1)
-    started = time.monotonic()
+    host = routed(gw, upstream, "slow", timeout=1)  # when exactly: test_request_timing.py
     with gw.client(host) as client:
         response = client.get("/?delay=1.5")
-        assert 0.95 < time.monotonic() - started < 1.4
-        assert response.status_code == 504
+        assert response.status_code == 504  # not the instance's 200, after 1.5 s
         assert response.text == "request timeout"
         # The connection stays usable.
         assert client.get("/?delay=0").status_code == 200
@@ -41,10 +38,8 @@ def test_a_started_response_outlives_the_timeout(
     gw: RunningGateway, upstream: Callable[..., Upstream]
 ) -> None:
     host = routed(gw, upstream, "stream", timeout=1)
-    started = time.monotonic()
     with gw.client(host) as client:
-        response = client.get("/?chunks=4&every=0.5")
-    assert time.monotonic() - started > 1.9
+        response = client.get("/?chunks=4&every=0.5")  # 2 s in all
     assert response.status_code == 200
     assert response.text == "first\n" + "chunk\n" * 4
 

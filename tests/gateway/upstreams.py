@@ -94,13 +94,19 @@ def slow(name: str, log: Log) -> App:
 
 
 def stream(name: str, log: Log) -> App:
+    """Counts itself in flight until its last chunk is sent."""
+
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await start(send)
-        await body(send, b"first\n", more=True)
-        for _ in range(int(query(scope, "chunks", 3))):
-            await asyncio.sleep(query(scope, "every", 0.1))
-            await body(send, b"chunk\n", more=True)
-        await body(send, b"")
+        log.in_flight += 1
+        try:
+            await start(send)
+            await body(send, b"first\n", more=True)
+            for _ in range(int(query(scope, "chunks", 3))):
+                await asyncio.sleep(query(scope, "every", 0.1))
+                await body(send, b"chunk\n", more=True)
+            await body(send, b"")
+        finally:
+            log.in_flight -= 1
 
     return app
 

@@ -7,11 +7,14 @@ Knative's timeout semantics. It works at the protocol level (an asyncio ``Protoc
 httptools, uvloop) because per-request work is paid for in microseconds; see
 ``docs/gateway.md``.
 
-Modules, request path first: :mod:`.protocol` (client connections) → :mod:`.routing`
-→ :mod:`.exchange` (one request/response) → :mod:`.activator` (hold or admit) →
-:mod:`.breaker` (pick an instance) → :mod:`.upstream` (instance connections);
-beside them :mod:`.headers`, :mod:`.timeouts`, :mod:`.websocket`, :mod:`.responses`,
-:mod:`.metrics`, and :mod:`.server`, the public :class:`Gateway`.
+Modules, in import order (each imports only those after it): :mod:`.server` (the
+public :class:`Gateway`) → :mod:`.protocol` (client connections) → :mod:`.exchange`
+(one request/response) → :mod:`.state` (what they share) → :mod:`.activator` (a
+revision's throttle: hold or admit) → :mod:`.breaker` (pick an instance) →
+:mod:`.upstream` (instance connections) and :mod:`.timeouts` (first-byte deadlines);
+below them :mod:`.ports` (what each part needs of another, as Protocols),
+:mod:`.routing`, :mod:`.headers`, :mod:`.websocket`, :mod:`.responses`,
+:mod:`.metrics` and :mod:`.settings`.
 """
 
 from unkai.platform.gateway.metrics import RequestMeter, RevisionStats

@@ -1,5 +1,8 @@
 """One revision's admission: place a request on an instance, or hold it until one frees.
 
+:class:`RevisionThrottle` is the request path's state of one revision (Knative's
+activator calls it ``revisionThrottler``), not the Revision resource.
+
 A request that finds no instance with room is *held*, not failed: the Knative runtime
 contract wants a request for a revision with no instances kept until one is ready,
 and on the revision first chosen. Held requests wait first in, first out, and the
@@ -21,13 +24,14 @@ from unkai.errors import TargetError
 from unkai.platform.contracts import RevisionKey
 from unkai.platform.gateway.breaker import Breaker
 from unkai.platform.gateway.metrics import RequestMeter, RevisionStats
+from unkai.platform.gateway.ports import Clock, Scheduler
 from unkai.platform.gateway.settings import (
     Endpoint,
     GatewayConfig,
     RevisionSettings,
 )
 from unkai.platform.gateway.timeouts import FirstByteDeadlines
-from unkai.platform.gateway.upstream import Instance
+from unkai.platform.gateway.upstream import Backend
 
 log = logging.getLogger("unkai.gateway")
 
@@ -41,23 +45,26 @@ class Waiter(Protocol):
 
     held: bool
 
-    def dispatch(self, instance: Instance) -> None:
+    def dispatch(self, backend: Backend) -> None:
         """An instance has room for the request (already counted in)."""
 
     def abandon(self) -> None:
         """The revision is gone: nothing will ever have room for the request."""
 
 
-class Revision:
-    """Per-revision state on the request path: settings, breaker, queue, counters."""
+class RevisionThrottle:
+    """Per-revision state on the request path: settings, breaker, queue, counters.
+
+    ``loop`` and ``clock`` run the revision's first-byte deadlines (:mod:`.timeouts`).
+    """
 
     __slots__ = (
         "_on_cold",
+        "backends",
         "breaker",
         "deadlines",
         "first_byte_limit",
         "idle_timeout",
-        "instances",
         "key",
         "max_held",
         "stats",
@@ -67,6 +74,8 @@ class Revision:
     def __init__(
         self,
         key: RevisionKey,
+        loop: Scheduler,
+        clock: Clock,
         *,
         max_held: int,
         on_cold: Callable[[RevisionKey], None],
@@ -76,9 +85,9 @@ class Revision:
         self.max_held = max_held
         self.stats = RevisionStats(meter)
         self.breaker = Breaker()
-        self.deadlines = FirstByteDeadlines()
+        self.deadlines = FirstByteDeadlines(loop, clock)
         self.waiters: deque[Waiter] = deque()
-        self.instances: dict[Endpoint, Instance] = {}  # ready and draining
+        self.backends: dict[Endpoint, Backend] = {}  # ready and draining
         self._on_cold = on_cold
         self.configure(RevisionSettings())
 
@@ -88,12 +97,12 @@ class Revision:
         self.breaker.configure(settings.container_concurrency, settings.queue_depth)
         self._dispatch()
 
-    def admit(self, waiter: Waiter) -> Instance | None:
+    def admit(self, waiter: Waiter) -> Backend | None:
         """An instance for the request now, or ``None`` when it is held (then
         :meth:`Waiter.dispatch` follows); raises :class:`OverloadedError` when full."""
-        instance = self.breaker.pick()
-        if instance is not None:
-            return instance
+        backend = self.breaker.pick()
+        if backend is not None:
+            return backend
         stats = self.stats
         if stats.held >= self.breaker.queue_depth(self.max_held):
             raise OverloadedError
@@ -113,11 +122,11 @@ class Revision:
             waiter.held = False
             self.stats.held -= 1
 
-    def release(self, instance: Instance) -> None:
-        """A request placed on ``instance`` finished: its slot goes to the next held one."""
-        instance.in_flight -= 1
-        if instance.draining:
-            instance.released()
+    def release(self, backend: Backend) -> None:
+        """A request placed on ``backend`` finished: its slot goes to the next held one."""
+        backend.in_flight -= 1
+        if backend.draining:
+            backend.released()
         if self.stats.held:
             self._dispatch()
 
@@ -129,17 +138,17 @@ class Revision:
         """
         ready = []
         for endpoint in dict.fromkeys(endpoints):
-            instance = self.instances.get(endpoint)
-            if instance is None:
-                instance = self.instances[endpoint] = Instance(endpoint, config)
-            instance.undrain()
-            ready.append(instance)
-        had_instances = bool(self.breaker.ready)
-        for instance in set(self.breaker.ready) - set(ready):
-            instance.drain()
+            backend = self.backends.get(endpoint)
+            if backend is None:
+                backend = self.backends[endpoint] = Backend(endpoint, config)
+            backend.undrain()
+            ready.append(backend)
+        had_backends = bool(self.breaker.ready)
+        for backend in set(self.breaker.ready) - set(ready):
+            backend.drain()
         self.breaker.ready = ready
         self._dispatch()
-        if had_instances and not ready and self.stats.held:
+        if had_backends and not ready and self.stats.held:
             self._cold()
 
     def abandon(self) -> None:
@@ -153,24 +162,24 @@ class Revision:
 
     def prune(self) -> None:
         """Forget drained instances with nothing in flight."""
-        for endpoint, instance in list(self.instances.items()):
-            if instance.draining and instance.in_flight == 0:
-                del self.instances[endpoint]
+        for endpoint, backend in list(self.backends.items()):
+            if backend.draining and backend.in_flight == 0:
+                del self.backends[endpoint]
 
     def _dispatch(self) -> None:
         """Held requests go, oldest first, while an instance has room. A dispatch only
         starts the exchange (connecting is asynchronous), so this never re-enters."""
         waiters, stats = self.waiters, self.stats
         while stats.held:
-            instance = self.breaker.pick()
-            if instance is None:
+            backend = self.breaker.pick()
+            if backend is None:
                 return
             waiter = waiters.popleft()
             while not waiter.held:
                 waiter = waiters.popleft()
             waiter.held = False
             stats.held -= 1
-            waiter.dispatch(instance)
+            waiter.dispatch(backend)
 
     def _cold(self) -> None:
         log.info(

@@ -11,7 +11,7 @@ buffers grows with its pods in the same way.
 
 from __future__ import annotations
 
-from unkai.platform.gateway.upstream import Instance
+from unkai.platform.gateway.upstream import Backend
 
 
 class Breaker:
@@ -20,7 +20,7 @@ class Breaker:
     __slots__ = ("container_concurrency", "queue_per_instance", "ready")
 
     def __init__(self) -> None:
-        self.ready: list[Instance] = []
+        self.ready: list[Backend] = []
         self.container_concurrency = 0
         self.queue_per_instance = 0
 
@@ -28,14 +28,14 @@ class Breaker:
         self.container_concurrency = container_concurrency
         self.queue_per_instance = queue_depth
 
-    def pick(self) -> Instance | None:
+    def pick(self) -> Backend | None:
         """The least-loaded ready instance under the limit, counted in; else ``None``."""
         limit = self.container_concurrency
         best = None
         least = limit if limit else 1 << 62
-        for instance in self.ready:
-            if instance.in_flight < least:
-                best, least = instance, instance.in_flight
+        for backend in self.ready:
+            if backend.in_flight < least:
+                best, least = backend, backend.in_flight
         if best is not None:
             best.in_flight += 1
         return best

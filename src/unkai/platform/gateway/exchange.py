@@ -12,6 +12,10 @@ Life of an exchange::
         ├─ 101: tunnel (websocket.py) until either side closes
         └─ body streams down, idle limit after it started ──► connection closed
 
+The exchange sees its client connection as a :class:`~.ports.ClientSide` and the
+gateway as a :class:`~.state.GatewayState`; the instance connection sees it as a
+:class:`~.ports.ResponseSink` and the deadline queue as a :class:`~.ports.Deadlined`.
+
 The request body is forwarded as it arrives and the response as it comes back; bytes
 wait in the gateway only while no instance connection exists yet (bounded: reading
 from the client pauses) or when one side reads slower than the other writes (flow
@@ -24,17 +28,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from typing import TYPE_CHECKING
 
-from unkai.platform.gateway import responses, timeouts
-from unkai.platform.gateway.activator import OverloadedError, Revision
+from unkai.platform.gateway import responses
+from unkai.platform.gateway.activator import OverloadedError, RevisionThrottle
 from unkai.platform.gateway.headers import Body, Headers, response_head
-from unkai.platform.gateway.upstream import Instance, UpstreamConnection
+from unkai.platform.gateway.ports import Cancellable, ClientSide
+from unkai.platform.gateway.state import GatewayState
+from unkai.platform.gateway.upstream import Backend, UpstreamConnection
 from unkai.platform.gateway.websocket import Tunnel
-
-if TYPE_CHECKING:
-    from unkai.platform.gateway.protocol import ClientConnection
 
 log = logging.getLogger("unkai.gateway")
 _REPLAYABLE = frozenset({b"GET", b"HEAD", b"OPTIONS", b"TRACE"})
@@ -45,6 +46,7 @@ class Exchange:
 
     __slots__ = (
         "_connecting",
+        "backend",
         "body_seen",
         "chunk_out",
         "chunked",
@@ -58,19 +60,19 @@ class Exchange:
         "held",
         "host",
         "http10",
-        "instance",
         "keep_alive",
         "last_write",
+        "may_pass_unchanged",
         "out",
-        "passthrough",
         "replayable",
         "request_done",
         "request_out",
         "request_size",
         "response_started",
-        "revision",
         "started",
+        "state",
         "status",
+        "throttle",
         "timer",
         "tunnel",
         "upgrade",
@@ -79,8 +81,9 @@ class Exchange:
 
     def __init__(
         self,
-        client: ClientConnection,
-        revision: Revision | None,
+        client: ClientSide,
+        state: GatewayState,
+        throttle: RevisionThrottle | None,
         head: bytes,
         host: bytes,
         chunked: bool,
@@ -90,7 +93,8 @@ class Exchange:
         upgrade: bool,
     ) -> None:
         self.client = client
-        self.revision = revision
+        self.state = state
+        self.throttle = throttle
         self.head = head
         self.host = host
         self.chunked = chunked
@@ -101,8 +105,11 @@ class Exchange:
         # http.Transport rule): the instance may have acted on anything else.
         self.replayable = method in _REPLAYABLE
         self.upgrade = upgrade
-        # An HTTP/1.1 keep-alive exchange can take the instance's response unchanged.
-        self.passthrough = keep_alive and not http10 and not upgrade and not head_request
+        # An HTTP/1.1 keep-alive exchange can take the instance's response unchanged;
+        # not once the gateway stops (:meth:`.ClientConnection.shutdown`): it says close.
+        self.may_pass_unchanged = (
+            keep_alive and not http10 and not upgrade and not head_request and not state.stopping
+        )
         self.request_out = [head]
         self.request_size = 0
         self.request_done = self.body_seen = False
@@ -110,9 +117,9 @@ class Exchange:
         self.out: list[bytes] = []
         self.status = 0
         self.started = self.last_write = self.deadline = 0.0
-        self.instance: Instance | None = None
+        self.backend: Backend | None = None
         self.upstream: UpstreamConnection | None = None
-        self.timer: asyncio.TimerHandle | None = None
+        self.timer: Cancellable | None = None
         self.tunnel: Tunnel | None = None
         self.early = b""
         self._connecting: asyncio.Task[None] | None = None
@@ -121,45 +128,45 @@ class Exchange:
 
     def start(self) -> None:
         """Route, admit and send, once the exchange is first in line on its connection."""
-        revision = self.revision
-        if revision is None:
-            gateway = self.client.gateway
+        throttle = self.throttle
+        state = self.state
+        if throttle is None:
             body = responses.not_found(
-                self.host, gateway.router.hosts, port=gateway.port, domain=gateway.config.domain
+                self.host, state.router.hosts, port=state.port, domain=state.config.domain
             )
             self._respond(404, body)
             return
-        self.started = now = time.monotonic()
-        revision.stats.arrive(now)
+        self.started = now = state.clock()
+        throttle.stats.arrive(now)
         try:
-            instance = revision.admit(self)
+            backend = throttle.admit(self)
         except OverloadedError:
-            log.debug("queue full", extra={"revision": str(revision.key)})
+            log.debug("queue full", extra={"revision": str(throttle.key)})
             self._respond(503, responses.QUEUE_FULL)
             return
-        revision.deadlines.add(self, now + revision.first_byte_limit)
-        if instance is not None:
-            self._use(instance, now)
+        throttle.deadlines.add(self, now + throttle.first_byte_limit)
+        if backend is not None:
+            self._use(backend, now)
 
-    def dispatch(self, instance: Instance) -> None:
+    def dispatch(self, backend: Backend) -> None:
         """The revision found room for this held request."""
-        self._use(instance, time.monotonic())
+        self._use(backend, self.state.clock())
 
-    def _use(self, instance: Instance, now: float) -> None:
-        self.instance = instance
-        connection = instance.take(now)
+    def _use(self, backend: Backend, now: float) -> None:
+        self.backend = backend
+        connection = backend.take(now)
         if connection is not None:
             self._attach(connection)
         else:
-            self._connecting = asyncio.ensure_future(self._connect(instance))
+            self._connecting = asyncio.ensure_future(self._connect(backend))
 
-    async def _connect(self, instance: Instance) -> None:
+    async def _connect(self, backend: Backend) -> None:
         try:
-            connection = await instance.connect()
+            connection = await backend.connect()
         except (OSError, TimeoutError) as error:
             log.warning(
                 "cannot connect to instance",
-                extra={"endpoint": str(instance.endpoint), "error": str(error) or repr(error)},
+                extra={"endpoint": str(backend.endpoint), "error": str(error) or repr(error)},
             )
             if not self.finished:
                 self._respond(502, b"bad gateway: cannot connect to the instance")
@@ -167,7 +174,7 @@ class Exchange:
         finally:
             self._connecting = None
         if self.finished:
-            instance.give_back(connection, time.monotonic())
+            backend.give_back(connection, self.state.clock())
         else:
             self._attach(connection)
 
@@ -201,7 +208,7 @@ class Exchange:
     def request_complete(self) -> None:
         self.request_done = True
         if self.finished:
-            self.client.exchange_done(self, time.monotonic())
+            self.client.exchange_done(self, self.state.clock())
             return
         if self.chunked:
             self.request_out.append(b"0\r\n\r\n")
@@ -213,6 +220,12 @@ class Exchange:
             upstream.transport.write(b"".join(self.request_out))
             self.request_out.clear()
             self.request_size = 0
+
+    def pause_request(self) -> None:
+        self.client.pause_reading("instance")
+
+    def resume_request(self) -> None:
+        self.client.resume_reading("instance")
 
     # response, from the instance
 
@@ -227,7 +240,7 @@ class Exchange:
         close = (
             not self.keep_alive
             or (self.upgrade and status != 101)
-            or self.client.gateway.stopping  # say so: the connection ends after this
+            or self.state.stopping  # say so: the connection ends after this
         )
         head, body, self.close = response_head(
             status,
@@ -250,7 +263,7 @@ class Exchange:
         if not self.response_started:
             self._started(status)
         if self.timer is not None:
-            self.last_write = time.monotonic()
+            self.last_write = self.state.clock()
         if not self.finished:
             transport = self.client.transport
             if not transport.is_closing():
@@ -261,12 +274,14 @@ class Exchange:
     def _started(self, status: int) -> None:
         self.response_started = True
         self.status = status
-        revision = self.revision
-        if revision is not None:
+        throttle = self.throttle
+        if throttle is not None:
             if self.deadline:
-                revision.deadlines.done(self)
-            if status != 101 and revision.idle_timeout > 0:
-                self.timer = timeouts.idle(self, revision.idle_timeout)
+                throttle.deadlines.done(self)
+            if status != 101 and throttle.idle_timeout > 0:
+                limit = throttle.idle_timeout
+                self.last_write = self.state.clock()
+                self.timer = self.client.loop.call_later(limit, _idle_check, self, limit)
 
     def response_body(self, data: bytes) -> None:
         if self.chunk_out:
@@ -274,7 +289,7 @@ class Exchange:
         else:
             self.out.append(data)
         if self.timer is not None:
-            self.last_write = time.monotonic()
+            self.last_write = self.state.clock()
 
     def flush_response(self) -> None:
         out = self.out
@@ -322,26 +337,26 @@ class Exchange:
             and self.replayable
             and self.request_done
             and not self.body_seen
-            and self.instance is not None
+            and self.backend is not None
         ):
             # A pooled connection that broke before any response: most likely the
             # instance had just closed it, and a safe request may go again.
             self.request_out = [self.head]
-            self._connecting = asyncio.ensure_future(self._connect(self.instance))
+            self._connecting = asyncio.ensure_future(self._connect(self.backend))
         else:
-            log.warning(reason, extra={"revision": str(self.revision and self.revision.key)})
+            log.warning(reason, extra={"revision": str(self.throttle and self.throttle.key)})
             self._respond(502, b"bad gateway: " + reason.encode())
 
     def abandon(self) -> None:
-        """The held request's revision was deleted (:meth:`.Revision.abandon`)."""
+        """The held request's revision was deleted (:meth:`.RevisionThrottle.abandon`)."""
         self._respond(503, responses.REVISION_GONE)
 
     def timed_out(self, body: bytes) -> None:
         """No first byte in time: 504 (:mod:`.timeouts` decides when)."""
-        if self.held and self.revision is not None:
-            self.revision.withdraw(self)
+        if self.held and self.throttle is not None:
+            self.throttle.withdraw(self)
             body = responses.ACTIVATOR_TIMEOUT
-        log.debug("request timed out", extra={"revision": str(self.revision and self.revision.key)})
+        log.debug("request timed out", extra={"revision": str(self.throttle and self.throttle.key)})
         self._respond(504, body)
 
     def idled_out(self) -> None:
@@ -354,13 +369,13 @@ class Exchange:
         """The client went away."""
         if self.finished:
             return
-        if self.held and self.revision is not None:
-            self.revision.withdraw(self)
+        if self.held and self.throttle is not None:
+            self.throttle.withdraw(self)
         self._finish(reusable=False)
 
     def _respond(self, status: int, body: bytes) -> None:
         self.status = status
-        self.close = not self.keep_alive or self.upgrade or self.client.gateway.stopping
+        self.close = not self.keep_alive or self.upgrade or self.state.stopping
         self.client.write(responses.local(status, body, close=self.close))
         self._finish(reusable=False)
 
@@ -368,26 +383,42 @@ class Exchange:
         if self.finished:
             return
         self.finished = True
-        upstream, instance, revision = self.upstream, self.instance, self.revision
+        upstream, backend, throttle = self.upstream, self.backend, self.throttle
         client = self.client
-        if self.deadline and revision is not None:
-            revision.deadlines.done(self)
+        if self.deadline and throttle is not None:
+            throttle.deadlines.done(self)
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
         self.request_out.clear()  # a body that had nowhere to go: dropped, and read on
         if client.paused:
             client.resume_reading("buffer", "instance")
-        now = time.monotonic()
+        now = self.state.clock()
         if upstream is not None:
             self.upstream = None
-            if reusable and instance is not None:
-                instance.give_back(upstream, now)
+            if reusable and backend is not None:
+                backend.give_back(upstream, now)
             else:
                 upstream.close()
-        if revision is not None and self.started:
-            if instance is not None:
-                revision.release(instance)  # after give_back: a held request reuses it
-            revision.stats.depart(now, self.started, self.status)
+        if throttle is not None and self.started:
+            if backend is not None:
+                throttle.release(backend)  # after give_back: a held request reuses it
+            throttle.stats.depart(now, self.started, self.status)
         if self.request_done or self.tunnel is not None:
             client.exchange_done(self, now)
+
+
+def _idle_check(exchange: Exchange, limit: float) -> None:
+    """The idle limit of a started response (revisions that set one). Writes only stamp
+    ``last_write``; the timer, when it fires, re-arms itself for the time left, as
+    Knative's does, so a response that keeps writing costs no timer per write."""
+    exchange.timer = None
+    if exchange.finished:
+        return
+    quiet = exchange.state.clock() - exchange.last_write
+    if quiet < limit:
+        exchange.timer = exchange.client.loop.call_later(
+            limit - quiet, _idle_check, exchange, limit
+        )
+    else:
+        exchange.idled_out()

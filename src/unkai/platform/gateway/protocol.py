@@ -6,21 +6,23 @@ while it is still being received; a pipelined request behind it is parsed and ke
 nowhere to go yet (held, or connecting) beyond :data:`BUFFER_LIMIT`, and while the
 instance connection cannot take more; the reasons are kept apart, so each clears
 only its own.
+
+A connection knows the gateway only through the :class:`~.state.GatewayState` it is
+handed, and the event loop it is handed (the timers of its exchanges run on it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import deque
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Final, Literal, cast
+from typing import Final, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
 from unkai.platform.gateway import responses
-from unkai.platform.gateway.activator import Revision
+from unkai.platform.gateway.activator import RevisionThrottle
 from unkai.platform.gateway.exchange import Exchange
 from unkai.platform.gateway.headers import (
     Headers,
@@ -28,17 +30,15 @@ from unkai.platform.gateway.headers import (
     forwarded_for,
     request_head,
 )
+from unkai.platform.gateway.ports import Ending, PauseReason, Scheduler
 from unkai.platform.gateway.routing import TAG_HEADER, normalise_host
+from unkai.platform.gateway.state import GatewayState
 from unkai.platform.gateway.websocket import Tunnel
-
-if TYPE_CHECKING:
-    from unkai.platform.gateway.server import Gateway
 
 log = logging.getLogger("unkai.gateway")
 
 BUFFER_LIMIT: Final = 64 * 1024
 MAX_HEAD_BYTES: Final = 1 << 20  # Go's http.DefaultMaxHeaderBytes, as Knative's proxies
-PauseReason = Literal["buffer", "instance", "pipeline"]
 
 
 class ClientConnection(asyncio.Protocol):
@@ -50,26 +50,26 @@ class ClientConnection(asyncio.Protocol):
         "_headers",
         "_url",
         "exchanges",
-        "gateway",
         "idle_since",
         "loop",
         "parser",
         "parsing",
         "paused",
+        "state",
         "transport",
         "tunnel",
         "writing_paused",
     )
 
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
-        self.loop = asyncio.get_running_loop()
+    def __init__(self, state: GatewayState, loop: Scheduler) -> None:
+        self.state = state
+        self.loop = loop
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set on connect
         self.parser = HttpRequestParser(self)
         self.exchanges: deque[Exchange] = deque()  # first in line is being answered
         self.parsing: Exchange | None = None
         self.tunnel: Tunnel | None = None
-        self.idle_since: float | None = time.monotonic()  # None while a request is open
+        self.idle_since: float | None = state.clock()  # None while a request is open
         self.writing_paused = False
         self.paused: set[PauseReason] = set()  # why reading is paused, if it is
         self._headers: Headers = []
@@ -81,12 +81,12 @@ class ClientConnection(asyncio.Protocol):
         if not self.transport.is_closing():
             self.transport.write(data)
 
-    def exchange_done(self, exchange: Exchange, now: float) -> None:
+    def exchange_done(self, exchange: Ending, now: float) -> None:
         """The first exchange in line is over (both ways) at ``now``: the next one goes."""
         exchanges = self.exchanges
         if exchanges and exchanges[0] is exchange:
             exchanges.popleft()
-        if exchange.close or self.gateway.stopping or self.transport.is_closing():
+        if exchange.close or self.state.stopping or self.transport.is_closing():
             self.transport.close()
             return
         if exchanges:
@@ -108,12 +108,19 @@ class ClientConnection(asyncio.Protocol):
             if not paused and not self.transport.is_closing():
                 self.transport.resume_reading()
 
+    def shutdown(self) -> None:
+        """The gateway stops: responses still to come get their heads rebuilt, to say
+        ``Connection: close`` (the connection closes after its exchange, see
+        :meth:`exchange_done`)."""
+        for exchange in self.exchanges:
+            exchange.may_pass_unchanged = False
+
     # asyncio callbacks
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         self._client = forwarded_for(transport.get_extra_info("peername"))
-        self.gateway.connections.add(self)
+        self.state.connections.add(self)
 
     def data_received(self, data: bytes) -> None:
         if self.tunnel is not None:
@@ -144,7 +151,7 @@ class ClientConnection(asyncio.Protocol):
             self.pause_reading("buffer")
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.gateway.connections.discard(self)
+        self.state.connections.discard(self)
         if self.tunnel is not None:
             self.tunnel.closed()
         exchanges, self.exchanges = self.exchanges, deque()
@@ -182,6 +189,7 @@ class ClientConnection(asyncio.Protocol):
         )
         exchange = Exchange(  # positional: this runs for every request
             self,
+            self.state,
             self._route(host, headers),
             head,
             host,
@@ -212,14 +220,15 @@ class ClientConnection(asyncio.Protocol):
 
     # helpers
 
-    def _route(self, host: bytes, headers: Headers) -> Revision | None:
+    def _route(self, host: bytes, headers: Headers) -> RevisionThrottle | None:
         """The revision for this request. A ``Host`` value that is a served host as it
         stands (no port, lower case) needs no normalising."""
-        hosts = self.gateway.router.hosts
+        state = self.state
+        hosts = state.router.hosts
         route = hosts.get(host) or hosts.get(normalise_host(host))
         if route is None:
             return None
-        if self.gateway.config.tag_header_routing:
+        if state.config.tag_header_routing:
             for name, value in headers:
                 if name.lower() == TAG_HEADER:
                     tagged = route.tags.get(value.strip().lower())

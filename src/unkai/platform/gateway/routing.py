@@ -30,12 +30,22 @@ def normalise_host(host: bytes) -> bytes:
 
 
 class CompiledRoute(Generic[T]):
-    """One host's weighted choice between targets (revision states, for the gateway)."""
+    """One host's weighted choice between targets (revision states, for the gateway).
 
-    __slots__ = ("_bounds", "_only", "_targets", "tags")
+    ``draw`` gives a number in [0, 1) per choice: ``random.random``, or a fixed
+    sequence in tests.
+    """
 
-    def __init__(self, split: list[tuple[T, int]], tags: Mapping[bytes, T]) -> None:
+    __slots__ = ("_bounds", "_draw", "_only", "_targets", "tags")
+
+    def __init__(
+        self,
+        split: list[tuple[T, int]],
+        tags: Mapping[bytes, T],
+        draw: Callable[[], float] = random.random,
+    ) -> None:
         self.tags = tags
+        self._draw = draw
         total = sum(percent for _, percent in split)
         self._targets = [target for target, _ in split]
         self._only = self._targets[0] if len(split) == 1 else None
@@ -51,7 +61,7 @@ class CompiledRoute(Generic[T]):
             return self._only
         if not self._targets:
             return None
-        index = bisect_right(self._bounds, random.random())
+        index = bisect_right(self._bounds, self._draw())
         return self._targets[min(index, len(self._targets) - 1)]
 
 
@@ -59,11 +69,15 @@ class Router(Generic[T]):
     """Host → compiled route, replaced as a whole on every change (readers never lock).
 
     ``resolve`` turns a revision key into the target the routes hold (the gateway's
-    per-revision state), once per change rather than per request.
+    per-revision state), once per change rather than per request; ``draw`` is what
+    splits draw from (:class:`CompiledRoute`).
     """
 
-    def __init__(self, resolve: Callable[[RevisionKey], T]) -> None:
+    def __init__(
+        self, resolve: Callable[[RevisionKey], T], draw: Callable[[], float] = random.random
+    ) -> None:
         self._resolve = resolve
+        self._draw = draw
         self._tables: dict[str, tuple[str, RoutingTable]] = {}
         self.hosts: dict[bytes, CompiledRoute[T]] = {}
 
@@ -107,7 +121,7 @@ class Router(Generic[T]):
                 _tag_of(tag_host, table.host): self._resolve(RevisionKey(namespace, name))
                 for tag_host, name in table.tags.items()
             }
-            hosts[table.host.lower().encode()] = CompiledRoute(split, tags)
+            hosts[table.host.lower().encode()] = CompiledRoute(split, tags, self._draw)
             for tag_host, name in table.tags.items():
                 target = self._resolve(RevisionKey(namespace, name))
                 hosts[tag_host.lower().encode()] = CompiledRoute([(target, 100)], {})

@@ -13,7 +13,11 @@ Who calls what:
   a revision with no ready instance); :meth:`Gateway.stats` has the same counts to read.
 
 Every setter takes effect for the next request and is safe to call with what is
-already in place. Run it on uvloop: the request path is written for it.
+already in place; call them on the gateway's event loop (the one :meth:`Gateway.start`
+runs on). Run it on uvloop: the request path is written for it.
+
+The gateway owns the :class:`~.state.GatewayState` that its connections and exchanges
+share, and one :class:`~.activator.RevisionThrottle` per revision.
 """
 
 from __future__ import annotations
@@ -27,11 +31,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from prometheus_client import CollectorRegistry
 
 from unkai.platform.contracts import RevisionKey, RoutingTable
-from unkai.platform.gateway.activator import Revision
+from unkai.platform.gateway.activator import RevisionThrottle
 from unkai.platform.gateway.metrics import GatewayCollector, RequestMeter, RevisionStats
 from unkai.platform.gateway.protocol import ClientConnection
 from unkai.platform.gateway.routing import Router
 from unkai.platform.gateway.settings import Endpoint, GatewayConfig, RevisionSettings
+from unkai.platform.gateway.state import GatewayState
 
 log = logging.getLogger("unkai.gateway")
 
@@ -49,12 +54,8 @@ class Gateway:
         on_cold_request: Callable[[RevisionKey], None] | None = None,
         meter: Callable[[RevisionKey], RequestMeter] | None = None,
     ) -> None:
-        self.config = config or GatewayConfig()
-        self.router: Router[Revision] = Router(self._revision)
-        self.revisions: dict[RevisionKey, Revision] = {}
-        self.connections: set[ClientConnection] = set()
-        self.port = 0
-        self.stopping = False
+        self.state = GatewayState(config or GatewayConfig(), Router(self._throttle))
+        self.throttles: dict[RevisionKey, RevisionThrottle] = {}
         self._on_cold = on_cold_request or (lambda key: None)
         self._meter = meter
         self._server: asyncio.Server | None = None
@@ -62,77 +63,85 @@ class Gateway:
         if registry is not None:
             registry.register(GatewayCollector(self._collect))
 
+    @property
+    def port(self) -> int:
+        """The port listened on (0 until started)."""
+        return self.state.port
+
     # lifecycle
 
     async def start(self, host: str = "127.0.0.1", port: int = 8080) -> None:
         """Listen on ``host:port`` (``port=0``: any free port, then read :attr:`port`)."""
         loop = asyncio.get_running_loop()
-        self.stopping = False
+        state = self.state
+        state.stopping = False
         self._server = await loop.create_server(
-            lambda: ClientConnection(self), host, port, reuse_address=True, backlog=1024
+            lambda: ClientConnection(state, loop), host, port, reuse_address=True, backlog=1024
         )
-        self.port = self._server.sockets[0].getsockname()[1]
+        state.port = self._server.sockets[0].getsockname()[1]
         self._sweeper = asyncio.create_task(self._sweep())
-        log.info("gateway listening", extra={"host": host, "port": self.port})
+        log.info("gateway listening", extra={"host": host, "port": state.port})
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop listening, let requests in flight finish for up to ``grace`` seconds,
         then close every connection."""
         if self._server is None:
             return
-        self.stopping = True
+        connections = self.state.connections
+        self.state.stopping = True
         self._server.close()
+        for connection in list(connections):
+            connection.shutdown()
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
-            for connection in list(self.connections):
+            for connection in list(connections):
                 if not connection.exchanges:
                     connection.transport.close()
-            if not self.connections:
+            if not connections:
                 break
             await asyncio.sleep(0.02)
-        for connection in list(self.connections):
+        for connection in list(connections):
             connection.transport.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
-        for revision in self.revisions.values():
-            for instance in revision.instances.values():
-                while instance.idle:
-                    instance.idle.pop().close()
+        for throttle in self.throttles.values():
+            for backend in throttle.backends.values():
+                while backend.idle:
+                    backend.idle.pop().close()
         await self._server.wait_closed()
         self._server = None
-        log.info("gateway stopped", extra={"port": self.port})
+        log.info("gateway stopped", extra={"port": self.state.port})
 
     # routes
 
     def set_route(self, namespace: str, table: RoutingTable) -> None:
         """Serve one Route's table (replacing the one of the same host)."""
-        self.router.add(namespace, table)
+        self.state.router.add(namespace, table)
 
     def set_routes(self, routes: Iterable[tuple[str, RoutingTable]]) -> None:
         """Serve exactly these ``(namespace, table)`` pairs, dropping all others."""
-        self.router.replace(list(routes))
+        self.state.router.replace(list(routes))
 
     def remove_route(self, host: str) -> None:
         """Stop serving the Route whose main host is ``host``, tag hosts included."""
-        self.router.remove(host)
+        self.state.router.remove(host)
 
     def programmed(self, host: str) -> RoutingTable | None:
         """The table served for ``host``: the route controller compares it with its own."""
-        return self.router.programmed(host)
+        return self.state.router.programmed(host)
 
     # revisions and instances
 
     def configure_revision(self, key: RevisionKey, settings: RevisionSettings) -> None:
         """A revision's ``containerConcurrency`` and timeouts (defaults until called)."""
-        self._revision(key).configure(settings)
+        self._throttle(key).configure(settings)
 
     def set_endpoints(self, key: RevisionKey, endpoints: Sequence[Endpoint]) -> None:
         """The instances of ``key`` ready to take requests. Held requests go to new ones
         at once; instances left out drain (see :meth:`in_flight`)."""
-        revision = self._revision(key)
-        revision.set_endpoints(endpoints, self.config)
+        self._throttle(key).set_endpoints(endpoints, self.state.config)
         log.info(
             "endpoints set",
             extra={"revision": str(key), "endpoints": [str(e) for e in endpoints]},
@@ -140,57 +149,63 @@ class Gateway:
 
     def in_flight(self, key: RevisionKey, endpoint: Endpoint) -> int:
         """Requests in flight on one instance of ``key`` (0 once forgotten)."""
-        revision = self.revisions.get(key)
-        instance = revision.instances.get(endpoint) if revision else None
-        return instance.in_flight if instance else 0
+        throttle = self.throttles.get(key)
+        backend = throttle.backends.get(endpoint) if throttle else None
+        return backend.in_flight if backend else 0
 
     async def drained(self, key: RevisionKey, endpoint: Endpoint) -> None:
         """Wait until an instance left out of the endpoints has nothing in flight; then
         the data plane may stop it."""
-        revision = self.revisions.get(key)
-        instance = revision.instances.get(endpoint) if revision else None
-        if instance is not None:
-            await instance.drained()
+        throttle = self.throttles.get(key)
+        backend = throttle.backends.get(endpoint) if throttle else None
+        if backend is not None:
+            await backend.drained()
 
     def stats(self, key: RevisionKey) -> RevisionStats | None:
         """The live counters of a revision that has been routed or configured."""
-        revision = self.revisions.get(key)
-        return revision.stats if revision else None
+        throttle = self.throttles.get(key)
+        return throttle.stats if throttle else None
 
     def forget_revision(self, key: RevisionKey) -> None:
         """Drop a deleted revision's state, once no route sends traffic to it; requests
         still held for it get 503 at once."""
-        if key not in self.router.revisions():
-            revision = self.revisions.pop(key, None)
-            if revision is not None:
-                revision.abandon()
+        if key not in self.state.router.revisions():
+            throttle = self.throttles.pop(key, None)
+            if throttle is not None:
+                throttle.abandon()
 
     # internals
 
-    def _revision(self, key: RevisionKey) -> Revision:
-        revision = self.revisions.get(key)
-        if revision is None:
-            revision = Revision(
+    def _throttle(self, key: RevisionKey) -> RevisionThrottle:
+        """The request-path state of ``key``, made on first mention (by a route or a
+        setter, so on the gateway's loop, which its deadline timer then runs on)."""
+        throttle = self.throttles.get(key)
+        if throttle is None:
+            state = self.state
+            throttle = RevisionThrottle(
                 key,
-                max_held=self.config.max_held,
+                asyncio.get_running_loop(),
+                state.clock,
+                max_held=state.config.max_held,
                 on_cold=self._on_cold,
                 meter=self._meter(key) if self._meter else None,
             )
-            self.revisions[key] = revision
-        return revision
+            self.throttles[key] = throttle
+        return throttle
 
     def _collect(self) -> Iterator[tuple[RevisionKey, RevisionStats, int]]:
-        for key, revision in list(self.revisions.items()):
-            yield key, revision.stats, len(revision.breaker.ready)
+        for key, throttle in list(self.throttles.items()):
+            yield key, throttle.stats, len(throttle.breaker.ready)
 
     async def _sweep(self) -> None:
         """Close client connections idle past the keep-alive timeout; forget drained
         instances. Once a second, so the request path never arms a timer for this."""
+        state = self.state
         while True:
             await asyncio.sleep(SWEEP_INTERVAL)
-            expired = time.monotonic() - self.config.keep_alive_timeout
-            for connection in list(self.connections):
+            expired = state.clock() - state.config.keep_alive_timeout
+            for connection in list(state.connections):
                 if connection.idle_since is not None and connection.idle_since < expired:
                     connection.transport.close()
-            for revision in self.revisions.values():
-                revision.prune()
+            for throttle in self.throttles.values():
+                throttle.prune()

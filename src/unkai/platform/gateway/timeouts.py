@@ -1,4 +1,4 @@
-"""Request timers, with Knative's queue-proxy semantics.
+"""First-byte deadlines, with Knative's queue-proxy semantics.
 
 Before the response starts, one limit runs: the revision's first-byte limit
 (:attr:`~.settings.RevisionSettings.first_byte_limit`, the earliest of
@@ -13,8 +13,7 @@ response lasts as long as the instance keeps writing. Only ``idleTimeoutSeconds`
 (when set) still applies: a response that writes nothing for that long is ended by
 closing the client connection, so the client sees a truncated response rather than
 a complete one (Knative appends "request timeout" to the body and ends it cleanly).
-The idle timer is not reset per write: writes stamp ``last_write`` and the timer,
-when it fires, re-arms itself for the remaining time, as Knative's does.
+That idle timer touches only its exchange, so it lives in :mod:`.exchange`.
 
 First-byte limits arm no timer per request: a timer handle costs microseconds to
 create, cancel and free, which the request path cannot afford. Each revision keeps
@@ -25,50 +24,48 @@ they do, and the timer, when it fires, answers the expired ones and re-arms itse
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections import deque
-from typing import TYPE_CHECKING
 
+from unkai.platform.gateway.ports import Cancellable, Clock, Deadlined, Scheduler
 from unkai.platform.gateway.responses import REQUEST_TIMEOUT
-
-if TYPE_CHECKING:
-    from unkai.platform.gateway.exchange import Exchange
 
 
 class FirstByteDeadlines:
     """One revision's requests waiting for their first response byte, and one timer.
 
-    An exchange is pending while its ``deadline`` is non-zero. Deadlines come in
+    A request is pending while its ``deadline`` is non-zero. Deadlines come in
     arrival order while the revision's limit stays the same, so the queue's head is
     the earliest; after a limit change they may not, so the timer looks at every
-    pending exchange when it fires (it fires about once per limit under steady load).
+    pending request when it fires (it fires about once per limit under steady load).
+    ``loop`` arms the timer and ``clock`` reads the time deadlines are in.
     """
 
-    __slots__ = ("_pending", "_queue", "_timer", "_when")
+    __slots__ = ("_clock", "_loop", "_pending", "_queue", "_timer", "_when")
 
-    def __init__(self) -> None:
-        self._queue: deque[Exchange] = deque()
+    def __init__(self, loop: Scheduler, clock: Clock) -> None:
+        self._loop = loop
+        self._clock = clock
+        self._queue: deque[Deadlined] = deque()
         self._pending = 0
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: Cancellable | None = None
         self._when = 0.0
 
-    def add(self, exchange: Exchange, deadline: float) -> None:
-        """Answer ``exchange`` with a 504 at ``deadline`` unless :meth:`done` comes first."""
-        exchange.deadline = deadline
-        self._queue.append(exchange)
+    def add(self, request: Deadlined, deadline: float) -> None:
+        """Answer ``request`` with a 504 at ``deadline`` unless :meth:`done` comes first."""
+        request.deadline = deadline
+        self._queue.append(request)
         self._pending += 1
         if self._timer is None or deadline < self._when:
-            self._arm(exchange.client.loop, deadline)
+            self._arm(deadline)
 
-    def done(self, exchange: Exchange) -> None:
-        """The exchange's response started, or the exchange ended: no 504 for it.
+    def done(self, request: Deadlined) -> None:
+        """The request's response started, or the request ended: no 504 for it.
 
-        Exchanges mostly finish in arrival order, so they leave from the front; a slow
+        Requests mostly finish in arrival order, so they leave from the front; a slow
         one in front makes the rest wait in the queue, which is compacted when done
         ones outnumber the pending (as the activator's queue is).
         """
-        exchange.deadline = 0.0
+        request.deadline = 0.0
         self._pending -= 1
         queue = self._queue
         while queue and not queue[0].deadline:
@@ -76,43 +73,24 @@ class FirstByteDeadlines:
         if len(queue) > 2 * self._pending + 64:
             self._queue = deque(pending for pending in queue if pending.deadline)
 
-    def _arm(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+    def _arm(self, deadline: float) -> None:
         if self._timer is not None:
             self._timer.cancel()
         self._when = deadline
-        self._timer = loop.call_later(deadline - time.monotonic(), self._fire, loop)
+        self._timer = self._loop.call_later(deadline - self._clock(), self._fire)
 
-    def _fire(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _fire(self) -> None:
         self._timer = None
-        now = time.monotonic()
-        pending: deque[Exchange] = deque()
-        expired: list[Exchange] = []
-        for exchange in self._queue:
-            if exchange.deadline:
-                (expired if exchange.deadline <= now else pending).append(exchange)
+        now = self._clock()
+        pending: deque[Deadlined] = deque()
+        expired: list[Deadlined] = []
+        for request in self._queue:
+            if request.deadline:
+                (expired if request.deadline <= now else pending).append(request)
         self._queue = pending
         self._pending = len(pending)
-        for exchange in expired:
-            exchange.deadline = 0.0
-            exchange.timed_out(REQUEST_TIMEOUT)
+        for request in expired:
+            request.deadline = 0.0
+            request.timed_out(REQUEST_TIMEOUT)
         if pending:
-            self._arm(loop, min(exchange.deadline for exchange in pending))
-
-
-def idle(exchange: Exchange, limit: float) -> asyncio.TimerHandle:
-    """Arm the idle limit (when the response starts, for revisions that set one)."""
-    exchange.last_write = time.monotonic()
-    return exchange.client.loop.call_later(limit, _idle_check, exchange, limit)
-
-
-def _idle_check(exchange: Exchange, limit: float) -> None:
-    exchange.timer = None
-    if exchange.finished:
-        return
-    quiet = time.monotonic() - exchange.last_write
-    if quiet < limit:
-        exchange.timer = exchange.client.loop.call_later(
-            limit - quiet, _idle_check, exchange, limit
-        )
-    else:
-        exchange.idled_out()
+            self._arm(min(request.deadline for request in pending))

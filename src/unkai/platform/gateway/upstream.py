@@ -1,29 +1,28 @@
-"""Instances and their pools of keep-alive connections.
+"""Instances as the gateway reaches them, and their pools of keep-alive connections.
 
-An :class:`Instance` is one endpoint of a revision: its load (requests in flight, what
-the breaker balances on), its idle connections (reused last-in first-out, so the warm
-ones stay warm and the rest age out), and whether it drains. An
-:class:`UpstreamConnection` carries one exchange at a time: it parses the response with
-httptools and hands head, body and end to the exchange, which writes them to the
-client in one batch per read.
+A :class:`Backend` is one endpoint of a revision (an instance, as the gateway sees
+it): its load (requests in flight, what the breaker balances on), its idle
+connections (reused last-in first-out, so the warm ones stay warm and the rest age
+out), and whether it drains. An :class:`UpstreamConnection` carries one exchange at a
+time: it parses the response with httptools and hands head, body and end to the
+exchange (a :class:`~.ports.ResponseSink`), which writes them to the client in one
+batch per read.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
 from unkai.platform.gateway.headers import Body, Headers, passes_unchanged
+from unkai.platform.gateway.ports import ResponseSink
 from unkai.platform.gateway.settings import Endpoint, GatewayConfig
 
-if TYPE_CHECKING:
-    from unkai.platform.gateway.exchange import Exchange
 
-
-class Instance:
-    """One endpoint: load, idle connections and drain state."""
+class Backend:
+    """One endpoint of a revision: load, idle connections and drain state."""
 
     __slots__ = ("_drained", "config", "draining", "endpoint", "idle", "in_flight")
 
@@ -109,18 +108,18 @@ class UpstreamConnection(asyncio.Protocol):
         "_passing",
         "_passing_parser",
         "_reason",
+        "backend",
         "exchange",
         "idle_since",
-        "instance",
         "parser",
         "reused",
         "transport",
     )
 
-    def __init__(self, instance: Instance) -> None:
-        self.instance = instance
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
         self.transport: asyncio.Transport | None = None
-        self.exchange: Exchange | None = None
+        self.exchange: ResponseSink | None = None
         self.parser: HttpResponseParser | None = None
         self.idle_since = 0.0
         self.reused = False
@@ -132,7 +131,7 @@ class UpstreamConnection(asyncio.Protocol):
         self._passing = False  # the response under way goes out unchanged
         self._passing_parser: HttpResponseParser | None = None  # for such responses
 
-    def bind(self, exchange: Exchange) -> None:
+    def bind(self, exchange: ResponseSink) -> None:
         """Carry ``exchange`` next. Its response gets a parser, chosen when its first
         bytes show how to carry it: a new one to rebuild the head (a response to HEAD
         leaves the old one waiting for a body that never comes), or for a response
@@ -163,11 +162,7 @@ class UpstreamConnection(asyncio.Protocol):
             return
         parser = self.parser
         if parser is None:  # a response begins: pass it on as is, or rebuild its head
-            if (
-                exchange.passthrough
-                and not exchange.client.gateway.stopping
-                and passes_unchanged(data)
-            ):
+            if exchange.may_pass_unchanged and passes_unchanged(data):
                 self._passing = True
                 self._body = Body.LENGTH
                 self._end.done = False
@@ -200,8 +195,8 @@ class UpstreamConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
-        if self in self.instance.idle:
-            self.instance.idle.remove(self)
+        if self in self.backend.idle:
+            self.backend.idle.remove(self)
         exchange, self.exchange = self.exchange, None
         if exchange is None:
             return
@@ -214,11 +209,11 @@ class UpstreamConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         if self.exchange is not None:
-            self.exchange.client.pause_reading("instance")
+            self.exchange.pause_request()
 
     def resume_writing(self) -> None:
         if self.exchange is not None:
-            self.exchange.client.resume_reading("instance")
+            self.exchange.resume_request()
 
     # httptools callbacks
 
