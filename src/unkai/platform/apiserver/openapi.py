@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from collections.abc import Callable, Iterable
 
 from unkai import __version__
 from unkai.platform.apiserver.types import Object, Registry, ResourceType
@@ -52,15 +52,26 @@ def schema_of(rt: ResourceType) -> Object:
     return {**schema, "x-kubernetes-group-version-kind": [gvk]}
 
 
-def v2(registry: Registry) -> Object:
-    paths: dict[str, Any] = {}
-    for rt in registry:
-        ref = {"$ref": f"#/definitions/{definition_name(rt)}"}
+Operation = Callable[[ResourceType, str, str, Object, bool], Object]
+"""Builds one operation: (kind, Kubernetes action, path, schema ref, takes a body)."""
+
+
+def _operations(types: Iterable[ResourceType], refs: str, build: Operation) -> Object:
+    """Every path of ``types``, each method's operation made by ``build``; schema
+    references point under ``refs``."""
+    paths: Object = {}
+    for rt in types:
+        ref = {"$ref": f"{refs}/{definition_name(rt)}"}
         for path, actions in _paths(rt).items():
             paths[path] = {
-                method: _v2_operation(rt, action, path, ref, body)
+                method: build(rt, action, path, ref, body)
                 for method, (action, body) in actions.items()
             }
+    return paths
+
+
+def v2(registry: Registry) -> Object:
+    paths = _operations(registry, "#/definitions", _v2_operation)
     return {
         "swagger": "2.0",
         "info": {"title": "Unkai", "version": __version__},
@@ -131,14 +142,7 @@ def v3_group_version(registry: Registry, group_version: str) -> Object | None:
     types = registry.group_versions().get(group_version)
     if types is None:
         return None
-    paths: dict[str, Any] = {}
-    for rt in types:
-        ref = {"$ref": f"#/components/schemas/{definition_name(rt)}"}
-        for path, actions in _paths(rt).items():
-            paths[path] = {
-                method: _v3_operation(rt, action, path, ref, body)
-                for method, (action, body) in actions.items()
-            }
+    paths = _operations(types, "#/components/schemas", _v3_operation)
     return {
         "openapi": "3.0.0",
         "info": {"title": "Unkai", "version": __version__},
