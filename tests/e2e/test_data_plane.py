@@ -22,6 +22,7 @@ import httpx2
 from tests.e2e.conftest import LivePlatform
 from tests.support.processes import revision_processes
 from unkai.kube import kinds
+from unkai.platform.contracts import RevisionKey
 
 HOST = "hello.default.localhost"
 
@@ -257,3 +258,25 @@ def test_a_revision_no_route_reaches_lets_go_of_its_processes(live: LivePlatform
         assert time.monotonic() < deadline, "hello-00001's processes outlived its traffic"
         time.sleep(0.1)
     assert revision_processes("hello-00002", data_dir=data_dir) != []
+
+
+def test_deleting_a_draining_service_holds_up_no_other_revision(live: LivePlatform) -> None:
+    """Deleting a Service drains its in-flight requests (up to ``timeoutSeconds``) while
+    revisions created meanwhile start at once; before, the drain was awaited in the loop
+    that hands every revision to the data plane."""
+    live.deploy("slow", target="slow", spec={"timeoutSeconds": 120})
+    live.wait_for("slow", is_ready)
+    gateway = live.platform.gateway
+    key = RevisionKey("default", "slow-00001")
+    with ThreadPoolExecutor(1) as pool, live.http() as http:
+        host = {"Host": "slow.default.localhost"}
+        late = pool.submit(http.get, "/late", params={"s": "60"}, headers=host, timeout=90)
+        deadline = time.monotonic() + 30
+        while (stats := gateway.stats(key)) is None or stats.in_flight == 0:
+            assert time.monotonic() < deadline, "the long request never reached slow"
+            time.sleep(0.05)
+        live.client().delete(kinds.resource(kinds.SERVICE), "slow", namespace="default")
+        live.deploy("hello", target="new")
+        ready_at(live, "hello-00001")  # within wait_for's 30 s, while slow still drains
+        assert not late.done()
+        assert late.result(90).text == "late"  # and the draining request was served

@@ -74,6 +74,7 @@ class DataPlane:
         self._reachable: set[RevisionKey] = set()
         self._unresolved: dict[RevisionKey, Report] = {}
         self._starts = asyncio.Semaphore(STARTS_AT_ONCE)
+        self._closing: set[asyncio.Task[None]] = set()
         self._cold_starts = Histogram(
             "unkai_revision_cold_start_seconds",
             "From asking for the first instance of a revision at zero to its being ready.",
@@ -109,16 +110,27 @@ class DataPlane:
         self._annotations[key] = dict(metadata.get("annotations") or {})
         self._register(key, resumed=resumed)
 
-    async def remove(self, namespace: str, name: str) -> None:
+    def remove(self, namespace: str, name: str) -> None:
+        """A revision is gone: forget it at once, and stop its instances in the
+        background. They drain for up to their grace period (``timeoutSeconds``, up to
+        minutes); waiting for that here held up every revision created meanwhile."""
         key = RevisionKey(namespace, name)
         self._unresolved.pop(key, None)
         self._annotations.pop(key, None)
         instances = self._revisions.pop(key, None)
         if instances is not None:
             self.autoscaler.unregister(key)
+            closing = asyncio.create_task(self._close(key, instances), name=f"closing {key}")
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
+
+    async def _close(self, key: RevisionKey, instances: RevisionInstances) -> None:
+        try:
             await instances.close()
-            with contextlib.suppress(KeyError):  # no series if it never started cold
-                self._cold_starts.remove(namespace, name)
+        except Exception:
+            log.exception("revision %s: stopping its instances failed", key)
+        with contextlib.suppress(KeyError):  # no series if it never started cold
+            self._cold_starts.remove(*key)
 
     def set_reachable(self, keys: Iterable[RevisionKey]) -> None:
         """Revisions some route sends traffic to; the others may scale to zero at once."""
@@ -131,7 +143,9 @@ class DataPlane:
 
     async def close(self) -> None:
         """Stop every instance, then the runners (zygotes, container engine)."""
-        await asyncio.gather(*(self.remove(*key) for key in list(self._revisions)))
+        for key in list(self._revisions):
+            self.remove(*key)
+        await asyncio.gather(*self._closing)
         await self._process_runner.close()
         await self._container_runner.close()
 

@@ -197,7 +197,7 @@ class Platform:
             async for event, revision in events:
                 metadata = revision["metadata"]
                 if event == "DELETED":
-                    await data_plane.remove(metadata["namespace"], metadata["name"])
+                    data_plane.remove(metadata["namespace"], metadata["name"])
                     continue
                 try:
                     data_plane.upsert(revision, resumed=self._resumed(revision))
