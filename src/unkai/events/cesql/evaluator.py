@@ -1,0 +1,255 @@
+"""A syntax tree compiled once into nested closures, evaluated per event.
+
+Each node becomes a function of the event's attributes that returns a CESQL value or
+raises :class:`EvaluationError`. Evaluation is fail-fast (spec § 4.1, the mode it
+recommends for filters): the first error stops it, and the expression's value is the
+zero value of its return type, or the value the failing operator itself defines when
+it is the outermost one (``ABS(-2147483648)`` is ``2147483647`` with a math error).
+A missing attribute fails the subexpression that reads it (§ 3.2), so ``1 / missing``
+is a missing-attribute error, not a division by zero. ``AND`` and ``OR`` do not
+evaluate their right operand when the left one decides (§ 3.4.2).
+
+Closures rather than a tree-walking interpreter: a call per node, no dispatch on node
+types per event, constants (the cast target of ``= 'a'``, a ``LIKE`` pattern)
+resolved once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Final
+
+from unkai.events.cesql import functions, like
+from unkai.events.cesql.errors import ErrorKind, EvaluationError
+from unkai.events.cesql.syntax import (
+    ARITHMETIC,
+    COMPARISON,
+    LOGICAL,
+    Binary,
+    Call,
+    Exists,
+    Identifier,
+    In,
+    Like,
+    Literal,
+    Node,
+    Unary,
+)
+from unkai.events.cesql.types import (
+    Type,
+    Value,
+    cast,
+    from_attribute,
+    integer,
+    to_boolean,
+    to_integer,
+    to_string,
+    type_of,
+)
+
+Attributes = Mapping[str, object]
+Compiled = Callable[[Attributes], Value]
+
+# Present in every valid event, so EXISTS on them is true (§ 3.4.4).
+REQUIRED: Final = frozenset({"specversion", "id", "source", "type"})
+
+
+def return_type(node: Node) -> Type:
+    """The static type of ``node``'s value; ANY for an attribute."""
+    if isinstance(node, Literal):
+        return type_of(node.value)
+    if isinstance(node, Identifier):
+        return Type.ANY
+    if isinstance(node, Call):
+        function = functions.resolve(node.name, len(node.arguments))
+        return Type.BOOLEAN if function is None else function.returns
+    if isinstance(node, Unary):
+        return Type.INTEGER if node.operator == "-" else Type.BOOLEAN
+    if isinstance(node, Binary) and node.operator in ARITHMETIC:
+        return Type.INTEGER
+    return Type.BOOLEAN
+
+
+def compile_node(node: Node) -> Compiled:
+    if isinstance(node, Literal):
+        value = node.value
+        return lambda attributes: value
+    if isinstance(node, Identifier):
+        return _identifier(node)
+    if isinstance(node, Exists):
+        return _exists(node)
+    if isinstance(node, Unary):
+        return _not(node) if node.operator == "NOT" else _negate(node)
+    if isinstance(node, Binary):
+        if node.operator in LOGICAL:
+            return _logical(node)
+        if node.operator in COMPARISON:
+            return _equality(node) if node.operator in ("=", "!=", "<>") else _order(node)
+        return _arithmetic(node)
+    if isinstance(node, Like):
+        return _like(node)
+    if isinstance(node, In):
+        return _in(node)
+    assert isinstance(node, Call)
+    return _call(node)
+
+
+def _identifier(node: Identifier) -> Compiled:
+    name = node.name
+
+    def read(attributes: Attributes) -> Value:
+        value = attributes.get(name)
+        if value is None:
+            raise EvaluationError(ErrorKind.MISSING_ATTRIBUTE, f"no attribute {name!r}", node)
+        return value if type(value) is str else from_attribute(value)
+
+    return read
+
+
+def _exists(node: Exists) -> Compiled:
+    name = node.name
+    if name in REQUIRED:
+        return lambda attributes: True
+    return lambda attributes: attributes.get(name) is not None
+
+
+def _not(node: Unary) -> Compiled:
+    operand = compile_node(node.operand)
+
+    def negate(attributes: Attributes) -> Value:
+        value = operand(attributes)
+        if value is True or value is False:
+            return not value
+        return not to_boolean(value, node)
+
+    return negate
+
+
+def _negate(node: Unary) -> Compiled:
+    operand = compile_node(node.operand)
+    return lambda attributes: integer(-to_integer(operand(attributes), node), node)
+
+
+def _logical(node: Binary) -> Compiled:
+    left, right, operator = compile_node(node.left), compile_node(node.right), node.operator
+
+    def evaluate(attributes: Attributes) -> Value:
+        first = to_boolean(left(attributes), node)
+        if operator == "AND" and not first:
+            return False
+        if operator == "OR" and first:
+            return True
+        second = to_boolean(right(attributes), node)
+        return first != second if operator == "XOR" else second
+
+    return evaluate
+
+
+def _equality(node: Binary) -> Compiled:
+    """``=`` is ambiguous (§ 3.7): the left operand is cast to the right one's type."""
+    left, right, equal = compile_node(node.left), compile_node(node.right), node.operator == "="
+
+    def compare(attributes: Attributes) -> Value:
+        first, second = left(attributes), right(attributes)
+        if type(first) is not type(second):
+            first = cast(first, type_of(second), node)
+        return (first == second) is equal
+
+    return compare
+
+
+_ORDER: Final[Mapping[str, Callable[[int, int], bool]]] = {
+    "<": int.__lt__,
+    "<=": int.__le__,
+    ">": int.__gt__,
+    ">=": int.__ge__,
+}
+
+
+def _order(node: Binary) -> Compiled:
+    left, right, test = compile_node(node.left), compile_node(node.right), _ORDER[node.operator]
+
+    def compare(attributes: Attributes) -> Value:
+        first, second = left(attributes), right(attributes)
+        return test(to_integer(first, node), to_integer(second, node))
+
+    return compare
+
+
+def _divide(x: int, y: int, node: Node) -> tuple[int, int]:
+    """Quotient rounded towards zero and the remainder with the sign of ``x``."""
+    if y == 0:
+        raise EvaluationError(ErrorKind.MATH, "division by zero", node)
+    quotient = abs(x) // abs(y)
+    if (x < 0) != (y < 0):
+        quotient = -quotient
+    return quotient, x - y * quotient
+
+
+def _arithmetic(node: Binary) -> Compiled:
+    left, right, operator = compile_node(node.left), compile_node(node.right), node.operator
+
+    def calculate(attributes: Attributes) -> Value:
+        first, second = left(attributes), right(attributes)
+        x, y = to_integer(first, node), to_integer(second, node)
+        if operator == "+":
+            return integer(x + y, node)
+        if operator == "-":
+            return integer(x - y, node)
+        if operator == "*":
+            return integer(x * y, node)
+        quotient, remainder = _divide(x, y, node)
+        return integer(quotient, node) if operator == "/" else remainder
+
+    return calculate
+
+
+def _like(node: Like) -> Compiled:
+    operand, matches, negated = compile_node(node.operand), like.compile(node.pattern), node.negated
+    return lambda attributes: matches(to_string(operand(attributes), node)) is not negated
+
+
+def _in(node: In) -> Compiled:
+    """Each element is cast to the left operand's type (§ 3.4.5); stops at a match."""
+    operand, negated = compile_node(node.operand), node.negated
+    elements = tuple(compile_node(element) for element in node.elements)
+
+    def contains(attributes: Attributes) -> Value:
+        value = operand(attributes)
+        kind = type(value)
+        target = type_of(value)
+        for element in elements:
+            candidate = element(attributes)
+            if type(candidate) is not kind:
+                candidate = cast(candidate, target, node)
+            if candidate == value:
+                return not negated
+        return negated
+
+    return contains
+
+
+def _call(node: Call) -> Compiled:
+    function = functions.resolve(node.name, len(node.arguments))
+    if function is None:
+        message = f"no function {node.name} with {len(node.arguments)} argument(s)"
+
+        def missing(attributes: Attributes) -> Value:
+            raise EvaluationError(ErrorKind.MISSING_FUNCTION, message, node)
+
+        return missing
+    arguments = tuple(
+        (compile_node(argument), function.parameter(index))
+        for index, argument in enumerate(node.arguments)
+    )
+    body = function.body
+
+    def call(attributes: Attributes) -> Value:
+        values = [cast(argument(attributes), kind, node) for argument, kind in arguments]
+        try:
+            return body(*values)
+        except EvaluationError as error:
+            error.origin = node
+            raise
+
+    return call
