@@ -110,7 +110,7 @@ def test_accepted_spellings(expression: str) -> None:
         ("NOSUCH(type)", ["unknown function NOSUCH with 1 argument(s) at column 1"]),
         ("x AND SUBSTRING(x)", ["unknown function SUBSTRING with 1 argument(s) at column 7"]),
         ("LENGTH(type)", ["the expression is an Integer, never the Boolean a filter needs"]),
-        ("'yes'", ["the expression is an String, never the Boolean a filter needs"]),
+        ("'yes'", ["the expression is a String, never the Boolean a filter needs"]),
     ],
 )
 def test_problems_known_before_any_event(expression: str, problems: list[str]) -> None:

@@ -73,8 +73,8 @@ class Expression:
             and functions.resolve(node.name, len(node.arguments)) is None
         ]
         if self.type in (Type.INTEGER, Type.STRING):
-            kind = self.type.name.capitalize()
-            found.append(f"the expression is an {kind}, never the Boolean a filter needs")
+            kind = "an Integer" if self.type is Type.INTEGER else "a String"
+            found.append(f"the expression is {kind}, never the Boolean a filter needs")
         return found
 
     def __repr__(self) -> str:
