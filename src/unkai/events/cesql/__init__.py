@@ -52,9 +52,8 @@ class Expression:
         try:
             return Result(self._run(attributes))
         except EvaluationError as error:
-            own = error.origin is self.tree and error.value is not None
-            value = error.value if own and error.value is not None else self.type.zero
-            return Result(value, (error,))
+            own = error.value if error.origin is self.tree else None
+            return Result(self.type.zero if own is None else own, (error,))
 
     def matches(self, attributes: Mapping[str, object]) -> bool:
         """Whether an event passes this expression as a filter: ``true``, no error."""
