@@ -36,9 +36,10 @@ from unkai.events.cesql.syntax import (
     Unary,
 )
 from unkai.events.cesql.types import (
+    CONVERTERS,
     Type,
     Value,
-    cast,
+    converter,
     from_attribute,
     integer,
     to_boolean,
@@ -131,18 +132,18 @@ def _negate(node: Unary) -> Compiled:
 
 
 def _logical(node: Binary) -> Compiled:
-    left, right, operator = compile_node(node.left), compile_node(node.right), node.operator
+    left, right = compile_node(node.left), compile_node(node.right)
 
-    def evaluate(attributes: Attributes) -> Value:
-        first = to_boolean(left(attributes), node)
-        if operator == "AND" and not first:
-            return False
-        if operator == "OR" and first:
-            return True
-        second = to_boolean(right(attributes), node)
-        return first != second if operator == "XOR" else second
+    def both(attributes: Attributes) -> Value:
+        return to_boolean(left(attributes), node) and to_boolean(right(attributes), node)
 
-    return evaluate
+    def either(attributes: Attributes) -> Value:
+        return to_boolean(left(attributes), node) or to_boolean(right(attributes), node)
+
+    def differ(attributes: Attributes) -> Value:
+        return to_boolean(left(attributes), node) != to_boolean(right(attributes), node)
+
+    return {"AND": both, "OR": either, "XOR": differ}[node.operator]
 
 
 def _equality(node: Binary) -> Compiled:
@@ -152,7 +153,7 @@ def _equality(node: Binary) -> Compiled:
     def compare(attributes: Attributes) -> Value:
         first, second = left(attributes), right(attributes)
         if type(first) is not type(second):
-            first = cast(first, type_of(second), node)
+            first = CONVERTERS[type(second)](first, node)
         return (first == second) is equal
 
     return compare
@@ -217,11 +218,11 @@ def _in(node: In) -> Compiled:
     def contains(attributes: Attributes) -> Value:
         value = operand(attributes)
         kind = type(value)
-        target = type_of(value)
+        convert = CONVERTERS[kind]
         for element in elements:
             candidate = element(attributes)
             if type(candidate) is not kind:
-                candidate = cast(candidate, target, node)
+                candidate = convert(candidate, node)
             if candidate == value:
                 return not negated
         return negated
@@ -239,17 +240,33 @@ def _call(node: Call) -> Compiled:
 
         return missing
     arguments = tuple(
-        (compile_node(argument), function.parameter(index))
+        (compile_node(argument), converter(function.parameter(index)))
         for index, argument in enumerate(node.arguments)
     )
     body = function.body
+    if len(arguments) == 1:
+        [(argument, convert)] = arguments
+
+        def call_one(attributes: Attributes) -> Value:
+            value = argument(attributes)
+            return _apply(body, node, value if convert is None else convert(value, node))
+
+        return call_one
 
     def call(attributes: Attributes) -> Value:
-        values = [cast(argument(attributes), kind, node) for argument, kind in arguments]
-        try:
-            return body(*values)
-        except EvaluationError as error:
-            error.origin = node
-            raise
+        values = [
+            argument(attributes) if convert is None else convert(argument(attributes), node)
+            for argument, convert in arguments
+        ]
+        return _apply(body, node, *values)
 
     return call
+
+
+def _apply(body: Callable[..., Value], node: Call, *values: Value) -> Value:
+    """``body(*values)``, its own errors marked as this call's."""
+    try:
+        return body(*values)
+    except EvaluationError as error:
+        error.origin = node
+        raise

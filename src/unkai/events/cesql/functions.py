@@ -19,7 +19,16 @@ from typing import Final
 
 from unkai.events.cesql.errors import ErrorKind, EvaluationError
 from unkai.events.cesql.syntax import Literal
-from unkai.events.cesql.types import INT_MAX, INT_MIN, Type, Value, cast
+from unkai.events.cesql.types import (
+    INT_MAX,
+    INT_MIN,
+    Converter,
+    Type,
+    Value,
+    to_boolean,
+    to_integer,
+    to_string,
+)
 
 # Unicode's White_Space property: what TRIM removes (§ 3.5.1). Python's str.strip()
 # would also remove the control characters U+001C..U+001F, which the spec keeps.
@@ -87,10 +96,10 @@ def _substring_length(x: str, pos: int, length: int) -> str:
     return "" if start is None else x[start : start + length]
 
 
-def _can_cast(target: Type) -> Callable[[Value], bool]:
+def _can(convert: Converter) -> Callable[[Value], bool]:
     def test(x: Value) -> bool:
         try:
-            cast(x, target, _HERE)
+            convert(x, _HERE)
         except EvaluationError:
             return False
         return True
@@ -98,8 +107,8 @@ def _can_cast(target: Type) -> Callable[[Value], bool]:
     return test
 
 
-def _converter(target: Type) -> Callable[[Value], Value]:
-    return lambda x: cast(x, target, _HERE)
+def _to(convert: Converter) -> Callable[[Value], Value]:
+    return lambda x: convert(x, _HERE)
 
 
 _S, _I, _B, _ANY = Type.STRING, Type.INTEGER, Type.BOOLEAN, Type.ANY
@@ -115,11 +124,11 @@ BUILTINS: Final = (
     Function("RIGHT", (_S, _I), _S, _right),
     Function("SUBSTRING", (_S, _I), _S, _substring),
     Function("SUBSTRING", (_S, _I, _I), _S, _substring_length),
-    Function("INT", (_ANY,), _I, _converter(_I)),
-    Function("BOOL", (_ANY,), _B, _converter(_B)),
-    Function("STRING", (_ANY,), _S, _converter(_S)),
-    Function("IS_INT", (_ANY,), _B, _can_cast(_I)),
-    Function("IS_BOOL", (_ANY,), _B, _can_cast(_B)),
+    Function("INT", (_ANY,), _I, _to(to_integer)),
+    Function("BOOL", (_ANY,), _B, _to(to_boolean)),
+    Function("STRING", (_ANY,), _S, _to(to_string)),
+    Function("IS_INT", (_ANY,), _B, _can(to_integer)),
+    Function("IS_BOOL", (_ANY,), _B, _can(to_boolean)),
 )
 
 

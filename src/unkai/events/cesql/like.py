@@ -16,51 +16,79 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 Matcher = Callable[[str], bool]
 
 
-def segments(pattern: str) -> list[str]:
-    """``pattern`` cut at each unescaped ``%``, each part as a regular expression."""
-    parts: list[str] = []
-    current: list[str] = []
+@dataclass(frozen=True)
+class Segment:
+    """A run of the pattern between ``%``s: ``length`` characters, ``_`` among them or not."""
+
+    regex: re.Pattern[str]
+    literal: str | None  # the text itself when the segment has no ``_``
+    length: int
+
+    def at(self, text: str, start: int) -> bool:
+        if self.literal is not None:
+            return text.startswith(self.literal, start)
+        return self.regex.match(text, start) is not None
+
+    def find(self, text: str, start: int) -> int:
+        """Where the leftmost match at or after ``start`` ends; -1 if there is none."""
+        if self.literal is not None:
+            found = text.find(self.literal, start)
+            return -1 if found < 0 else found + self.length
+        match = self.regex.search(text, start)
+        return -1 if match is None else match.end()
+
+
+def segments(pattern: str) -> list[Segment]:
+    """``pattern`` cut at each unescaped ``%``."""
+    found: list[Segment] = []
+    regex: list[str] = []
+    literal: list[str] | None = []
     index = 0
-    while index < len(pattern):
-        char = pattern[index]
+    while index <= len(pattern):
+        char = pattern[index : index + 1]
         if char == "\\" and pattern[index + 1 : index + 2] in ("%", "_"):
-            current.append(re.escape(pattern[index + 1]))
-            index += 2
+            char = pattern[index + 1]
+            index += 1
+        elif char in ("%", ""):
+            text = None if literal is None else "".join(literal)
+            found.append(Segment(re.compile("".join(regex), re.DOTALL), text, len(regex)))
+            regex, literal = [], []
+            index += 1
             continue
-        if char == "%":
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append("." if char == "_" else re.escape(char))
+        elif char == "_":
+            regex.append(".")
+            literal = None
+            index += 1
+            continue
+        regex.append(re.escape(char))
+        if literal is not None:
+            literal.append(char)
         index += 1
-    parts.append("".join(current))
-    return parts
+    return found
 
 
 def compile(pattern: str) -> Matcher:
     """A function telling whether a whole text matches ``pattern``."""
     parts = segments(pattern)
     if len(parts) == 1:
-        whole = re.compile(parts[0], re.DOTALL)
-        return lambda text: whole.fullmatch(text) is not None
-    first = re.compile(parts[0], re.DOTALL)
-    last = re.compile(parts[-1] + r"\Z", re.DOTALL)
-    middle = [re.compile(part, re.DOTALL) for part in parts[1:-1] if part]
+        [whole] = parts
+        return lambda text: len(text) == whole.length and whole.at(text, 0)
+    first, middle, last = parts[0], [part for part in parts[1:-1] if part.length], parts[-1]
 
     def matches(text: str) -> bool:
-        found = first.match(text)
-        if found is None:
+        if not first.at(text, 0):
             return False
-        position = found.end()
+        position = first.length
         for part in middle:
-            found = part.search(text, position)
-            if found is None:
+            position = part.find(text, position)
+            if position < 0:
                 return False
-            position = found.end()
-        return last.search(text, position) is not None
+        start = len(text) - last.length
+        return start >= position and last.at(text, start)
 
     return matches

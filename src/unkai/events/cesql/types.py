@@ -94,18 +94,25 @@ def to_string(value: Value, origin: Node) -> str:
     return value if isinstance(value, str) else as_string(value)
 
 
+Converter = Callable[[Value, "Node"], Value]
+# The cast to each Python type of a value: `CONVERTERS[type(other)](value, node)` casts
+# ``value`` to the type of ``other`` without going through the Type enum per event.
+CONVERTERS: Final[Mapping[type, Converter]] = {
+    bool: to_boolean,
+    int: to_integer,
+    str: to_string,
+}
+
+
+def converter(target: Type) -> Converter | None:
+    """The cast to ``target``, decided once; None for ``ANY`` (no cast)."""
+    return None if target is Type.ANY else CONVERTERS[target.value]
+
+
 def cast(value: Value, target: Type, origin: Node) -> Value:
     """``value`` as ``target`` (``ANY`` keeps it as it is)."""
-    if target is Type.ANY or type(value) is target.value:
-        return value
-    return _CASTS[target](value, origin)
-
-
-_CASTS: Final[Mapping[Type, Callable[[Value, Node], Value]]] = {
-    Type.BOOLEAN: to_boolean,
-    Type.INTEGER: to_integer,
-    Type.STRING: to_string,
-}
+    convert = converter(target)
+    return value if convert is None else convert(value, origin)
 
 
 def from_attribute(value: object) -> Value:
