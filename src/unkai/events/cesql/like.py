@@ -7,9 +7,9 @@ included, is itself (sdk-go reads ``'ab\\c'`` the same way), and case counts.
 The pattern is cut at each ``%`` into segments of fixed length (literal characters and
 ``_``). The first segment must match at the start, the last at the end, and each one
 between at its leftmost place after the previous one: leftmost is always right for
-``%``, so there is no backtracking, and a hostile pattern such as ``%a%a%a%a%b`` costs
-at most one scan of the text per segment, where a translated regular expression
-(``.*a.*a.*a.*a.*b``) backtracks exponentially on a long attribute.
+``%``, so there is no backtracking: a hostile pattern such as ``%a%a%a%a%b`` costs one
+scan of the text per segment, where the translated regular expression
+(``.*a.*a.*a.*a.*b``) backtracks, its cost a power of the text's length.
 """
 
 from __future__ import annotations
