@@ -117,13 +117,7 @@ def _exists(node: Exists) -> Compiled:
 def _not(node: Unary) -> Compiled:
     operand = compile_node(node.operand)
 
-    def negate(attributes: Attributes) -> Value:
-        value = operand(attributes)
-        if value is True or value is False:
-            return not value
-        return not to_boolean(value, node)
-
-    return negate
+    return lambda attributes: not to_boolean(operand(attributes), node)
 
 
 def _negate(node: Unary) -> Compiled:
@@ -177,30 +171,43 @@ def _order(node: Binary) -> Compiled:
     return compare
 
 
-def _divide(x: int, y: int, node: Node) -> tuple[int, int]:
-    """Quotient rounded towards zero and the remainder with the sign of ``x``."""
+def _quotient(x: int, y: int, node: Node) -> int:
+    """``x / y`` rounded towards zero (Python's ``//`` rounds down)."""
     if y == 0:
         raise EvaluationError(ErrorKind.MATH, "division by zero", node)
     quotient = abs(x) // abs(y)
-    if (x < 0) != (y < 0):
-        quotient = -quotient
-    return quotient, x - y * quotient
+    return integer(quotient if (x < 0) == (y < 0) else -quotient, node)
+
+
+def _remainder(x: int, y: int, node: Node) -> int:
+    """The remainder of ``x / y``, with the sign of ``x`` (never outside 32 bits)."""
+    if y == 0:
+        raise EvaluationError(ErrorKind.MATH, "division by zero", node)
+    remainder = abs(x) % abs(y)
+    return remainder if x >= 0 else -remainder
+
+
+_ARITHMETIC: Final[Mapping[str, Callable[[int, int, Node], int]]] = {
+    "+": lambda x, y, node: integer(x + y, node),
+    "-": lambda x, y, node: integer(x - y, node),
+    "*": lambda x, y, node: integer(x * y, node),
+    "/": _quotient,
+    "%": _remainder,
+}
 
 
 def _arithmetic(node: Binary) -> Compiled:
-    left, right, operator = compile_node(node.left), compile_node(node.right), node.operator
+    """Both operands are evaluated before either is cast (a missing attribute on the
+    right is reported even when the left one is not a number)."""
+    left, right, operate = (
+        compile_node(node.left),
+        compile_node(node.right),
+        _ARITHMETIC[node.operator],
+    )
 
     def calculate(attributes: Attributes) -> Value:
         first, second = left(attributes), right(attributes)
-        x, y = to_integer(first, node), to_integer(second, node)
-        if operator == "+":
-            return integer(x + y, node)
-        if operator == "-":
-            return integer(x - y, node)
-        if operator == "*":
-            return integer(x * y, node)
-        quotient, remainder = _divide(x, y, node)
-        return integer(quotient, node) if operator == "/" else remainder
+        return operate(to_integer(first, node), to_integer(second, node), node)
 
     return calculate
 
