@@ -15,6 +15,8 @@ Classes keep the builtin base they had before the tree existed (``ValueError``,
     ├── UserError                         the user's input is wrong
     │   ├── SourceError (ValueError)          api.yamlsource: YAML or a model, with lines
     │   ├── InvalidEventError (ValueError)    events.http: not a CloudEvent
+    │   ├── CesqlParseError (ValueError)      events.cesql.errors: not a CESQL expression
+    │   ├── EvaluationError                   events.cesql.errors: failed on one event
     │   ├── LoadError                         runtime.loader: the function cannot be served
     │   ├── LifespanFailedError               runtime.signatures.lifespan: its startup failed
     │   ├── BodyTooLargeError                 runtime.bodies: over runtime.max_body_size

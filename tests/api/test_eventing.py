@@ -2,6 +2,9 @@
 
 Aspects: Broker class annotation and delivery defaults, immutable class and config;
 Trigger broker required and immutable, filter attribute names, one dialect per filter,
+unknown dialects refused, CESQL parsed at admission (the error's position in the
+message, nested filters too), filters that could never work refused (empty
+``exact``/``prefix``/``suffix`` values, unknown CESQL functions, non-Boolean CESQL),
 subscriber ``ref``/``uri`` rules and namespace defaulting; PingSource schedule,
 timezone, sink and data rules.
 """
@@ -195,6 +198,60 @@ def test_trigger_defaults() -> None:
             ],
         ),
         ({"filters": [{"cesql": "type = 'a'"}]}, []),
+        (
+            {"filters": [{"cesql": "type = 'a' AND"}]},
+            [
+                (
+                    "spec.filters[0].cesql",
+                    "invalid value: type = 'a' AND: parse error: unexpected end of expression "
+                    "at column 15",
+                )
+            ],
+        ),
+        (
+            {"filters": [{"all": [{"exact": {"type": "a"}}, {"not": {"cesql": "x LIKE 1"}}]}]},
+            [
+                (
+                    "spec.filters[0].all[1].not.cesql",
+                    "invalid value: x LIKE 1: parse error: LIKE needs a string literal pattern, "
+                    "found '1' at column 8",
+                )
+            ],
+        ),
+        (
+            {"filters": [{"cesql": "LENGHT(type) > 3"}]},
+            [
+                (
+                    "spec.filters[0].cesql",
+                    "invalid value: LENGHT(type) > 3: unknown function LENGHT with 1 "
+                    "argument(s) at column 1",
+                )
+            ],
+        ),
+        (
+            {"filters": [{"cesql": "CONCAT(type, source)"}]},
+            [
+                (
+                    "spec.filters[0].cesql",
+                    "invalid value: CONCAT(type, source): the expression is a String, never "
+                    "the Boolean a filter needs",
+                )
+            ],
+        ),
+        (
+            {"filters": [{"prefix": {"type": ""}}]},
+            [
+                (
+                    "spec.filters[0].prefix.type",
+                    "invalid arguments, attribute and value can't be empty",
+                )
+            ],
+        ),
+        (
+            {"filters": [{"regex": {"type": "a.*"}}]},
+            [("spec.filters[0].regex", "must not set the field(s)")],
+        ),
+        ({"filters": [{"cesql": ""}, {}]}, []),
     ],
 )
 def test_trigger_rules(spec: dict[str, Any], found: list[tuple[str, str]]) -> None:
@@ -210,6 +267,13 @@ def test_trigger_broker_is_immutable() -> None:
         == 'Immutable fields changed (-old +new)\nspec.broker:\n\t-: "default"\n\t+: "other"'
     )
     assert admit(a_trigger(filter={"attributes": {"type": "x"}}), old) == []
+
+
+def test_trigger_cesql_is_checked_on_update_too() -> None:
+    old = a_trigger(filters=[{"cesql": "type = 'a'"}])
+    [(field, message)] = admit(a_trigger(filters=[{"cesql": "type = = 'a'"}]), old)
+    assert field == "spec.filters[0].cesql"
+    assert message.endswith("parse error: unexpected '=' at column 8")
 
 
 def a_pingsource(**spec: Any) -> dict[str, Any]:

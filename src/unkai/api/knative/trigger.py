@@ -2,7 +2,10 @@
 
 ``spec.broker`` is required and immutable (Knative v1 does not default it). The
 legacy ``filter.attributes`` map and the Subscriptions-API ``filters`` are both
-checked; each element of ``filters`` may use only one dialect.
+checked; each element of ``filters`` may use only one dialect. A ``cesql`` expression
+is parsed here, as Knative's webhook parses it, so a Trigger that could never be
+compiled is refused with the position of the error; Unkai also refuses what Knative
+would accept and then silently skip or never match (docs/knative-compat.md).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from unkai.api.knative import destinations, metadata, problems
 from unkai.api.knative.diff import diff
 from unkai.api.knative.fields import Node, root
 from unkai.api.yamlsource import Problem
+from unkai.events import cesql
 
 BROKER_LABEL = "eventing.knative.dev/broker"
 # Not ``brokerRef``: cross-namespace brokers are behind a Knative feature flag, off by default.
@@ -72,6 +76,8 @@ def validate(obj: dict[str, Any], old: dict[str, Any] | None) -> list[Problem]:
 
 def _validate_attribute_names(attributes: Node, *, single: bool) -> None:
     names = attributes.string_map()
+    if single:
+        _validate_not_empty(attributes, names)
     if single and len(names) > 1:
         attributes.report(
             Problem(attributes.path, "Multiple items found, can have only one key-value")
@@ -96,5 +102,26 @@ def _validate_filter(element: Node) -> None:
             _validate_filter(nested)
     if element.at("not").present():
         _validate_filter(element.at("not"))
-    # Type-checked only: the broker's filter (``unkai.events``) parses CESQL.
-    element.at("cesql").string()
+    _validate_cesql(element.at("cesql"))
+
+
+def _validate_not_empty(attributes: Node, pairs: dict[str, str]) -> None:
+    """Knative's broker drops an ``exact``/``prefix``/``suffix`` filter with an empty
+    value at run time ("attribute and value can't be empty"); refuse it instead."""
+    for name, value in pairs.items():
+        if not value:
+            message = "invalid arguments, attribute and value can't be empty"
+            attributes.report(Problem((*attributes.path, name), message))
+
+
+def _validate_cesql(node: Node) -> None:
+    text = node.string()
+    if not text:
+        return
+    try:
+        expression = cesql.parse(text)
+    except cesql.CesqlParseError as error:
+        node.report(problems.invalid_value(text, node.path, f"parse error: {error}"))
+        return
+    for problem in expression.problems():
+        node.report(problems.invalid_value(text, node.path, problem))
