@@ -125,6 +125,37 @@ def test_delete_cascades_through_owner_references(http: httpx2.Client) -> None:
     assert revision["metadata"]["ownerReferences"][0]["uid"] == configuration["metadata"]["uid"]
 
 
+def test_orphan_propagation_keeps_the_dependents_and_drops_their_reference(
+    http: httpx2.Client,
+) -> None:
+    service = created(http, ksvc("owner"))
+    created(http, owned("Configuration", "owner", service), CONFIGURATIONS)
+    deleted = http.delete(f"{SERVICES}/owner", params={"propagationPolicy": "Orphan"})
+    assert deleted.status_code == 200
+    assert http.get(f"{SERVICES}/owner").status_code == 404
+    kept = http.get(f"{CONFIGURATIONS}/owner")
+    assert kept.status_code == 200
+    assert "ownerReferences" not in kept.json()["metadata"]  # no collector will take it
+
+
+def test_foreground_propagation_keeps_the_owner_until_its_dependents_are_gone(
+    http: httpx2.Client,
+) -> None:
+    service = created(http, ksvc("owner"))
+    held = owned("Configuration", "owner", service)
+    held["metadata"]["finalizers"] = ["example.com/hold"]  # a dependent slow to go
+    created(http, held, CONFIGURATIONS)
+    body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Foreground"}
+    deleting = http.request("DELETE", f"{SERVICES}/owner", json=body).json()
+    assert deleting["metadata"]["finalizers"] == ["foregroundDeletion"]
+    eventually(
+        lambda: "deletionTimestamp" in http.get(f"{CONFIGURATIONS}/owner").json()["metadata"]
+    )
+    assert "deletionTimestamp" in http.get(f"{SERVICES}/owner").json()["metadata"]  # waits
+    http.patch(f"{CONFIGURATIONS}/owner", json={"metadata": {"finalizers": None}}, headers=MERGE)
+    eventually(lambda: http.get(f"{SERVICES}/owner").status_code == 404)
+
+
 def test_deleting_a_namespace_deletes_what_is_in_it(http: httpx2.Client) -> None:
     created(http, {"metadata": {"name": "team"}}, "/api/v1/namespaces")
     created(http, ksvc("inside"), SERVICES.replace("default", "team"))

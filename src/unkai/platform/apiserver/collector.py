@@ -16,7 +16,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from unkai.platform.apiserver import errors
+from unkai.platform.apiserver import cascade, errors
 from unkai.platform.apiserver.service import ResourceService
 from unkai.platform.apiserver.types import Object
 from unkai.platform.store import Key, StoreError
@@ -51,7 +51,8 @@ class Collector:
             async with await store.watch(None, since=store.revision) as events:
                 await self._sweep_logged()
                 async for event in events:
-                    if event.type == "DELETED" or event.key.resource == "namespaces":
+                    deleting = "deletionTimestamp" in event.object["metadata"]
+                    if event.type == "DELETED" or event.key.resource == "namespaces" or deleting:
                         await self._sweep_logged()
 
     async def _sweep_logged(self) -> None:
@@ -66,11 +67,20 @@ class Collector:
         nodes = [node for item in items if (node := self._understand(item)) is not None]
         uids = {node.uid for node in nodes}
         terminating = {node.name for node in nodes if node.kind == "Namespace" and node.deleting}
+        waiting = {  # owners deleted in the foreground: their dependents go first
+            str(item["metadata"].get("uid")): item
+            for item in items
+            if "deletionTimestamp" in item["metadata"]
+            and cascade.FOREGROUND_FINALIZER in (item["metadata"].get("finalizers") or [])
+        }
         deleted = 0
         for node in nodes:
             orphaned = bool(node.owners) and not any(uid in uids for uid in node.owners)
-            if orphaned or node.namespace in terminating:
+            if orphaned or node.namespace in terminating or waiting.keys() & set(node.owners):
                 deleted += await self._delete(node)
+        owning = {uid for node in nodes for uid in node.owners}
+        for uid in waiting.keys() - owning:
+            deleted += await self._release(waiting[uid])
         populated = {node.namespace for node in nodes}
         for namespace in terminating - populated:
             await self._finish_namespace(namespace)
@@ -100,6 +110,17 @@ class Collector:
             return 0
         except Exception:
             log.exception("collector: deleting %s %s failed", rt.group_resource, node.name)
+            return 0
+        return 1
+
+    async def _release(self, owner: Object) -> int:
+        rt = self._service.registry.for_kind(str(owner.get("apiVersion")), str(owner.get("kind")))
+        if rt is None:
+            return 0
+        try:
+            await self._service.release(rt, owner)
+        except errors.ApiError as error:  # changed meanwhile: the next sweep sees it
+            log.debug("collector: releasing %s: %s", owner["metadata"].get("name"), error)
             return 0
         return 1
 

@@ -136,6 +136,7 @@ class ResourceHandlers:
             namespace=target.namespace,
             preconditions=asked.preconditions,
             dry_run=asked.dry_run,
+            propagation=asked.propagation,
         )
         return respond(deleted)
 
@@ -165,7 +166,7 @@ class ResourceHandlers:
             try:
                 deleted.append(await self.service.delete(
                     target.rt, name=metadata["name"], namespace=metadata.get("namespace"),
-                    dry_run=asked.dry_run,
+                    dry_run=asked.dry_run, propagation=asked.propagation,
                 ))  # fmt: skip
             except errors.ApiError as error:
                 if error.code != 404:

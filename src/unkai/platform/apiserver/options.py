@@ -27,12 +27,11 @@ from typing import Any
 from starlette.datastructures import QueryParams
 
 from unkai.api.yamlsource import Problem
-from unkai.platform.apiserver import errors
+from unkai.platform.apiserver import cascade, errors
 
 _INTEGER = re.compile(r"[-+]?[0-9]{1,19}")
 _SECONDS = re.compile(r"[0-9]{1,10}(\.[0-9]{1,9})?")
 _REVISION = re.compile(r"[0-9]{1,19}")
-_POLICIES = ("Foreground", "Background", "Orphan")
 _DELETE_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "preconditions": (lambda value: isinstance(value, dict), "an object"),
     "gracePeriodSeconds": (lambda value: type(value) is int, "an integer"),
@@ -111,6 +110,7 @@ class DeleteOptions:
 
     preconditions: dict[str, str]
     dry_run: bool
+    propagation: str = cascade.BACKGROUND
 
 
 def delete_options(query: QueryParams, body: Any) -> DeleteOptions:
@@ -128,8 +128,9 @@ def delete_options(query: QueryParams, body: Any) -> DeleteOptions:
         if not isinstance(preconditions.get(key), str | None):
             raise errors.bad_request(f"DeleteOptions.preconditions.{key} must be a string")
     policy = options.get("propagationPolicy") or query.get("propagationPolicy")
-    if policy is not None and policy not in _POLICIES:
-        raise _unsupported("DeleteOptions", "propagationPolicy", policy, _POLICIES)
+    if policy is not None and policy not in cascade.POLICIES:
+        raise _unsupported("DeleteOptions", "propagationPolicy", policy, cascade.POLICIES)
     integer(query, "gracePeriodSeconds")
     kept = {key: preconditions[key] for key in ("uid", "resourceVersion") if preconditions.get(key)}
-    return DeleteOptions(kept, dry_run(query, "DeleteOptions", options.get("dryRun")))
+    asked_dry_run = dry_run(query, "DeleteOptions", options.get("dryRun"))
+    return DeleteOptions(kept, asked_dry_run, policy or cascade.BACKGROUND)

@@ -23,7 +23,7 @@ from typing import Any
 
 from unkai.api.yamlsource import Problem
 from unkai.platform import store as db
-from unkai.platform.apiserver import admission, errors, managed, options, patching
+from unkai.platform.apiserver import admission, cascade, errors, managed, options, patching
 from unkai.platform.apiserver.selectors import object_filter, parse_fields, parse_labels
 from unkai.platform.apiserver.types import Object, Registry, ResourceType
 from unkai.platform.apiserver.watching import ObjectWatch
@@ -199,10 +199,12 @@ class ResourceService:
         namespace: str | None = None,
         preconditions: dict[str, Any] | None = None,
         dry_run: bool = False,
+        propagation: str = cascade.BACKGROUND,
     ) -> Object:
         """Delete, or start deleting: objects with finalizers (and namespaces, which
         are emptied first) get a ``deletionTimestamp`` and stay until those are done.
-        Dependents go later, through the garbage collector."""
+        Dependents go later, through the garbage collector, or first (``Foreground``),
+        or stay (``Orphan``): see :mod:`.cascade`."""
         old = await self.get(rt, name=name, namespace=namespace)
         for field, value in (preconditions or {}).items():
             if value is not None and str(old["metadata"].get(field)) != str(value):
@@ -216,14 +218,34 @@ class ResourceService:
                                    why="this namespace may not be deleted")  # fmt: skip
         key = self._key(rt, namespace, name)
         now = timestamp(self.clock())
-        if rt.group_resource == "namespaces" or old["metadata"].get("finalizers"):
+        uid = str(old["metadata"].get("uid"))
+        dependents = cascade.dependents((await self.store.select(None))[0], uid)
+        if propagation == cascade.ORPHAN and not dry_run:
+            for dependent in dependents:
+                await self._disown(dependent, uid)
+        waits = propagation == cascade.FOREGROUND and bool(dependents)
+        if rt.group_resource == "namespaces" or old["metadata"].get("finalizers") or waits:
             new = admission.begin_deletion(old, now=now)
+            if waits:
+                new = cascade.holding_for_dependents(new)
             if rt.group_resource == "namespaces":
                 new.setdefault("status", {})["phase"] = "Terminating"
             if new == old or dry_run:
                 return new
             return await self._commit(rt, key, old, new)
         return old if dry_run else await self._commit(rt, key, old, None)
+
+    async def release(self, rt: ResourceType, obj: Object) -> Object:
+        """A foreground deletion whose dependents are gone: drop its finalizer, and the
+        object with it when no other finalizer holds it."""
+        return await self._replace(rt, obj, cascade.released(obj), writer=None, dry_run=False)
+
+    async def _disown(self, dependent: Object, uid: str) -> None:
+        metadata = dependent["metadata"]
+        rt = self.registry.for_kind(str(dependent.get("apiVersion")), str(dependent.get("kind")))
+        if rt is not None:
+            key = self._key(rt, metadata.get("namespace"), metadata["name"])
+            await self._commit(rt, key, dependent, cascade.without_owner(dependent, uid))
 
     async def ensure_namespace(self, name: str) -> Object:
         """Create a namespace unless it exists (``default`` at startup)."""
