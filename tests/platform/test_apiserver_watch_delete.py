@@ -89,6 +89,25 @@ def test_a_live_watch_sees_new_objects(api: RunningApi, http: httpx2.Client) -> 
         assert event["object"]["metadata"]["name"] == "live"
 
 
+def test_a_selector_watch_sees_objects_leave_and_join_the_selection(
+    http: httpx2.Client,
+) -> None:
+    created(http, ksvc("tracked", labels={"app": "w"}))
+    start = http.get(SERVICES).json()["metadata"]["resourceVersion"]
+    relabel = {"metadata": {"labels": {"app": "x"}}}
+    http.patch(f"{SERVICES}/tracked", json=relabel, headers=MERGE)
+    http.patch(f"{SERVICES}/tracked", json={"metadata": {"labels": {"app": "w"}}}, headers=MERGE)
+    created(http, ksvc("never", labels={"app": "x"}))
+    seen = events(
+        http, SERVICES, resourceVersion=start, labelSelector="app=w", timeoutSeconds="0.4"
+    )
+    assert [(kind, obj["metadata"]["labels"]["app"]) for kind, obj in seen] == [
+        ("DELETED", "w"),  # as it last matched, at the version where it stopped
+        ("ADDED", "w"),
+    ]
+    assert int(seen[0][1]["metadata"]["resourceVersion"]) > int(start)
+
+
 def test_watch_from_a_compacted_version_is_gone(start_api: StartApi) -> None:
     api = start_api(history=5)
     with api.client() as http:

@@ -103,7 +103,17 @@ class ResourceService:
             )
         except db.ExpiredError as error:
             raise errors.expired(str(error)) from None
-        return ObjectWatch(watch, matches)
+        if not (label_selector or field_selector):
+            return ObjectWatch(watch, matches)
+        selected: dict[db.Key, Object] = {}
+        if since is not None:  # without one, the initial ADDED events fill it
+            scope = self._scope(rt, namespace)
+            for item in (await self.store.select(rt.group_resource, scope))[0]:
+                if matches(item):
+                    metadata = item["metadata"]
+                    key = self._key(rt, metadata.get("namespace"), metadata["name"])
+                    selected[key] = item
+        return ObjectWatch(watch, matches, selected)
 
     # -- writes --------------------------------------------------------------------------
 
