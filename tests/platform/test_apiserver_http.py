@@ -86,6 +86,16 @@ def test_openapi_documents_tag_every_kind(http: httpx2.Client) -> None:
     assert "application/strategic-merge-patch+json" not in patch["patch"]["requestBody"]["content"]
 
 
+def test_openapi_v2_is_json_only_and_says_so_to_a_protobuf_client(http: httpx2.Client) -> None:
+    """kubectl asks for /openapi/v2 as protobuf; JSON in reply made it fail to parse."""
+    protobuf = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+    refused = http.get("/openapi/v2", headers={"Accept": protobuf})
+    assert refused.status_code == 406
+    assert (refused.json()["kind"], refused.json()["reason"]) == ("Status", "NotAcceptable")
+    assert http.get("/openapi/v2", headers={"Accept": f"{protobuf}, application/json"}).is_success
+    assert http.get("/openapi/v2", headers={"Accept": "*/*"}).json()["swagger"] == "2.0"
+
+
 def test_openapi_documents_list_every_path_with_its_parameters(http: httpx2.Client) -> None:
     """Clients generated from the documents find every operation the server serves."""
     v2 = http.get("/openapi/v2").json()["paths"]

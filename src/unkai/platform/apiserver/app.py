@@ -32,16 +32,29 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def _document(build: Callable[[Request], Object | None]) -> Endpoint:
-    """An endpoint serving a generated document, 404 where there is none."""
+    """An endpoint serving a generated document as JSON, 404 where there is none.
+
+    A client that accepts only another form (kubectl asks for ``/openapi/v2`` as
+    protobuf) gets 406, as from Kubernetes for a form it does not serve, and falls back
+    to what it can use; answering JSON instead made kubectl fail to parse it."""
 
     async def endpoint(request: Request) -> Response:
         request.state.verb = "get"
+        if not _accepts_json(request.headers.get("accept", "")):
+            raise errors.not_acceptable(request.headers["accept"])
         document = build(request)
         if document is None:
             raise errors.route_not_found()
         return respond(document)
 
     return endpoint
+
+
+def _accepts_json(accept: str) -> bool:
+    if not accept.strip():
+        return True
+    kinds = [part.split(";")[0].strip() for part in accept.split(",")]
+    return any(kind in ("*/*", "application/*", "application/json") for kind in kinds)
 
 
 def build_app(

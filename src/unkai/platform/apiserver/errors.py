@@ -143,6 +143,10 @@ def method_not_allowed(verb: str, resource: str) -> ApiError:
     )
 
 
+def not_acceptable(accept: str) -> ApiError:
+    return ApiError(406, "NotAcceptable", f"only application/json is served here, not {accept}")
+
+
 def unauthorized() -> ApiError:
     return ApiError(401, "Unauthorized", "Unauthorized")
 
