@@ -381,3 +381,21 @@ def test_metrics_count_requests_by_verb_and_resource(http: httpx2.Client) -> Non
     )
     assert 'verb="get"' in text
     assert "unkai_apiserver_request_duration_seconds_bucket" in text
+
+
+def test_services_in_the_core_group_are_kubernetes_services_and_none_can_be_made(
+    http: httpx2.Client,
+) -> None:
+    """``kubectl get services`` means core Services, as on a cluster, not Knative's."""
+    created(http, ksvc("hello"))
+    core = "/api/v1/namespaces/default/services"
+    assert http.get(core).json()["items"] == []
+    discovery = {r["name"]: r for r in http.get("/api/v1").json()["resources"]}
+    assert discovery["services"]["kind"] == "Service"
+    body = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "hello"}, "spec": {}}
+    refused = http.post(core, json=body)
+    assert refused.status_code == 422
+    assert (
+        "deploy a Knative Service (apiVersion: serving.knative.dev/v1)"
+        in (refused.json()["message"])
+    )

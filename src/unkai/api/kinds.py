@@ -64,5 +64,8 @@ NAMESPACE = Kind(CORE_GROUP, "v1", "Namespace", "namespaces", namespaced=False)
 SECRET = Kind(CORE_GROUP, "v1", "Secret", "secrets")
 CONFIG_MAP = Kind(CORE_GROUP, "v1", "ConfigMap", "configmaps")
 EVENT = Kind(CORE_GROUP, "v1", "Event", "events")
-CORE = (NAMESPACE, SECRET, CONFIG_MAP, EVENT)
+CORE_SERVICE = Kind(CORE_GROUP, "v1", "Service", "services")
+"""Kubernetes' own Service: served so that ``services`` means what it means on a cluster
+(``kubectl get services`` listed Knative Services otherwise), but none can be made."""
+CORE = (NAMESPACE, SECRET, CONFIG_MAP, EVENT, CORE_SERVICE)
 """The core kinds ``unkai up`` serves beside Knative's."""

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from unkai.api import kinds, knative
+from unkai.api.yamlsource import Problem
 from unkai.platform.apiserver.types import Column, Object, Registry, ResourceType
 
 
@@ -135,7 +136,23 @@ EVENT = ResourceType(
     ),
 )  # fmt: skip
 
-CORE = (NAMESPACE, SECRET, CONFIG_MAP, EVENT)
+
+def no_core_services(obj: Object, old: Object | None) -> list[Problem]:
+    """``unkai up`` routes through its gateway, not Kubernetes Services: refuse one
+    rather than store it and route nothing to it."""
+    return [Problem((), NO_CORE_SERVICES)]
+
+
+NO_CORE_SERVICES = (
+    "unkai up runs no Kubernetes Services (its gateway routes Knative Services by host); "
+    "deploy a Knative Service (apiVersion: serving.knative.dev/v1) instead"
+)
+CORE_SERVICE = ResourceType(
+    kinds.CORE_SERVICE, short_names=("svc",), strategic_merge=True, validate=no_core_services,
+    columns=(Column("Type", field("spec", "type")), AGE),
+)  # fmt: skip
+
+CORE = (NAMESPACE, SECRET, CONFIG_MAP, EVENT, CORE_SERVICE)
 
 
 def standard_registry() -> Registry:
