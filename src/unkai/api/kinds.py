@@ -67,5 +67,7 @@ EVENT = Kind(CORE_GROUP, "v1", "Event", "events")
 CORE_SERVICE = Kind(CORE_GROUP, "v1", "Service", "services")
 """Kubernetes' own Service: served so that ``services`` means what it means on a cluster
 (``kubectl get services`` listed Knative Services otherwise), but none can be made."""
-CORE = (NAMESPACE, SECRET, CONFIG_MAP, EVENT, CORE_SERVICE)
+POD = Kind(CORE_GROUP, "v1", "Pod", "pods")
+"""A read-only view of a revision's running instances, as a cluster shows them."""
+CORE = (NAMESPACE, SECRET, CONFIG_MAP, EVENT, CORE_SERVICE, POD)
 """The core kinds ``unkai up`` serves beside Knative's."""

@@ -32,7 +32,7 @@ from unkai.platform.contracts import (
 )
 from unkai.platform.gateway import Gateway, RevisionSettings
 from unkai.platform.instances import RevisionInstances
-from unkai.platform.runners import InstanceSpec, Runner, from_revision
+from unkai.platform.runners import Instance, InstanceSpec, Runner, from_revision
 
 log = logging.getLogger("unkai.dataplane")
 ACTIVE_CONDITION: dict[Activity, Status] = {
@@ -159,6 +159,15 @@ class DataPlane:
     def ready(self, key: RevisionKey) -> int:
         instances = self._revisions.get(key)
         return len(instances.ready) if instances is not None else 0
+
+    # -- what the Pod view shows ---------------------------------------------------------
+
+    def revision_keys(self) -> list[RevisionKey]:
+        return list(self._revisions)
+
+    def ready_instances(self, key: RevisionKey) -> list[Instance]:
+        instances = self._revisions.get(key)
+        return list(instances.ready) if instances is not None else []
 
     # -- the controllers' port -----------------------------------------------------------
 

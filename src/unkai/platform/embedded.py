@@ -25,7 +25,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from unkai.platform import bundles, state
+from unkai.platform import bundles, pods, state
 from unkai.platform.apiserver import ApiServer, knative_registry
 from unkai.platform.autoscaler import Autoscaler, AutoscalerConfig
 from unkai.platform.bundles import endpoint
@@ -94,7 +94,7 @@ class Platform:
             port=settings.api_port,
             registry=knative_registry(),
             metrics=self.registry,
-            extra_routes=endpoint.routes(self.bundles),
+            extra_routes=[*endpoint.routes(self.bundles), *pods.log_routes(self._instance_log)],
         )
         self.data_plane: DataPlane | None = None
         self.readiness: RevisionReadiness
@@ -117,6 +117,7 @@ class Platform:
         self._tasks: list[asyncio.Task[None]] = []
         self._started_at = datetime.now(UTC)
         self._hold: int | None = None
+        self._pods: pods.PodMirror | None = None
 
     async def start(self) -> None:
         """Take the data dir (:class:`~unkai.platform.state.DataDirInUseError` if a live
@@ -130,6 +131,8 @@ class Platform:
             self._tasks.append(supervise("autoscaler", self.autoscaler.run))
             follow = functools.partial(self._follow_revisions, self.data_plane)
             self._tasks.append(supervise("revisions to the data plane", follow, forever=True))
+            self._pods = pods.PodMirror(self.api.service, self.data_plane)
+            self._tasks.append(supervise("pods", self._pods.run))
         self.controllers = ServingControllers(
             self.api.service,
             readiness=self.readiness,
@@ -178,6 +181,13 @@ class Platform:
     def _revision_changed(self, key: RevisionKey) -> None:
         if self.controllers is not None:
             self.controllers.revision_changed(*key)
+        if self._pods is not None:
+            self._pods.changed(key)
+
+    def _instance_log(self, namespace: str, name: str) -> Path | None:
+        if self.data_plane is None:
+            return None
+        return pods.log_path(self.data_plane, namespace, name)
 
     def _program_route(self, key: RouteKey, table: RoutingTable | None) -> None:
         namespace = key.namespace

@@ -116,6 +116,7 @@ def build_app(
         return respond(error.status, error.code)
 
     routes = [
+        *extra_routes,  # first: an extension may serve a subresource under /api (pod logs)
         Route("/healthz", healthz),
         Route("/readyz", healthz),
         Route("/livez", healthz),
@@ -131,7 +132,6 @@ def build_app(
         Route("/apis", _document(lambda r: discovery.api_groups(registry))),
         Route("/api/{path:path}", resources, methods=_METHODS),
         Route("/apis/{path:path}", resources, methods=_METHODS),
-        *extra_routes,
     ]
     return Starlette(
         routes=routes,

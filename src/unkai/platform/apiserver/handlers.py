@@ -42,6 +42,8 @@ class ResourceHandlers:
     async def __call__(self, request: Request, target: Target) -> Response:
         method = request.method
         request.state.resource = target.rt.group_resource
+        if target.rt.read_only and method != "GET":
+            raise errors.method_not_allowed(method, target.rt.group_resource)
         if target.name is None:
             if method == "GET":
                 watching = options.boolean(request.query_params, "watch")

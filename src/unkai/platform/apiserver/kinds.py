@@ -152,7 +152,28 @@ CORE_SERVICE = ResourceType(
     columns=(Column("Type", field("spec", "type")), AGE),
 )  # fmt: skip
 
-CORE = (NAMESPACE, SECRET, CONFIG_MAP, EVENT, CORE_SERVICE)
+
+def _ready(obj: Object) -> str:
+    statuses = field("status", "containerStatuses")(obj) or []
+    return f"{sum(1 for s in statuses if s.get('ready'))}/{len(statuses)}"
+
+
+POD = ResourceType(
+    kinds.POD, short_names=("po",), read_only=True, strategic_merge=True,
+    selectable_fields=("status.phase",),
+    columns=(
+        Column("Ready", _ready), Column("Status", field("status", "phase")),
+        Column(
+            "Restarts",
+            lambda obj: sum(s.get("restartCount", 0)
+                            for s in field("status", "containerStatuses")(obj) or []),
+            type="integer",
+        ),
+        AGE,
+    ),
+)  # fmt: skip
+
+CORE = (NAMESPACE, SECRET, CONFIG_MAP, EVENT, CORE_SERVICE, POD)
 
 
 def standard_registry() -> Registry:

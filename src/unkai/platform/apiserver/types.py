@@ -60,6 +60,8 @@ class ResourceType:
     categories: tuple[str, ...] = ()
     has_status: bool = True
     strategic_merge: bool = False
+    read_only: bool = False
+    """Clients may only read it; the platform writes it in-process (Pods)."""
     """Built-in kinds take strategic-merge patches (as merge patches); custom kinds,
     like Kubernetes CRDs, answer them with 415."""
     columns: tuple[Column, ...] = ()
