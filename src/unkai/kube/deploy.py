@@ -36,7 +36,7 @@ from lightkube.core.exceptions import ApiError
 
 from unkai.api import funcyaml
 from unkai.errors import TargetError
-from unkai.kube import client, conditions, kinds, manifests, uploads
+from unkai.kube import checks, client, conditions, kinds, manifests, uploads
 from unkai.platform import bundles
 from unkai.platform.bundles import archive, ignore
 from unkai.runtime import concurrency
@@ -97,9 +97,10 @@ class Options:
 
 
 def prepare(directory: Path, progress: Progress) -> Function:
-    """Load ``directory``'s func.yaml and pack its bundle, refused here (not after an
-    upload) when the platform would refuse it."""
+    """Load ``directory``'s func.yaml, check its code (:mod:`.checks`) and pack its
+    bundle, refused here (not after an upload) when the platform would refuse it."""
     spec = funcyaml.load(directory)
+    checks.check(directory, spec)
     ignore_file = directory / ignore.IGNORE_FILE
     with _step(progress, f"Packing {directory}…"):
         try:
