@@ -6,7 +6,9 @@ probe passed), and stops surplus ones by taking them out of the gateway, waiting
 their in-flight requests, then stopping them (SIGTERM, grace, SIGKILL). An instance
 that exits on its own is a crash: it is taken out at once, reported in the revision's
 ``ContainerHealthy`` condition (exit code and last log lines), and replaced after an
-exponential backoff. Every change of what it would report calls ``changed()``. The
+exponential backoff; after ten failed starts in a row it stops trying and reports
+``CrashLoopBackOff`` with the last failure, until the revision is replaced (a new
+deploy makes a new revision). Every change of what it would report calls ``changed()``. The
 converging task is supervised: if it fails (an ``OSError`` while stopping an instance,
 say), the revision reports ``ContainerHealthy=False`` with reason ``ScalingFailed`` and
 the task starts again after a backoff, so a revision never says Ready while nothing
@@ -43,6 +45,7 @@ class RevisionInstances:
         changed: Callable[[], None],
         cold_starts: Histogram,
         starts: asyncio.Semaphore,
+        crash_loop: CrashLoop | None = None,
     ) -> None:
         self.spec = spec
         self.key = spec.key
@@ -57,7 +60,7 @@ class RevisionInstances:
         self._cold_starts = cold_starts.labels(*spec.key)
         self._starts = starts
         self._starting = 0
-        self._crashes = CrashLoop()
+        self._crashes = crash_loop or CrashLoop()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping: set[Instance] = set()
@@ -96,6 +99,8 @@ class RevisionInstances:
             missing = self.desired - len(self.ready) - self._starting
             if surplus > 0:
                 await asyncio.gather(*(self._retire(i) for i in self.ready[-surplus:]))
+            elif missing > 0 and self._crashes.exhausted:
+                self._give_up()
             elif missing > 0:
                 await asyncio.sleep(self._crashes.delay)
                 await asyncio.gather(*(self._start() for _ in range(missing)))
@@ -106,6 +111,21 @@ class RevisionInstances:
                 self.healthy = Report("True")
                 self._changed()
             await self._wake.wait()
+
+    def _give_up(self) -> None:
+        """Stop starting instances: say so, with the last failure, once."""
+        if self.healthy.reason == Reason.CRASH_LOOP_BACK_OFF:
+            return
+        last = self.resources if self.resources.status == "False" else self.healthy
+        self.healthy = Report(
+            "False",
+            Reason.CRASH_LOOP_BACK_OFF,
+            f"gave up after {self._crashes.failures} failed starts in a row; deploy again "
+            f"(`unkai deploy`) or change the revision to try again. The last: "
+            f"{last.reason}: {last.message}",
+        )
+        log.warning("revision %s: %s", self.key, self.healthy.message)
+        self._changed()
 
     def _converge_failed(self, error: BaseException, delay: float) -> None:
         message = f"managing instances failed: {type(error).__name__}: {error}"
