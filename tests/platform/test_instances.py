@@ -8,6 +8,8 @@ every start fails (as a function that cannot load); the gateway is a real, unsta
 """
 
 import asyncio
+import json
+from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, Histogram
@@ -16,6 +18,7 @@ from unkai.platform.backoff import CrashLoop
 from unkai.platform.contracts import Report
 from unkai.platform.gateway import Gateway
 from unkai.platform.instances import RevisionInstances
+from unkai.platform.logs import RevisionEvents
 from unkai.platform.runners import Instance, InstanceSpec, InstanceStartError
 
 
@@ -87,7 +90,7 @@ class NeverStarts:
         return None
 
 
-def test_a_revision_that_keeps_failing_to_start_gives_up_saying_why() -> None:
+def test_a_revision_that_keeps_failing_to_start_gives_up_saying_why(tmp_path: Path) -> None:
     runner = NeverStarts()
 
     async def main() -> list[Report]:
@@ -104,6 +107,7 @@ def test_a_revision_that_keeps_failing_to_start_gives_up_saying_why() -> None:
             InstanceSpec(namespace="default", revision="hello-00001", configuration="hello"),
             runner=runner, gateway=Gateway(), cold_starts=cold, starts=asyncio.Semaphore(1),
             changed=changed, crash_loop=CrashLoop(base=0.001, cap=0.004, attempts=4),
+            events=RevisionEvents(tmp_path),
         )  # fmt: skip
         instances.scale(1)
         await asyncio.wait_for(gave_up.wait(), 10)
@@ -119,6 +123,11 @@ def test_a_revision_that_keeps_failing_to_start_gives_up_saying_why() -> None:
         "The last: ExitCode2: error: importing func failed (func.py, line 2)"
     )
     assert [report.reason for report in seen].count("CrashLoopBackOff") == 1
+    told = [json.loads(line) for line in (tmp_path / "platform.log").read_text().splitlines()]
+    assert [line["message"] for line in told] == [
+        "an instance failed to start: ExitCode2: error: importing func failed (func.py, line 2)"
+    ] * 4 + [final.message]
+    assert {line["level"] for line in told} == {"error"}
 
 
 @pytest.mark.parametrize(

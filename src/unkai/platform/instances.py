@@ -27,6 +27,7 @@ from prometheus_client import Histogram
 from unkai.platform.backoff import CrashLoop
 from unkai.platform.contracts import DEPLOYING, PERMANENT, Reason, Report
 from unkai.platform.gateway import Endpoint, Gateway
+from unkai.platform.logs import RevisionEvents
 from unkai.platform.runners import Instance, InstanceSpec, Runner, RunnerError
 from unkai.platform.supervision import supervise
 
@@ -46,6 +47,7 @@ class RevisionInstances:
         cold_starts: Histogram,
         starts: asyncio.Semaphore,
         crash_loop: CrashLoop | None = None,
+        events: RevisionEvents | None = None,
     ) -> None:
         self.spec = spec
         self.key = spec.key
@@ -61,6 +63,7 @@ class RevisionInstances:
         self._starts = starts
         self._starting = 0
         self._crashes = crash_loop or CrashLoop()
+        self._events = events
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping: set[Instance] = set()
@@ -124,8 +127,14 @@ class RevisionInstances:
             f"(`unkai deploy`) or change the revision to try again. The last: "
             f"{last.reason}: {last.message}",
         )
-        log.warning("revision %s: %s", self.key, self.healthy.message)
+        self._tell("error", self.healthy.message)
         self._changed()
+
+    def _tell(self, level: str, message: str) -> None:
+        """Say ``message`` in the platform's log and among the revision's own lines."""
+        log.log(logging.getLevelName(level.upper()), "revision %s: %s", self.key, message)
+        if self._events is not None:
+            self._events.write(level, message)
 
     def _converge_failed(self, error: BaseException, delay: float) -> None:
         message = f"managing instances failed: {type(error).__name__}: {error}"
@@ -146,11 +155,12 @@ class RevisionInstances:
                 self.resources = failed
             else:
                 self.healthy = failed
-            log.warning("revision %s: instance failed to start: %s", self.key, error.message)
+            self._tell("error", f"an instance failed to start: {error.reason}: {error.message}")
             self._changed()
             return
         except Exception as error:  # a bug or an OS error: report it, keep converging
             log.exception("revision %s: starting an instance failed", self.key)
+            self._tell("error", f"starting an instance failed: {type(error).__name__}: {error}")
             self._crashes = self._crashes.after_exit(ran_for=0)
             self.healthy = Report(
                 "False", Reason.INSTANCE_START_FAILED, f"{type(error).__name__}: {error}"
@@ -188,11 +198,15 @@ class RevisionInstances:
             return
         ended = instance.exit
         assert ended is not None
-        log.warning("revision %s: instance %s exited: %s", self.key, instance.id, ended.reason)
         if instance in self.ready:
             self.ready.remove(instance)
             self._publish()
         self._crashes = self._crashes.after_exit(ran_for=instance.uptime())
+        self._tell(
+            "error",
+            f"instance {instance.id} exited ({ended.reason}: {ended.message.partition(';')[0]})"
+            f" after {instance.uptime():.1f}s",
+        )
         self.healthy = Report("False", ended.reason, ended.message)
         self._changed()
         self._wake.set()
