@@ -4,7 +4,8 @@ processes, with instances that run the function.
 Aspects: deploy prints a URL that serves the function; re-deploying an unchanged
 function creates no revision while an edit creates one; invoke reaches a
 `*.localhost` URL; logs show the instances' output; a function that cannot start makes
-deploy fail with the revision's reason instead of waiting forever; after a restart of
+deploy fail with the revision's reason instead of waiting forever; invoke calls a deployed
+service by its name or its directory; after a restart of
 the platform no revision runs until a request asks for it. Deploy ships only what the
 function needs (defaults, .funcignore) and says how much, and refuses links and sizes
 the platform would refuse before uploading. `logs` and `list` speak plainly about
@@ -61,6 +62,16 @@ def test_deploy_serve_redeploy_and_logs(tmp_path: Path, home: dict[str, str]) ->
     assert unkai("deploy", str(function), env=home).returncode == 0
     assert revisions(home) == ["hello-00001", "hello-00002"]
     assert '"Howdy, Ada!"' in unkai("invoke", url.group(0) + "/?name=Ada", env=home).stdout
+    by_name = unkai("invoke", "hello", "--path", "/?name=Ada", env=home)
+    assert by_name.returncode == 0, by_name.stderr
+    assert json.loads(by_name.stdout) == {"message": "Howdy, Ada!"}
+    by_directory = unkai("invoke", str(function), "-d", '{"name": "Bob"}', env=home)
+    assert json.loads(by_directory.stdout) == {"message": "Howdy, Bob!"}
+    unknown = unkai("invoke", "nosuch", env=home)
+    assert unknown.returncode == 1
+    assert "nosuch is neither a URL, a function directory nor a deployed service" in (
+        unknown.stderr
+    )
 
     logs = unkai("logs", "hello", env=home)
     assert logs.returncode == 0
@@ -74,11 +85,21 @@ def test_a_function_that_cannot_start_fails_the_deploy(
     tmp_path: Path, home: dict[str, str]
 ) -> None:
     assert unkai("init", "hello", env=home, cwd=tmp_path).returncode == 0
-    (tmp_path / "hello" / "func.py").write_text("raise RuntimeError('no database')\n")
+    (tmp_path / "hello" / "func.py").write_text(
+        "raise RuntimeError('no database')\n\ndef handle(request):\n    pass\n"
+    )
     deployed = unkai("deploy", str(tmp_path / "hello"), "--timeout", "60", env=home)
     assert deployed.returncode == 1
     assert "not ready" in deployed.stderr
+    assert "importing func failed (func.py, line 1)" in deployed.stderr
     assert "no database" in deployed.stderr
+    assert "/trees/" not in deployed.stderr  # the user's file, not the bundle copy
+    logs = unkai("logs", "hello", env=home)
+    assert "ERROR cannot load the function: importing func failed (func.py, line 1)" in (
+        logs.stdout
+    )
+    assert 'File "func.py", line 1, in <module>' in logs.stdout
+    assert "ERROR an instance failed to start: ExitCode2" in logs.stdout
 
 
 def test_deploy_needs_a_valid_func_yaml(tmp_path: Path) -> None:
