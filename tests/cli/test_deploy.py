@@ -249,3 +249,19 @@ def test_logs_and_list_speak_plainly(tmp_path: Path, home: dict[str, str]) -> No
     assert columns[0] == name
     assert re.fullmatch(rf"http://{name}\.default\.localhost:\d+", columns[1])
     assert re.fullmatch(r"\d+s", columns[2])  # AGE; no LATEST yet
+
+
+def test_requests_the_gateway_ends_show_in_the_logs(tmp_path: Path, home: dict[str, str]) -> None:
+    (tmp_path / "func.yaml").write_text("name: hello\ndeploy:\n  timeout: 1\n")
+    (tmp_path / "func.py").write_text(
+        "import asyncio\n\nasync def handle(request):\n    await asyncio.sleep(5)\n"
+    )
+    deployed = unkai("deploy", str(tmp_path), env=home)
+    assert deployed.returncode == 0, deployed.stderr
+    called = unkai("invoke", "hello", env=home)
+    assert called.returncode == 1
+    assert "504 Gateway Timeout" in called.stderr
+    wanted = "WARNING 1 request timed out (504): no response within the revision's timeoutSeconds"
+    deadline = time.monotonic() + 30
+    while wanted not in (shown := unkai("logs", "hello", env=home).stdout):
+        assert time.monotonic() < deadline, shown

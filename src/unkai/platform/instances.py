@@ -8,7 +8,10 @@ that exits on its own is a crash: it is taken out at once, reported in the revis
 ``ContainerHealthy`` condition (exit code and last log lines), and replaced after an
 exponential backoff; after ten failed starts in a row it stops trying and reports
 ``CrashLoopBackOff`` with the last failure, until the revision is replaced (a new
-deploy makes a new revision). Every change of what it would report calls ``changed()``. The
+deploy makes a new revision). Every change of what it would report calls ``changed()``.
+What it sees (failed starts, crashes, giving up, and every few seconds the requests the
+gateway ended itself with 504, 503 or 502) is also written to the revision's
+``platform.log``, for ``unkai logs`` (:class:`~unkai.platform.logs.RevisionEvents`). The
 converging task is supervised: if it fails (an ``OSError`` while stopping an instance,
 say), the revision reports ``ContainerHealthy=False`` with reason ``ScalingFailed`` and
 the task starts again after a backoff, so a revision never says Ready while nothing
@@ -27,11 +30,15 @@ from prometheus_client import Histogram
 from unkai.platform.backoff import CrashLoop
 from unkai.platform.contracts import DEPLOYING, PERMANENT, Reason, Report
 from unkai.platform.gateway import Endpoint, Gateway
-from unkai.platform.logs import RevisionEvents
+from unkai.platform.gateway.metrics import RevisionStats
+from unkai.platform.logs import Outcomes, RevisionEvents, outcome_lines
 from unkai.platform.runners import Instance, InstanceSpec, Runner, RunnerError
 from unkai.platform.supervision import supervise
 
 log = logging.getLogger("unkai.dataplane")
+
+OUTCOME_INTERVAL = 5.0
+"""Seconds between looks at the gateway's 504/503/502 counts of a revision."""
 
 
 class RevisionInstances:
@@ -48,6 +55,7 @@ class RevisionInstances:
         starts: asyncio.Semaphore,
         crash_loop: CrashLoop | None = None,
         events: RevisionEvents | None = None,
+        outcome_interval: float = OUTCOME_INTERVAL,
     ) -> None:
         self.spec = spec
         self.key = spec.key
@@ -64,6 +72,8 @@ class RevisionInstances:
         self._starting = 0
         self._crashes = crash_loop or CrashLoop()
         self._events = events
+        self._outcome_interval = outcome_interval
+        self._outcomes: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping: set[Instance] = set()
@@ -84,13 +94,16 @@ class RevisionInstances:
             self._task = supervise(
                 f"instances of {self.key}", self._converge, on_failure=self._converge_failed
             )
+        if self._outcomes is None and self._events is not None:
+            self._outcomes = supervise(f"outcomes of {self.key}", self._tell_outcomes)
 
     async def close(self) -> None:
         """Stop every instance (the revision is gone, or the platform stops)."""
         self.desired = 0
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in (self._task, self._outcomes):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await asyncio.gather(*(self._retire(instance) for instance in list(self.ready)))
         await self._runner.retire(self.spec.key)
         self._gateway.forget_revision(self.key)
@@ -114,6 +127,18 @@ class RevisionInstances:
                 self.healthy = Report("True")
                 self._changed()
             await self._wake.wait()
+
+    async def _tell_outcomes(self) -> None:
+        """Every ``outcome_interval``, say in the revision's log how many of its requests
+        the gateway ended itself (504, 503, 502) since the last look."""
+        before = Outcomes()
+        while True:
+            stats = self._gateway.stats(self.key)
+            now = before if stats is None else _outcomes(stats)
+            for line in outcome_lines(before, now, seconds=self._outcome_interval):
+                self._tell("warning", line)
+            before = now
+            await asyncio.sleep(self._outcome_interval)
 
     def _give_up(self) -> None:
         """Stop starting instances: say so, with the last failure, once."""
@@ -214,6 +239,10 @@ class RevisionInstances:
     def _publish(self) -> None:
         endpoints = [_endpoint(instance) for instance in self.ready]
         self._gateway.set_endpoints(self.key, endpoints)
+
+
+def _outcomes(stats: RevisionStats) -> Outcomes:
+    return Outcomes(stats.timeouts, stats.overloads, stats.upstream_failures)
 
 
 def _endpoint(instance: Instance) -> Endpoint:

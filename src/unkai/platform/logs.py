@@ -8,7 +8,9 @@ log (``unkai up --detach``).
 
 What the platform itself saw of a revision (an instance that could not start, and why:
 a requirement that pip could not install, a module that does not load; one that
-crashed, with its exit code; a revision it stopped retrying) goes into the same folder
+crashed, with its exit code; a revision it stopped retrying; requests the gateway
+ended itself, with 504, 503 or 502, counted per interval so that a flood of them is a
+few lines, not one each: :func:`outcome_lines`) goes into the same folder
 as ``platform.log`` (:class:`RevisionEvents`), in the runtime's JSON-lines format, so
 that ``unkai logs`` shows it among the function's own lines, in one place.
 
@@ -33,7 +35,10 @@ from unkai.platform.runners import logfiles
 from unkai.platform.runners.logfiles import LogLine, tail
 from unkai.platform.state import PlatformDir
 
-__all__ = ["LogLine", "Readable", "RevisionEvents", "ServiceLogs", "readable", "tail"]
+__all__ = [
+    "LogLine", "Outcomes", "Readable", "RevisionEvents", "ServiceLogs", "outcome_lines",
+    "readable", "tail",
+]  # fmt: skip
 
 PLATFORM: Final = "platform"
 """The name (file stem) under which the platform's own lines about a revision appear."""
@@ -142,3 +147,30 @@ class RevisionEvents:
                 file.write(line + "\n")
         except OSError as error:
             log.warning("cannot write %s/%s.log: %s", self.folder, PLATFORM, error)
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """How many of a revision's requests the gateway ended itself, ever (its counters)."""
+
+    timeouts: int = 0
+    overloads: int = 0
+    upstream_failures: int = 0
+
+
+_OUTCOME_TEXTS: Final = (
+    ("timeouts", "timed out (504): no response within the revision's timeoutSeconds"),
+    ("overloads", "refused (503): every instance busy and the gateway's queue full"),
+    ("upstream_failures", "failed (502): the instance's connection broke before it answered"),
+)
+
+
+def outcome_lines(before: Outcomes, after: Outcomes, *, seconds: float) -> list[str]:
+    """What ``platform.log`` says of the requests the gateway ended in ``seconds``."""
+    lines = []
+    for field, text in _OUTCOME_TEXTS:
+        count = getattr(after, field) - getattr(before, field)
+        if count > 0:
+            noun = "request" if count == 1 else "requests"
+            lines.append(f"{count} {noun} {text}, in the last {seconds:g}s")
+    return lines
