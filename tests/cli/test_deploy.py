@@ -239,8 +239,15 @@ def test_logs_and_list_speak_plainly(tmp_path: Path, home: dict[str, str]) -> No
         "spec: {template: {spec: {containers: [{image: example.com/never:1}]}}}\n"
     )
     assert unkai("apply", "-f", str(manifest), env=home).returncode == 0
-    not_yet = unkai("logs", name, env=home)
-    assert f"no logs for {name} in namespace default (yet)" in not_yet.stderr
+    not_yet = unkai("logs", name, "--revision", f"{name}-00002", env=home)
+    assert f"no logs for revision {name}-00002 of {name} in namespace default (yet)" in (
+        not_yet.stderr
+    )
+    deadline = time.monotonic() + 60  # the platform says why its instance does not start
+    while (
+        "ERROR an instance failed to start" not in (shown := unkai("logs", name, env=home)).stdout
+    ):
+        assert time.monotonic() < deadline, shown.stdout + shown.stderr
 
     listed = unkai("list", env=home).stdout.splitlines()  # piped, as into awk
     assert listed[0].split() == ["NAME", "URL", "LATEST", "AGE", "READY", "REASON"]
