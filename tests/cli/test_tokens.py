@@ -59,6 +59,8 @@ def test_a_created_token_acts_in_its_namespace_until_revoked(home: Home) -> None
     created = home("token", "create", "--namespace", "team-a", "--name", "ci")
     assert created.exit_code == 0, created.output
     token = created.stdout.strip()
+    assert "namespace team-a does not exist yet" in created.stderr
+    assert "`kubectl create namespace team-a`" in created.stderr
     assert home.get(token, "team-a").status_code == 200
     refused = home.get(token, "team-b")
     assert refused.status_code == 403
@@ -123,7 +125,9 @@ def test_kubectl_with_a_tenant_kubeconfig_sees_only_its_namespace(home: Home) ->
     for namespace in ("team-a", "other"):
         made = kubectl(admin, "create", "namespace", namespace)
         assert made.returncode == 0, made.stderr
-    assert home("token", "create", "-n", "team-a", "--kubeconfig", tenant).exit_code == 0
+    created = home("token", "create", "-n", "team-a", "--kubeconfig", tenant)
+    assert created.exit_code == 0, created.output
+    assert created.stderr == ""  # the namespace exists: nothing to note
 
     own = kubectl(tenant, "get", "ksvc", "-n", "team-a")
     assert own.returncode == 0, own.stderr

@@ -26,6 +26,7 @@ def existing_code(directory: Path, *, name: str) -> str | None:
     sources = sorted(path for path in directory.glob("*.py") if not path.name.startswith("test"))
     if not sources:
         return None
+    here = "this folder" if directory == Path() else str(directory)
     candidates = []
     for source in sources:
         try:
@@ -36,7 +37,7 @@ def existing_code(directory: Path, *, name: str) -> str | None:
     example = candidates[0] if candidates else "MODULE:FUNCTION"
     listed = f" (callables found: {', '.join(candidates[:8])})" if candidates else ""
     return (
-        f"{directory} has code already ({', '.join(path.name for path in sources)}): to serve "
+        f"{here} has code already ({', '.join(path.name for path in sources)}): to serve "
         f"it, write {directory / funcyaml.FILENAME} naming the function to call{listed}:\n"
         f"  name: {name}\n  entrypoint: {example}\n"
         f"then `unkai run {directory}`. For a new function instead, choose another --path."

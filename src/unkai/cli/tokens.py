@@ -14,12 +14,16 @@ import re
 from pathlib import Path
 
 import click
+import httpx2
 import yaml
+from lightkube.core.exceptions import ApiError
+from lightkube.resources.core_v1 import Namespace
 from rich.table import Table
 
 from unkai.api import funcyaml
 from unkai.cli import console
 from unkai.cli.target import data_dir_option, platform_files
+from unkai.kube import client
 from unkai.kube import kubeconfig as kubeconfigs
 from unkai.platform import state
 from unkai.platform.apiserver import tokens
@@ -80,6 +84,11 @@ def create(namespace: str, name: str, kubeconfig_file: Path | None, data_dir: Pa
             "start the platform with `unkai up` first"
         )
     secret = tokens.create(book, namespace=namespace, name=name)
+    if _missing_namespace(files, namespace):
+        console.err.print(
+            f"[yellow]note:[/] namespace {namespace} does not exist yet: the token can do "
+            f"nothing until the admin creates it (`kubectl create namespace {namespace}`)"
+        )
     if kubeconfig_file is None:
         console.out.print(secret, markup=False)
         return
@@ -91,6 +100,23 @@ def create(namespace: str, name: str, kubeconfig_file: Path | None, data_dir: Pa
         f"Wrote a kubeconfig for namespace {namespace} to {kubeconfig_file} "
         f"(context {kubeconfigs.CONTEXT}-{namespace}, owner-only: it holds the token)"
     )
+
+
+def _missing_namespace(files: state.PlatformDir, namespace: str) -> bool:
+    """Whether the running platform says ``namespace`` does not exist; ``False`` when
+    none runs or it cannot be asked (the token is made either way)."""
+    if files.running() is None:
+        return False
+    api = client.connect(context=None, local=files.kubeconfig)
+    try:
+        api.get(Namespace, namespace)
+    except ApiError as error:
+        return error.status.code == 404
+    except httpx2.TransportError:
+        return False
+    finally:
+        api.close()
+    return False
 
 
 @token.command(name="list")
