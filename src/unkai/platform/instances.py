@@ -155,9 +155,11 @@ class RevisionInstances:
         self._tell("error", self.healthy.message)
         self._changed()
 
-    def _tell(self, level: str, message: str) -> None:
-        """Say ``message`` in the platform's log and among the revision's own lines."""
-        log.log(logging.getLevelName(level.upper()), "revision %s: %s", self.key, message)
+    def _tell(self, level: str, message: str, *, exc_info: BaseException | None = None) -> None:
+        """Say ``message`` in the platform's log (with ``exc_info``'s traceback) and among
+        the revision's own lines."""
+        number = logging.getLevelName(level.upper())
+        log.log(number, "revision %s: %s", self.key, message, exc_info=exc_info)
         if self._events is not None:
             self._events.write(level, message)
 
@@ -184,8 +186,8 @@ class RevisionInstances:
             self._changed()
             return
         except Exception as error:  # a bug or an OS error: report it, keep converging
-            log.exception("revision %s: starting an instance failed", self.key)
-            self._tell("error", f"starting an instance failed: {type(error).__name__}: {error}")
+            message = f"starting an instance failed: {type(error).__name__}: {error}"
+            self._tell("error", message, exc_info=error)
             self._crashes = self._crashes.after_exit(ran_for=0)
             self.healthy = Report(
                 "False", Reason.INSTANCE_START_FAILED, f"{type(error).__name__}: {error}"
