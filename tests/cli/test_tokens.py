@@ -8,6 +8,7 @@ holds tokens; names that are no DNS labels and unknown tokens are refused with a
 message naming them.
 """
 
+import json
 import shutil
 import ssl
 import subprocess
@@ -109,6 +110,18 @@ def test_a_tenant_kubeconfig_defaults_to_its_namespace(home: Home) -> None:
     [user] = config["users"]
     assert home.get(user["user"]["token"], "team-a").status_code == 200
     assert config["clusters"][0]["cluster"]["server"] == home.platform.api.url
+
+    def unkai_as_tenant(*args: str) -> Result:
+        env = {"UNKAI_DATA_DIR": str(home.path / "data"), "KUBECONFIG": str(target)}
+        return CliRunner().invoke(cli, [*args, "--context", "unkai-team-a"], env=env)
+
+    own = unkai_as_tenant("list", "-o", "json")
+    assert own.exit_code == 0, own.output
+    assert json.loads(own.stdout)["items"] == []
+    other = unkai_as_tenant("list", "-n", "default")
+    assert other.exit_code == 1
+    assert 'forbidden: User "system:serviceaccount:team-a:default"' in other.stderr
+    assert 'in the namespace "default"' in other.stderr
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")

@@ -75,7 +75,8 @@ def _book(data_dir: Path | None) -> tuple[state.PlatformDir, Path]:
 def create(namespace: str, name: str, kubeconfig_file: Path | None, data_dir: Path | None) -> None:
     """Make a token for namespace NS (replacing the one of the same --name), print it once.
 
-    With --kubeconfig, write a kubeconfig holding it, for `kubectl` and `unkai --context`.
+    With --kubeconfig, write a kubeconfig holding it (context unkai-NS): use it with
+    `KUBECONFIG=FILE kubectl ...`, or `KUBECONFIG=FILE unkai list --context unkai-NS`.
     """
     files, book = _book(data_dir)
     if kubeconfig_file is not None and not files.kubeconfig.exists():
