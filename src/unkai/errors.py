@@ -32,7 +32,8 @@ Classes keep the builtin base they had before the tree existed (``ValueError``,
     │   ├── _RefusedError (ValueError)        platform.apiserver.bodies: a number not stored
     │   ├── _UnassignedError                  platform.controllers.route: traffic to nothing
     │   ├── TrafficError (ValueError)         kube.traffic: the --split/--tag flags
-    │   └── UnknownKindError (ValueError)     kube.client: a kind Unkai does not manage
+    │   ├── UnknownKindError (ValueError)     kube.client: a kind Unkai does not manage
+    │   └── FunctionCodeError                 kube.checks: the code, checked before upload
     └── TargetError                       the environment or the target failed or refused
         ├── StoreError                        platform.store.errors: refused by the store
         │   ├── NotFoundError

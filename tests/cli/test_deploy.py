@@ -4,7 +4,8 @@ processes, with instances that run the function.
 Aspects: deploy prints a URL that serves the function; re-deploying an unchanged
 function creates no revision while an edit creates one; invoke reaches a
 `*.localhost` URL; logs show the instances' output; a function that cannot start makes
-deploy fail with the revision's reason instead of waiting forever; after a restart of
+deploy fail with the revision's reason instead of waiting forever; invoke calls a deployed
+service by its name or its directory; after a restart of
 the platform no revision runs until a request asks for it. Deploy ships only what the
 function needs (defaults, .funcignore) and says how much, and refuses links and sizes
 the platform would refuse before uploading. `logs` and `list` speak plainly about
@@ -61,6 +62,16 @@ def test_deploy_serve_redeploy_and_logs(tmp_path: Path, home: dict[str, str]) ->
     assert unkai("deploy", str(function), env=home).returncode == 0
     assert revisions(home) == ["hello-00001", "hello-00002"]
     assert '"Howdy, Ada!"' in unkai("invoke", url.group(0) + "/?name=Ada", env=home).stdout
+    by_name = unkai("invoke", "hello", "--path", "/?name=Ada", env=home)
+    assert by_name.returncode == 0, by_name.stderr
+    assert json.loads(by_name.stdout) == {"message": "Howdy, Ada!"}
+    by_directory = unkai("invoke", str(function), "-d", '{"name": "Bob"}', env=home)
+    assert json.loads(by_directory.stdout) == {"message": "Howdy, Bob!"}
+    unknown = unkai("invoke", "nosuch", env=home)
+    assert unknown.returncode == 1
+    assert "nosuch is neither a URL, a function directory nor a deployed service" in (
+        unknown.stderr
+    )
 
     logs = unkai("logs", "hello", env=home)
     assert logs.returncode == 0
@@ -74,11 +85,21 @@ def test_a_function_that_cannot_start_fails_the_deploy(
     tmp_path: Path, home: dict[str, str]
 ) -> None:
     assert unkai("init", "hello", env=home, cwd=tmp_path).returncode == 0
-    (tmp_path / "hello" / "func.py").write_text("raise RuntimeError('no database')\n")
+    (tmp_path / "hello" / "func.py").write_text(
+        "raise RuntimeError('no database')\n\ndef handle(request):\n    pass\n"
+    )
     deployed = unkai("deploy", str(tmp_path / "hello"), "--timeout", "60", env=home)
     assert deployed.returncode == 1
     assert "not ready" in deployed.stderr
+    assert "importing func failed (func.py, line 1)" in deployed.stderr
     assert "no database" in deployed.stderr
+    assert "/trees/" not in deployed.stderr  # the user's file, not the bundle copy
+    logs = unkai("logs", "hello", env=home)
+    assert "ERROR cannot load the function: importing func failed (func.py, line 1)" in (
+        logs.stdout
+    )
+    assert 'File "func.py", line 1, in <module>' in logs.stdout
+    assert "ERROR an instance failed to start: ExitCode2" in logs.stdout
 
 
 def test_deploy_needs_a_valid_func_yaml(tmp_path: Path) -> None:
@@ -218,8 +239,15 @@ def test_logs_and_list_speak_plainly(tmp_path: Path, home: dict[str, str]) -> No
         "spec: {template: {spec: {containers: [{image: example.com/never:1}]}}}\n"
     )
     assert unkai("apply", "-f", str(manifest), env=home).returncode == 0
-    not_yet = unkai("logs", name, env=home)
-    assert f"no logs for {name} in namespace default (yet)" in not_yet.stderr
+    not_yet = unkai("logs", name, "--revision", f"{name}-00002", env=home)
+    assert f"no logs for revision {name}-00002 of {name} in namespace default (yet)" in (
+        not_yet.stderr
+    )
+    deadline = time.monotonic() + 60  # the platform says why its instance does not start
+    while (
+        "ERROR an instance failed to start" not in (shown := unkai("logs", name, env=home)).stdout
+    ):
+        assert time.monotonic() < deadline, shown.stdout + shown.stderr
 
     listed = unkai("list", env=home).stdout.splitlines()  # piped, as into awk
     assert listed[0].split() == ["NAME", "URL", "LATEST", "AGE", "READY", "REASON"]
@@ -228,3 +256,19 @@ def test_logs_and_list_speak_plainly(tmp_path: Path, home: dict[str, str]) -> No
     assert columns[0] == name
     assert re.fullmatch(rf"http://{name}\.default\.localhost:\d+", columns[1])
     assert re.fullmatch(r"\d+s", columns[2])  # AGE; no LATEST yet
+
+
+def test_requests_the_gateway_ends_show_in_the_logs(tmp_path: Path, home: dict[str, str]) -> None:
+    (tmp_path / "func.yaml").write_text("name: hello\ndeploy:\n  timeout: 1\n")
+    (tmp_path / "func.py").write_text(
+        "import asyncio\n\nasync def handle(request):\n    await asyncio.sleep(5)\n"
+    )
+    deployed = unkai("deploy", str(tmp_path), env=home)
+    assert deployed.returncode == 0, deployed.stderr
+    called = unkai("invoke", "hello", env=home)
+    assert called.returncode == 1
+    assert "504 Gateway Timeout" in called.stderr
+    wanted = "WARNING 1 request timed out (504): no response within the revision's timeoutSeconds"
+    deadline = time.monotonic() + 30
+    while wanted not in (shown := unkai("logs", "hello", env=home).stdout):
+        assert time.monotonic() < deadline, shown

@@ -18,10 +18,11 @@ import pytest
 from lightkube.core.exceptions import ApiError
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace
+from lightkube.types import PatchType
 from tests.controllers.readiness import READY, InMemoryReadiness, failing
 from tests.support.embedded import embedded
 
-from unkai.kube import client, deploy, kinds
+from unkai.kube import client, deploy, kinds, manifests
 from unkai.platform.embedded import Platform, Settings
 
 HELLO = 'def handle(request):\n    return {"message": "hello"}\n'
@@ -202,3 +203,49 @@ def test_triggers_follow_the_subscriptions(tmp_path: Path, target: Target) -> No
 
     deploy_with("[]")
     assert triggers() == {}
+
+
+def test_after_a_manual_split_a_deploy_keeps_it_and_says_how_to_send_all(
+    tmp_path: Path, target: Target
+) -> None:
+    directory = function(tmp_path)
+    for number in (1, 2, 3):
+        target.readiness.set(f"hello-0000{number}", READY)
+    ship(target, directory)
+    (directory / "func.py").write_text(HELLO.replace("hello", "hello again"))
+    _, second = ship(target, directory)
+    assert len(second.notes) == 2  # no split yet: the new revision has it all
+    split = [
+        {"revisionName": "hello-00001", "percent": 90},
+        {"revisionName": "hello-00002", "percent": 10, "tag": "canary"},
+    ]
+    target.api.patch(
+        kinds.resource(kinds.SERVICE), "hello", {"spec": {"traffic": split}},
+        patch_type=PatchType.MERGE,
+    )  # fmt: skip
+    (directory / "func.py").write_text(HELLO.replace("hello", "third"))
+    service, third = ship(target, directory)
+    assert [entry["percent"] for entry in service["status"]["traffic"]] == [90, 10]
+    assert third.notes[2:] == [
+        "Traffic of hello stays as it was split (Knative keeps spec.traffic):",
+        "   90%  hello-00001",
+        "   10%  hello-00002  #canary",
+        "The new revision hello-00003 gets 0%. To send it all: "
+        "`unkai traffic hello --split @latest=100`",
+    ]
+
+
+def test_deploying_a_failed_function_again_starts_it_as_a_new_revision(
+    tmp_path: Path, target: Target
+) -> None:
+    target.readiness.set("hello-00001", failing("CrashLoopBackOff", "gave up after 10 failed"))
+    directory = function(tmp_path)
+    with pytest.raises(deploy.NotReadyError, match="gave up after 10 failed"):
+        ship(target, directory)
+    target.readiness.set("hello-00002", READY)
+    service, _ = ship(target, directory)  # unchanged, but asked again
+    assert target.revisions() == ["hello-00001", "hello-00002"]
+    stamp = service["spec"]["template"]["metadata"]["annotations"][manifests.RESTARTED_AT]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", stamp)
+    ship(target, directory)  # well now: an unchanged deploy changes nothing
+    assert target.revisions() == ["hello-00001", "hello-00002"]

@@ -150,6 +150,8 @@ async def test_a_function_that_cannot_load_fails_clearly(
         await runner.start(make_spec("broken"))
     assert failure.value.reason == "ExitCode2"
     assert "RuntimeError('no database configured')" in failure.value.message
+    assert "importing func failed (func.py, line 3)" in failure.value.message
+    assert "sha256" not in failure.value.message  # the user's file, not the bundle's copy
     assert failure.value.exit == InstanceExit(2, failure.value.exit.log_tail)
 
     with pytest.raises(InstanceStartError) as again:  # the retry reports its own lines

@@ -132,3 +132,14 @@ def test_a_first_parameter_with_a_default_still_decides(tmp_path: Path) -> None:
     source = "def handle(request=None):\n    return request.method\n"
     with FunctionClient(function(tmp_path, source)) as client:
         assert client.get("/").text == "GET"
+
+
+def test_a_missing_package_is_named_with_the_line_and_where_to_add_it(tmp_path: Path) -> None:
+    source = "import json\nimport yaml_not_installed.loader\n\ndef handle(request):\n    pass\n"
+    with pytest.raises(LoadError) as raised:
+        FunctionClient(function(tmp_path, source))
+    assert str(raised.value) == (
+        "importing func failed (func.py, line 2): no module named 'yaml_not_installed'; add the"
+        " package that provides it to the function's requirements (requirements.txt, or"
+        " `requirements:` in func.yaml)"
+    )

@@ -1,16 +1,19 @@
 """``unkai invoke``: call a function the way its signature expects.
 
-A directory target is looked up in the run records (``unkai run`` must be serving
-it), which give the signature the running function has; a URL target is called as is.
-CloudEvents are sent with the official SDK in binary mode. The response body goes to
-stdout byte for byte, so it can be piped; the status, headers and a CloudEvent reply's
-attributes go to stderr.
+TARGET is a URL (called as is), a function directory, or a service's name. A directory
+that ``unkai run`` serves is called there (its run record gives the signature it runs
+with); otherwise the deployed service of that name (the directory's func.yaml name) is
+called at its URL, found through the same target as the resource commands (the local
+``unkai up``, else the kubeconfig; ``--context``, ``-n``). CloudEvents are sent with the
+official SDK in binary mode. The response body goes to stdout byte for byte, so it can
+be piped; the status, headers and a CloudEvent reply's attributes go to stderr.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -19,36 +22,83 @@ import httpx2
 from cloudevents.core.bindings import http as ce_http
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
+from lightkube.core.exceptions import ApiError, ConfigError
 from rich.text import Text
 
+from unkai.api import funcyaml, yamlsource
 from unkai.cli import console, records
+from unkai.cli import target as targets
+from unkai.kube import client, kinds
 
 DEFAULT_EVENT_DATA = b'{"message": "Hello World"}'
 DEFAULT_TYPE = "dev.unkai.invoke"
 DEFAULT_SOURCE = "/unkai/cli"
 
 
-def resolve_target(target: str, path: str | None) -> tuple[str, str | None]:
-    """(URL, signature) for a URL, or for the function ``unkai run`` serves from a
-    directory (with ``path`` appended)."""
+def resolve_target(
+    target: str, path: str | None, *, context: str | None = None, namespace: str | None = None
+) -> tuple[str, str | None]:
+    """(URL, signature) for a URL; for the function ``unkai run`` serves from a
+    directory; else for the deployed service named ``target`` (or the directory's
+    func.yaml name), with ``path`` appended."""
     if target.startswith(("http://", "https://")):
         if path is not None:
-            raise click.UsageError("--path is for a directory target: put the path in the URL")
+            raise click.UsageError("--path is for a directory or name target: put it in the URL")
         return target, None
-    directory = Path(target).resolve()
-    if not directory.is_dir():
-        raise console.Failure(f"{target} is neither a URL nor a function directory")
-    record = records.read(directory)
-    if record is None:
-        raise console.Failure(
-            f"nothing serves {target} locally: start it with `unkai run {target}`, "
-            "or pass the function's URL"
-        )
-    if record.url is None:
+    directory = Path(target)
+    record = records.read(directory.resolve()) if directory.is_dir() else None
+    if record is not None and record.url is not None:
+        return _joined(record.url, path), record.signature
+    spec = _spec(directory)
+    name = spec.name if spec is not None else target
+    url = _deployed_url(name, context=context, namespace=namespace)
+    if url is not None:
+        return _joined(url, path), str(spec.signature) if spec and spec.signature else None
+    if record is not None:
         raise console.Failure(
             f"{target} is not running: {record.down} (`unkai run`, pid {record.pid})"
         )
-    return record.url.rstrip("/") + "/" + (path or "/").lstrip("/"), record.signature
+    if spec is None and not directory.is_dir():
+        raise console.Failure(
+            f"{target} is neither a URL, a function directory nor a deployed service "
+            "(see `unkai list`)"
+        )
+    raise console.Failure(
+        f"nothing serves {target}: start it with `unkai run {target}`, deploy it with "
+        f"`unkai deploy {target}`, or pass the function's URL"
+    )
+
+
+def _joined(url: str, path: str | None) -> str:
+    return url.rstrip("/") + "/" + (path or "/").lstrip("/")
+
+
+def _spec(directory: Path) -> funcyaml.FuncSpec | None:
+    """The func.yaml of ``directory``, when it is a function directory with a valid one."""
+    if not (directory / funcyaml.FILENAME).is_file():
+        return None
+    try:
+        return funcyaml.load(directory)
+    except yamlsource.SourceError:
+        return None
+
+
+def _deployed_url(name: str, *, context: str | None, namespace: str | None) -> str | None:
+    """The URL of service ``name`` on the target, or ``None`` when there is no such
+    service, or no target to ask."""
+    if not re.fullmatch(funcyaml.DNS_LABEL, name):
+        return None
+    try:
+        api = targets.connect(context, namespace)
+        service = client.to_dict(api.get(kinds.resource(kinds.SERVICE), name))
+    except ApiError as error:
+        if error.status.code == 404:
+            return None
+        raise
+    except (client.NoTargetError, ConfigError, console.Failure, httpx2.TransportError):
+        return None
+    url = service.get("status", {}).get("url")
+    return str(url) if url else None
 
 
 def loopback_for(url: str) -> tuple[str, dict[str, str]]:
@@ -120,8 +170,9 @@ def build_request(
 @click.option("--source", default=DEFAULT_SOURCE, show_default=True)
 @click.option("--header", "-H", "header_values", multiple=True, help="'Name: value', repeatable.")
 @click.option("--method", "-X", help="HTTP method (default: POST with data, else GET).")
-@click.option("--path", help="Path to call on a directory target  [default: /]")
+@click.option("--path", help="Path to call on a directory or name target  [default: /]")
 @click.option("--verbose", "-v", is_flag=True, help="Show request and response headers.")
+@targets.options
 def invoke(
     target: str,
     data: str | None,
@@ -132,9 +183,13 @@ def invoke(
     method: str | None,
     path: str | None,
     verbose: bool,
+    context: str | None,
+    namespace: str | None,
 ) -> None:
-    """Call a running function (TARGET: a function directory or a URL) and print the reply."""
-    url, signature = resolve_target(target, path)
+    """Call a function (TARGET: a URL, a function directory, or a deployed service's
+    name) and print the reply."""
+    with targets.api_errors(subject=target):
+        url, signature = resolve_target(target, path, context=context, namespace=namespace)
     url, host = loopback_for(url)
     headers, content = build_request(
         read_data(data),

@@ -17,6 +17,7 @@ from unkai.cli import (
     resources,
     run,
     runtime,
+    tokens,
     traffic,
 )
 
@@ -52,6 +53,7 @@ for command in (
     resources.delete,
     resources.revisions,
     traffic.traffic,
+    tokens.token,
 ):
     cli.add_command(command)
 

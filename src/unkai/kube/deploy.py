@@ -16,6 +16,11 @@ before anything is uploaded or changed, so a refused Trigger (or a missing names
 leaves the deployed function as it was. While the new revision comes up (a first
 install of requirements can take minutes) :meth:`Progress.waiting` says what it waits
 for; failure raises :class:`NotReadyError` with the revision's reason and message.
+Deploying again over a Service whose latest revision failed starts the function again
+as a new revision (:func:`manifests.restart_stamp`), since the platform stops retrying
+a revision that keeps failing. A traffic split made by hand is kept, as Knative keeps
+``spec.traffic``, and :func:`split_kept` says what the new revision got and how to send
+it everything.
 
 API refusals and connection errors are lightkube's and httpx's own exceptions: the
 caller words them (it knows which command was run).
@@ -28,6 +33,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,7 +42,7 @@ from lightkube.core.exceptions import ApiError
 
 from unkai.api import funcyaml
 from unkai.errors import TargetError
-from unkai.kube import client, conditions, kinds, manifests, uploads
+from unkai.kube import checks, client, conditions, kinds, manifests, uploads
 from unkai.platform import bundles
 from unkai.platform.bundles import archive, ignore
 from unkai.runtime import concurrency
@@ -97,9 +103,10 @@ class Options:
 
 
 def prepare(directory: Path, progress: Progress) -> Function:
-    """Load ``directory``'s func.yaml and pack its bundle, refused here (not after an
-    upload) when the platform would refuse it."""
+    """Load ``directory``'s func.yaml, check its code (:mod:`.checks`) and pack its
+    bundle, refused here (not after an upload) when the platform would refuse it."""
     spec = funcyaml.load(directory)
+    checks.check(directory, spec)
     ignore_file = directory / ignore.IGNORE_FILE
     with _step(progress, f"Packing {directory}…"):
         try:
@@ -128,9 +135,11 @@ def deploy(
     spec, digest = function.spec, function.digest
     namespace = options.namespace or spec.deploy.namespace or api.namespace
     image = bundles.format_reference(namespace=namespace, name=spec.name, digest=digest)
+    current = _current(api, spec.name, namespace)
     service = manifests.make_service(
-        spec, image=image, namespace=namespace, one_at_a_time=function.one_at_a_time
-    )
+        spec, image=image, namespace=namespace, one_at_a_time=function.one_at_a_time,
+        restarted_at=manifests.restart_stamp(current, now=datetime.now(UTC)),
+    )  # fmt: skip
     changes = manifests.trigger_changes(
         manifests.make_triggers(spec, namespace=namespace),
         function_triggers(api, spec.name, namespace),
@@ -147,10 +156,48 @@ def deploy(
     if not options.wait:
         return applied
     with _step(progress, "Waiting for the new revision…"):
-        return _wait_ready(
+        ready = _wait_ready(
             api, spec.name, namespace=namespace, generation=generation, timeout=options.timeout,
             progress=progress,
         )  # fmt: skip
+    for line in split_kept(ready):
+        progress.note(line)
+    return ready
+
+
+def split_kept(service: dict[str, Any]) -> list[str]:
+    """What to tell after a deploy when the Service's traffic was split by hand: Knative
+    keeps a split made with ``spec.traffic`` across new revisions, so the new one may get
+    less than all (or none) of it. The lines show the traffic as it now is and how to
+    send all of it to the new revision; none when the latest revision has it all."""
+    status = service.get("status", {})
+    entries = status.get("traffic") or []
+    latest = status.get("latestReadyRevisionName")
+    share = sum(int(e.get("percent") or 0) for e in entries if e.get("revisionName") == latest)
+    if not entries or share == 100:
+        return []
+    name = service["metadata"]["name"]
+    lines = [f"Traffic of {name} stays as it was split (Knative keeps spec.traffic):"]
+    for entry in entries:
+        following = " (@latest)" if entry.get("latestRevision") else ""
+        tag = f"  #{entry['tag']}" if entry.get("tag") else ""
+        revision = entry.get("revisionName", "")
+        lines.append(f"  {int(entry.get('percent') or 0):>3}%  {revision}{following}{tag}")
+    lines.append(
+        f"The new revision {latest} gets {share}%. To send it all: "
+        f"`unkai traffic {name} --split @latest=100`"
+    )
+    return lines
+
+
+def _current(api: lightkube.Client, name: str, namespace: str) -> dict[str, Any] | None:
+    """The Service as it is before this deploy, if there is one."""
+    try:
+        return client.to_dict(api.get(kinds.resource(kinds.SERVICE), name, namespace=namespace))
+    except ApiError as error:
+        if error.status.code == 404:
+            return None
+        raise
 
 
 def function_triggers(

@@ -30,6 +30,25 @@ def merge(existing: dict[str, Any], ours: dict[str, Any], *, use: bool) -> dict[
     return merged
 
 
+def for_tenant(ours: dict[str, Any], *, token: str, namespace: str) -> dict[str, Any]:
+    """A kubeconfig for a tenant of ``namespace``: the server and CA of ``ours`` (the
+    platform's own kubeconfig), the tenant's token, and ``namespace`` as the default so
+    that ``kubectl get ksvc`` needs no ``-n``. Its entries are named ``unkai-{namespace}``,
+    so merging it beside the admin's ``unkai`` context replaces neither."""
+    name = f"{CONTEXT}-{namespace}"
+    cluster = ours["clusters"][0]["cluster"]
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": name, "cluster": dict(cluster)}],
+        "users": [{"name": name, "user": {"token": token}}],
+        "contexts": [
+            {"name": name, "context": {"cluster": name, "user": name, "namespace": namespace}}
+        ],
+        "current-context": name,
+    }
+
+
 def default_path() -> Path:
     """The first file of ``KUBECONFIG``, else ``~/.kube/config`` (as kubectl picks it)."""
     configured = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]

@@ -12,12 +12,18 @@ before and :func:`trigger_changes` says how to make them exactly what ``func.yam
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from unkai.api.funcyaml import FuncSpec
+from unkai.kube.conditions import condition
 
 AUTOSCALING = "autoscaling.knative.dev"
 FUNCTION_LABEL = "function.unkai.dev/name"
+RESTARTED_AT = "function.unkai.dev/restartedAt"
+"""On the revision template: when ``unkai deploy`` last asked a failed function to start
+again. A new value is a new revision, which starts afresh (``kubectl rollout restart``'s
+way: it sets ``kubectl.kubernetes.io/restartedAt``)."""
 
 
 def scale_annotations(spec: FuncSpec) -> dict[str, str]:
@@ -37,12 +43,18 @@ def scale_annotations(spec: FuncSpec) -> dict[str, str]:
 
 
 def make_service(
-    spec: FuncSpec, *, image: str, namespace: str, one_at_a_time: bool = False
+    spec: FuncSpec,
+    *,
+    image: str,
+    namespace: str,
+    one_at_a_time: bool = False,
+    restarted_at: str | None = None,
 ) -> dict[str, Any]:
     """The Knative Service running ``image`` as the function ``spec`` describes.
 
     ``one_at_a_time``: its instances serve one request at a time (a sync handler, see
     ``unkai.runtime.concurrency``), so containerConcurrency is 1 unless func.yaml sets it.
+    ``restarted_at``: the template's :data:`RESTARTED_AT` (see :func:`restart_stamp`).
     """
     deploy = spec.deploy
     template_spec: dict[str, Any] = {
@@ -61,6 +73,8 @@ def make_service(
         template_spec["timeoutSeconds"] = deploy.timeout
     template_metadata: dict[str, Any] = {"labels": {FUNCTION_LABEL: spec.name}}
     annotations = {**deploy.annotations, **scale_annotations(spec)}
+    if restarted_at is not None:
+        annotations[RESTARTED_AT] = restarted_at
     if annotations:
         template_metadata["annotations"] = annotations
     metadata: dict[str, Any] = {
@@ -74,6 +88,25 @@ def make_service(
         "metadata": metadata,
         "spec": {"template": {"metadata": template_metadata, "spec": template_spec}},
     }
+
+
+def restart_stamp(current: dict[str, Any] | None, *, now: datetime) -> str | None:
+    """The :data:`RESTARTED_AT` for the next deploy over ``current`` (the Service as it is).
+
+    A revision that keeps failing to start stops being retried (the data plane's
+    CrashLoopBackOff) and an unchanged function would make no new revision, so when the
+    Service's latest revision has failed the deploy stamps ``now``: the same function
+    then starts again as a new revision. Otherwise the stamp stays as it was, so an
+    unchanged deploy changes nothing."""
+    if current is None:
+        return None
+    template = current.get("spec", {}).get("template", {}).get("metadata", {})
+    kept = (template.get("annotations") or {}).get(RESTARTED_AT)
+    status = current.get("status", {})
+    caught_up = status.get("observedGeneration") == current["metadata"].get("generation")
+    if caught_up and condition(current, "ConfigurationsReady").get("status") == "False":
+        return now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return str(kept) if kept is not None else None
 
 
 def _text(value: float | int | str) -> str:

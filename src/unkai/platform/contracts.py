@@ -62,6 +62,7 @@ class Reason(StrEnum):
     CONTAINER_MISSING = "ContainerMissing"
     INSTANCE_START_FAILED = "InstanceStartFailed"
     SCALING_FAILED = "ScalingFailed"
+    CRASH_LOOP_BACK_OFF = "CrashLoopBackOff"
 
 
 PERMANENT: frozenset[str] = frozenset({Reason.BUNDLE_MISSING, Reason.CONTAINER_RUNTIME_UNAVAILABLE})

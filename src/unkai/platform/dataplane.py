@@ -32,7 +32,8 @@ from unkai.platform.contracts import (
 )
 from unkai.platform.gateway import Gateway, RevisionSettings
 from unkai.platform.instances import RevisionInstances
-from unkai.platform.runners import Instance, InstanceSpec, Runner, from_revision
+from unkai.platform.logs import RevisionEvents
+from unkai.platform.runners import Instance, InstanceSpec, LogFiles, Runner, from_revision
 
 log = logging.getLogger("unkai.dataplane")
 ACTIVE_CONDITION: dict[Activity, Status] = {
@@ -60,8 +61,10 @@ class DataPlane:
         autoscaler_config: AutoscalerConfig,
         registry: CollectorRegistry,
         notify: Callable[[RevisionKey], None],
+        logs: LogFiles | None = None,
     ) -> None:
         self.gateway = gateway
+        self._logs = logs  # where the platform's own lines about a revision go
         self.autoscaler = autoscaler
         autoscaler.drive(scaler=self, pods=self)
         self._config = autoscaler_config
@@ -103,6 +106,7 @@ class DataPlane:
         self._revisions[key] = RevisionInstances(
             spec, runner=runner, gateway=self.gateway, cold_starts=self._cold_starts,
             starts=self._starts, changed=lambda: self._notify(key),
+            events=None if self._logs is None else RevisionEvents(self._logs.folder(spec)),
         )  # fmt: skip
         if resumed:
             self._revisions[key].healthy = self._revisions[key].resources = Report("True")

@@ -111,6 +111,7 @@ class Platform:
                 autoscaler_config=settings.autoscaler,
                 registry=self.registry,
                 notify=self._revision_changed,
+                logs=self.logs,
             )
         self.controllers: ServingControllers | None = None
         self.routes: dict[RouteKey, RoutingTable] = {}

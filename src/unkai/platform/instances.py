@@ -6,7 +6,12 @@ probe passed), and stops surplus ones by taking them out of the gateway, waiting
 their in-flight requests, then stopping them (SIGTERM, grace, SIGKILL). An instance
 that exits on its own is a crash: it is taken out at once, reported in the revision's
 ``ContainerHealthy`` condition (exit code and last log lines), and replaced after an
-exponential backoff. Every change of what it would report calls ``changed()``. The
+exponential backoff; after ten failed starts in a row it stops trying and reports
+``CrashLoopBackOff`` with the last failure, until the revision is replaced (a new
+deploy makes a new revision). Every change of what it would report calls ``changed()``.
+What it sees (failed starts, crashes, giving up, and every few seconds the requests the
+gateway ended itself with 504, 503 or 502) is also written to the revision's
+``platform.log``, for ``unkai logs`` (:class:`~unkai.platform.logs.RevisionEvents`). The
 converging task is supervised: if it fails (an ``OSError`` while stopping an instance,
 say), the revision reports ``ContainerHealthy=False`` with reason ``ScalingFailed`` and
 the task starts again after a backoff, so a revision never says Ready while nothing
@@ -25,10 +30,15 @@ from prometheus_client import Histogram
 from unkai.platform.backoff import CrashLoop
 from unkai.platform.contracts import DEPLOYING, PERMANENT, Reason, Report
 from unkai.platform.gateway import Endpoint, Gateway
+from unkai.platform.gateway.metrics import RevisionStats
+from unkai.platform.logs import Outcomes, RevisionEvents, outcome_lines
 from unkai.platform.runners import Instance, InstanceSpec, Runner, RunnerError
 from unkai.platform.supervision import supervise
 
 log = logging.getLogger("unkai.dataplane")
+
+OUTCOME_INTERVAL = 5.0
+"""Seconds between looks at the gateway's 504/503/502 counts of a revision."""
 
 
 class RevisionInstances:
@@ -43,6 +53,9 @@ class RevisionInstances:
         changed: Callable[[], None],
         cold_starts: Histogram,
         starts: asyncio.Semaphore,
+        crash_loop: CrashLoop | None = None,
+        events: RevisionEvents | None = None,
+        outcome_interval: float = OUTCOME_INTERVAL,
     ) -> None:
         self.spec = spec
         self.key = spec.key
@@ -57,7 +70,10 @@ class RevisionInstances:
         self._cold_starts = cold_starts.labels(*spec.key)
         self._starts = starts
         self._starting = 0
-        self._crashes = CrashLoop()
+        self._crashes = crash_loop or CrashLoop()
+        self._events = events
+        self._outcome_interval = outcome_interval
+        self._outcomes: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping: set[Instance] = set()
@@ -78,13 +94,16 @@ class RevisionInstances:
             self._task = supervise(
                 f"instances of {self.key}", self._converge, on_failure=self._converge_failed
             )
+        if self._outcomes is None and self._events is not None:
+            self._outcomes = supervise(f"outcomes of {self.key}", self._tell_outcomes)
 
     async def close(self) -> None:
         """Stop every instance (the revision is gone, or the platform stops)."""
         self.desired = 0
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in (self._task, self._outcomes):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await asyncio.gather(*(self._retire(instance) for instance in list(self.ready)))
         await self._runner.retire(self.spec.key)
         self._gateway.forget_revision(self.key)
@@ -96,6 +115,8 @@ class RevisionInstances:
             missing = self.desired - len(self.ready) - self._starting
             if surplus > 0:
                 await asyncio.gather(*(self._retire(i) for i in self.ready[-surplus:]))
+            elif missing > 0 and self._crashes.exhausted:
+                self._give_up()
             elif missing > 0:
                 await asyncio.sleep(self._crashes.delay)
                 await asyncio.gather(*(self._start() for _ in range(missing)))
@@ -106,6 +127,41 @@ class RevisionInstances:
                 self.healthy = Report("True")
                 self._changed()
             await self._wake.wait()
+
+    async def _tell_outcomes(self) -> None:
+        """Every ``outcome_interval``, say in the revision's log how many of its requests
+        the gateway ended itself (504, 503, 502) since the last look."""
+        before = Outcomes()
+        while True:
+            stats = self._gateway.stats(self.key)
+            now = before if stats is None else _outcomes(stats)
+            for line in outcome_lines(before, now, seconds=self._outcome_interval):
+                self._tell("warning", line)
+            before = now
+            await asyncio.sleep(self._outcome_interval)
+
+    def _give_up(self) -> None:
+        """Stop starting instances: say so, with the last failure, once."""
+        if self.healthy.reason == Reason.CRASH_LOOP_BACK_OFF:
+            return
+        last = self.resources if self.resources.status == "False" else self.healthy
+        self.healthy = Report(
+            "False",
+            Reason.CRASH_LOOP_BACK_OFF,
+            f"gave up after {self._crashes.failures} failed starts in a row; deploy again "
+            f"(`unkai deploy`) or change the revision to try again. The last: "
+            f"{last.reason}: {last.message}",
+        )
+        self._tell("error", self.healthy.message)
+        self._changed()
+
+    def _tell(self, level: str, message: str, *, exc_info: BaseException | None = None) -> None:
+        """Say ``message`` in the platform's log (with ``exc_info``'s traceback) and among
+        the revision's own lines."""
+        number = logging.getLevelName(level.upper())
+        log.log(number, "revision %s: %s", self.key, message, exc_info=exc_info)
+        if self._events is not None:
+            self._events.write(level, message)
 
     def _converge_failed(self, error: BaseException, delay: float) -> None:
         message = f"managing instances failed: {type(error).__name__}: {error}"
@@ -126,11 +182,12 @@ class RevisionInstances:
                 self.resources = failed
             else:
                 self.healthy = failed
-            log.warning("revision %s: instance failed to start: %s", self.key, error.message)
+            self._tell("error", f"an instance failed to start: {error.reason}: {error.message}")
             self._changed()
             return
         except Exception as error:  # a bug or an OS error: report it, keep converging
-            log.exception("revision %s: starting an instance failed", self.key)
+            message = f"starting an instance failed: {type(error).__name__}: {error}"
+            self._tell("error", message, exc_info=error)
             self._crashes = self._crashes.after_exit(ran_for=0)
             self.healthy = Report(
                 "False", Reason.INSTANCE_START_FAILED, f"{type(error).__name__}: {error}"
@@ -168,11 +225,15 @@ class RevisionInstances:
             return
         ended = instance.exit
         assert ended is not None
-        log.warning("revision %s: instance %s exited: %s", self.key, instance.id, ended.reason)
         if instance in self.ready:
             self.ready.remove(instance)
             self._publish()
         self._crashes = self._crashes.after_exit(ran_for=instance.uptime())
+        self._tell(
+            "error",
+            f"instance {instance.id} exited ({ended.reason}: {ended.message.partition(';')[0]})"
+            f" after {instance.uptime():.1f}s",
+        )
         self.healthy = Report("False", ended.reason, ended.message)
         self._changed()
         self._wake.set()
@@ -180,6 +241,10 @@ class RevisionInstances:
     def _publish(self) -> None:
         endpoints = [_endpoint(instance) for instance in self.ready]
         self._gateway.set_endpoints(self.key, endpoints)
+
+
+def _outcomes(stats: RevisionStats) -> Outcomes:
+    return Outcomes(stats.timeouts, stats.overloads, stats.upstream_failures)
 
 
 def _endpoint(instance: Instance) -> Endpoint:

@@ -20,6 +20,7 @@ import importlib
 import os
 import re
 import sys
+import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,9 +155,34 @@ def _import(directory: Path, module: str) -> ModuleType:
     except ModuleNotFoundError as error:
         if error.name == module.partition(".")[0]:
             raise LoadError(f"{directory}: no module {module!r} (write {module}.py)") from None
-        raise LoadError(f"importing {module} failed: {error}") from error
+        missing = (error.name or "").partition(".")[0]
+        raise LoadError(
+            f"importing {module} failed{_where(error, path)}: no module named {missing!r}; "
+            f"add the package that provides it to the function's requirements "
+            f"(requirements.txt, or `requirements:` in func.yaml)"
+        ) from error
+    except SyntaxError as error:
+        text = f": {error.text.strip()}" if error.text else ""
+        raise LoadError(
+            f"importing {module} failed{_where(error, path)}: {error.msg}{text}"
+        ) from error
     except Exception as error:
-        raise LoadError(f"importing {module} failed: {error!r}") from error
+        raise LoadError(f"importing {module} failed{_where(error, path)}: {error!r}") from error
+
+
+def _where(error: BaseException, directory: str) -> str:
+    """`` (func.py, line 3)``: the function's own file and line where ``error`` was raised
+    (the last frame in ``directory``; a syntax error's own place), relative to it, so the
+    message names the user's file and not the copy the platform runs."""
+    own = os.path.join(directory, "")
+    places = [(frame.filename, frame.lineno) for frame in traceback.extract_tb(error.__traceback__)]
+    if isinstance(error, SyntaxError) and error.filename:
+        places.append((error.filename, error.lineno))
+    mine = [(file, line) for file, line in places if file.startswith(own)]
+    if not mine:
+        return ""
+    file, line = mine[-1]
+    return f" ({file.removeprefix(own)}, line {line})"
 
 
 def _forget_other_functions(path: str) -> None:

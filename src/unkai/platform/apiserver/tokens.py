@@ -102,6 +102,14 @@ def revoke(path: Path, *, namespace: str, name: str) -> bool:
     return True
 
 
+def tenants(path: Path) -> list[Identity]:
+    """The tenant tokens recorded in ``path`` (who they are; the tokens are not kept)."""
+    return sorted(
+        (Identity(entry["name"], entry["namespace"]) for entry in _entries(path)),
+        key=lambda identity: (identity.namespace or "", identity.name),
+    )
+
+
 def _entries(path: Path) -> list[dict[str, str]]:
     try:
         loaded = json.loads(path.read_text())

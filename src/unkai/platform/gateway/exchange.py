@@ -142,6 +142,7 @@ class Exchange:
             backend = throttle.admit(self)
         except OverloadedError:
             log.debug("queue full", extra={"revision": str(throttle.key)})
+            throttle.stats.overloads += 1
             self._respond(503, responses.QUEUE_FULL)
             return
         throttle.deadlines.add(self, now + throttle.first_byte_limit)
@@ -345,6 +346,8 @@ class Exchange:
             self._connecting = asyncio.ensure_future(self._connect(self.backend))
         else:
             log.warning(reason, extra={"revision": str(self.throttle and self.throttle.key)})
+            if self.throttle is not None:
+                self.throttle.stats.upstream_failures += 1
             self._respond(502, b"bad gateway: " + reason.encode())
 
     def abandon(self) -> None:
@@ -357,6 +360,8 @@ class Exchange:
             self.throttle.withdraw(self)
             body = responses.ACTIVATOR_TIMEOUT
         log.debug("request timed out", extra={"revision": str(self.throttle and self.throttle.key)})
+        if self.throttle is not None:
+            self.throttle.stats.timeouts += 1
         self._respond(504, body)
 
     def idled_out(self) -> None:

@@ -59,10 +59,15 @@ class RevisionStats:
 
     ``in_flight``: admitted and not finished, held ones included. ``held``: waiting for
     an instance (cold, or queued by the breaker). ``requests``: arrivals, ever.
-    ``codes``: finished requests by :data:`CODE_CLASSES`.
+    ``codes``: finished requests by :data:`CODE_CLASSES`. ``timeouts``, ``overloads``,
+    ``upstream_failures``: the gateway's own 504s, 503s (queue full) and 502s, which a
+    function's own 5xx would be mistaken for in ``codes`` (``unkai logs`` reports them).
     """
 
-    __slots__ = ("buckets", "codes", "held", "in_flight", "latency_sum", "meter", "requests")
+    __slots__ = (
+        "buckets", "codes", "held", "in_flight", "latency_sum", "meter", "overloads",
+        "requests", "timeouts", "upstream_failures",
+    )  # fmt: skip
 
     def __init__(self, meter: RequestMeter | None = None) -> None:
         self.meter = meter
@@ -72,6 +77,7 @@ class RevisionStats:
         self.codes = [0] * len(CODE_CLASSES)
         self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)
         self.latency_sum = 0.0
+        self.timeouts = self.overloads = self.upstream_failures = 0
 
     def arrive(self, now: float) -> None:
         self.in_flight += 1

@@ -91,7 +91,11 @@ class ForkServer:
         hello = json.loads(first) if first.strip() else {}
         if hello.get("event") != "ready":
             writer.close()
-            ended = InstanceExit(await process.wait(), tuple(logfiles.tail(log_path, since=since)))
+            # The user's file names (``func.py``), not the bundle copy's (``/…/sha256/…/func.py``)
+            tail = (
+                line.replace(f"{directory}/", "") for line in logfiles.tail(log_path, since=since)
+            )
+            ended = InstanceExit(await process.wait(), tuple(tail))
             raise InstanceStartError(ended.reason, ended.message, ended)
         return cls(process, reader, writer, grace=grace)
 

@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update(environment(spec, os.environ))
         prepared = prepare(args.directory, spec=spec, host="127.0.0.1", port=0)
     except LoadError as error:
-        logs.log.error("cannot serve %s: %s", args.directory, error, exc_info=error.__cause__)
+        logs.log.error("cannot load the function: %s", error, exc_info=error.__cause__)
         channel.sendall(control.encode({"event": "failed", "error": str(error)}))
         return EXIT_LOAD_FAILED
     return Zygote(prepared, channel, grace=args.grace).run()
