@@ -8,6 +8,14 @@ per revision, and answers the controllers as their
 :class:`~unkai.platform.contracts.RevisionReadiness`. A revision
 runs on the process runner when its image is a bundle reference and on the container
 runner otherwise.
+
+It also keeps the platform's ConfigMaps and Secrets (``sources_changed``, fed by a
+watch): a revision's ``env``/``envFrom`` are resolved from them when it is first run,
+and its volumes are written under ``volumes/{namespace}/{revision}/`` and written again
+whenever a source they name changes. A revision that names a missing source waits,
+``False`` with the kubelet's reason, and is tried again when the source appears.
+What no runner here can honour (an ``h2c`` port, a ``grpc`` probe) fails the revision
+with a reason that says so.
 """
 
 from __future__ import annotations
@@ -15,7 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+import shutil
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram
@@ -24,6 +34,7 @@ from unkai.platform import bundles
 from unkai.platform.autoscaler import Activity, Autoscaler, AutoscalerConfig, revision_spec
 from unkai.platform.contracts import (
     DEPLOYING,
+    PERMANENT,
     Reason,
     Report,
     RevisionHealth,
@@ -32,7 +43,9 @@ from unkai.platform.contracts import (
 )
 from unkai.platform.gateway import Gateway, RevisionSettings
 from unkai.platform.instances import RevisionInstances
-from unkai.platform.runners import InstanceSpec, Runner, from_revision
+from unkai.platform.runners import InstanceSpec, Runner, RunnerError, from_revision, probe
+from unkai.platform.runners import sources as env_sources
+from unkai.platform.runners import volumes as volume_files
 
 log = logging.getLogger("unkai.dataplane")
 ACTIVE_CONDITION: dict[Activity, Status] = {
@@ -60,6 +73,7 @@ class DataPlane:
         autoscaler_config: AutoscalerConfig,
         registry: CollectorRegistry,
         notify: Callable[[RevisionKey], None],
+        volumes: Path,
     ) -> None:
         self.gateway = gateway
         self.autoscaler = autoscaler
@@ -73,6 +87,9 @@ class DataPlane:
         self._annotations: dict[RevisionKey, dict[str, str]] = {}
         self._reachable: set[RevisionKey] = set()
         self._unresolved: dict[RevisionKey, Report] = {}
+        self._objects: dict[RevisionKey, dict[str, Any]] = {}
+        self._volumes = volumes
+        self.sources = env_sources.Sources()
         self._starts = asyncio.Semaphore(STARTS_AT_ONCE)
         self._cold_starts = Histogram(
             "unkai_revision_cold_start_seconds",
@@ -92,10 +109,15 @@ class DataPlane:
         key = RevisionKey(metadata["namespace"], metadata["name"])
         if key in self._revisions or key in self._unresolved:
             return
+        self._objects[key] = revision
         try:
             spec, runner = self._resolve(revision)
         except (bundles.BundleNotFoundError, bundles.BundleError) as error:
             self._unresolved[key] = Report("False", Reason.BUNDLE_MISSING, str(error))
+            self._notify(key)
+            return
+        except RunnerError as error:
+            self._unresolved[key] = Report("False", error.reason, error.message)
             self._notify(key)
             return
         self.gateway.configure_revision(key, _settings(revision))
@@ -113,12 +135,33 @@ class DataPlane:
         key = RevisionKey(namespace, name)
         self._unresolved.pop(key, None)
         self._annotations.pop(key, None)
+        self._objects.pop(key, None)
         instances = self._revisions.pop(key, None)
         if instances is not None:
             self.autoscaler.unregister(key)
             await instances.close()
             with contextlib.suppress(KeyError):  # no series if it never started cold
                 self._cold_starts.remove(namespace, name)
+        shutil.rmtree(self._volumes / namespace / name, ignore_errors=True)
+
+    def sources_changed(
+        self, kind: env_sources.Kind, obj: Mapping[str, Any], *, deleted: bool = False
+    ) -> None:
+        """A ConfigMap or Secret was written or deleted: revisions that name it get their
+        volumes written again, and those that waited for it are tried again."""
+        source = self.sources.drop(kind, obj) if deleted else self.sources.put(kind, obj)
+        for key, revision in list(self._objects.items()):
+            if source not in env_sources.referenced(revision):
+                continue
+            if key in self._unresolved:
+                if self._unresolved[key].reason not in PERMANENT:
+                    del self._unresolved[key]
+                    self.upsert(revision)
+                continue
+            try:
+                self._write_volumes(revision)
+            except RunnerError as error:  # a kubelet keeps the old files too
+                log.warning("revision %s: volumes not updated: %s", key, error.message)
 
     def set_reachable(self, keys: Iterable[RevisionKey]) -> None:
         """Revisions some route sends traffic to; the others may scale to zero at once."""
@@ -171,12 +214,24 @@ class DataPlane:
     # -- internals -----------------------------------------------------------------------
 
     def _resolve(self, revision: dict[str, Any]) -> tuple[InstanceSpec, Runner]:
+        """The revision's spec and runner; :class:`RunnerError` when it cannot run (yet)."""
         image = str((revision["spec"].get("containers") or [{}])[0].get("image", ""))
         reference = bundles.parse_reference(image)
-        if reference is None:
-            return from_revision(revision), self._container_runner
-        bundle = self._bundles.path(reference.digest)
-        return from_revision(revision, bundle=bundle), self._process_runner
+        bundle = None if reference is None else self._bundles.path(reference.digest)
+        env = env_sources.environment(revision, self.sources)
+        directory = self._write_volumes(revision)
+        spec = from_revision(revision, bundle=bundle, env=env, volumes_dir=directory)
+        _refuse_unsupported(spec)
+        runner = self._container_runner if bundle is None else self._process_runner
+        return spec, runner
+
+    def _write_volumes(self, revision: dict[str, Any]) -> Path:
+        """Write the revision's volumes (see ``runners.volumes``); their directory."""
+        metadata = revision["metadata"]
+        directory: Path = self._volumes / metadata["namespace"] / metadata["name"]
+        for name, content in volume_files.files(revision, self.sources).items():
+            volume_files.write(directory / name, content)
+        return directory
 
     def _register(self, key: RevisionKey, *, resumed: bool = False) -> None:
         instances = self._revisions[key]
@@ -187,6 +242,20 @@ class DataPlane:
             reachable=key in self._reachable,
         )
         self.autoscaler.register(key, spec, resumed=resumed)
+
+
+def _refuse_unsupported(spec: InstanceSpec) -> None:
+    """What no runner here honours fails the revision rather than being ignored."""
+    if spec.protocol == "h2c":
+        raise RunnerError(
+            Reason.PROTOCOL_UNSUPPORTED,
+            "port name h2c (HTTP/2 cleartext, as gRPC needs) is not supported by Unkai's"
+            " gateway yet, which speaks HTTP/1.1 to instances; name the port http1 or"
+            " leave the name out",
+        )
+    for kind, probe_spec in (("readinessProbe", spec.readiness), ("livenessProbe", spec.liveness)):
+        if (why := probe.unsupported(probe_spec)) is not None:
+            raise RunnerError(Reason.PROBE_UNSUPPORTED, f"{kind}: {why}")
 
 
 def _settings(revision: dict[str, Any]) -> RevisionSettings:

@@ -25,6 +25,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from unkai.api import kinds
 from unkai.platform import bundles, state
 from unkai.platform.apiserver import ApiServer, knative_registry
 from unkai.platform.autoscaler import Autoscaler, AutoscalerConfig
@@ -41,9 +42,14 @@ from unkai.platform.controllers.route import Network
 from unkai.platform.dataplane import DataPlane
 from unkai.platform.gateway import Gateway, GatewayConfig
 from unkai.platform.runners import ContainerRunner, LogFiles, Mode, ProcessRunner
+from unkai.platform.runners.sources import Kind
 from unkai.platform.supervision import supervise
 
 log = logging.getLogger("unkai.platform")
+SOURCES: dict[Kind, str] = {
+    "ConfigMap": kinds.CONFIG_MAP.group_resource,
+    "Secret": kinds.SECRET.group_resource,
+}
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,7 @@ class Platform:
                 autoscaler_config=settings.autoscaler,
                 registry=self.registry,
                 notify=self._revision_changed,
+                volumes=self.files.root / "volumes",
             )
         self.controllers: ServingControllers | None = None
         self.routes: dict[RouteKey, RoutingTable] = {}
@@ -128,6 +135,15 @@ class Platform:
         await self.api.start()
         if self.autoscaler is not None and self.data_plane is not None:
             self._tasks.append(supervise("autoscaler", self.autoscaler.run))
+            for kind in ("ConfigMap", "Secret"):
+                loaded = asyncio.Event()
+                follow_sources = functools.partial(
+                    self._follow_sources, self.data_plane, kind, loaded
+                )
+                self._tasks.append(
+                    supervise(f"{kind}s to the data plane", follow_sources, forever=True)
+                )
+                await loaded.wait()  # revisions resolve their env against a full copy
             follow = functools.partial(self._follow_revisions, self.data_plane)
             self._tasks.append(supervise("revisions to the data plane", follow, forever=True))
         self.controllers = ServingControllers(
@@ -203,6 +219,21 @@ class Platform:
                     data_plane.upsert(revision, resumed=self._resumed(revision))
                 except Exception:
                     log.exception("revision %s/%s not run", metadata["namespace"], metadata["name"])
+
+    async def _follow_sources(
+        self, data_plane: DataPlane, kind: Kind, loaded: asyncio.Event
+    ) -> None:
+        """Every ConfigMap (or Secret) to the data plane: listed once (then ``loaded`` is
+        set), then watched from that list's version."""
+        rt = self.api.service.registry.get(SOURCES[kind])
+        listed = await self.api.service.list(rt)
+        for obj in listed["items"]:
+            data_plane.sources_changed(kind, obj)
+        loaded.set()
+        version = listed["metadata"]["resourceVersion"]
+        async with await self.api.service.watch(rt, resource_version=version) as events:
+            async for event, obj in events:
+                data_plane.sources_changed(kind, obj, deleted=event == "DELETED")
 
     def _resumed(self, revision: dict[str, Any]) -> bool:
         """Whether a restart resumes ``revision``: it was created before this platform

@@ -143,6 +143,7 @@ class RevisionInstances:
             self._cold_starts.observe(time.monotonic() - began)
         self.ready.append(instance)
         instance.on_exit(lambda: self._exited(instance))
+        instance.on_serving(self._publish)
         self._publish()
         self.healthy = self.resources = Report("True")
         self._changed()  # healthy, and one more of the Revision's actualReplicas
@@ -178,7 +179,7 @@ class RevisionInstances:
         self._wake.set()
 
     def _publish(self) -> None:
-        endpoints = [_endpoint(instance) for instance in self.ready]
+        endpoints = [_endpoint(instance) for instance in self.ready if instance.serving]
         self._gateway.set_endpoints(self.key, endpoints)
 
 
