@@ -66,9 +66,10 @@ class Conformance(LivePlatform):
     def ready(self, name: str) -> dict[str, Any]:
         return self.wait_for(name, is_ready, timeout=60)
 
-    def get(self, name: str, path: str = "/", **params: Any) -> httpx2.Response:
+    def get(self, name: str, path: str = "/") -> httpx2.Response:
+        """GET ``path`` (query included, as written) from Service ``name``."""
         with self.http() as http:
-            return http.get(path, params=params, headers={"Host": f"{name}.default.localhost"})
+            return http.get(path, headers={"Host": f"{name}.default.localhost"})
 
     def view(self, name: str) -> dict[str, Any]:
         """The runtime view of an instance of ``name``."""
