@@ -150,6 +150,16 @@ class DataPlane:
         """A ConfigMap or Secret was written or deleted: revisions that name it get their
         volumes written again, and those that waited for it are tried again."""
         source = self.sources.drop(kind, obj) if deleted else self.sources.put(kind, obj)
+        self._source_changed(source)
+
+    def sources_listed(self, kind: env_sources.Kind, objs: Iterable[Mapping[str, Any]]) -> None:
+        """The full list of ConfigMaps (or Secrets), as a watch (re)starts: those that went
+        away while nobody watched are dropped too."""
+        listed = {self.sources.put(kind, obj) for obj in objs}
+        for source in [*self.sources.keep_only(kind, listed), *listed]:
+            self._source_changed(source)
+
+    def _source_changed(self, source: env_sources.SourceKey) -> None:
         for key, revision in list(self._objects.items()):
             if source not in env_sources.referenced(revision):
                 continue
@@ -186,8 +196,9 @@ class DataPlane:
             instances.scale(desired)
 
     def ready(self, key: RevisionKey) -> int:
+        """Instances that serve: one whose readiness probe fails does not count."""
         instances = self._revisions.get(key)
-        return len(instances.ready) if instances is not None else 0
+        return sum(i.serving for i in instances.ready) if instances is not None else 0
 
     # -- the controllers' port -----------------------------------------------------------
 
@@ -207,7 +218,7 @@ class DataPlane:
             resources_available=instances.resources,
             container_healthy=instances.healthy,
             active=active,
-            actual_replicas=len(instances.ready),
+            actual_replicas=self.ready(key),
             desired_replicas=instances.desired,
         )
 

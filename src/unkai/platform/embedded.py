@@ -227,8 +227,7 @@ class Platform:
         set), then watched from that list's version."""
         rt = self.api.service.registry.get(SOURCES[kind])
         listed = await self.api.service.list(rt)
-        for obj in listed["items"]:
-            data_plane.sources_changed(kind, obj)
+        data_plane.sources_listed(kind, listed["items"])
         loaded.set()
         version = listed["metadata"]["resourceVersion"]
         async with await self.api.service.watch(rt, resource_version=version) as events:

@@ -60,6 +60,13 @@ class Sources:
         self.data.pop(key, None)
         return key
 
+    def keep_only(self, kind: Kind, keys: set[SourceKey]) -> list[SourceKey]:
+        """Drop the ``kind`` sources not in ``keys`` (a fresh list); those dropped."""
+        gone = [key for key in self.data if key[0] == kind and key not in keys]
+        for key in gone:
+            del self.data[key]
+        return gone
+
     def get(self, kind: Kind, namespace: str, name: str) -> dict[str, bytes] | None:
         return self.data.get((kind, namespace, name))
 
