@@ -136,11 +136,13 @@ def test_probe_runtime(live: Conformance, handler: str, period: int) -> None:
 
 def test_probe_runtime_after_startup(live: Conformance) -> None:
     """A readiness probe failing after start takes the only instance out of the gateway:
-    requests are held (the activator's behaviour) instead of reaching it."""
+    requests are held (the activator's behaviour) instead of reaching it; once the probe
+    passes again, it serves again."""
     name = "probe-after-startup"
     probe = {"httpGet": {"path": "/healthz"}, "periodSeconds": 1, "failureThreshold": 1}
     live.service_with(name, {"readinessProbe": probe}, annotations=MIN_SCALE_1, timeoutSeconds=30)
     live.ready(name)
+    direct = f"http://127.0.0.1:{live.view(name)['env']['PORT']}"  # the instance itself
     assert live.get(name, "/start-failing").status_code == 200
 
     def not_served() -> bool:
@@ -153,6 +155,41 @@ def test_probe_runtime_after_startup(live: Conformance) -> None:
         return response.status_code >= 500
 
     until(not_served, timeout=20, what="the unready instance left the gateway")
+    assert httpx2.get(f"{direct}/start-passing", timeout=10).status_code == 200
+    until(lambda: not not_served(), timeout=20, what="the ready-again instance came back")
+
+
+def test_must_have_headers_set(live: Conformance) -> None:
+    """The instance sees the Host it was called by and an RFC 7239 Forwarded header."""
+    live.service_with("headers-must")
+    live.ready("headers-must")
+    headers = live.view("headers-must")["headers"]
+    assert headers["host"] == "headers-must.default.localhost"
+    assert "for=" in headers["forwarded"]
+    assert "proto=http" in headers["forwarded"]
+
+
+def test_should_have_headers_set(live: Conformance) -> None:
+    live.service_with("headers-should")
+    live.ready("headers-should")
+    sent = {
+        "Host": "headers-should.default.localhost",
+        "User-Agent": "conformance",
+        "X-User": "kept",
+    }
+    with live.http() as http:
+        response = http.get("/", headers=sent)
+    headers = response.json()["headers"]
+    assert (headers["user-agent"], headers["x-user"]) == ("conformance", "kept")
+    assert headers["x-forwarded-proto"] == "http"
+    assert "127.0.0.1" in headers["x-forwarded-for"]
+    assert headers["traceparent"].startswith("00-")
+
+
+def test_should_have_stdin_eof(live: Conformance) -> None:
+    live.service_with("stdin-eof")
+    live.ready("stdin-eof")
+    assert live.get("stdin-eof", "/stdin").json() == {"read": ""}
 
 
 def test_liveness_with_fail(live: Conformance) -> None:

@@ -3,6 +3,8 @@
 GET /            -> {"env", "cwd", "pid", "http_version", "headers"}
 GET /healthz     -> 200 while ready, 503 after /start-failing (a readiness target)
 GET /livez       -> 200 while alive, 500 after /die (a liveness target)
+GET /start-passing -> /healthz answers 200 again
+GET /stdin       -> what one read of stdin gave ("" at end of file)
 """
 
 import os
@@ -19,6 +21,11 @@ async def handle(request):
     if path == "/start-failing":
         state["ready"] = False
         return "failing from now on"
+    if path == "/start-passing":
+        state["ready"] = True
+        return "passing again"
+    if path == "/stdin":
+        return {"read": os.read(0, 1).decode(errors="replace")}
     if path == "/die":
         state["alive"] = False
         return "liveness fails from now on"
