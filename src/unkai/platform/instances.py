@@ -5,8 +5,10 @@ instances through the runner (each is published to the gateway only once its rea
 probe passed), and stops surplus ones by taking them out of the gateway, waiting for
 their in-flight requests, then stopping them (SIGTERM, grace, SIGKILL). An instance
 that exits on its own is a crash: it is taken out at once, reported in the revision's
-``ContainerHealthy`` condition (exit code and last log lines), and replaced after an
-exponential backoff. Every change of what it would report calls ``changed()``. The
+``ContainerHealthy`` condition (exit code and last log lines) unless other instances
+still serve (Knative looks at crashed pods only when none is available, so Ready does
+not flap on one restart), and replaced after an exponential backoff. An instance whose
+readiness probe fails stays counted but leaves the gateway until it passes again. Every change of what it would report calls ``changed()``. The
 converging task is supervised: if it fails (an ``OSError`` while stopping an instance,
 say), the revision reports ``ContainerHealthy=False`` with reason ``ScalingFailed`` and
 the task starts again after a backoff, so a revision never says Ready while nothing
@@ -174,7 +176,8 @@ class RevisionInstances:
             self.ready.remove(instance)
             self._publish()
         self._crashes = self._crashes.after_exit(ran_for=instance.uptime())
-        self.healthy = Report("False", ended.reason, ended.message)
+        if not any(other.serving for other in self.ready):  # as Knative: only with none left
+            self.healthy = Report("False", ended.reason, ended.message)
         self._changed()
         self._wake.set()
 

@@ -4,6 +4,7 @@ GET /            -> {"env", "cwd", "pid", "http_version", "headers"}
 GET /healthz     -> 200 while ready, 503 after /start-failing (a readiness target)
 GET /livez       -> 200 while alive, 500 after /die (a liveness target)
 GET /start-passing -> /healthz answers 200 again
+GET /crash       -> the process exits with code 3
 GET /stdin       -> what one read of stdin gave ("" at end of file)
 """
 
@@ -24,6 +25,8 @@ async def handle(request):
     if path == "/start-passing":
         state["ready"] = True
         return "passing again"
+    if path == "/crash":
+        os._exit(3)
     if path == "/stdin":
         return {"read": os.read(0, 1).decode(errors="replace")}
     if path == "/die":
