@@ -10,7 +10,8 @@ Aspects: ``command``/``args`` replace the image's entrypoint (TestCmdArgs),
 (TestMustEnvVars), ConfigMap and Secret volumes (plain and projected, with items) are
 mounted read-only at their path (TestConfigMapVolume, TestSecretVolume,
 TestProjectedComplex) and follow an update of the ConfigMap within seconds, an
-``emptyDir`` is writable (TestServiceCreateWithEmptyDir), and an ``exec`` readiness
+``emptyDir`` is writable (TestServiceCreateWithEmptyDir) and one with ``medium: Memory``
+is a tmpfs of its ``sizeLimit``, and an ``exec`` readiness
 probe runs inside the container (TestProbeRuntime).
 """
 
@@ -102,6 +103,7 @@ def test_config_map_and_secret_volumes(live: Conformance, view_image: str) -> No
             {"secret": {"name": "vol-secret"}}]}},
         {"name": "missing", "configMap": {"name": "nowhere", "optional": True}},
         {"name": "scratch", "emptyDir": {}},
+        {"name": "cache", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
     ]  # fmt: skip
     mounts = [
         {"name": "conf", "mountPath": "/etc/conf", "readOnly": True},
@@ -109,6 +111,7 @@ def test_config_map_and_secret_volumes(live: Conformance, view_image: str) -> No
         {"name": "both", "mountPath": "/etc/both", "readOnly": True},
         {"name": "missing", "mountPath": "/etc/missing", "readOnly": True},
         {"name": "scratch", "mountPath": "/data"},
+        {"name": "cache", "mountPath": "/cache"},
     ]
     probe = {"exec": {"command": ["/bin/busybox", "test", "-f", "/etc/conf/greeting"]}}
     live.service_with(
@@ -121,6 +124,10 @@ def test_config_map_and_secret_volumes(live: Conformance, view_image: str) -> No
     assert file_text(live, "image-volumes", "/etc/both/g") == "hello"
     assert file_text(live, "image-volumes", "/etc/both/token") == "s3cr3t"
     assert live.get("image-volumes", "/cgi-bin/view?write=/data/f").text.strip() == "ok"
+    table = file_text(live, "image-volumes", "/proc/mounts").splitlines()
+    mounted = {fields[1]: fields for fields in (line.split() for line in table)}
+    assert mounted["/cache"][2] == "tmpfs"  # emptyDir medium: Memory
+    assert "size=1024k" in mounted["/cache"][3]  # its sizeLimit, 1Mi
     assert "ok" not in live.get("image-volumes", "/cgi-bin/view?write=/etc/conf/f").text
     live.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "vol-conf"},
                 "data": {"greeting": "updated"}})  # fmt: skip

@@ -188,3 +188,17 @@ def test_period_zero_is_aggressive_for_readiness_only() -> None:
     assert (readiness.aggressive, readiness.period) == (True, 1.0)
     assert (liveness.aggressive, liveness.period, liveness.failure_threshold) == (False, 10.0, 3)
     assert ProbeState.liveness().passing
+
+
+@pytest.mark.parametrize(
+    ("quantity", "found"),
+    [("500", 500), ("64Mi", 64 * 2**20), ("1G", 10**9), ("1.5Ki", 1536), ("0.5k", 500)],
+)
+def test_size_limits_are_kubernetes_quantities(quantity: str, found: int) -> None:
+    assert volumes.quantity_bytes(quantity) == found
+
+
+def test_a_size_limit_that_is_no_quantity_is_a_failed_mount() -> None:
+    with pytest.raises(RunnerError) as raised:
+        volumes.quantity_bytes("lots")
+    assert raised.value.message == 'sizeLimit "lots" is not a quantity of bytes'

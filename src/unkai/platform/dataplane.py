@@ -239,6 +239,7 @@ class DataPlane:
     def _write_volumes(self, revision: dict[str, Any]) -> Path:
         """Write the revision's volumes (see ``runners.volumes``); their directory."""
         metadata = revision["metadata"]
+        self._volumes.mkdir(mode=0o700, parents=True, exist_ok=True)  # Secrets live below
         directory: Path = self._volumes / metadata["namespace"] / metadata["name"]
         for name, content in volume_files.files(revision, self.sources).items():
             volume_files.write(directory / name, content)

@@ -8,11 +8,11 @@ that exits on its own is a crash: it is taken out at once, reported in the revis
 ``ContainerHealthy`` condition (exit code and last log lines) unless other instances
 still serve (Knative looks at crashed pods only when none is available, so Ready does
 not flap on one restart), and replaced after an exponential backoff. An instance whose
-readiness probe fails stays counted but leaves the gateway until it passes again. Every change of what it would report calls ``changed()``. The
-converging task is supervised: if it fails (an ``OSError`` while stopping an instance,
-say), the revision reports ``ContainerHealthy=False`` with reason ``ScalingFailed`` and
-the task starts again after a backoff, so a revision never says Ready while nothing
-manages its instances.
+readiness probe fails leaves the gateway until it passes again. Every change of what
+it would report calls ``changed()``. The converging task is supervised: if it fails
+(an ``OSError`` while stopping an instance, say), the revision reports
+``ContainerHealthy=False`` with reason ``ScalingFailed`` and the task starts again
+after a backoff, so a revision never says Ready while nothing manages its instances.
 """
 
 from __future__ import annotations

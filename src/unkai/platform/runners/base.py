@@ -203,11 +203,13 @@ class Instance:
 
     async def until_ready(self, *, limit: float) -> None:
         """Probe until ready; raise :class:`InstanceStartError` if it exits, or is not ready
-        within ``limit`` seconds (stopping it then). Once ready, it serves and its probes
-        keep running (module docstring)."""
+        within ``limit`` seconds after the probe's initial delay (stopping it then). Once
+        ready, it serves and its probes keep running (module docstring)."""
         probing = asyncio.ensure_future(
             prober.first_ready(self.spec.readiness, self.target, started=self.started_at)
         )
+        if self.spec.readiness is not None:  # the wait starts after initialDelaySeconds
+            limit += self.spec.readiness.initial_delay
         either: set[asyncio.Future[Any]] = {probing, self._returncode}
         try:
             async with asyncio.timeout(limit):

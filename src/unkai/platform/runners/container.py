@@ -18,7 +18,8 @@ loopback port; env values reach the container through the client's environment
 (``-e NAME``), not its command line. ``command`` replaces the image's entrypoint and
 ``args`` its command, as on Kubernetes; ``workingDir`` is ``-w``; each volume mount
 bind-mounts the volume's materialised directory (``runners.volumes``, kept current by
-the data plane) at its ``mountPath``, read-only where the mount says so; ``exec``
+the data plane) at its ``mountPath``, read-only where the mount says so (an
+``emptyDir`` with ``medium: Memory`` is a ``--tmpfs`` of its ``sizeLimit``); ``exec``
 probes run through ``{binary} exec``. podman runs with ``--runtime runc`` and
 ``--cgroup-manager=cgroupfs``, which work without systemd and inside other containers.
 Containers get explicit ulimits at or below our own (open files as ours, at most 4096
@@ -38,6 +39,7 @@ import shutil
 from typing import Final
 
 from unkai.platform.contracts import Reason, RevisionKey
+from unkai.platform.runners import volumes
 from unkai.platform.runners.base import HOST, Instance, InstanceSet, RunnerError, free_port
 from unkai.platform.runners.logfiles import LogFiles
 from unkai.platform.runners.spec import InstanceSpec
@@ -154,6 +156,16 @@ def _contract_options(spec: InstanceSpec) -> list[str]:
     if spec.working_dir:
         options += ["-w", spec.working_dir]
     for mount in spec.mounts:
+        if mount.memory:  # emptyDir medium: Memory, with its sizeLimit when given
+            size = f",size={volumes.quantity_bytes(mount.size_limit)}" if mount.size_limit else ""
+            options += ["--tmpfs", f"{mount.mount_path}:rw{size}"]
+            continue
+        if mount.size_limit:
+            raise RunnerError(
+                Reason.UNSUPPORTED_BY_RUNNER,
+                f"emptyDir sizeLimit at {mount.mount_path} cannot be enforced on disk here;"
+                " use medium: Memory (a tmpfs of that size) or leave sizeLimit out",
+            )
         if spec.volumes_dir is None:
             raise RunnerError(Reason.UNSUPPORTED_BY_RUNNER, "volumes were not materialised")
         source = spec.volumes_dir / mount.volume

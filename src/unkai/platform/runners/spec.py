@@ -37,6 +37,9 @@ class Mount:
     mount_path: str
     read_only: bool = False
     sub_path: str = ""
+    memory: bool = False
+    size_limit: str = ""
+    """``emptyDir``'s ``medium: Memory`` (a tmpfs) and ``sizeLimit`` (a quantity)."""
 
 
 @dataclass(frozen=True)
@@ -137,14 +140,22 @@ def from_revision(
         command=tuple(str(part) for part in container.get("command") or ()),
         args=tuple(str(part) for part in container.get("args") or ()),
         working_dir=str(container.get("workingDir") or ""),
-        mounts=tuple(
-            Mount(
-                volume=str(mount.get("name", "")),
-                mount_path=str(mount.get("mountPath", "")),
-                read_only=bool(mount.get("readOnly", False)),
-                sub_path=str(mount.get("subPath") or ""),
-            )
-            for mount in container.get("volumeMounts") or []
-        ),
+        mounts=tuple(_mount(mount, spec) for mount in container.get("volumeMounts") or []),
         volumes_dir=volumes_dir,
+    )
+
+
+def _mount(mount: Mapping[str, Any], spec: Mapping[str, Any]) -> Mount:
+    name = str(mount.get("name", ""))
+    volume: Mapping[str, Any] = next(
+        (v for v in spec.get("volumes") or [] if v.get("name") == name), {}
+    )
+    empty_dir = volume.get("emptyDir") or {}
+    return Mount(
+        volume=name,
+        mount_path=str(mount.get("mountPath", "")),
+        read_only=bool(mount.get("readOnly", False)),
+        sub_path=str(mount.get("subPath") or ""),
+        memory=empty_dir.get("medium") == "Memory",
+        size_limit=str(empty_dir.get("sizeLimit") or ""),
     )

@@ -17,9 +17,12 @@ A required source or key that is missing fails the revision with the kubelet's r
 from __future__ import annotations
 
 import itertools
+import math
 import os
+import re
 import shutil
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
@@ -34,6 +37,19 @@ Files = dict[str, tuple[bytes, int]]
 """relative path -> (content, mode)"""
 
 _generations = itertools.count(1)
+_QUANTITY = re.compile(r"(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?")
+_FACTORS = {
+    None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+}  # fmt: skip
+
+
+def quantity_bytes(quantity: str) -> int:
+    """A Kubernetes quantity of bytes (``64Mi``, ``1G``, ``500``) as a number of bytes."""
+    match = _QUANTITY.fullmatch(quantity.strip())
+    if match is None:
+        raise RunnerError(FAILED_MOUNT, f'sizeLimit "{quantity}" is not a quantity of bytes')
+    return math.ceil(Decimal(match.group(1)) * _FACTORS[match.group(2)])
 
 
 def files(revision: Mapping[str, Any], sources: Sources) -> dict[str, Files | None]:
