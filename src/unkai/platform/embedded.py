@@ -3,8 +3,9 @@
 Construction order: the autoscaler, then the gateway (which meters requests for it and
 pokes it for revisions at zero) and the data plane (which it scales); both sides get the
 same autoscaler. Start order: the gateway (so that route URLs carry its real port), the
-API server (with Knative admission and the bundle upload endpoint), the data plane and
-the controllers; stop order is the reverse. :class:`Platform` owns no
+API server (with Knative admission and the bundle upload endpoint), the data plane (its
+copy of the ConfigMaps and Secrets is loaded before the first revision is resolved
+against it) and the controllers; stop order is the reverse. :class:`Platform` owns no
 policy of its own: it wires parts that are each tested alone, shares one Prometheus
 registry between them (served at the API's ``/metrics``), and records itself in the
 data dir so that ``unkai status``, ``down`` and the resource commands can find it.

@@ -126,7 +126,7 @@ class Instance:
         self.serving = False
         self.target = Target(
             port, unix=socket_path, exec_prefix=exec_prefix, env=exec_env,
-            cwd=spec.working_dir or None if not exec_prefix else None,
+            cwd=None if exec_prefix else (spec.working_dir or None),
         )  # fmt: skip
         self._on_serving: list[Callable[[], object]] = []
         self._cause = ("", "")
