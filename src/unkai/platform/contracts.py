@@ -64,7 +64,6 @@ class Reason(StrEnum):
     SCALING_FAILED = "ScalingFailed"
     UNSUPPORTED_BY_RUNNER = "UnsupportedByRunner"
     CREATE_CONTAINER_CONFIG_ERROR = "CreateContainerConfigError"
-    PROBE_UNSUPPORTED = "ProbeUnsupported"
     PROTOCOL_UNSUPPORTED = "ProtocolUnsupported"
 
 
@@ -73,7 +72,6 @@ PERMANENT: frozenset[str] = frozenset(
         Reason.BUNDLE_MISSING,
         Reason.CONTAINER_RUNTIME_UNAVAILABLE,
         Reason.UNSUPPORTED_BY_RUNNER,
-        Reason.PROBE_UNSUPPORTED,
         Reason.PROTOCOL_UNSUPPORTED,
     }
 )

@@ -14,8 +14,8 @@ watch): a revision's ``env``/``envFrom`` are resolved from them when it is first
 and its volumes are written under ``volumes/{namespace}/{revision}/`` and written again
 whenever a source they name changes. A revision that names a missing source waits,
 ``False`` with the kubelet's reason, and is tried again when the source appears.
-What no runner here can honour (an ``h2c`` port, a ``grpc`` probe) fails the revision
-with a reason that says so.
+What no runner here can honour (an ``h2c`` port) fails the revision with a reason that
+says so.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from unkai.platform.contracts import (
 )
 from unkai.platform.gateway import Gateway, RevisionSettings
 from unkai.platform.instances import RevisionInstances
-from unkai.platform.runners import InstanceSpec, Runner, RunnerError, from_revision, probe
+from unkai.platform.runners import InstanceSpec, Runner, RunnerError, from_revision
 from unkai.platform.runners import sources as env_sources
 from unkai.platform.runners import volumes as volume_files
 
@@ -265,9 +265,6 @@ def _refuse_unsupported(spec: InstanceSpec) -> None:
             " gateway yet, which speaks HTTP/1.1 to instances; name the port http1 or"
             " leave the name out",
         )
-    for kind, probe_spec in (("readinessProbe", spec.readiness), ("livenessProbe", spec.liveness)):
-        if (why := probe.unsupported(probe_spec)) is not None:
-            raise RunnerError(Reason.PROBE_UNSUPPORTED, f"{kind}: {why}")
 
 
 def _settings(revision: dict[str, Any]) -> RevisionSettings:

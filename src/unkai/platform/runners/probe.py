@@ -10,8 +10,7 @@ exists before the instance does, so the first start try simply waits in the acce
 queue and is answered the moment the instance serves: the generous per-try timeout is
 what lets it wait instead of giving up.
 
-``grpc`` probes need a gRPC client, which Unkai does not ship: a revision asking for one
-fails to start with reason ``ProbeUnsupported`` (see :func:`unsupported`).
+A ``grpc`` try is the standard health check (``grpcprobe``).
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from unkai.platform.runners import grpcprobe
 from unkai.platform.runners.probing import Probe
 
 INTERVAL: Final = 0.01
@@ -43,13 +43,6 @@ class Target:
     cwd: str | None = None
 
 
-def unsupported(probe: Probe | None) -> str | None:
-    """Why ``probe`` cannot run here, or ``None``."""
-    if probe is not None and probe.handler == "grpc":
-        return "grpc probes are not supported by Unkai yet; use httpGet, tcpSocket or exec"
-    return None
-
-
 async def until_ready(probe: Probe, target: Target) -> None:
     """Return once a try passes, trying again every 10 ms (50 ms for ``exec``), each try
     with a generous timeout. The caller bounds the wait."""
@@ -67,6 +60,10 @@ async def attempt(probe: Probe, target: Target, *, limit: float) -> tuple[bool, 
         async with asyncio.timeout(limit):
             if probe.handler == "exec":
                 return await _exec(probe, target)
+            if probe.handler == "grpc":
+                return await grpcprobe.check(
+                    probe.service, host=target.host, port=target.port, unix=target.unix
+                )
             return await _connect(probe, target)
     except TimeoutError:
         return False, f"{probe.describe()}: no answer within {limit:g}s"
