@@ -55,7 +55,7 @@ def pod_spec() -> dict[str, Any]:
             {
                 "image": "ghcr.io/knative/helloworld-go",
                 "ports": [{"containerPort": 8080, "name": "http1", "protocol": "TCP"}],
-                "volumeMounts": [{"name": "config", "mountPath": "/etc/config"}],
+                "volumeMounts": [{"name": "config", "mountPath": "/etc/config", "readOnly": True}],
             }
         ],
         "volumes": [{"name": "config", "configMap": {"name": "settings"}}],

@@ -1,5 +1,6 @@
 """A revision's instance manager survives a failure of its own: it reports it in the
-revision's health and starts over, instead of dying while the revision says Ready.
+revision's health and starts over, instead of dying while the revision says Ready; and
+one instance crashing while another serves does not turn the revision's health False.
 
 It also stops starting instances of a revision that keeps failing to start, as the
 kubelet's CrashLoopBackOff, and says so. The runners are stand-ins: one whose ``retire``
@@ -8,18 +9,27 @@ every start fails (as a function that cannot load); the gateway is a real, unsta
 """
 
 import asyncio
+import contextlib
 import json
 from pathlib import Path
 
+import httpx2
 import pytest
 from prometheus_client import CollectorRegistry, Histogram
 
 from unkai.platform.backoff import CrashLoop
+from unkai.platform.bundles import BundleStore, pack
 from unkai.platform.contracts import Report
 from unkai.platform.gateway import Gateway
 from unkai.platform.instances import RevisionInstances
 from unkai.platform.logs import RevisionEvents
-from unkai.platform.runners import Instance, InstanceSpec, InstanceStartError
+from unkai.platform.runners import (
+    Instance,
+    InstanceSpec,
+    InstanceStartError,
+    LogFiles,
+    ProcessRunner,
+)
 
 
 class RetireFailsOnce:
@@ -141,3 +151,54 @@ def test_the_crash_loop_stops_after_ten_failures_in_a_row(
     for ran_for in exits:
         loop = loop.after_exit(ran_for=ran_for)
     assert loop.exhausted is exhausted
+
+
+RUNTIME = Path(__file__).parents[1] / "conformance" / "functions" / "runtime"
+
+
+@pytest.mark.slow
+def test_one_crash_among_serving_instances_does_not_flap_health(tmp_path: Path) -> None:
+    """Knative inspects crashed pods only when none is available: a crash while another
+    instance serves is replaced without the revision's health turning False."""
+
+    async def main() -> list[Report]:
+        store = BundleStore(tmp_path / "bundles")
+        spec = InstanceSpec(
+            namespace="default", revision="twice-00001", configuration="twice",
+            bundle=store.path(store.put(pack(RUNTIME))), timeout_seconds=5,
+        )  # fmt: skip
+        runner = ProcessRunner(logs=LogFiles(tmp_path / "logs"), ready_timeout=20)
+        seen: list[Report] = []
+        changed = asyncio.Event()
+
+        def note() -> None:
+            seen.append(instances.healthy)
+            changed.set()
+
+        cold = Histogram("cold", "", ["namespace", "revision"], registry=CollectorRegistry())
+        instances = RevisionInstances(
+            spec, runner=runner, gateway=Gateway(), cold_starts=cold,
+            starts=asyncio.Semaphore(2), changed=note,
+        )  # fmt: skip
+        try:
+            async with asyncio.timeout(30):
+                instances.scale(2)
+                while len(instances.ready) < 2:
+                    changed.clear()
+                    await changed.wait()
+                first, second = instances.ready
+                async with httpx2.AsyncClient() as http:
+                    with contextlib.suppress(httpx2.HTTPError):
+                        await http.get(f"{first.url}/crash")
+                await first.wait()
+                while len(instances.ready) < 2 or first in instances.ready:
+                    changed.clear()
+                    await changed.wait()
+                assert second in instances.ready
+        finally:
+            await instances.close()
+            await runner.close()
+        return seen
+
+    seen = asyncio.run(main())
+    assert all(report.status != "False" for report in seen), seen

@@ -10,6 +10,7 @@ import httpx2
 import pytest
 
 from unkai.platform.runners import ContainerRunner, InstanceSpec, LogFiles, RunnerError
+from unkai.platform.runners.probing import Probe
 
 pytestmark = pytest.mark.anyio
 
@@ -82,7 +83,7 @@ async def test_podman_runs_an_image(container_runner: ContainerRunner, busybox_i
         revision="web-00001",
         configuration="web",
         image=busybox_image,
-        readiness_path="/index.html",
+        readiness=Probe("httpGet", path="/index.html", aggressive=True),
         timeout_seconds=1,
     )
     instance = await container_runner.start(spec)

@@ -14,6 +14,7 @@ from unkai.platform.runners import (
     InstanceExit,
     InstanceSpec,
     LogFiles,
+    Mount,
     follow,
     from_revision,
 )
@@ -53,26 +54,40 @@ def test_from_revision_reads_the_runtime_contract(tmp_path: Path) -> None:
             "containers": [
                 {
                     "image": "unkai.local/team/hello@sha256:" + "0" * 64,
-                    "env": [
-                        {"name": "A", "value": "1"},
-                        {"name": "S", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
-                    ],
                     "readinessProbe": {"tcpSocket": {"port": 0}},
+                    "livenessProbe": {"exec": {"command": ["true"]}, "failureThreshold": 2},
+                    "ports": [{"containerPort": 8801}],
+                    "command": ["/bin/serve"],
+                    "args": ["--fast"],
+                    "workingDir": "/srv",
+                    "volumeMounts": [{"name": "conf", "mountPath": "/etc/conf", "readOnly": True}],
                 }
             ],
         },
     }
-    spec = from_revision(revision, bundle=tmp_path)
+    spec = from_revision(revision, bundle=tmp_path, env={"A": "1"})
     assert (spec.key, spec.service, spec.configuration) == (
         ("team", "hello-00002"),
         "hello",
         "hello",
     )
     assert (spec.env, spec.container_concurrency, spec.grace_period) == ({"A": "1"}, 4, 12)
-    assert spec.readiness_path == "/health/readiness"
-    assert from_revision(revision).readiness_path is None  # an image: TCP, as Knative
+    assert (spec.container_port, spec.command, spec.args, spec.working_dir) == (
+        8801, ("/bin/serve",), ("--fast",), "/srv",
+    )  # fmt: skip
+    assert spec.mounts == (Mount("conf", "/etc/conf", read_only=True),)
+    assert spec.readiness is not None
+    assert spec.readiness.path == "/health/readiness"
+    assert spec.readiness.aggressive  # periodSeconds 0: Knative's aggressive probing
+    assert spec.liveness is not None
+    assert spec.liveness.failure_threshold == 2
+    image = from_revision(revision).readiness
+    assert image is not None
+    assert image.handler == "tcpSocket"
     revision["spec"]["containers"][0]["readinessProbe"] = {"httpGet": {"path": "/ready"}}
-    assert from_revision(revision).readiness_path == "/ready"
+    ready = from_revision(revision).readiness
+    assert ready is not None
+    assert (ready.handler, ready.path) == ("httpGet", "/ready")
 
 
 def test_contract_env_leaves_out_k_service_without_a_service() -> None:

@@ -63,9 +63,19 @@ class Reason(StrEnum):
     INSTANCE_START_FAILED = "InstanceStartFailed"
     SCALING_FAILED = "ScalingFailed"
     CRASH_LOOP_BACK_OFF = "CrashLoopBackOff"
+    UNSUPPORTED_BY_RUNNER = "UnsupportedByRunner"
+    CREATE_CONTAINER_CONFIG_ERROR = "CreateContainerConfigError"
+    PROTOCOL_UNSUPPORTED = "ProtocolUnsupported"
 
 
-PERMANENT: frozenset[str] = frozenset({Reason.BUNDLE_MISSING, Reason.CONTAINER_RUNTIME_UNAVAILABLE})
+PERMANENT: frozenset[str] = frozenset(
+    {
+        Reason.BUNDLE_MISSING,
+        Reason.CONTAINER_RUNTIME_UNAVAILABLE,
+        Reason.UNSUPPORTED_BY_RUNNER,
+        Reason.PROTOCOL_UNSUPPORTED,
+    }
+)
 """Reasons that retrying cannot cure until the revision or the machine changes: the
 revision then reports ``ResourcesAvailable=False`` as well as an unhealthy container, as
 Knative does for an image it cannot fetch."""

@@ -8,6 +8,14 @@ per revision, and answers the controllers as their
 :class:`~unkai.platform.contracts.RevisionReadiness`. A revision
 runs on the process runner when its image is a bundle reference and on the container
 runner otherwise.
+
+It also keeps the platform's ConfigMaps and Secrets (``sources_changed``, fed by a
+watch): a revision's ``env``/``envFrom`` are resolved from them when it is first run,
+and its volumes are written under ``volumes/{namespace}/{revision}/`` and written again
+whenever a source they name changes. A revision that names a missing source waits,
+``False`` with the kubelet's reason, and is tried again when the source appears.
+What no runner here can honour (an ``h2c`` port) fails the revision with a reason that
+says so.
 """
 
 from __future__ import annotations
@@ -15,7 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+import shutil
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram
@@ -24,6 +34,7 @@ from unkai.platform import bundles
 from unkai.platform.autoscaler import Activity, Autoscaler, AutoscalerConfig, revision_spec
 from unkai.platform.contracts import (
     DEPLOYING,
+    PERMANENT,
     Reason,
     Report,
     RevisionHealth,
@@ -33,7 +44,16 @@ from unkai.platform.contracts import (
 from unkai.platform.gateway import Gateway, RevisionSettings
 from unkai.platform.instances import RevisionInstances
 from unkai.platform.logs import RevisionEvents
-from unkai.platform.runners import Instance, InstanceSpec, LogFiles, Runner, from_revision
+from unkai.platform.runners import (
+    Instance,
+    InstanceSpec,
+    LogFiles,
+    Runner,
+    RunnerError,
+    from_revision,
+)
+from unkai.platform.runners import sources as env_sources
+from unkai.platform.runners import volumes as volume_files
 
 log = logging.getLogger("unkai.dataplane")
 ACTIVE_CONDITION: dict[Activity, Status] = {
@@ -61,6 +81,7 @@ class DataPlane:
         autoscaler_config: AutoscalerConfig,
         registry: CollectorRegistry,
         notify: Callable[[RevisionKey], None],
+        volumes: Path,
         logs: LogFiles | None = None,
     ) -> None:
         self.gateway = gateway
@@ -76,6 +97,9 @@ class DataPlane:
         self._annotations: dict[RevisionKey, dict[str, str]] = {}
         self._reachable: set[RevisionKey] = set()
         self._unresolved: dict[RevisionKey, Report] = {}
+        self._objects: dict[RevisionKey, dict[str, Any]] = {}
+        self._volumes = volumes
+        self.sources = env_sources.Sources()
         self._starts = asyncio.Semaphore(STARTS_AT_ONCE)
         self._closing: set[asyncio.Task[None]] = set()
         self._cold_starts = Histogram(
@@ -96,10 +120,15 @@ class DataPlane:
         key = RevisionKey(metadata["namespace"], metadata["name"])
         if key in self._revisions or key in self._unresolved:
             return
+        self._objects[key] = revision
         try:
             spec, runner = self._resolve(revision)
         except (bundles.BundleNotFoundError, bundles.BundleError) as error:
             self._unresolved[key] = Report("False", Reason.BUNDLE_MISSING, str(error))
+            self._notify(key)
+            return
+        except RunnerError as error:
+            self._unresolved[key] = Report("False", error.reason, error.message)
             self._notify(key)
             return
         self.gateway.configure_revision(key, _settings(revision))
@@ -121,12 +150,15 @@ class DataPlane:
         key = RevisionKey(namespace, name)
         self._unresolved.pop(key, None)
         self._annotations.pop(key, None)
+        self._objects.pop(key, None)
         instances = self._revisions.pop(key, None)
         if instances is not None:
             self.autoscaler.unregister(key)
             closing = asyncio.create_task(self._close(key, instances), name=f"closing {key}")
             self._closing.add(closing)
             closing.add_done_callback(self._closing.discard)
+        else:
+            shutil.rmtree(self._volumes / namespace / name, ignore_errors=True)
 
     async def _close(self, key: RevisionKey, instances: RevisionInstances) -> None:
         try:
@@ -135,6 +167,36 @@ class DataPlane:
             log.exception("revision %s: stopping its instances failed", key)
         with contextlib.suppress(KeyError):  # no series if it never started cold
             self._cold_starts.remove(*key)
+        shutil.rmtree(self._volumes / key.namespace / key.name, ignore_errors=True)
+
+    def sources_changed(
+        self, kind: env_sources.Kind, obj: Mapping[str, Any], *, deleted: bool = False
+    ) -> None:
+        """A ConfigMap or Secret was written or deleted: revisions that name it get their
+        volumes written again, and those that waited for it are tried again."""
+        source = self.sources.drop(kind, obj) if deleted else self.sources.put(kind, obj)
+        self._source_changed(source)
+
+    def sources_listed(self, kind: env_sources.Kind, objs: Iterable[Mapping[str, Any]]) -> None:
+        """The full list of ConfigMaps (or Secrets), as a watch (re)starts: those that went
+        away while nobody watched are dropped too."""
+        listed = {self.sources.put(kind, obj) for obj in objs}
+        for source in [*self.sources.keep_only(kind, listed), *listed]:
+            self._source_changed(source)
+
+    def _source_changed(self, source: env_sources.SourceKey) -> None:
+        for key, revision in list(self._objects.items()):
+            if source not in env_sources.referenced(revision):
+                continue
+            if key in self._unresolved:
+                if self._unresolved[key].reason not in PERMANENT:
+                    del self._unresolved[key]
+                    self.upsert(revision)
+                continue
+            try:
+                self._write_volumes(revision)
+            except RunnerError as error:  # a kubelet keeps the old files too
+                log.warning("revision %s: volumes not updated: %s", key, error.message)
 
     def set_reachable(self, keys: Iterable[RevisionKey]) -> None:
         """Revisions some route sends traffic to; the others may scale to zero at once."""
@@ -161,8 +223,9 @@ class DataPlane:
             instances.scale(desired)
 
     def ready(self, key: RevisionKey) -> int:
+        """Instances that serve: one whose readiness probe fails does not count."""
         instances = self._revisions.get(key)
-        return len(instances.ready) if instances is not None else 0
+        return sum(i.serving for i in instances.ready) if instances is not None else 0
 
     # -- what the Pod view shows ---------------------------------------------------------
 
@@ -191,19 +254,32 @@ class DataPlane:
             resources_available=instances.resources,
             container_healthy=instances.healthy,
             active=active,
-            actual_replicas=len(instances.ready),
+            actual_replicas=self.ready(key),
             desired_replicas=instances.desired,
         )
 
     # -- internals -----------------------------------------------------------------------
 
     def _resolve(self, revision: dict[str, Any]) -> tuple[InstanceSpec, Runner]:
+        """The revision's spec and runner; :class:`RunnerError` when it cannot run (yet)."""
         image = str((revision["spec"].get("containers") or [{}])[0].get("image", ""))
         reference = bundles.parse_reference(image)
-        if reference is None:
-            return from_revision(revision), self._container_runner
-        bundle = self._bundles.path(reference.digest)
-        return from_revision(revision, bundle=bundle), self._process_runner
+        bundle = None if reference is None else self._bundles.path(reference.digest)
+        env = env_sources.environment(revision, self.sources)
+        directory = self._write_volumes(revision)
+        spec = from_revision(revision, bundle=bundle, env=env, volumes_dir=directory)
+        _refuse_unsupported(spec)
+        runner = self._container_runner if bundle is None else self._process_runner
+        return spec, runner
+
+    def _write_volumes(self, revision: dict[str, Any]) -> Path:
+        """Write the revision's volumes (see ``runners.volumes``); their directory."""
+        metadata = revision["metadata"]
+        self._volumes.mkdir(mode=0o700, parents=True, exist_ok=True)  # Secrets live below
+        directory: Path = self._volumes / metadata["namespace"] / metadata["name"]
+        for name, content in volume_files.files(revision, self.sources).items():
+            volume_files.write(directory / name, content)
+        return directory
 
     def _register(self, key: RevisionKey, *, resumed: bool = False) -> None:
         instances = self._revisions[key]
@@ -214,6 +290,17 @@ class DataPlane:
             reachable=key in self._reachable,
         )
         self.autoscaler.register(key, spec, resumed=resumed)
+
+
+def _refuse_unsupported(spec: InstanceSpec) -> None:
+    """What no runner here honours fails the revision rather than being ignored."""
+    if spec.protocol == "h2c":
+        raise RunnerError(
+            Reason.PROTOCOL_UNSUPPORTED,
+            "port name h2c (HTTP/2 cleartext, as gRPC needs) is not supported by Unkai's"
+            " gateway yet, which speaks HTTP/1.1 to instances; name the port http1 or"
+            " leave the name out",
+        )
 
 
 def _settings(revision: dict[str, Any]) -> RevisionSettings:

@@ -3,8 +3,9 @@
 Construction order: the autoscaler, then the gateway (which meters requests for it and
 pokes it for revisions at zero) and the data plane (which it scales); both sides get the
 same autoscaler. Start order: the gateway (so that route URLs carry its real port), the
-API server (with Knative admission and the bundle upload endpoint), the data plane and
-the controllers; stop order is the reverse. :class:`Platform` owns no
+API server (with Knative admission and the bundle upload endpoint), the data plane (its
+copy of the ConfigMaps and Secrets is loaded before the first revision is resolved
+against it) and the controllers; stop order is the reverse. :class:`Platform` owns no
 policy of its own: it wires parts that are each tested alone, shares one Prometheus
 registry between them (served at the API's ``/metrics``), and records itself in the
 data dir so that ``unkai status``, ``down`` and the resource commands can find it.
@@ -25,6 +26,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from unkai.api import kinds
 from unkai.platform import bundles, pods, state
 from unkai.platform.apiserver import ApiServer, knative_registry
 from unkai.platform.autoscaler import Autoscaler, AutoscalerConfig
@@ -41,9 +43,14 @@ from unkai.platform.controllers.route import Network
 from unkai.platform.dataplane import DataPlane
 from unkai.platform.gateway import Gateway, GatewayConfig
 from unkai.platform.runners import ContainerRunner, LogFiles, Mode, ProcessRunner
+from unkai.platform.runners.sources import Kind
 from unkai.platform.supervision import supervise
 
 log = logging.getLogger("unkai.platform")
+SOURCES: dict[Kind, str] = {
+    "ConfigMap": kinds.CONFIG_MAP.group_resource,
+    "Secret": kinds.SECRET.group_resource,
+}
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,7 @@ class Platform:
                 registry=self.registry,
                 notify=self._revision_changed,
                 logs=self.logs,
+                volumes=self.files.root / "volumes",
             )
         self.controllers: ServingControllers | None = None
         self.routes: dict[RouteKey, RoutingTable] = {}
@@ -130,6 +138,15 @@ class Platform:
         await self.api.start()
         if self.autoscaler is not None and self.data_plane is not None:
             self._tasks.append(supervise("autoscaler", self.autoscaler.run))
+            for kind in ("ConfigMap", "Secret"):
+                loaded = asyncio.Event()
+                follow_sources = functools.partial(
+                    self._follow_sources, self.data_plane, kind, loaded
+                )
+                self._tasks.append(
+                    supervise(f"{kind}s to the data plane", follow_sources, forever=True)
+                )
+                await loaded.wait()  # revisions resolve their env against a full copy
             follow = functools.partial(self._follow_revisions, self.data_plane)
             self._tasks.append(supervise("revisions to the data plane", follow, forever=True))
             self._pods = pods.PodMirror(self.api.service, self.data_plane)
@@ -214,6 +231,20 @@ class Platform:
                     data_plane.upsert(revision, resumed=self._resumed(revision))
                 except Exception:
                     log.exception("revision %s/%s not run", metadata["namespace"], metadata["name"])
+
+    async def _follow_sources(
+        self, data_plane: DataPlane, kind: Kind, loaded: asyncio.Event
+    ) -> None:
+        """Every ConfigMap (or Secret) to the data plane: listed once (then ``loaded`` is
+        set), then watched from that list's version."""
+        rt = self.api.service.registry.get(SOURCES[kind])
+        listed = await self.api.service.list(rt)
+        data_plane.sources_listed(kind, listed["items"])
+        loaded.set()
+        version = listed["metadata"]["resourceVersion"]
+        async with await self.api.service.watch(rt, resource_version=version) as events:
+            async for event, obj in events:
+                data_plane.sources_changed(kind, obj, deleted=event == "DELETED")
 
     def _resumed(self, revision: dict[str, Any]) -> bool:
         """Whether a restart resumes ``revision``: it was created before this platform

@@ -5,17 +5,19 @@ instances through the runner (each is published to the gateway only once its rea
 probe passed), and stops surplus ones by taking them out of the gateway, waiting for
 their in-flight requests, then stopping them (SIGTERM, grace, SIGKILL). An instance
 that exits on its own is a crash: it is taken out at once, reported in the revision's
-``ContainerHealthy`` condition (exit code and last log lines), and replaced after an
-exponential backoff; after ten failed starts in a row it stops trying and reports
-``CrashLoopBackOff`` with the last failure, until the revision is replaced (a new
-deploy makes a new revision). Every change of what it would report calls ``changed()``.
-What it sees (failed starts, crashes, giving up, and every few seconds the requests the
-gateway ended itself with 504, 503 or 502) is also written to the revision's
-``platform.log``, for ``unkai logs`` (:class:`~unkai.platform.logs.RevisionEvents`). The
-converging task is supervised: if it fails (an ``OSError`` while stopping an instance,
-say), the revision reports ``ContainerHealthy=False`` with reason ``ScalingFailed`` and
-the task starts again after a backoff, so a revision never says Ready while nothing
-manages its instances.
+``ContainerHealthy`` condition (exit code and last log lines) unless other instances
+still serve (Knative looks at crashed pods only when none is available, so Ready does
+not flap on one restart), and replaced after an exponential backoff; after ten failed
+starts in a row it stops trying and reports ``CrashLoopBackOff`` with the last failure,
+until the revision is replaced (a new deploy makes a new revision). An instance whose
+readiness probe fails leaves the gateway until it passes again. Every change of what it
+would report calls ``changed()``. What it sees (failed starts, crashes, giving up, and
+every few seconds the requests the gateway ended itself with 504, 503 or 502) is also
+written to the revision's ``platform.log``, for ``unkai logs``
+(:class:`~unkai.platform.logs.RevisionEvents`). The converging task is supervised: if
+it fails (an ``OSError`` while stopping an instance, say), the revision reports
+``ContainerHealthy=False`` with reason ``ScalingFailed`` and the task starts again
+after a backoff, so a revision never says Ready while nothing manages its instances.
 """
 
 from __future__ import annotations
@@ -200,6 +202,7 @@ class RevisionInstances:
             self._cold_starts.observe(time.monotonic() - began)
         self.ready.append(instance)
         instance.on_exit(lambda: self._exited(instance))
+        instance.on_serving(self._publish)
         self._publish()
         self.healthy = self.resources = Report("True")
         self._changed()  # healthy, and one more of the Revision's actualReplicas
@@ -234,12 +237,13 @@ class RevisionInstances:
             f"instance {instance.id} exited ({ended.reason}: {ended.message.partition(';')[0]})"
             f" after {instance.uptime():.1f}s",
         )
-        self.healthy = Report("False", ended.reason, ended.message)
+        if not any(other.serving for other in self.ready):  # as Knative: only with none left
+            self.healthy = Report("False", ended.reason, ended.message)
         self._changed()
         self._wake.set()
 
     def _publish(self) -> None:
-        endpoints = [_endpoint(instance) for instance in self.ready]
+        endpoints = [_endpoint(instance) for instance in self.ready if instance.serving]
         self._gateway.set_endpoints(self.key, endpoints)
 
 

@@ -12,6 +12,7 @@ a feature flag" notes) are all off by default, and Unkai has no flags to turn th
 
 from __future__ import annotations
 
+import posixpath
 import re
 from typing import Any
 
@@ -50,6 +51,14 @@ CONTAINER_FIELDS = frozenset(
     }
 )
 PORT_FIELDS = frozenset({"containerPort", "name", "protocol"})
+# Knative's VolumeMountMask (mountPropagation is refused), VolumeSourceMask with the
+# default features (emptyDir on; persistentVolumeClaim and hostPath behind flags).
+VOLUME_MOUNT_FIELDS = frozenset({"mountPath", "name", "readOnly", "subPath"})
+VOLUME_KINDS = ("configMap", "emptyDir", "projected", "secret")
+RESERVED_MOUNT_PATHS = frozenset({"/", "/dev", "/dev/log", "/tmp", "/var", "/var/log"})
+ENV_FROM_FIELDS = frozenset({"configMapRef", "prefix", "secretRef"})
+# EnvVarSourceMask; fieldRef as with kubernetes.podspec-fieldref enabled (knative-compat.md).
+ENV_SOURCES = ("configMapKeyRef", "fieldRef", "secretKeyRef")
 # PodSpecMask's fields with Knative's default features (automountServiceAccountToken: false only).
 POD_FIELDS = frozenset(
     {
@@ -101,7 +110,12 @@ def validate(spec: Node) -> None:
         message = f"multi-container is off, but found {len(containers)} containers"
         spec.report(Problem(spec.at("containers").path, message))
     else:
-        _validate_container(containers[0])
+        mounted = _validate_container(containers[0], _volumes(spec))
+        for index, volume in enumerate(spec.at("volumes").items()):
+            name = volume.at("name").string()
+            if name and name not in mounted:
+                message = f'volume with name "{name}" not mounted'
+                spec.report(Problem((*spec.path, "volumes", index, "name"), message))
     account = spec.at("serviceAccountName").string()
     for error in dns1123_subdomain(account) if account else []:
         spec.report(problems.invalid_value(account, spec.at("serviceAccountName").path, error))
@@ -110,10 +124,62 @@ def validate(spec: Node) -> None:
         spec.report(problems.disallowed_field(automount.path))
 
 
-def _validate_container(container: Node) -> None:
+def _volumes(spec: Node) -> dict[str, str]:
+    """Check ``volumes``; each valid volume's name and kind."""
+    found: dict[str, str] = {}
+    for volume in spec.at("volumes").items():
+        volume.allow_only({"name", *VOLUME_KINDS})
+        name = volume.at("name").string()
+        if not name:
+            volume.report(problems.missing_field(volume.at("name").path))
+        elif name in found:
+            volume.report(problems.invalid_value(f'"{name}"', volume.at("name").path,
+                                                 "duplicate volume name"))  # fmt: skip
+        kinds = [kind for kind in VOLUME_KINDS if volume.at(kind).present()]
+        if not kinds:
+            volume.report(problems.missing_one_of(volume.path, VOLUME_KINDS))
+        elif len(kinds) > 1:
+            volume.report(problems.multiple_one_of(volume.path, kinds))
+        elif name:
+            found[name] = kinds[0]
+    return found
+
+
+def _validate_mounts(container: Node, volumes: dict[str, str]) -> set[str]:
+    """Check ``volumeMounts`` against the pod's volumes; the names mounted."""
+    mounted: set[str] = set()
+    paths: set[str] = set()
+    for mount in container.at("volumeMounts").items():
+        mount.allow_only(VOLUME_MOUNT_FIELDS)
+        name = mount.at("name").string()
+        mounted.add(name)
+        if name not in volumes:
+            mount.report(Problem(mount.at("name").path, "volumeMount has no matching volume"))
+        path = mount.at("mountPath").string()
+        clean = posixpath.normpath(path) if path else ""
+        if not path:
+            mount.report(problems.missing_field(mount.at("mountPath").path))
+        elif clean in RESERVED_MOUNT_PATHS:
+            message = f'mountPath "{clean}" is a reserved path'
+            mount.report(Problem(mount.at("mountPath").path, message))
+        elif not posixpath.isabs(path):
+            mount.report(problems.invalid_value(path, mount.at("mountPath").path))
+        elif clean in paths:
+            mount.report(
+                problems.invalid_value(f'"{path}" must be unique', mount.at("mountPath").path)
+            )
+        paths.add(clean)
+        if volumes.get(name, "emptyDir") != "emptyDir" and not mount.at("readOnly").boolean():
+            message = "volume mount should be readOnly for this type of volume"
+            mount.report(Problem(mount.at("readOnly").path, message))
+    return mounted
+
+
+def _validate_container(container: Node, volumes: dict[str, str]) -> set[str]:
+    """Check the container; the names of the volumes it mounts."""
     if not container.mapping():
         container.report(problems.missing_field(container.path))
-        return
+        return set()
     container.allow_only(CONTAINER_FIELDS)
     name = container.at("name").string()
     if name in RESERVED_CONTAINER_NAMES:
@@ -128,6 +194,12 @@ def _validate_container(container: Node) -> None:
         container.report(Problem(image.path, f"Failed to parse image reference: {details}"))
     for env in container.at("env").items():
         _validate_env(env)
+    for env_from in container.at("envFrom").items():
+        env_from.allow_only(ENV_FROM_FIELDS)
+        refs = [ref for ref in ("configMapRef", "secretRef") if env_from.at(ref).present()]
+        if len(refs) != 1:
+            make = problems.multiple_one_of if refs else problems.missing_one_of
+            env_from.report(make(env_from.path, refs or ("configMapRef", "secretRef")))
     ports = list(container.at("ports").items())
     if len(ports) > 1:
         message = (
@@ -139,7 +211,8 @@ def _validate_container(container: Node) -> None:
         _validate_port(port)
     for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
         if container.at(probe).present():
-            _validate_probe(container.at(probe))
+            _validate_probe(container.at(probe), readiness=probe == "readinessProbe")
+    return _validate_mounts(container, volumes)
 
 
 def _validate_env(env: Node) -> None:
@@ -148,6 +221,12 @@ def _validate_env(env: Node) -> None:
         env.report(problems.missing_field(env.at("name").path))
     elif name in RESERVED_ENV:
         env.report(Problem(env.at("name").path, f'"{name}" is a reserved environment variable'))
+    source = env.at("valueFrom")
+    if source.present():
+        source.allow_only(ENV_SOURCES)
+        given = [kind for kind in ENV_SOURCES if source.at(kind).present()]
+        if len(given) > 1:
+            source.report(problems.multiple_one_of(source.path, given))
 
 
 def _validate_port(port: Node) -> None:
@@ -171,9 +250,20 @@ def _validate_port(port: Node) -> None:
         port.report(Problem(port.path, message))
 
 
-def _validate_probe(probe: Node) -> None:
+def _validate_probe(probe: Node, *, readiness: bool) -> None:
     handlers = [handler for handler in PROBE_HANDLERS if probe.at(handler).present()]
     if not handlers:
         probe.report(problems.missing_one_of(probe.path, PROBE_HANDLERS))
     elif len(handlers) > 1:
         probe.report(problems.multiple_one_of(probe.path, handlers))
+    if readiness and not probe.at("periodSeconds").integer():
+        # Knative's aggressive probing owns the timing then (k8s_validation.go).
+        for key in ("failureThreshold", "timeoutSeconds"):
+            if probe.at(key).integer():
+                message = f"{key} is disallowed when periodSeconds is zero"
+                probe.report(Problem(probe.at(key).path, message))
+        return
+    for key in ("timeoutSeconds", "failureThreshold"):
+        value = probe.at(key).integer()
+        if value is not None and value < 1:
+            probe.report(problems.out_of_bounds(value, 1, 2147483647, probe.at(key).path))

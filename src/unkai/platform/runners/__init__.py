@@ -16,7 +16,7 @@ from unkai.platform.runners.base import (
 from unkai.platform.runners.container import ContainerRunner
 from unkai.platform.runners.logfiles import LogFiles, LogLine, follow, read
 from unkai.platform.runners.process import Mode, ProcessRunner
-from unkai.platform.runners.spec import InstanceSpec, from_revision
+from unkai.platform.runners.spec import InstanceSpec, Mount, from_revision
 
 __all__ = [
     "ContainerRunner",
@@ -27,6 +27,7 @@ __all__ = [
     "LogFiles",
     "LogLine",
     "Mode",
+    "Mount",
     "ProcessRunner",
     "Runner",
     "RunnerError",

@@ -12,7 +12,10 @@ revision shares between its instances (the fork-server's zygote) until told to
 * ``await instance.wait()`` returns the :class:`InstanceExit` when it ends, whoever ended
   it: the data plane restarts crashed instances from there (see ``unkai.platform.backoff``);
 * ``await instance.stop()`` drains like a Kubernetes pod: SIGTERM, up to the grace
-  period (``timeoutSeconds``) to finish, then SIGKILL.
+  period (``timeoutSeconds``) to finish, then SIGKILL;
+* once ready, an instance runs its probes as a kubelet would (``prober``): ``serving``
+  turns False while its readiness probe fails (``on_serving`` callbacks hear it), and a
+  failing liveness probe stops it, its exit then carrying reason ``LivenessProbeFailed``.
 
 Errors carry a ``reason`` and a ``message`` shaped for the Revision's ``ContainerHealthy``
 condition (``ExitCode1``, ``ContainerRuntimeUnavailable``…).
@@ -21,19 +24,24 @@ condition (``ExitCode1``, ``ContainerRuntimeUnavailable``…).
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from unkai.errors import TargetError
 from unkai.platform.contracts import Reason, RevisionKey
-from unkai.platform.runners import logfiles, probe
-from unkai.platform.runners.spec import InstanceSpec
+from unkai.platform.runners import logfiles, prober
+from unkai.platform.runners.probe import Target
 
+if TYPE_CHECKING:
+    from unkai.platform.runners.spec import InstanceSpec
+
+logger = logging.getLogger("unkai.runners")
 HOST: Final = "127.0.0.1"
 TAIL_LINES: Final = 20
 
@@ -58,14 +66,19 @@ class InstanceStartError(RunnerError):
 @dataclass(frozen=True)
 class InstanceExit:
     """How an instance ended: ``code`` as ``Popen.returncode`` (negative: killed by that
-    signal) and the last lines of its log."""
+    signal) and the last lines of its log; ``cause`` is the platform's reason when it
+    ended it on purpose (a failed liveness probe) and ``why`` what it saw."""
 
     code: int
     log_tail: tuple[str, ...] = ()
+    cause: str = ""
+    why: str = ""
 
     @property
     def reason(self) -> str:
         """Kubernetes' form: ``ExitCode1``; ``ExitCode137`` for SIGKILL (128 + signal)."""
+        if self.cause:
+            return self.cause
         return f"ExitCode{self.code if self.code >= 0 else 128 - self.code}"
 
     @property
@@ -74,7 +87,9 @@ class InstanceExit:
         if self.code < 0:
             how = f"killed by {signal.Signals(-self.code).name}"
         lines = logfiles.summary(self.log_tail)
-        return f"Container failed with {how}" + (f"; last log lines:\n{lines}" if lines else "")
+        told = f"{self.why}; the instance was restarted ({how})" if self.cause else ""
+        said = told or f"Container failed with {how}"
+        return said + (f"; last log lines:\n{lines}" if lines else "")
 
 
 class Instance:
@@ -95,6 +110,8 @@ class Instance:
         returncode: asyncio.Future[int],
         send_signal: Callable[[int], Awaitable[None]],
         socket_path: Path | None = None,
+        exec_prefix: tuple[str, ...] = (),
+        exec_env: Mapping[str, str] | None = None,
     ) -> None:
         self.id = id
         self.spec = spec
@@ -106,6 +123,14 @@ class Instance:
         self._send_signal = send_signal
         self._ended: InstanceExit | None = None
         self._ended_at: float | None = None
+        self.serving = False
+        self.target = Target(
+            port, unix=socket_path, exec_prefix=exec_prefix, env=exec_env,
+            cwd=None if exec_prefix else (spec.working_dir or None),
+        )  # fmt: skip
+        self._on_serving: list[Callable[[], object]] = []
+        self._cause = ("", "")
+        self._probing: asyncio.Future[None] | None = None
         self.on_exit(self._note_end)
 
     def __repr__(self) -> str:
@@ -121,7 +146,8 @@ class Instance:
         if not self._returncode.done():
             return None
         if self._ended is None:
-            self._ended = InstanceExit(self._returncode.result(), tuple(self.log_tail()))
+            code, tail = self._returncode.result(), tuple(self.log_tail())
+            self._ended = InstanceExit(code, tail, *self._cause)
         return self._ended
 
     def on_exit(self, callback: Callable[[], object]) -> None:
@@ -132,8 +158,27 @@ class Instance:
         """Seconds it ran (so far, or until it ended): ``ran_for`` for ``CrashLoop``."""
         return (self._ended_at or time.monotonic()) - self.started_at
 
+    def on_serving(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` whenever ``serving`` changes."""
+        self._on_serving.append(callback)
+
     def _note_end(self) -> None:
         self._ended_at = time.monotonic()
+        self.serving = False
+        if self._probing is not None:
+            self._probing.cancel()
+
+    def _set_serving(self, serving: bool, why: str) -> None:
+        self.serving = serving
+        logger.info("instance %s %s", self.id, "serves again" if serving else why)
+        for callback in self._on_serving:
+            callback()
+
+    async def _kill_for_liveness(self, why: str) -> None:
+        self._cause = (prober.LIVENESS_FAILED, why)
+        if self.serving:
+            self._set_serving(False, why)
+        await self.stop()
 
     def log_tail(self, lines: int = TAIL_LINES) -> list[str]:
         return logfiles.tail(self.log_path, lines)
@@ -158,10 +203,13 @@ class Instance:
 
     async def until_ready(self, *, limit: float) -> None:
         """Probe until ready; raise :class:`InstanceStartError` if it exits, or is not ready
-        within ``limit`` seconds (stopping it then)."""
+        within ``limit`` seconds after the probe's initial delay (stopping it then). Once
+        ready, it serves and its probes keep running (module docstring)."""
         probing = asyncio.ensure_future(
-            probe.until_ready(self.port, self.spec.readiness_path, unix=self.socket_path)
+            prober.first_ready(self.spec.readiness, self.target, started=self.started_at)
         )
+        if self.spec.readiness is not None:  # the wait starts after initialDelaySeconds
+            limit += self.spec.readiness.initial_delay
         either: set[asyncio.Future[Any]] = {probing, self._returncode}
         try:
             async with asyncio.timeout(limit):
@@ -178,6 +226,13 @@ class Instance:
         if self._returncode.done():
             ended = await self.wait()
             raise InstanceStartError(ended.reason, ended.message, ended)
+        self.serving = True
+        self._probing = asyncio.ensure_future(
+            prober.watch(
+                self.spec.readiness, self.spec.liveness, self.target, started=self.started_at,
+                serving=self._set_serving, dead=self._kill_for_liveness,
+            )
+        )  # fmt: skip
 
 
 class InstanceSet:

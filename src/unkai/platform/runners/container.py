@@ -15,7 +15,12 @@ Each instance is a foreground ``{binary} run --rm`` whose output goes to the ins
 log file and whose exit status is the container's. The container's port
 (``containerPort``, 8080 by default, given to it as ``PORT``) is published on a free
 loopback port; env values reach the container through the client's environment
-(``-e NAME``), not its command line. podman runs with ``--runtime runc`` and
+(``-e NAME``), not its command line. ``command`` replaces the image's entrypoint and
+``args`` its command, as on Kubernetes; ``workingDir`` is ``-w``; each volume mount
+bind-mounts the volume's materialised directory (``runners.volumes``, kept current by
+the data plane) at its ``mountPath``, read-only where the mount says so (an
+``emptyDir`` with ``medium: Memory`` is a ``--tmpfs`` of its ``sizeLimit``); ``exec``
+probes run through ``{binary} exec``. podman runs with ``--runtime runc`` and
 ``--cgroup-manager=cgroupfs``, which work without systemd and inside other containers.
 Containers get explicit ulimits at or below our own (open files as ours, at most 4096
 processes): runtimes' defaults are higher, and inside a sandbox raising a limit fails
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import resource
 import secrets
@@ -33,6 +39,7 @@ import shutil
 from typing import Final
 
 from unkai.platform.contracts import Reason, RevisionKey
+from unkai.platform.runners import volumes
 from unkai.platform.runners.base import HOST, Instance, InstanceSet, RunnerError, free_port
 from unkai.platform.runners.logfiles import LogFiles
 from unkai.platform.runners.spec import InstanceSpec
@@ -86,10 +93,12 @@ class ContainerRunner:
         command += [part for limit in self.ulimits for part in ("--ulimit", limit)]
         command += ["-p", f"{HOST}:{port}:{spec.container_port}"]
         command += [part for variable in env for part in ("-e", variable)]
+        command += _contract_options(spec)
         with log_path.open("ab") as log:
             process = await asyncio.create_subprocess_exec(
                 *command,
                 spec.image,
+                *spec.args,
                 env={**os.environ, **env},
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log,
@@ -113,6 +122,7 @@ class ContainerRunner:
             log_path=log_path,
             returncode=asyncio.ensure_future(process.wait()),
             send_signal=send_signal,
+            exec_prefix=(*engine, "exec", name),
         )
         self.instances.add(instance)
         await instance.until_ready(limit=self._ready_timeout)
@@ -136,6 +146,33 @@ class ContainerRunner:
 
     async def close(self) -> None:
         await self.instances.stop()
+
+
+def _contract_options(spec: InstanceSpec) -> list[str]:
+    """``run`` options for the spec's entrypoint, working directory and volume mounts."""
+    options = []
+    if spec.command:
+        options += ["--entrypoint", json.dumps(list(spec.command))]
+    if spec.working_dir:
+        options += ["-w", spec.working_dir]
+    for mount in spec.mounts:
+        if mount.memory:  # emptyDir medium: Memory, with its sizeLimit when given
+            size = f",size={volumes.quantity_bytes(mount.size_limit)}" if mount.size_limit else ""
+            options += ["--tmpfs", f"{mount.mount_path}:rw{size}"]
+            continue
+        if mount.size_limit:
+            raise RunnerError(
+                Reason.UNSUPPORTED_BY_RUNNER,
+                f"emptyDir sizeLimit at {mount.mount_path} cannot be enforced on disk here;"
+                " use medium: Memory (a tmpfs of that size) or leave sizeLimit out",
+            )
+        if spec.volumes_dir is None:
+            raise RunnerError(Reason.UNSUPPORTED_BY_RUNNER, "volumes were not materialised")
+        source = spec.volumes_dir / mount.volume
+        if mount.sub_path:
+            source = (source / mount.sub_path).resolve()
+        options += ["-v", f"{source}:{mount.mount_path}:{'ro' if mount.read_only else 'rw'}"]
+    return options
 
 
 def default_ulimits() -> tuple[str, ...]:

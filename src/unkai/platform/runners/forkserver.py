@@ -58,10 +58,16 @@ class ForkServer:
 
     @classmethod
     async def start(
-        cls, directory: Path, *, env: dict[str, str], log_path: Path, grace: float
+        cls,
+        directory: Path,
+        *,
+        env: dict[str, str],
+        log_path: Path,
+        grace: float,
+        cwd: str | None = None,
     ) -> ForkServer:
         """A zygote that has loaded the function in ``directory``, or :class:`InstanceStartError`
-        with its exit status and log when it could not."""
+        with its exit status and log when it could not; its forks inherit ``cwd``."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             with theirs, log_path.open("ab") as log:
@@ -75,6 +81,7 @@ class ForkServer:
                     stderr=log,
                     pass_fds=(theirs.fileno(),),
                     start_new_session=True,
+                    cwd=cwd,
                 )
         except BaseException:
             ours.close()

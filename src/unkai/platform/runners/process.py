@@ -13,7 +13,12 @@ Two modes, chosen when the runner is made:
 Either way an instance runs Unkai's interpreter with the function's requirements (a
 cached environment, see ``unkai.build.environments``) first on ``PYTHONPATH``, the
 platform's environment plus the container's ``env`` and the runtime contract's ``PORT``
-and ``K_*``, in its own process group, with output to its own log file.
+and ``K_*``, in the container's ``workingDir`` (when given), in its own process group,
+with output to its own log file. ``PORT`` is a free loopback port, not
+``containerPort``: instances share the machine's network. What a process cannot honour
+without the sandbox's mount namespace (``volumeMounts``) or because the runtime is the
+entrypoint (``command``, ``args``) fails the start with a reason saying so
+(:func:`refusal`), never silently.
 
 Requirements are installed in a small pool of the runner's own (:data:`INSTALLS_AT_ONCE`
 threads), not the event loop's shared one, each within ``install_timeout``; retiring a
@@ -99,6 +104,8 @@ class ProcessRunner:
             await self._environment(spec)
 
     async def start(self, spec: InstanceSpec) -> Instance:
+        if (refused := refusal(spec)) is not None:
+            raise RunnerError(*refused)
         instance_id = f"{spec.revision}-{secrets.token_hex(3)}"
         log_path = self.logs.instance(spec, instance_id)
         socket_path = None
@@ -128,6 +135,7 @@ class ProcessRunner:
             returncode=returncode,
             send_signal=send_signal,
             socket_path=socket_path,
+            exec_env={**self._inherited, **spec.env, **spec.contract_env(port=port)},
         )
         if socket_path is not None:
             instance.on_exit(lambda: socket_path.unlink(missing_ok=True))
@@ -178,6 +186,7 @@ class ProcessRunner:
                 stdout=log,
                 stderr=log,
                 start_new_session=True,
+                cwd=spec.working_dir or None,
             )
         return port, process
 
@@ -194,8 +203,9 @@ class ProcessRunner:
         try:
             async with asyncio.timeout(self._ready_timeout):
                 return await ForkServer.start(
-                    _bundle(spec), env=env, log_path=log_path, grace=spec.grace_period
-                )
+                    _bundle(spec), env=env, log_path=log_path, grace=spec.grace_period,
+                    cwd=spec.working_dir or None,
+                )  # fmt: skip
         except TimeoutError:
             lines = summary(tail(log_path))
             message = f"the function did not load in {self._ready_timeout:g}s; last log lines:"
@@ -222,6 +232,22 @@ class ProcessRunner:
         env["PYTHONPATH"] = site.python_path(self._inherited.get("PYTHONPATH"))
         env["PYTHONUNBUFFERED"] = "1"
         return env
+
+
+def refusal(spec: InstanceSpec) -> tuple[str, str] | None:
+    """Why the process runner cannot run ``spec`` as asked (reason, message), or ``None``."""
+    if spec.command or spec.args:
+        return Reason.UNSUPPORTED_BY_RUNNER, (
+            "command and args cannot apply to a function bundle: the process runner starts"
+            " Unkai's function runtime; build an image to choose the entrypoint"
+        )
+    if spec.mounts:
+        paths = ", ".join(mount.mount_path for mount in spec.mounts)
+        return Reason.UNSUPPORTED_BY_RUNNER, (
+            f"the process runner cannot mount volumes at {paths}: that needs the instance"
+            " sandbox's mount namespace; run an image with the container runner instead"
+        )
+    return None
 
 
 def _bundle(spec: InstanceSpec) -> Path:

@@ -1,7 +1,9 @@
 """What the data plane asks a runner to run: one revision's instance, as :class:`InstanceSpec`.
 
 The fields come from the Revision (Knative's runtime contract): the names that become
-``K_SERVICE``, ``K_CONFIGURATION`` and ``K_REVISION``, the container's ``env``,
+``K_SERVICE``, ``K_CONFIGURATION`` and ``K_REVISION``, the container's ``env`` (with
+``valueFrom`` and ``envFrom`` resolved, see ``sources``), ``command``, ``args``,
+``workingDir``, its port and protocol, its probes and volume mounts,
 ``containerConcurrency``, and ``timeoutSeconds``, which Knative also uses as the pod's
 termination grace period. :func:`from_revision` reads them from a Revision object.
 """
@@ -9,15 +11,35 @@ termination grace period. :func:`from_revision` reads them from a Revision objec
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
 from unkai.platform.contracts import RevisionKey
+from unkai.platform.runners import probing
+from unkai.platform.runners.probing import Probe
 
 DEFAULT_READINESS_PATH: Final = "/health/readiness"
 DEFAULT_TIMEOUT_SECONDS: Final = 300
 DEFAULT_CONTAINER_PORT: Final = 8080
+DEFAULT_READINESS: Final = Probe(
+    "httpGet", path=DEFAULT_READINESS_PATH, period=probing.AGGRESSIVE_AFTER_START, aggressive=True
+)
+"""The runtime's own readiness endpoint, probed as Knative probes by default."""
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A volume at ``mount_path`` inside the instance; its files are materialised in
+    ``InstanceSpec.volumes_dir / volume`` (see ``volumes``)."""
+
+    volume: str
+    mount_path: str
+    read_only: bool = False
+    sub_path: str = ""
+    memory: bool = False
+    size_limit: str = ""
+    """``emptyDir``'s ``medium: Memory`` (a tmpfs) and ``sizeLimit`` (a quantity)."""
 
 
 @dataclass(frozen=True)
@@ -25,8 +47,10 @@ class InstanceSpec:
     """One revision's recipe for instances; every instance of the revision gets the same.
 
     ``bundle`` is the unpacked bundle directory (process runner); ``image`` the image
-    reference (container runner, or for the record). ``readiness_path`` ``None`` means a
-    TCP probe, Knative's default for a container without an HTTP probe.
+    reference (container runner, or for the record). ``readiness`` is the probe that
+    says the instance may serve (TCP is Knative's default for an image; a bundle is
+    probed at the runtime's readiness endpoint, which also fails while it drains).
+    ``protocol`` is ``http1`` or ``h2c`` (the port's name).
     """
 
     namespace: str
@@ -38,8 +62,15 @@ class InstanceSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     container_concurrency: int = 0
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
-    readiness_path: str | None = DEFAULT_READINESS_PATH
+    readiness: Probe | None = DEFAULT_READINESS
+    liveness: Probe | None = None
     container_port: int = DEFAULT_CONTAINER_PORT
+    protocol: str = "http1"
+    command: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
+    working_dir: str = ""
+    mounts: tuple[Mount, ...] = ()
+    volumes_dir: Path | None = None
 
     @property
     def key(self) -> RevisionKey:
@@ -66,19 +97,31 @@ class InstanceSpec:
         return env
 
 
-def from_revision(revision: Mapping[str, Any], *, bundle: Path | None = None) -> InstanceSpec:
-    """The instance spec of a (defaulted) Revision object; ``bundle`` as resolved by the caller.
+def from_revision(
+    revision: Mapping[str, Any],
+    *,
+    bundle: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    volumes_dir: Path | None = None,
+) -> InstanceSpec:
+    """The instance spec of a (defaulted) Revision object; ``bundle`` as resolved by the
+    caller, ``env`` its container's environment as resolved by the caller
+    (``sources.environment``: ``valueFrom`` and ``envFrom`` need the ConfigMaps and
+    Secrets), ``volumes_dir`` where its volumes are materialised.
 
-    Env entries with ``valueFrom`` are skipped: the embedded platform has no Secrets or
-    ConfigMaps to read them from. Without an HTTP readiness probe, instances of a bundle
-    are probed at the runtime's ``/health/readiness`` and other images over TCP.
+    A bundle's instances are probed at the runtime's ``/health/readiness`` where the
+    container asks for a TCP probe (Knative's default): the runtime answers there once
+    it serves, so it is the same check, and it also fails while the instance drains.
     """
     metadata = revision.get("metadata") or {}
     labels = metadata.get("labels") or {}
     spec = revision.get("spec") or {}
     container = (spec.get("containers") or [{}])[0]
-    http_get = (container.get("readinessProbe") or {}).get("httpGet") or {}
     ports = container.get("ports") or [{}]
+    readiness = probing.parse(container.get("readinessProbe"), readiness=True)
+    if bundle is not None and (readiness is None or readiness.handler == "tcpSocket"):
+        readiness = replace(readiness or DEFAULT_READINESS, handler="httpGet",
+                            path=DEFAULT_READINESS_PATH)  # fmt: skip
     name = metadata["name"]
     return InstanceSpec(
         namespace=metadata.get("namespace", "default"),
@@ -87,14 +130,32 @@ def from_revision(revision: Mapping[str, Any], *, bundle: Path | None = None) ->
         service=labels.get("serving.knative.dev/service", ""),
         image=container.get("image", ""),
         bundle=bundle,
-        env={
-            item["name"]: str(item["value"])
-            for item in container.get("env") or []
-            if "value" in item
-        },
+        env=dict(env or {}),
         container_concurrency=int(spec.get("containerConcurrency") or 0),
         timeout_seconds=float(spec.get("timeoutSeconds") or DEFAULT_TIMEOUT_SECONDS),
-        readiness_path=http_get.get("path")
-        or (DEFAULT_READINESS_PATH if bundle is not None else None),
+        readiness=readiness,
+        liveness=probing.parse(container.get("livenessProbe"), readiness=False),
         container_port=int(ports[0].get("containerPort") or DEFAULT_CONTAINER_PORT),
+        protocol="h2c" if ports[0].get("name") == "h2c" else "http1",
+        command=tuple(str(part) for part in container.get("command") or ()),
+        args=tuple(str(part) for part in container.get("args") or ()),
+        working_dir=str(container.get("workingDir") or ""),
+        mounts=tuple(_mount(mount, spec) for mount in container.get("volumeMounts") or []),
+        volumes_dir=volumes_dir,
+    )
+
+
+def _mount(mount: Mapping[str, Any], spec: Mapping[str, Any]) -> Mount:
+    name = str(mount.get("name", ""))
+    volume: Mapping[str, Any] = next(
+        (v for v in spec.get("volumes") or [] if v.get("name") == name), {}
+    )
+    empty_dir = volume.get("emptyDir") or {}
+    return Mount(
+        volume=name,
+        mount_path=str(mount.get("mountPath", "")),
+        read_only=bool(mount.get("readOnly", False)),
+        sub_path=str(mount.get("subPath") or ""),
+        memory=empty_dir.get("medium") == "Memory",
+        size_limit=str(empty_dir.get("sizeLimit") or ""),
     )

@@ -1,0 +1,117 @@
+"""One real ``unkai up`` per test module, and Services running the runtime function.
+
+The platform is the e2e suite's (real gateway, data plane, fork-server instances) on
+loopback ports chosen by the kernel, in a temporary data dir; each test applies its own
+Service (named after the Knative test it ports) and talks to it over real HTTP.
+"""
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+from tests.controllers.readiness import InMemoryReadiness
+from tests.e2e.conftest import QUICK, LivePlatform
+from unkai.kube import kinds
+from unkai.platform import bundles
+from unkai.platform.embedded import Platform, Settings
+
+RUNTIME = Path(__file__).parent / "functions" / "runtime"
+
+
+class Conformance(LivePlatform):
+    """The live platform with the helpers Knative's conformance tests lean on."""
+
+    def apply(self, obj: dict[str, Any]) -> None:
+        kind = kinds.find(obj["apiVersion"], obj["kind"])
+        assert kind is not None
+        obj["metadata"].setdefault("namespace", "default")
+        self.client().apply(kinds.resource(kind).from_dict(obj), force=True)
+
+    def service_with(self, name: str, container: dict[str, Any] | None = None, *,
+                     annotations: dict[str, str] | None = None, **spec: Any) -> None:  # fmt: skip
+        """Apply Service ``name`` running the runtime function, with these container and
+        revision spec fields and template annotations."""
+        digest = self.platform.bundles.put(bundles.pack(RUNTIME))
+        image = bundles.format_reference(namespace="default", name=name, digest=digest)
+        self.apply({
+            "apiVersion": "serving.knative.dev/v1", "kind": "Service",
+            "metadata": {"name": name},
+            "spec": {"template": {
+                "metadata": {"annotations": annotations or {}},
+                "spec": {"containers": [{"image": image, **(container or {})}], **spec},
+            }},
+        })  # fmt: skip
+
+    def condition(
+        self, name: str, kind: kinds.Kind, type_: str, check: Callable[[dict[str, Any]], bool]
+    ) -> dict[str, Any]:
+        """The ``type_`` condition of ``name`` once ``check`` holds for it."""
+        found: dict[str, Any] = {}
+
+        def holds(obj: dict[str, Any]) -> bool:
+            nonlocal found
+            conditions = obj.get("status", {}).get("conditions", [])
+            found = next((c for c in conditions if c["type"] == type_), {})
+            return bool(found) and check(found)
+
+        self.wait_for(name, holds, kind=kind, timeout=60)
+        return found
+
+    def ready(self, name: str) -> dict[str, Any]:
+        return self.wait_for(name, is_ready, timeout=60)
+
+    def get(self, name: str, path: str = "/") -> httpx2.Response:
+        """GET ``path`` (query included, as written) from Service ``name``."""
+        with self.http() as http:
+            return http.get(path, headers={"Host": f"{name}.default.localhost"})
+
+    def view(self, name: str) -> dict[str, Any]:
+        """The runtime view of an instance of ``name``."""
+        response = self.get(name)
+        assert response.status_code == 200, response.text
+        answer: dict[str, Any] = response.json()
+        return answer
+
+
+def is_ready(obj: dict[str, Any]) -> bool:
+    conditions = obj.get("status", {}).get("conditions", [])
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def until(check: Callable[[], bool], *, timeout: float, what: str) -> None:
+    """Wait for ``check()`` to hold, up to ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened within {timeout:g}s: {what}")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conformance]:
+    data_dir = tmp_path_factory.mktemp("unkai")
+    loop = asyncio.new_event_loop()
+    settings = Settings(data_dir=data_dir, api_port=0, gateway_port=0, autoscaler=QUICK)
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        embedded = asyncio.run_coroutine_threadsafe(_make(settings), loop).result(30)
+        asyncio.run_coroutine_threadsafe(embedded.start(), loop).result(60)
+        running = Conformance(embedded, loop, InMemoryReadiness(), embedded.files.kubeconfig)
+        yield running
+        running.close()
+        asyncio.run_coroutine_threadsafe(embedded.stop(), loop).result(60)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+async def _make(settings: Settings) -> Platform:
+    return Platform(settings)

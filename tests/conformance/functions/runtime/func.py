@@ -1,0 +1,41 @@
+"""Reports its runtime view, as Knative's runtime test image does, and plays probe games.
+
+GET /            -> {"env", "cwd", "pid", "http_version", "headers"}
+GET /healthz     -> 200 while ready, 503 after /start-failing (a readiness target)
+GET /livez       -> 200 while alive, 500 after /die (a liveness target)
+GET /start-passing -> /healthz answers 200 again
+GET /crash       -> the process exits with code 3
+GET /stdin       -> what one read of stdin gave ("" at end of file)
+"""
+
+import os
+
+state = {"ready": True, "alive": True}
+
+
+async def handle(request):
+    path = request.url.path
+    if path == "/healthz":
+        return ("ready", 200) if state["ready"] else ("not ready", 503)
+    if path == "/livez":
+        return ("alive", 200) if state["alive"] else ("dead", 500)
+    if path == "/start-failing":
+        state["ready"] = False
+        return "failing from now on"
+    if path == "/start-passing":
+        state["ready"] = True
+        return "passing again"
+    if path == "/crash":
+        os._exit(3)
+    if path == "/stdin":
+        return {"read": os.read(0, 1).decode(errors="replace")}
+    if path == "/die":
+        state["alive"] = False
+        return "liveness fails from now on"
+    return {
+        "env": dict(os.environ),
+        "cwd": os.getcwd(),
+        "pid": os.getpid(),
+        "http_version": request.scope.get("http_version"),
+        "headers": dict(request.headers),
+    }

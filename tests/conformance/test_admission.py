@@ -1,0 +1,116 @@
+"""Knative's webhook refusals for the runtime contract, with its messages (admission only).
+
+Aspects: volume mounts need a volume, an absolute unreserved unique path and, for
+ConfigMap/Secret/projected volumes, ``readOnly``; volumes must be mounted and be one of
+the kinds Knative allows by default (``hostPath`` is not); ``mountPropagation`` is
+refused (TestMustNotContainerConstraints); ``envFrom`` names one source; a readiness
+probe with Knative's ``periodSeconds: 0`` may not set its own timeout or threshold.
+"""
+
+from typing import Any
+
+import pytest
+
+from tests.api.manifests import admit
+
+CONTAINER = "spec.containers[0]"
+
+
+def revision(container: dict[str, Any], **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "serving.knative.dev/v1",
+        "kind": "Revision",
+        "metadata": {"name": "hello-00001", "namespace": "default"},
+        "spec": {"containers": [{"image": "example.com/hello:v1", **container}], **spec},
+    }
+
+
+CONFIG = [{"name": "conf", "configMap": {"name": "settings"}}]
+
+
+@pytest.mark.parametrize(
+    ("mount", "volumes", "found"),
+    [
+        ({"name": "conf", "mountPath": "/etc/conf", "readOnly": True}, CONFIG, []),
+        (
+            {"name": "other", "mountPath": "/etc/conf", "readOnly": True},
+            CONFIG,
+            [
+                (f"{CONTAINER}.volumeMounts[0].name", "volumeMount has no matching volume"),
+                ("spec.volumes[0].name", 'volume with name "conf" not mounted'),
+            ],
+        ),
+        (
+            {"name": "conf", "mountPath": "/etc/conf"},
+            CONFIG,
+            [
+                (
+                    f"{CONTAINER}.volumeMounts[0].readOnly",
+                    "volume mount should be readOnly for this type of volume",
+                )
+            ],
+        ),
+        ({"name": "scratch", "mountPath": "/data"}, [{"name": "scratch", "emptyDir": {}}], []),
+        (
+            {"name": "conf", "mountPath": "/var/", "readOnly": True},
+            CONFIG,
+            [(f"{CONTAINER}.volumeMounts[0].mountPath", 'mountPath "/var" is a reserved path')],
+        ),
+        (
+            {"name": "conf", "mountPath": "etc/conf", "readOnly": True},
+            CONFIG,
+            [(f"{CONTAINER}.volumeMounts[0].mountPath", "invalid value: etc/conf")],
+        ),
+        (
+            {"name": "conf", "mountPath": "/etc/conf", "readOnly": True,
+             "mountPropagation": "Bidirectional"},
+            CONFIG,
+            [(f"{CONTAINER}.volumeMounts[0].mountPropagation", "must not set the field(s)")],
+        ),
+        (
+            {"name": "host", "mountPath": "/host", "readOnly": True},
+            [{"name": "host", "hostPath": {"path": "/"}}],
+            [
+                ("spec.volumes[0].hostPath", "must not set the field(s)"),
+                (
+                    "spec.volumes[0]",
+                    "expected exactly one, got neither: configMap, emptyDir, projected, secret",
+                ),
+                (f"{CONTAINER}.volumeMounts[0].name", "volumeMount has no matching volume"),
+            ],
+        ),
+    ],
+)  # fmt: skip
+def test_volume_mounts(
+    mount: dict[str, Any], volumes: list[dict[str, Any]], found: list[tuple[str, str]]
+) -> None:
+    assert sorted(admit(revision({"volumeMounts": [mount]}, volumes=volumes))) == sorted(found)
+
+
+def test_env_from_names_one_source() -> None:
+    both = {"configMapRef": {"name": "a"}, "secretRef": {"name": "b"}}
+    assert admit(revision({"envFrom": [both]})) == [
+        (f"{CONTAINER}.envFrom[0]", "expected exactly one, got both: configMapRef, secretRef")
+    ]
+
+
+def test_env_value_from_resource_field_ref_is_refused() -> None:
+    env = {"name": "CPU", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu"}}}
+    assert admit(revision({"env": [env]})) == [
+        (f"{CONTAINER}.env[0].valueFrom.resourceFieldRef", "must not set the field(s)")
+    ]
+
+
+def test_aggressive_readiness_probe_owns_its_timing() -> None:
+    probe = {"httpGet": {"path": "/"}, "timeoutSeconds": 2, "failureThreshold": 5}
+    assert sorted(admit(revision({"readinessProbe": probe}))) == [
+        (
+            f"{CONTAINER}.readinessProbe.failureThreshold",
+            "failureThreshold is disallowed when periodSeconds is zero",
+        ),
+        (
+            f"{CONTAINER}.readinessProbe.timeoutSeconds",
+            "timeoutSeconds is disallowed when periodSeconds is zero",
+        ),
+    ]
+    assert admit(revision({"readinessProbe": {**probe, "periodSeconds": 1}})) == []

@@ -1,0 +1,136 @@
+"""Knative's runtime and volume conformance tests for an image on the container runner.
+
+The image is made here from Debian's static busybox (no registry needed): ``httpd``
+serves ``/www`` on ``$PORT`` and a CGI script reports the runtime view as Knative's
+runtime test image does (PID 1's argv, cwd and environment, or a file's content).
+Skips where podman does not work or no static busybox is installed.
+
+Aspects: ``command``/``args`` replace the image's entrypoint (TestCmdArgs),
+``workingDir`` (TestWorkingDirService), ``PORT`` is the containerPort
+(TestMustEnvVars), ConfigMap and Secret volumes (plain and projected, with items) are
+mounted read-only at their path (TestConfigMapVolume, TestSecretVolume,
+TestProjectedComplex) and follow an update of the ConfigMap within seconds, an
+``emptyDir`` is writable (TestServiceCreateWithEmptyDir) and one with ``medium: Memory``
+is a tmpfs of its ``sizeLimit``, and an ``exec`` readiness
+probe runs inside the container (TestProbeRuntime).
+"""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conformance.conftest import Conformance, until
+
+pytestmark = pytest.mark.slow
+IMAGE = "localhost/unkai-test/conformance-view:1"
+VIEW = """#!/bin/busybox sh
+body="$(case "$QUERY_STRING" in
+  file=*) /bin/busybox cat "${QUERY_STRING#file=}" ;;
+  write=*) echo written 2>&1 > "${QUERY_STRING#write=}" && echo ok ;;
+  *) echo "argv=$(/bin/busybox tr '\\0' ' ' < /proc/1/cmdline)"
+     echo "started_in=$(/bin/busybox cat /tmp/started-in)"
+     /bin/busybox tr '\\0' '\\n' < /proc/1/environ ;;
+esac)"
+printf 'Content-Type: text/plain\\r\\nContent-Length: %s\\r\\n\\r\\n%s' "${#body}" "$body"
+"""
+SERVE = "/bin/busybox pwd > /tmp/started-in; exec /bin/busybox httpd -f -p $PORT -h /www"
+
+
+@pytest.fixture(scope="module")
+def view_image(tmp_path_factory: pytest.TempPathFactory) -> str:
+    podman, busybox = shutil.which("podman"), shutil.which("busybox")
+    if podman is None:
+        pytest.skip("podman is not installed (apt-get install podman runc)")
+    engine = [podman, "--runtime", "runc", "--cgroup-manager=cgroupfs"]
+    if subprocess.run([*engine, "info"], capture_output=True, timeout=60).returncode != 0:
+        pytest.skip("podman is installed but `podman info` fails here")
+    if busybox is None or b"/ld-linux" in Path(busybox).read_bytes()[:8192]:
+        pytest.skip("no static busybox to build the image from (apt-get install busybox-static)")
+    root = tmp_path_factory.mktemp("view-root")
+    for folder in ("bin", "www/cgi-bin", "tmp", "data"):
+        (root / folder).mkdir(parents=True)
+    shutil.copy(busybox, root / "bin" / "busybox")
+    script = root / "www" / "cgi-bin" / "view"
+    script.write_text(VIEW)
+    script.chmod(0o755)
+    archive = shutil.make_archive(str(root.parent / "view-rootfs"), "tar", root)
+    command = f'["/bin/busybox", "sh", "-c", "{SERVE}"]'
+    subprocess.run([*engine, "import", "--change", f"CMD {command}", archive, IMAGE],
+                   check=True, capture_output=True, timeout=120)  # fmt: skip
+    return IMAGE
+
+
+def report(live: Conformance, name: str) -> dict[str, str]:
+    text = live.get(name, "/cgi-bin/view").text
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+def file_text(live: Conformance, name: str, path: str) -> str:
+    return live.get(name, f"/cgi-bin/view?file={path}").text  # the script reads it raw
+
+
+def container(image: str, **fields: object) -> dict[str, object]:
+    return {"image": image, **fields}
+
+
+def test_cmd_args_working_dir_and_port(live: Conformance, view_image: str) -> None:
+    live.service_with(
+        "image-contract",
+        container(view_image, command=["/bin/busybox", "sh", "-c"],
+                  args=[SERVE.replace("-f", "-f -v")], workingDir="/data",
+                  ports=[{"containerPort": 8801}]),
+        timeoutSeconds=2,
+    )  # fmt: skip
+    live.ready("image-contract")
+    seen = report(live, "image-contract")
+    assert seen["argv"].split() == ["/bin/busybox", "httpd", "-f", "-v", "-p", "8801", "-h", "/www"]
+    assert seen["started_in"] == "/data"
+    assert (seen["PORT"], seen["K_REVISION"]) == ("8801", "image-contract-00001")
+
+
+def test_config_map_and_secret_volumes(live: Conformance, view_image: str) -> None:
+    live.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "vol-conf"},
+                "data": {"greeting": "hello", "other": "x"}})  # fmt: skip
+    live.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "vol-secret"},
+                "stringData": {"token": "s3cr3t"}})  # fmt: skip
+    volumes = [
+        {"name": "conf", "configMap": {"name": "vol-conf"}},
+        {"name": "secret", "secret": {"secretName": "vol-secret"}},
+        {"name": "both", "projected": {"sources": [
+            {"configMap": {"name": "vol-conf", "items": [{"key": "greeting", "path": "g"}]}},
+            {"secret": {"name": "vol-secret"}}]}},
+        {"name": "missing", "configMap": {"name": "nowhere", "optional": True}},
+        {"name": "scratch", "emptyDir": {}},
+        {"name": "cache", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
+    ]  # fmt: skip
+    mounts = [
+        {"name": "conf", "mountPath": "/etc/conf", "readOnly": True},
+        {"name": "secret", "mountPath": "/etc/secret", "readOnly": True},
+        {"name": "both", "mountPath": "/etc/both", "readOnly": True},
+        {"name": "missing", "mountPath": "/etc/missing", "readOnly": True},
+        {"name": "scratch", "mountPath": "/data"},
+        {"name": "cache", "mountPath": "/cache"},
+    ]
+    probe = {"exec": {"command": ["/bin/busybox", "test", "-f", "/etc/conf/greeting"]}}
+    live.service_with(
+        "image-volumes", container(view_image, volumeMounts=mounts, readinessProbe=probe),
+        volumes=volumes, timeoutSeconds=2, annotations={"autoscaling.knative.dev/min-scale": "1"},
+    )  # fmt: skip
+    live.ready("image-volumes")
+    assert file_text(live, "image-volumes", "/etc/conf/greeting") == "hello"
+    assert file_text(live, "image-volumes", "/etc/secret/token") == "s3cr3t"
+    assert file_text(live, "image-volumes", "/etc/both/g") == "hello"
+    assert file_text(live, "image-volumes", "/etc/both/token") == "s3cr3t"
+    assert live.get("image-volumes", "/cgi-bin/view?write=/data/f").text.strip() == "ok"
+    table = file_text(live, "image-volumes", "/proc/mounts").splitlines()
+    mounted = {fields[1]: fields for fields in (line.split() for line in table)}
+    assert mounted["/cache"][2] == "tmpfs"  # emptyDir medium: Memory
+    assert "size=1024k" in mounted["/cache"][3]  # its sizeLimit, 1Mi
+    assert "ok" not in live.get("image-volumes", "/cgi-bin/view?write=/etc/conf/f").text
+    live.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "vol-conf"},
+                "data": {"greeting": "updated"}})  # fmt: skip
+    until(lambda: file_text(live, "image-volumes", "/etc/conf/greeting") == "updated",
+          timeout=20, what="the mounted file follows the ConfigMap")  # fmt: skip
+    assert file_text(live, "image-volumes", "/etc/both/g") == "updated"

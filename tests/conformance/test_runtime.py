@@ -1,0 +1,208 @@
+"""Knative's runtime conformance tests (``test/conformance/runtime``), by name, on a real
+``unkai up`` with the process runner, through the gateway over real HTTP.
+
+Each test is named after the Knative test whose intent it ports. Where the process
+runner cannot honour a field (``command``/``args``, an ``h2c`` port), the test checks
+that the revision says so in its status instead of running as if it had; the summary
+per Knative test is in docs/knative-compat.md.
+"""
+
+import sys
+from typing import Any
+
+import httpx2
+import pytest
+
+from tests.conformance.conftest import Conformance, until
+from unkai.kube import kinds
+
+pytestmark = pytest.mark.slow
+MIN_SCALE_1 = {"autoscaling.knative.dev/min-scale": "1"}
+
+
+def failed_with(live: Conformance, name: str, reason: str) -> dict[str, Any]:
+    """The Revision ``{name}-00001``'s Ready condition once it is False with ``reason``."""
+    return live.condition(
+        f"{name}-00001", kinds.REVISION, "Ready",
+        lambda c: c["status"] == "False" and c.get("reason") == reason,
+    )  # fmt: skip
+
+
+def test_should_env_vars(live: Conformance) -> None:
+    live.service_with("should-env")
+    live.ready("should-env")
+    env = live.view("should-env")["env"]
+    assert (env["K_SERVICE"], env["K_CONFIGURATION"], env["K_REVISION"]) == (
+        "should-env", "should-env", "should-env-00001",
+    )  # fmt: skip
+
+
+def test_must_env_vars(live: Conformance) -> None:
+    """Knative: ``PORT`` is the containerPort. The process runner's instances share the
+    machine's network, so ``PORT`` is a free port of theirs: what holds is that it is the
+    port the instance serves on."""
+    live.service_with("must-env", {"ports": [{"containerPort": 8801}]})
+    live.ready("must-env")
+    port = live.view("must-env")["env"]["PORT"]
+    response = httpx2.get(f"http://127.0.0.1:{port}/", timeout=10)
+    assert response.json()["env"]["K_REVISION"] == "must-env-00001"
+
+
+def test_secrets_via_env(live: Conformance) -> None:
+    live.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "conf-secret"},
+                "stringData": {"SECRET_KEY": "s3cr3t", "OTHER": "x"}})  # fmt: skip
+    live.service_with("secrets-env", {
+        "env": [{"name": "FROM_KEY",
+                 "valueFrom": {"secretKeyRef": {"name": "conf-secret", "key": "SECRET_KEY"}}}],
+        "envFrom": [{"secretRef": {"name": "conf-secret"}, "prefix": "ALL_"}],
+    })  # fmt: skip
+    live.ready("secrets-env")
+    env = live.view("secrets-env")["env"]
+    assert (env["FROM_KEY"], env["ALL_SECRET_KEY"], env["ALL_OTHER"]) == ("s3cr3t", "s3cr3t", "x")
+
+
+def test_configs_via_env(live: Conformance) -> None:
+    live.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "conf-map"},
+                "data": {"MODE": "fast"}})  # fmt: skip
+    live.service_with("configs-env", {
+        "env": [{"name": "FROM_KEY",
+                 "valueFrom": {"configMapKeyRef": {"name": "conf-map", "key": "MODE"}}},
+                {"name": "POD_NS", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}],
+        "envFrom": [{"configMapRef": {"name": "conf-map"}}],
+    })  # fmt: skip
+    live.ready("configs-env")
+    env = live.view("configs-env")["env"]
+    assert (env["FROM_KEY"], env["MODE"], env["POD_NS"]) == ("fast", "fast", "default")
+
+
+def test_configs_via_env_missing_source_waits_for_it(live: Conformance) -> None:
+    """As a kubelet: CreateContainerConfigError until the ConfigMap exists, then it runs."""
+    live.service_with("late-config", {"envFrom": [{"configMapRef": {"name": "late"}}]})
+    ready = failed_with(live, "late-config", "CreateContainerConfigError")
+    assert ready["message"] == 'configmap "late" not found'
+    live.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late"},
+                "data": {"ARRIVED": "yes"}})  # fmt: skip
+    live.ready("late-config")
+    assert live.view("late-config")["env"]["ARRIVED"] == "yes"
+
+
+def test_working_dir_service(live: Conformance) -> None:
+    live.service_with("working-dir", {"workingDir": "/tmp"})
+    live.ready("working-dir")
+    assert live.view("working-dir")["cwd"] == "/tmp"
+
+
+def test_cmd_args(live: Conformance) -> None:
+    """The process runner starts Unkai's runtime: ``command``/``args`` are refused in the
+    revision's status rather than ignored (an image on the container runner honours them)."""
+    live.service_with("cmd-args", {"command": ["/bin/server"], "args": ["--fast"]})
+    ready = failed_with(live, "cmd-args", "UnsupportedByRunner")
+    assert "command and args" in ready["message"]
+
+
+def test_protocols(live: Conformance) -> None:
+    """``http1`` and no name are HTTP/1.1 to the instance; ``h2c``, which the gateway
+    cannot carry yet, fails the revision with a reason saying so."""
+    for name, port in (("proto-default", {}), ("proto-http1", {"name": "http1"})):
+        live.service_with(name, {"ports": [{"containerPort": 8080, **port}]})
+        live.ready(name)
+        assert live.view(name)["http_version"] == "1.1"
+    live.service_with("proto-h2c", {"ports": [{"containerPort": 8080, "name": "h2c"}]})
+    ready = failed_with(live, "proto-h2c", "ProtocolUnsupported")
+    assert "h2c" in ready["message"]
+
+
+READINESS = {
+    "http-get": {"httpGet": {"path": "/healthz"}},
+    "tcp-socket": {"tcpSocket": {}},
+    "exec": {"exec": {"command": [
+        sys.executable, "-c",
+        "import os, urllib.request; "
+        "urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz')",
+    ]}},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("period", [0, 1])
+@pytest.mark.parametrize("handler", list(READINESS))
+def test_probe_runtime(live: Conformance, handler: str, period: int) -> None:
+    """Ready means it answers at once, whatever the probe and its period."""
+    name = f"probe-{handler}-{period}"
+    probe = {**READINESS[handler], **({"periodSeconds": period} if period else {})}
+    live.service_with(name, {"readinessProbe": probe})
+    live.ready(name)
+    assert live.get(name).status_code == 200
+
+
+def test_probe_runtime_after_startup(live: Conformance) -> None:
+    """A readiness probe failing after start takes the only instance out of the gateway:
+    requests are held (the activator's behaviour) instead of reaching it; once the probe
+    passes again, it serves again."""
+    name = "probe-after-startup"
+    probe = {"httpGet": {"path": "/healthz"}, "periodSeconds": 1, "failureThreshold": 1}
+    live.service_with(name, {"readinessProbe": probe}, annotations=MIN_SCALE_1, timeoutSeconds=30)
+    live.ready(name)
+    direct = f"http://127.0.0.1:{live.view(name)['env']['PORT']}"  # the instance itself
+    assert live.get(name, "/start-failing").status_code == 200
+
+    def not_served() -> bool:
+        try:
+            with httpx2.Client(timeout=2) as http:
+                url = f"http://127.0.0.1:{live.platform.gateway.port}/"
+                response = http.get(url, headers={"Host": f"{name}.default.localhost"})
+        except httpx2.TimeoutException:
+            return True
+        return response.status_code >= 500
+
+    until(not_served, timeout=20, what="the unready instance left the gateway")
+    assert httpx2.get(f"{direct}/start-passing", timeout=10).status_code == 200
+    until(lambda: not not_served(), timeout=20, what="the ready-again instance came back")
+
+
+def test_must_have_headers_set(live: Conformance) -> None:
+    """The instance sees the Host it was called by and an RFC 7239 Forwarded header."""
+    live.service_with("headers-must")
+    live.ready("headers-must")
+    headers = live.view("headers-must")["headers"]
+    assert headers["host"] == "headers-must.default.localhost"
+    assert "for=" in headers["forwarded"]
+    assert "proto=http" in headers["forwarded"]
+
+
+def test_should_have_headers_set(live: Conformance) -> None:
+    live.service_with("headers-should")
+    live.ready("headers-should")
+    sent = {
+        "Host": "headers-should.default.localhost",
+        "User-Agent": "conformance",
+        "X-User": "kept",
+    }
+    with live.http() as http:
+        response = http.get("/", headers=sent)
+    headers = response.json()["headers"]
+    assert (headers["user-agent"], headers["x-user"]) == ("conformance", "kept")
+    assert headers["x-forwarded-proto"] == "http"
+    assert "127.0.0.1" in headers["x-forwarded-for"]
+    assert headers["traceparent"].startswith("00-")
+
+
+def test_should_have_stdin_eof(live: Conformance) -> None:
+    live.service_with("stdin-eof")
+    live.ready("stdin-eof")
+    assert live.get("stdin-eof", "/stdin").json() == {"read": ""}
+
+
+def test_liveness_with_fail(live: Conformance) -> None:
+    """A failing liveness probe restarts the instance (a new process serves); while it
+    passes, the same process keeps serving."""
+    name = "liveness-fail"
+    probe = {"httpGet": {"path": "/livez"}, "periodSeconds": 1, "failureThreshold": 2}
+    live.service_with(name, {"livenessProbe": probe}, annotations=MIN_SCALE_1, timeoutSeconds=5)
+    live.ready(name)
+    first = live.view(name)["pid"]
+    for _ in range(3):  # several periods of passing probes: no restart
+        live.get(name, "/healthz")
+        assert live.view(name)["pid"] == first
+    assert live.get(name, "/die").status_code == 200
+    until(lambda: live.get(name).json().get("pid") != first, timeout=30,
+          what="a new instance after the liveness failures")  # fmt: skip
