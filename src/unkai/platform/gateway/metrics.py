@@ -22,6 +22,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from unkai.platform.contracts import RevisionKey
+from unkai.platform.gateway.limits import Refusal
 
 LATENCY_BUCKETS: Final = (
     0.001,
@@ -147,3 +148,57 @@ class GatewayCollector(Collector):
 
 def _le(bound: float) -> str:
     return "+Inf" if bound == float("inf") else repr(bound)
+
+
+class ConnectionCounts(Protocol):
+    """What :class:`ConnectionCollector` reads (``connections.ConnectionTable``)."""
+
+    @property
+    def cap(self) -> int: ...
+
+    @property
+    def accepted(self) -> int: ...
+
+    @property
+    def head_bytes(self) -> int: ...
+
+    def __len__(self) -> int: ...
+
+
+class ConnectionCollector(Collector):
+    """Prometheus view of the client connections as a whole: how many are open, under
+    what cap, how much memory their unfinished heads hold, and what was refused why
+    (the figures that show an attack and what the gateway did about it)."""
+
+    def __init__(self, connections: ConnectionCounts, refusals: dict[Refusal, int]) -> None:
+        self._connections = connections
+        self._refusals = refusals
+
+    def collect(self) -> Iterator[Metric]:
+        connections = self._connections
+        yield GaugeMetricFamily(
+            "unkai_gateway_connections_open", "Client connections open.", value=len(connections)
+        )
+        yield GaugeMetricFamily(
+            "unkai_gateway_connections_limit",
+            "Client connections allowed open at once (the oldest idle one makes room).",
+            value=connections.cap,
+        )
+        yield CounterMetricFamily(
+            "unkai_gateway_connections_accepted",
+            "Client connections accepted, refused ones included.",
+            value=connections.accepted,
+        )
+        yield GaugeMetricFamily(
+            "unkai_gateway_unfinished_head_bytes",
+            "Memory held by request heads not yet complete, over all connections.",
+            value=connections.head_bytes,
+        )
+        refused = CounterMetricFamily(
+            "unkai_gateway_connections_refused",
+            "Client connections closed or refused by the gateway's limits, by reason.",
+            labels=["reason"],
+        )
+        for kind, count in list(self._refusals.items()):
+            refused.add_metric([kind.value], count)
+        yield refused

@@ -32,7 +32,12 @@ from prometheus_client import CollectorRegistry
 
 from unkai.platform.contracts import RevisionKey, RoutingTable
 from unkai.platform.gateway.activator import RevisionThrottle
-from unkai.platform.gateway.metrics import GatewayCollector, RequestMeter, RevisionStats
+from unkai.platform.gateway.metrics import (
+    ConnectionCollector,
+    GatewayCollector,
+    RequestMeter,
+    RevisionStats,
+)
 from unkai.platform.gateway.protocol import ClientConnection
 from unkai.platform.gateway.routing import Router
 from unkai.platform.gateway.settings import Endpoint, GatewayConfig, RevisionSettings
@@ -62,6 +67,8 @@ class Gateway:
         self._sweeper: asyncio.Task[None] | None = None
         if registry is not None:
             registry.register(GatewayCollector(self._collect))
+            state = self.state
+            registry.register(ConnectionCollector(state.connections, state.refusals.counts))
 
     @property
     def port(self) -> int:
@@ -198,14 +205,16 @@ class Gateway:
             yield key, throttle.stats, len(throttle.breaker.ready)
 
     async def _sweep(self) -> None:
-        """Close client connections idle past the keep-alive timeout; forget drained
-        instances. Once a second, so the request path never arms a timer for this."""
-        state = self.state
+        """Run :meth:`sweep` once a second, so the request path never arms a timer for
+        what it does."""
         while True:
             await asyncio.sleep(SWEEP_INTERVAL)
-            expired = state.clock() - state.config.keep_alive_timeout
-            for connection in list(state.connections):
-                if connection.idle_since is not None and connection.idle_since < expired:
-                    connection.transport.close()
-            for throttle in self.throttles.values():
-                throttle.prune()
+            self.sweep(self.state.clock())
+
+    def sweep(self, now: float) -> None:
+        """Close client connections whose request head took longer than
+        ``header_timeout`` or that sat idle past ``keep_alive_timeout`` at ``now``; log
+        refusals held back by the rate limit; forget drained instances."""
+        self.state.expire(now)
+        for throttle in self.throttles.values():
+            throttle.prune()
