@@ -77,17 +77,32 @@ class Gateway:
 
     # lifecycle
 
-    async def start(self, host: str = "127.0.0.1", port: int = 8080) -> None:
-        """Listen on ``host:port`` (``port=0``: any free port, then read :attr:`port`)."""
+    async def start(self, host: str = "127.0.0.1", port: int = 8080, *, serve: bool = True) -> None:
+        """Listen on ``host:port`` (``port=0``: any free port, then read :attr:`port`).
+
+        ``serve=False`` binds the port (so route URLs can name it) but accepts nothing
+        until :meth:`serve`: after a restart the platform calls that once the routes
+        are loaded, so no client is told 404 for a route that exists (issue 13)."""
         loop = asyncio.get_running_loop()
         state = self.state
         state.stopping = False
         self._server = await loop.create_server(
-            lambda: ClientConnection(state, loop), host, port, reuse_address=True, backlog=1024
+            lambda: ClientConnection(state, loop),
+            host,
+            port,
+            reuse_address=True,
+            backlog=1024,
+            start_serving=serve,
         )
         state.port = self._server.sockets[0].getsockname()[1]
         self._sweeper = asyncio.create_task(self._sweep())
-        log.info("gateway listening", extra={"host": host, "port": state.port})
+        log.info("gateway bound", extra={"host": host, "port": state.port, "serving": serve})
+
+    async def serve(self) -> None:
+        """Start accepting connections, when :meth:`start` was told not to yet."""
+        if self._server is not None and not self._server.is_serving():
+            await self._server.start_serving()
+            log.info("gateway serving", extra={"port": self.state.port})
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop listening, let requests in flight finish for up to ``grace`` seconds,
