@@ -42,7 +42,7 @@ from unkai.platform.controllers import conditions
 from unkai.platform.controllers.loop import REVISIONS, ROUTES, ServingControllers
 from unkai.platform.controllers.route import Network
 from unkai.platform.dataplane import DataPlane
-from unkai.platform.gateway import Gateway, GatewayConfig
+from unkai.platform.gateway import Gateway, GatewayConfig, limits
 from unkai.platform.runners import ContainerRunner, LogFiles, Mode, ProcessRunner
 from unkai.platform.supervision import supervise
 
@@ -85,8 +85,11 @@ class Platform:
             if readiness is None
             else None
         )
+        # One fd table for the gateway, the API, the store and the instances: the gateway's
+        # connections get a cap well below the limit, raised to the hard one first.
+        max_connections = limits.connection_cap(limits.raise_fd_limit(), limits.MAX_CONNECTIONS)
         self.gateway = Gateway(
-            GatewayConfig(domain=settings.domain),
+            GatewayConfig(domain=settings.domain, max_connections=max_connections),
             registry=self.registry,
             on_cold_request=self.autoscaler.poke if self.autoscaler else None,
             meter=self.autoscaler.meter if self.autoscaler else None,

@@ -21,6 +21,8 @@ from typing import Final
 
 log = logging.getLogger("unkai.gateway")
 
+MAX_CONNECTIONS: Final = 10_000
+"""Client connections open at once, at most, where the file limit affords it."""
 LOG_INTERVAL: Final = 10.0
 """Seconds between two log lines about the same kind of refusal."""
 RESERVED_FDS: Final = 1024

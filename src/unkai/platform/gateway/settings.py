@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from unkai.platform.gateway.limits import MAX_CONNECTIONS
+
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
@@ -88,6 +90,6 @@ class GatewayConfig:
     upstream_idle_timeout: float = 3.0
     max_idle_per_instance: int = 64
     connect_timeout: float = 2.0
-    max_connections: int = 10_000
+    max_connections: int = MAX_CONNECTIONS
     header_timeout: float = 10.0
     max_unfinished_head_bytes: int = 32 << 20
