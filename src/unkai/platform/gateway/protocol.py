@@ -174,6 +174,11 @@ class ClientConnection(asyncio.Protocol):
         connections.closed(self)
         connections.head_bytes -= self._held
         self._held = 0
+        # The parser's callbacks refer back to this connection: a cycle, which only the
+        # cyclic GC would free, with the unfinished head (up to 1 MiB) inside. Nothing
+        # is parsed after this, so it goes now and the memory with it.
+        del self.parser
+        self._headers = []
         if self.tunnel is not None:
             self.tunnel.closed()
         exchanges, self.exchanges = self.exchanges, deque()
