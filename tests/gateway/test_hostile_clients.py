@@ -28,7 +28,9 @@ def test_at_the_cap_the_oldest_idle_connection_makes_room() -> None:
     h.loop.advance(1)
     _, fourth = h.connect()
     assert h.client.closed  # the oldest idle one
-    assert not second.closed and not third.closed and not fourth.closed
+    assert not second.closed
+    assert not third.closed
+    assert not fourth.closed
     assert h.state.refusals.counts[Refusal.SHED_IDLE] == 1
     assert len(h.state.connections) == 3
 
@@ -62,10 +64,12 @@ def test_a_head_not_complete_within_the_header_timeout_is_closed() -> None:
     _, silent = h.connect()  # never sends a byte
     h.loop.advance(9.5)
     h.state.expire(h.loop.now)
-    assert not h.client.closed and not silent.closed
+    assert not h.client.closed
+    assert not silent.closed
     h.loop.advance(0.5)
     h.state.expire(h.loop.now)
-    assert h.client.closed and silent.closed
+    assert h.client.closed
+    assert silent.closed
     assert h.state.refusals.counts[Refusal.HEADER_TIMEOUT] == 2
 
 

@@ -19,16 +19,32 @@ The decisions take ``now`` and return what to close; closing is the caller's.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator
+from typing import Final
 
 from unkai.platform.gateway.limits import Refusal, Refusals
 from unkai.platform.gateway.ports import Connection
+
+REQUEST_BUCKETS: Final = (0, 1, 2, 5, 10, 100, 1000, 10_000)
+"""Bounds of the requests-per-connection histogram: 0 is a connection that never
+completed a request head (what a slowloris attacker's look like)."""
 
 
 class ConnectionTable:
     """Open client connections, which are idle, which are waiting for a head."""
 
-    __slots__ = ("accepted", "cap", "head_bytes", "idle", "open", "refusals", "waiting")
+    __slots__ = (
+        "accepted",
+        "cap",
+        "head_bytes",
+        "idle",
+        "open",
+        "refusals",
+        "requests_carried",
+        "requests_per_connection",
+        "waiting",
+    )
 
     def __init__(self, cap: int, refusals: Refusals) -> None:
         self.cap = cap
@@ -38,6 +54,9 @@ class ConnectionTable:
         self.waiting: dict[Connection, float] = {}
         self.head_bytes = 0
         self.accepted = 0
+        # closed connections, by how many requests each carried (REQUEST_BUCKETS, +Inf)
+        self.requests_per_connection = [0] * (len(REQUEST_BUCKETS) + 1)
+        self.requests_carried = 0
 
     def __iter__(self) -> Iterator[Connection]:
         return iter(list(self.open))
@@ -76,6 +95,11 @@ class ConnectionTable:
         """Every request on ``connection`` is answered: idle from ``now``."""
         if connection in self.open:
             self.idle[connection] = now
+
+    def ended(self, requests: int) -> None:
+        """A connection has closed after carrying ``requests`` requests."""
+        self.requests_per_connection[bisect_left(REQUEST_BUCKETS, requests)] += 1
+        self.requests_carried += requests
 
     def closed(self, connection: Connection) -> None:
         """Forget ``connection`` (safe to call again)."""

@@ -10,7 +10,7 @@ when the registry is scraped.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Final, Protocol
 
 from prometheus_client.core import (
@@ -162,6 +162,14 @@ class ConnectionCounts(Protocol):
     @property
     def head_bytes(self) -> int: ...
 
+    @property
+    def requests_carried(self) -> int: ...
+
+    @property
+    def requests_per_connection(self) -> list[int]:
+        """Closed connections by requests carried: counts per bucket of ``buckets``,
+        then +Inf."""
+
     def __len__(self) -> int: ...
 
 
@@ -170,9 +178,15 @@ class ConnectionCollector(Collector):
     what cap, how much memory their unfinished heads hold, and what was refused why
     (the figures that show an attack and what the gateway did about it)."""
 
-    def __init__(self, connections: ConnectionCounts, refusals: dict[Refusal, int]) -> None:
+    def __init__(
+        self,
+        connections: ConnectionCounts,
+        refusals: dict[Refusal, int],
+        buckets: Sequence[int],
+    ) -> None:
         self._connections = connections
         self._refusals = refusals
+        self._buckets = buckets
 
     def collect(self) -> Iterator[Metric]:
         connections = self._connections
@@ -202,3 +216,15 @@ class ConnectionCollector(Collector):
         for kind, count in list(self._refusals.items()):
             refused.add_metric([kind.value], count)
         yield refused
+        carried = HistogramMetricFamily(
+            "unkai_gateway_connection_requests",
+            "Requests each closed client connection carried (0: it never sent a whole head).",
+        )
+        cumulative, buckets = 0, []
+        counts = list(connections.requests_per_connection)
+        bounds = [*map(float, self._buckets), float("inf")]
+        for bound, count in zip(bounds, counts, strict=True):
+            cumulative += count
+            buckets.append((_le(bound), cumulative))
+        carried.add_metric([], buckets, connections.requests_carried)
+        yield carried

@@ -60,6 +60,7 @@ class ClientConnection(asyncio.Protocol):
         "parser",
         "parsing",
         "paused",
+        "requests",
         "state",
         "transport",
         "tunnel",
@@ -80,6 +81,7 @@ class ClientConnection(asyncio.Protocol):
         self._url = b""
         self._head_size = 0  # bytes of the head being received; -1 while a body is
         self._held = 0  # what this connection counts in connections.head_bytes
+        self.requests = 0  # complete request heads received
         self._client = (b"unknown", b"unknown")
 
     def write(self, data: bytes) -> None:
@@ -172,6 +174,7 @@ class ClientConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         connections = self.state.connections
         connections.closed(self)
+        connections.ended(self.requests)
         connections.head_bytes -= self._held
         self._held = 0
         # The parser's callbacks refer back to this connection: a cycle, which only the
@@ -207,6 +210,7 @@ class ClientConnection(asyncio.Protocol):
         url, headers = self._url, self._headers
         self._url, self._headers, self._head_size = b"", [], -1  # a body may follow
         self.state.connections.busy(self)
+        self.requests += 1
         if self.transport.is_closing():
             return
         parser = self.parser

@@ -32,6 +32,7 @@ from prometheus_client import CollectorRegistry
 
 from unkai.platform.contracts import RevisionKey, RoutingTable
 from unkai.platform.gateway.activator import RevisionThrottle
+from unkai.platform.gateway.connections import REQUEST_BUCKETS
 from unkai.platform.gateway.metrics import (
     ConnectionCollector,
     GatewayCollector,
@@ -68,7 +69,9 @@ class Gateway:
         if registry is not None:
             registry.register(GatewayCollector(self._collect))
             state = self.state
-            registry.register(ConnectionCollector(state.connections, state.refusals.counts))
+            registry.register(
+                ConnectionCollector(state.connections, state.refusals.counts, REQUEST_BUCKETS)
+            )
 
     @property
     def port(self) -> int:
