@@ -2,9 +2,9 @@
 
 ``up`` runs the platform in this process, logging to stderr (``--detach``: in a
 background process that logs to ``platform/unkai.log`` in the data dir, rotated by size;
-``up --detach`` returns once the platform serves, its routes loaded). The others find it through the
-record it keeps in the data dir, so they need the same ``--data-dir`` (or
-``UNKAI_DATA_DIR``).
+``up --detach`` returns once the platform serves, its routes loaded). The others find
+it through the record it keeps in the data dir, so they need the same ``--data-dir``
+(or ``UNKAI_DATA_DIR``).
 """
 
 from __future__ import annotations

@@ -7,10 +7,11 @@ URLs carry its real port), the API server (with Knative admission and the bundle
 endpoint), the data plane and the controllers; then, once the controllers have
 programmed every Route that was ready before (a restart), the gateway accepts, and only
 then is the platform recorded as running (what ``unkai up --detach`` waits for): no
-client is told 404 for a route that exists. Stop order is the reverse. :class:`Platform` owns no
-policy of its own: it wires parts that are each tested alone, shares one Prometheus
-registry between them (served at the API's ``/metrics``), and records itself in the
-data dir so that ``unkai status``, ``down`` and the resource commands can find it.
+client is told 404 for a route that exists. Stop order is the reverse.
+:class:`Platform` owns no policy of its own: it wires parts that are each tested
+alone, shares one Prometheus registry between them (served at the API's ``/metrics``),
+and records itself in the data dir so that ``unkai status``, ``down`` and the resource
+commands can find it.
 """
 
 from __future__ import annotations
