@@ -60,6 +60,7 @@ def test_idle_connections_past_the_cap_do_not_stop_a_call(
     assert metric(gw, "unkai_gateway_connections_accepted_total") == 41
 
 
+@pytest.mark.slow  # the sweep that enforces the timeout runs once a second
 def test_a_head_that_never_finishes_is_closed_and_counted(
     start_gateway: Callable[..., RunningGateway], sockets: Callable[[int], socket.socket]
 ) -> None:

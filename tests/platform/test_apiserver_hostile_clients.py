@@ -12,7 +12,6 @@ import time
 from contextlib import ExitStack
 
 import httpx2
-import pytest
 from tests.platform.conftest import RunningApi, StartApi
 
 
@@ -35,7 +34,6 @@ def closed_by_server(connection: ssl.SSLSocket, timeout: float) -> bool:
         return True
 
 
-@pytest.mark.slow
 def test_a_connection_that_sends_no_request_is_closed(start_api: StartApi) -> None:
     api = start_api(head_seconds=0.5)
     with ExitStack() as stack:
@@ -43,7 +41,6 @@ def test_a_connection_that_sends_no_request_is_closed(start_api: StartApi) -> No
         assert closed_by_server(idle_client(api, stack), timeout=10)
 
 
-@pytest.mark.slow
 def test_beyond_the_cap_new_connections_are_closed_and_calls_still_succeed(
     start_api: StartApi,
 ) -> None:

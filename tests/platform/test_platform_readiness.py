@@ -84,7 +84,6 @@ def test_after_a_restart_the_routes_are_loaded_before_the_platform_says_it_is_up
     assert recorded
 
 
-@pytest.mark.slow
 def test_a_gateway_started_without_serving_refuses_connections_until_told() -> None:
     async def scenario() -> tuple[bool, bool]:
         gateway = Gateway()
