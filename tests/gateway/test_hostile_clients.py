@@ -7,6 +7,7 @@ memory is bounded), and a flood of refusals (logged once per interval, with a co
 """
 
 import logging
+import resource
 
 import pytest
 from tests.gateway.fakes import HOST, Harness
@@ -173,7 +174,7 @@ def test_a_flood_of_refused_connections_logs_one_line(caplog: pytest.LogCaptureF
 
 @pytest.mark.parametrize(
     ("fd_limit", "cap"),
-    [(1_048_576, 10_000), (8192, 3584), (1024, 64)],
+    [(1_048_576, 10_000), (8192, 3584), (1024, 64), (resource.RLIM_INFINITY, 10_000)],
 )
 def test_the_connection_cap_leaves_file_descriptors_to_the_rest(fd_limit: int, cap: int) -> None:
     assert connection_cap(fd_limit, 10_000) == cap

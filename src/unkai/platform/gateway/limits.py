@@ -112,7 +112,10 @@ def _report(kind: Refusal, count: int) -> None:
 
 def connection_cap(fd_limit: int, configured: int) -> int:
     """Client connections the gateway may hold open under a per-process ``fd_limit``:
-    ``configured``, or less when the limit leaves too little beside the reserve."""
+    ``configured``, or less when the limit leaves too little beside the reserve
+    (``RLIM_INFINITY``: no limit)."""
+    if fd_limit == resource.RLIM_INFINITY:
+        return configured
     affordable = (fd_limit - RESERVED_FDS) // FDS_PER_CONNECTION
     return max(64, min(configured, affordable))
 
