@@ -126,11 +126,11 @@ def raise_fd_limit() -> int:
     The soft limit is often 1024 while the hard one is far higher; only the process
     itself can use the difference (what Go's runtime does at start since 1.19)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or soft < hard:
-        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-            soft = target
-        except (ValueError, OSError) as error:
-            log.warning("cannot raise the file limit", extra={"error": str(error)})
-    return soft
+    if soft == hard or soft == resource.RLIM_INFINITY:
+        return soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ValueError, OSError) as error:  # an unlimited hard limit may be refused
+        log.warning("cannot raise the file limit", extra={"error": str(error)})
+        return soft
+    return hard
