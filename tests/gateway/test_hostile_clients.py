@@ -8,6 +8,8 @@ memory is bounded), and a flood of refusals (logged once per interval, with a co
 
 import logging
 import resource
+import subprocess
+import sys
 
 import pytest
 from tests.gateway.fakes import HOST, Harness
@@ -192,3 +194,20 @@ def test_a_well_behaved_keep_alive_client_is_not_touched() -> None:
         h.state.expire(h.loop.now)
     assert not h.client.closed
     assert HOST.encode() in h.instance.take()
+
+
+def test_the_soft_file_limit_is_raised_to_the_hard_one() -> None:
+    """In a process of its own (a file limit is the whole process's)."""
+
+    def low_soft_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 4096))
+
+    script = (
+        "import resource; from unkai.platform.gateway.limits import raise_fd_limit; "
+        "print(raise_fd_limit(), resource.getrlimit(resource.RLIMIT_NOFILE)[0])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True, text=True, check=True, timeout=60, preexec_fn=low_soft_limit,
+    )  # fmt: skip
+    assert result.stdout.split() == ["4096", "4096"]
