@@ -12,8 +12,10 @@ attacks on the gateway port, one after the other, each for ``--seconds``:
   header (just under the 1 MiB a head may have), reopened as soon as they are closed.
 
 Meanwhile one client calls the function through the gateway and another lists
-services on the API (HTTPS, token), each one call at a time on a keep-alive
-connection, reconnecting when the gateway closed it; every call has a 10 s limit.
+services on the API (HTTPS, token), one call at a time each, every call on a new
+connection (as ``curl`` and ``kubectl`` make them: a client holding a keep-alive
+connection from before the attack would need no new file descriptor), with a 10 s
+limit per call.
 Printed: calls that succeeded and failed (with why), their p50/p99, the platform's
 RSS (before, highest during, after), and what the gateway refused, by reason, from
 its own metrics. Loopback only; everything stops when the script ends.
@@ -96,8 +98,12 @@ async def _attack(kind: str, port: int, connections: int, seconds: float) -> Non
 # -- the legitimate user ---------------------------------------------------------------
 
 
+FRESH = httpx2.Limits(max_keepalive_connections=0)  # a new connection for every call
+
+
 async def call_function(port: int, end: float, calls: Calls) -> None:
-    async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+    base = f"http://127.0.0.1:{port}"
+    async with httpx2.AsyncClient(base_url=base, timeout=10, limits=FRESH) as http:
         while time.monotonic() < end:
             began = time.monotonic()
             try:
@@ -117,6 +123,7 @@ SERVICES = "/apis/serving.knative.dev/v1/namespaces/default/services"
 async def call_api(data_dir: Path, end: float, calls: Calls) -> None:
     options = connection(data_dir)
     options["timeout"] = 10
+    options["limits"] = FRESH
     async with httpx2.AsyncClient(**options) as http:
         while time.monotonic() < end:
             began = time.monotonic()
