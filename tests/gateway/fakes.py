@@ -137,10 +137,10 @@ class Harness:
     meter: RecordingMeter = field(default_factory=RecordingMeter)
     client: FakeTransport = field(default_factory=FakeTransport)
     instance: FakeTransport = field(default_factory=FakeTransport)
+    config: GatewayConfig = field(default_factory=GatewayConfig)
 
     def __post_init__(self) -> None:
-        config = GatewayConfig()
-        self.config = config
+        config = self.config
         self.throttle = RevisionThrottle(
             KEY, self.loop, self.loop.clock, max_held=10, on_cold=lambda key: None, meter=self.meter
         )
@@ -149,6 +149,13 @@ class Harness:
         self.state = GatewayState(config, router, self.loop.clock)
         self.connection = ClientConnection(self.state, self.loop)
         self.connection.connection_made(self.client)
+
+    def connect(self) -> tuple[ClientConnection, FakeTransport]:
+        """Another client connection to the same gateway state."""
+        transport = FakeTransport()
+        connection = ClientConnection(self.state, self.loop)
+        connection.connection_made(transport)
+        return connection, transport
 
     def configure(self, **settings: Any) -> None:
         self.throttle.configure(RevisionSettings(**settings))

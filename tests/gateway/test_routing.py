@@ -87,16 +87,30 @@ def test_tag_header_routes_when_enabled(
         assert len(names(client, 60, headers={"Knative-Serving-Tag": "purple"})) == 2
 
 
-def test_unknown_host_gets_404_saying_what_exists(blue_green: tuple[RunningGateway, str]) -> None:
+def test_unknown_host_gets_404_naming_only_the_host_asked_for(
+    blue_green: tuple[RunningGateway, str],
+) -> None:
     gw, host = blue_green
     with gw.client("nope.default.localhost") as client:
         response = client.get("/")
     assert response.status_code == 404
     assert "'nope.default.localhost'" in response.text
-    assert host in response.text
-    assert f"blue-{host}" in response.text
-    assert "curl -H 'Host: " in response.text
+    assert host not in response.text  # other services are not the caller's to see
+    assert "curl -H 'Host: nope.default.localhost' http://127.0.0.1:" in response.text
     assert "see why with: unkai describe nope -n default" in response.text
+
+
+def test_a_removed_tag_gets_404_naming_its_service(
+    blue_green: tuple[RunningGateway, str],
+) -> None:
+    gw, host = blue_green
+    gw.route("hello", {"hello-00001": 100})  # the tags are gone
+    with gw.client(f"green-{host}") as client:
+        response = client.get("/")
+    assert response.status_code == 404
+    assert "Service hello in default has no tag 'green'" in response.text
+    assert "unkai describe hello -n default" in response.text
+    assert "green-hello -n" not in response.text
 
 
 def test_route_changes_apply_to_the_next_request(blue_green: tuple[RunningGateway, str]) -> None:

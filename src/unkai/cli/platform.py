@@ -1,9 +1,10 @@
 """``unkai up``, ``down``, ``status`` and ``kubeconfig``: the embedded platform's lifecycle.
 
-``up`` runs the platform in this process (``--detach``: in a background process whose
-output goes to ``platform/unkai.log`` in the data dir). The others find it through the
-record it keeps in the data dir, so they need the same ``--data-dir`` (or
-``UNKAI_DATA_DIR``).
+``up`` runs the platform in this process, logging to stderr (``--detach``: in a
+background process that logs to ``platform/unkai.log`` in the data dir, rotated by size;
+``up --detach`` returns once the platform serves, its routes loaded). The others find
+it through the record it keeps in the data dir, so they need the same ``--data-dir``
+(or ``UNKAI_DATA_DIR``).
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ import yaml
 from unkai.cli import console
 from unkai.cli.target import data_dir_option, platform_files
 from unkai.kube import kubeconfig as kubeconfigs
-from unkai.platform import embedded, logs, state
-from unkai.runtime import logs as runtime_logs
+from unkai.platform import embedded, logs, platformlog, state
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 60.0
@@ -52,8 +52,14 @@ def _is_loopback(host: str) -> bool:
 @click.option("--port", type=int, default=8080, show_default=True, help="Gateway port.")
 @click.option("--domain", default="localhost", show_default=True, help="Domain of service URLs.")
 @click.option("--detach", "-d", is_flag=True, help="Run in the background.")
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    hidden=True,
+    help="Log here, rotated by size (what --detach asks of the background process).",
+)
 def up(data_dir: Path | None, host: str, api_port: int, port: int, domain: str,
-       detach: bool) -> None:  # fmt: skip
+       detach: bool, log_file: Path | None) -> None:  # fmt: skip
     """Start the embedded platform: a Knative API on this machine."""
     files = platform_files(data_dir)
     running = files.running()
@@ -70,7 +76,7 @@ def up(data_dir: Path | None, host: str, api_port: int, port: int, domain: str,
     if detach:
         _start_detached(files, settings)
         return
-    runtime_logs.configure()
+    platformlog.configure(log_file)
     try:
         asyncio.run(_serve(settings))
     except OSError as error:
@@ -94,7 +100,10 @@ def _start_detached(files: state.PlatformDir, settings: embedded.Settings) -> No
     files.root.mkdir(parents=True, exist_ok=True, mode=0o700)
     command = [sys.executable, "-m", "unkai.cli", "up", "--data-dir", str(settings.data_dir),
                "--host", settings.host, "--api-port", str(settings.api_port),
-               "--port", str(settings.gateway_port), "--domain", settings.domain]  # fmt: skip
+               "--port", str(settings.gateway_port), "--domain", settings.domain,
+               "--log-file", str(files.log)]  # fmt: skip
+    # Its stderr (what it prints before its log is set up, or when the log file cannot
+    # be written) goes to the log file too.
     with files.log.open("ab") as log_file:
         since = log_file.tell()  # what earlier runs logged is not this start's story
         process = subprocess.Popen(

@@ -2,13 +2,17 @@
 
 Construction order: the autoscaler, then the gateway (which meters requests for it and
 pokes it for revisions at zero) and the data plane (which it scales); both sides get the
-same autoscaler. Start order: the gateway (so that route URLs carry its real port), the
-API server (with Knative admission and the bundle upload endpoint), the data plane (its
-copy of the ConfigMaps and Secrets is loaded before the first revision is resolved
-against it) and the controllers; stop order is the reverse. :class:`Platform` owns no
-policy of its own: it wires parts that are each tested alone, shares one Prometheus
-registry between them (served at the API's ``/metrics``), and records itself in the
-data dir so that ``unkai status``, ``down`` and the resource commands can find it.
+same autoscaler. Start order: the gateway's port, bound but not accepting (so that route
+URLs carry its real port), the API server (with Knative admission and the bundle upload
+endpoint), the data plane (its copy of the ConfigMaps and Secrets is loaded before the
+first revision is resolved against it) and the controllers; then, once the controllers have
+programmed every Route that was ready before (a restart), the gateway accepts, and only
+then is the platform recorded as running (what ``unkai up --detach`` waits for): no
+client is told 404 for a route that exists. Stop order is the reverse.
+:class:`Platform` owns no policy of its own: it wires parts that are each tested
+alone, shares one Prometheus registry between them (served at the API's ``/metrics``),
+and records itself in the data dir so that ``unkai status``, ``down`` and the resource
+commands can find it.
 """
 
 from __future__ import annotations
@@ -38,10 +42,10 @@ from unkai.platform.contracts import (
     RoutingTable,
 )
 from unkai.platform.controllers import conditions
-from unkai.platform.controllers.loop import REVISIONS, ServingControllers
+from unkai.platform.controllers.loop import REVISIONS, ROUTES, ServingControllers
 from unkai.platform.controllers.route import Network
 from unkai.platform.dataplane import DataPlane
-from unkai.platform.gateway import Gateway, GatewayConfig
+from unkai.platform.gateway import Gateway, GatewayConfig, limits
 from unkai.platform.runners import ContainerRunner, LogFiles, Mode, ProcessRunner
 from unkai.platform.runners.sources import Kind
 from unkai.platform.supervision import supervise
@@ -51,6 +55,9 @@ SOURCES: dict[Kind, str] = {
     "ConfigMap": kinds.CONFIG_MAP.group_resource,
     "Secret": kinds.SECRET.group_resource,
 }
+
+ROUTES_LOAD_TIMEOUT = 30.0
+"""How long the gateway waits for the routes of a restart before it serves anyway."""
 
 
 @dataclass(frozen=True)
@@ -86,8 +93,11 @@ class Platform:
             if readiness is None
             else None
         )
+        # One fd table for the gateway, the API, the store and the instances: the gateway's
+        # connections get a cap well below the limit, raised to the hard one first.
+        max_connections = limits.connection_cap(limits.raise_fd_limit(), limits.MAX_CONNECTIONS)
         self.gateway = Gateway(
-            GatewayConfig(domain=settings.domain),
+            GatewayConfig(domain=settings.domain, max_connections=max_connections),
             registry=self.registry,
             on_cold_request=self.autoscaler.poke if self.autoscaler else None,
             meter=self.autoscaler.meter if self.autoscaler else None,
@@ -127,6 +137,8 @@ class Platform:
         self._started_at = datetime.now(UTC)
         self._hold: int | None = None
         self._pods: pods.PodMirror | None = None
+        self._unloaded: set[RouteKey] = set()  # ready Routes not yet programmed, at start
+        self._routes_loaded = asyncio.Event()
 
     async def start(self) -> None:
         """Take the data dir (:class:`~unkai.platform.state.DataDirInUseError` if a live
@@ -134,8 +146,9 @@ class Platform:
         self._hold = self.files.hold()
         self.bundles.clean()
         self._started_at = datetime.now(UTC).replace(microsecond=0)
-        await self.gateway.start(self.settings.host, self.settings.gateway_port)
+        await self.gateway.start(self.settings.host, self.settings.gateway_port, serve=False)
         await self.api.start()
+        self._unloaded = await self._ready_routes()
         if self.autoscaler is not None and self.data_plane is not None:
             self._tasks.append(supervise("autoscaler", self.autoscaler.run))
             for kind in ("ConfigMap", "Secret"):
@@ -158,6 +171,8 @@ class Platform:
             program_route=self._program_route,
         )
         await self.controllers.start()
+        await self._load_routes()
+        await self.gateway.serve()
         self.files.write_kubeconfig(self.api.kubeconfig())
         self.files.record_running(
             state.Running(
@@ -207,8 +222,36 @@ class Platform:
             return None
         return pods.log_path(self.data_plane, namespace, name)
 
+    async def _ready_routes(self) -> set[RouteKey]:
+        """The Routes that were ready when the platform last stopped (or crashed)."""
+        listed = await self.api.service.list(self.api.service.registry.get(ROUTES))
+        return {
+            RouteKey(route["metadata"]["namespace"], route["metadata"]["name"])
+            for route in listed["items"]
+            if (ready := conditions.find(route.get("status"), conditions.READY)) is not None
+            and ready.status == "True"
+        }
+
+    async def _load_routes(self) -> None:
+        """Wait until the controllers have programmed the Routes of :meth:`_ready_routes`
+        (at most :data:`ROUTES_LOAD_TIMEOUT`: a Route that cannot be programmed any more
+        must not keep every other one offline)."""
+        if not self._unloaded:
+            return
+        try:
+            await asyncio.wait_for(self._routes_loaded.wait(), ROUTES_LOAD_TIMEOUT)
+        except TimeoutError:
+            log.warning(
+                "serving before every route is loaded",
+                extra={"routes": sorted(str(key) for key in self._unloaded)},
+            )
+
     def _program_route(self, key: RouteKey, table: RoutingTable | None) -> None:
         namespace = key.namespace
+        if self._unloaded:
+            self._unloaded.discard(key)
+            if not self._unloaded:
+                self._routes_loaded.set()
         previous = self.routes.pop(key, None)
         if table is not None:
             self.routes[key] = table

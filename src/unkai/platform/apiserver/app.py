@@ -8,6 +8,7 @@ a Kubernetes ``Status``.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -105,6 +106,12 @@ def build_app(
         assert isinstance(exc, errors.ApiError)
         return respond(exc.status, exc.code)
 
+    async def storage_error(request: Request, exc: Exception) -> Response:
+        error = errors.insufficient_storage(exc)
+        if error is None:
+            raise exc
+        return respond(error.status, error.code)
+
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 405:
@@ -136,7 +143,12 @@ def build_app(
     return Starlette(
         routes=routes,
         middleware=[Middleware(Observe, metrics=metrics), Middleware(BearerAuth, tokens=tokens)],
-        exception_handlers={errors.ApiError: api_error, HTTPException: http_error},
+        exception_handlers={
+            errors.ApiError: api_error,
+            HTTPException: http_error,
+            sqlite3.Error: storage_error,
+            OSError: storage_error,
+        },
     )
 
 

@@ -7,6 +7,8 @@ the Kubernetes API server writes them (clients and people grep for these).
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -153,3 +155,22 @@ def unauthorized() -> ApiError:
 
 def route_not_found() -> ApiError:
     return ApiError(404, "NotFound", "the server could not find the requested resource")
+
+
+def insufficient_storage(error: BaseException) -> ApiError | None:
+    """507 for a write the data disk has no room for (SQLite's ``SQLITE_FULL``, or
+    ``ENOSPC``/``EDQUOT`` from a file write), saying so; ``None`` for any other error.
+    Reads go on working meanwhile."""
+    full = (
+        error.sqlite_errorcode == sqlite3.SQLITE_FULL
+        if isinstance(error, sqlite3.Error)
+        else isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
+    )
+    if not full:
+        return None
+    return ApiError(
+        507,
+        "InsufficientStorage",
+        f"the platform's data disk is full, nothing was changed ({error}); "
+        "free space on the disk of the data dir and retry",
+    )

@@ -19,6 +19,7 @@ from typing import Any
 import uvicorn
 from prometheus_client import CollectorRegistry
 from starlette.routing import BaseRoute
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from unkai.platform.apiserver import tokens
 from unkai.platform.apiserver.app import build_app
@@ -40,6 +41,14 @@ uvicorn's h11 protocol has this bound (its httptools protocol buffers headers wi
 limit), so h11 is chosen."""
 IDLE_SECONDS = 5
 """How long a connection may sit idle between requests before it is closed."""
+MAX_CONNECTIONS = 1000
+"""Open connections at most; beyond it a new one is closed at once. The API server
+shares the process's file limit with the gateway (which has its own cap): neither may
+take all of it (issue 13). kubectl and the controllers need a handful."""
+HEAD_SECONDS = 10.0
+"""How long a new connection may take to send its first request head (after the TLS
+handshake). uvicorn has no such limit: a connection that never sends a request would
+hold its file descriptor for ever."""
 
 
 class ApiServer:
@@ -65,6 +74,8 @@ class ApiServer:
         tls: bool = True,
         metrics: CollectorRegistry | None = None,
         extra_routes: Sequence[BaseRoute] = (),
+        max_connections: int = MAX_CONNECTIONS,
+        head_seconds: float = HEAD_SECONDS,
     ) -> None:
         self.data_dir = data_dir
         self.host = host
@@ -76,6 +87,7 @@ class ApiServer:
         self._tls = tls
         self._metrics = ApiMetrics(metrics)
         self._extra_routes = extra_routes
+        self._protocol = _guarded_protocol(max_connections, head_seconds)
         self.certificate: ServingCertificate | None = None
         """The serving certificate (with the CA clients trust), when TLS is on."""
         self._service: ResourceService | None = None
@@ -130,7 +142,7 @@ class ApiServer:
             log_config=None,
             access_log=False,
             lifespan="off",
-            http="h11",
+            http=self._protocol,
             h11_max_incomplete_event_size=HEAD_BYTES,
             timeout_keep_alive=IDLE_SECONDS,
             timeout_graceful_shutdown=5,
@@ -165,3 +177,31 @@ class _EmbeddedServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+def _guarded_protocol(max_connections: int, head_seconds: float) -> type[H11Protocol]:
+    """uvicorn's h11 protocol with the two limits it lacks against hostile clients: a
+    cap on open connections (uvicorn's ``limit_concurrency`` still holds them, and
+    answers each with a 503 and a log line) and a deadline for the first request head
+    (uvicorn's keep-alive timer starts only after a response)."""
+
+    class GuardedH11Protocol(H11Protocol):
+        _first_head: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            if len(self.connections) > max_connections:
+                transport.close()
+                return
+            self._first_head = self.loop.call_later(head_seconds, self._head_overdue)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._first_head is not None:
+                self._first_head.cancel()
+            super().connection_lost(exc)
+
+        def _head_overdue(self) -> None:
+            if self.conn.their_http_version is None:  # set by the first complete head
+                self.transport.close()
+
+    return GuardedH11Protocol

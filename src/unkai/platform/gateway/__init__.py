@@ -9,12 +9,14 @@ httptools, uvloop) because per-request work is paid for in microseconds; see
 
 Modules, in import order (each imports only those after it): :mod:`.server` (the
 public :class:`Gateway`) → :mod:`.protocol` (client connections) → :mod:`.exchange`
-(one request/response) → :mod:`.state` (what they share) → :mod:`.activator` (a
+(one request/response) → :mod:`.state` (what they share) → :mod:`.connections` (the
+open client connections, for the limits against hostile clients) → :mod:`.activator` (a
 revision's throttle: hold or admit) → :mod:`.breaker` (pick an instance) →
 :mod:`.upstream` (instance connections) and :mod:`.timeouts` (first-byte deadlines);
 below them :mod:`.ports` (what each part needs of another, as Protocols),
 :mod:`.routing`, :mod:`.headers`, :mod:`.websocket`, :mod:`.responses`,
-:mod:`.metrics` and :mod:`.settings`.
+:mod:`.metrics`, :mod:`.settings` and :mod:`.limits` (what hostile clients are refused,
+and the connection cap the file limit affords).
 """
 
 from unkai.platform.gateway.metrics import RequestMeter, RevisionStats

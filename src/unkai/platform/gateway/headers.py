@@ -88,10 +88,20 @@ def request_head(
     *,
     client: tuple[bytes, bytes],
     upgrade: bool,
+    http10: bool = False,
 ) -> tuple[bytes, bytes, bool]:
-    """The head to send to the instance, the client's ``Host`` value, and whether the
-    body is chunked (it is forwarded re-chunked, as it came). Raises
-    :class:`RequestRejectedError` for a request that no route may see (two ``Host`` headers)."""
+    """The head to send to the instance, the request's host, and whether the body is
+    chunked (it is forwarded re-chunked, as it came).
+
+    The host is the ``Host`` value, or for an absolute-form target
+    (``GET http://hello.default.localhost/ HTTP/1.1``) the target's authority, which
+    also replaces the ``Host`` header sent on, with the target in origin form (RFC 9112
+    §3.2.2: a proxy ignores the received ``Host`` then). Raises
+    :class:`RequestRejectedError` for a request that no route may see: two ``Host``
+    headers, or an HTTP/1.1 request without one (RFC 9112 §3.2)."""
+    authority = None
+    if not url.startswith(b"/") and b"://" in url:
+        authority, url = absolute_form(url)
     parts = [b"%s %s HTTP/1.1\r\n" % (method, url)]
     host = forwarded = forwarded_list = b""
     has_proto = has_host = has_trace = chunked = has_host_header = False
@@ -103,6 +113,8 @@ def request_head(
                 if has_host_header:  # RFC 9112 §3.2: a request with two is rejected
                     raise RequestRejectedError(400, "more than one Host header")
                 host, has_host_header = value, True
+                if authority is not None:
+                    host = value = authority
             elif lower == b"forwarded":
                 forwarded += value + b", "
                 continue
@@ -124,6 +136,12 @@ def request_head(
                     named.extend(_options(value))
                 continue
         parts += (name, b": ", value, b"\r\n")
+    if not has_host_header:
+        if authority is not None:
+            host = authority
+            parts += (b"host: ", host, b"\r\n")
+        elif not http10:
+            raise RequestRejectedError(400, "HTTP/1.1 request without a Host header")
     if named:
         parts = _without(parts, named)
     ip, node = client
@@ -140,6 +158,20 @@ def request_head(
         parts.append(b"connection: upgrade\r\n")
     parts.append(b"\r\n")
     return b"".join(parts), host, chunked
+
+
+def absolute_form(url: bytes) -> tuple[bytes, bytes]:
+    """The authority (without user info) and the origin-form target of an
+    absolute-form request target: ``http://u@h:8080/p?q`` → ``h:8080``, ``/p?q``."""
+    rest = url.partition(b"://")[2]
+    end = len(rest)
+    for delimiter in (b"/", b"?", b"#"):
+        found = rest.find(delimiter)
+        if 0 <= found < end:
+            end = found
+    authority = rest[:end].rpartition(b"@")[2]
+    target = rest[end:].partition(b"#")[0]
+    return authority, target if target.startswith(b"/") else b"/" + target
 
 
 def response_head(

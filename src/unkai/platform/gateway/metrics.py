@@ -10,7 +10,7 @@ when the registry is scraped.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Final, Protocol
 
 from prometheus_client.core import (
@@ -22,6 +22,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from unkai.platform.contracts import RevisionKey
+from unkai.platform.gateway.limits import Refusal
 
 LATENCY_BUCKETS: Final = (
     0.001,
@@ -153,3 +154,83 @@ class GatewayCollector(Collector):
 
 def _le(bound: float) -> str:
     return "+Inf" if bound == float("inf") else repr(bound)
+
+
+class ConnectionCounts(Protocol):
+    """What :class:`ConnectionCollector` reads (``connections.ConnectionTable``)."""
+
+    @property
+    def cap(self) -> int: ...
+
+    @property
+    def accepted(self) -> int: ...
+
+    @property
+    def head_bytes(self) -> int: ...
+
+    @property
+    def requests_carried(self) -> int: ...
+
+    @property
+    def requests_per_connection(self) -> list[int]:
+        """Closed connections by requests carried: counts per bucket of ``buckets``,
+        then +Inf."""
+
+    def __len__(self) -> int: ...
+
+
+class ConnectionCollector(Collector):
+    """Prometheus view of the client connections as a whole: how many are open, under
+    what cap, how much memory their unfinished heads hold, and what was refused why
+    (the figures that show an attack and what the gateway did about it)."""
+
+    def __init__(
+        self,
+        connections: ConnectionCounts,
+        refusals: dict[Refusal, int],
+        buckets: Sequence[int],
+    ) -> None:
+        self._connections = connections
+        self._refusals = refusals
+        self._buckets = buckets
+
+    def collect(self) -> Iterator[Metric]:
+        connections = self._connections
+        yield GaugeMetricFamily(
+            "unkai_gateway_connections_open", "Client connections open.", value=len(connections)
+        )
+        yield GaugeMetricFamily(
+            "unkai_gateway_connections_limit",
+            "Client connections allowed open at once (the oldest idle one makes room).",
+            value=connections.cap,
+        )
+        yield CounterMetricFamily(
+            "unkai_gateway_connections_accepted",
+            "Client connections accepted, refused ones included.",
+            value=connections.accepted,
+        )
+        yield GaugeMetricFamily(
+            "unkai_gateway_unfinished_head_bytes",
+            "Memory held by request heads not yet complete, over all connections.",
+            value=connections.head_bytes,
+        )
+        refused = CounterMetricFamily(
+            "unkai_gateway_connections_refused",
+            "Client connections closed or refused by the gateway's limits, by reason.",
+            labels=["reason"],
+        )
+        for kind, count in list(self._refusals.items()):
+            refused.add_metric([kind.value], count)
+        yield refused
+        carried = HistogramMetricFamily(
+            "unkai_gateway_connection_requests",
+            "Requests each closed client connection carried (0: it never sent a whole head).",
+        )
+        cumulative, buckets = 0, []
+        counts = list(connections.requests_per_connection)
+        bounds = [*map(float, self._buckets), float("inf")]
+        for bound, count in zip(bounds, counts, strict=True):
+            cumulative += count
+            buckets.append((_le(bound), cumulative))
+        carried.add_metric([], buckets, connections.requests_carried)
+        yield carried

@@ -77,14 +77,11 @@ class ClientSide(Protocol):
 
 
 class Connection(Protocol):
-    """A client connection as the server sees it: to close when idle or when stopping."""
+    """A client connection as the server sees it: to close when idle, too slow, shed,
+    or when stopping."""
 
     @property
     def transport(self) -> asyncio.Transport: ...
-
-    @property
-    def idle_since(self) -> float | None:
-        """When its last exchange ended; ``None`` while one is open."""
 
     @property
     def exchanges(self) -> Sized:

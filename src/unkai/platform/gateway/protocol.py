@@ -30,6 +30,7 @@ from unkai.platform.gateway.headers import (
     forwarded_for,
     request_head,
 )
+from unkai.platform.gateway.limits import Refusal
 from unkai.platform.gateway.ports import Ending, PauseReason, Scheduler
 from unkai.platform.gateway.routing import TAG_HEADER, normalise_host
 from unkai.platform.gateway.state import GatewayState
@@ -39,6 +40,10 @@ log = logging.getLogger("unkai.gateway")
 
 BUFFER_LIMIT: Final = 64 * 1024
 MAX_HEAD_BYTES: Final = 1 << 20  # Go's http.DefaultMaxHeaderBytes, as Knative's proxies
+HEADER_COST: Final = 128
+"""Bytes of Python objects per header line kept while a head is unfinished (a tuple
+and two ``bytes``), counted with the raw bytes against the gateway-wide bound: a head
+of many tiny headers holds far more memory than its size."""
 
 
 class ClientConnection(asyncio.Protocol):
@@ -48,13 +53,14 @@ class ClientConnection(asyncio.Protocol):
         "_client",
         "_head_size",
         "_headers",
+        "_held",
         "_url",
         "exchanges",
-        "idle_since",
         "loop",
         "parser",
         "parsing",
         "paused",
+        "requests",
         "state",
         "transport",
         "tunnel",
@@ -69,12 +75,13 @@ class ClientConnection(asyncio.Protocol):
         self.exchanges: deque[Exchange] = deque()  # first in line is being answered
         self.parsing: Exchange | None = None
         self.tunnel: Tunnel | None = None
-        self.idle_since: float | None = state.clock()  # None while a request is open
         self.writing_paused = False
         self.paused: set[PauseReason] = set()  # why reading is paused, if it is
         self._headers: Headers = []
         self._url = b""
         self._head_size = 0  # bytes of the head being received; -1 while a body is
+        self._held = 0  # what this connection counts in connections.head_bytes
+        self.requests = 0  # complete request heads received
         self._client = (b"unknown", b"unknown")
 
     def write(self, data: bytes) -> None:
@@ -92,7 +99,7 @@ class ClientConnection(asyncio.Protocol):
         if exchanges:
             exchanges[0].start()
         else:
-            self.idle_since = now
+            self.state.connections.rested(self, now)
         if self.paused and len(exchanges) <= 1:
             self.resume_reading("pipeline")
 
@@ -120,16 +127,26 @@ class ClientConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         self._client = forwarded_for(transport.get_extra_info("peername"))
-        self.state.connections.add(self)
+        state = self.state
+        shed = state.connections.opened(self, state.clock())
+        if shed is self:
+            self.write(responses.local(503, responses.AT_CAPACITY, close=True))
+            self.transport.close()
+        elif shed is not None:
+            shed.transport.close()
 
     def data_received(self, data: bytes) -> None:
         if self.tunnel is not None:
             self.tunnel.from_client(data)
             return
+        state = self.state
         if self._head_size >= 0:  # a head is being received: bound it (httptools won't)
+            if self._head_size == 0:
+                state.connections.head_started(self, state.clock())
             self._head_size += len(data)
             if self._head_size > MAX_HEAD_BYTES:
-                self._reject(431, f"request head larger than {MAX_HEAD_BYTES} bytes")
+                reason = f"request head larger than {MAX_HEAD_BYTES} bytes"
+                self._reject(431, reason, Refusal.HEAD_TOO_LARGE)
                 return
         try:
             self.parser.feed_data(data)
@@ -139,10 +156,14 @@ class ClientConnection(asyncio.Protocol):
         except HttpParserError as error:
             rejected = error.__context__  # what a callback raised, if it was one
             if isinstance(rejected, RequestRejectedError):
-                self._reject(rejected.status, rejected.reason)
+                self._reject(rejected.status, rejected.reason, Refusal.BAD_REQUEST)
             else:
-                self._reject(400, str(error))
+                self._reject(400, str(error), Refusal.BAD_REQUEST)
             return
+        if self._head_size > 0 or self._held:
+            self._hold_head()
+            if self.transport.is_closing():
+                return
         exchanges = self.exchanges
         if exchanges and exchanges[0].request_out:
             exchanges[0].flush_request()
@@ -151,7 +172,16 @@ class ClientConnection(asyncio.Protocol):
             self.pause_reading("buffer")
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.state.connections.discard(self)
+        connections = self.state.connections
+        connections.closed(self)
+        connections.ended(self.requests)
+        connections.head_bytes -= self._held
+        self._held = 0
+        # The parser's callbacks refer back to this connection: a cycle, which only the
+        # cyclic GC would free, with the unfinished head (up to 1 MiB) inside. Nothing
+        # is parsed after this, so it goes now and the memory with it.
+        del self.parser
+        self._headers = []
         if self.tunnel is not None:
             self.tunnel.closed()
         exchanges, self.exchanges = self.exchanges, deque()
@@ -179,13 +209,16 @@ class ClientConnection(asyncio.Protocol):
         # callback less per request).
         url, headers = self._url, self._headers
         self._url, self._headers, self._head_size = b"", [], -1  # a body may follow
+        self.state.connections.busy(self)
+        self.requests += 1
         if self.transport.is_closing():
             return
         parser = self.parser
         method = parser.get_method()
         upgrade = parser.should_upgrade()
+        http10 = parser.get_http_version() == "1.0"
         head, host, chunked = request_head(
-            method, url, headers, client=self._client, upgrade=upgrade
+            method, url, headers, client=self._client, upgrade=upgrade, http10=http10
         )
         exchange = Exchange(  # positional: this runs for every request
             self,
@@ -195,14 +228,13 @@ class ClientConnection(asyncio.Protocol):
             host,
             chunked,
             parser.should_keep_alive(),
-            parser.get_http_version() == "1.0",
+            http10,
             method,
             upgrade,
         )
         self.parsing = exchange
         exchanges = self.exchanges
         exchanges.append(exchange)
-        self.idle_since = None
         if len(exchanges) == 1:
             exchange.start()
         else:
@@ -245,10 +277,24 @@ class ClientConnection(asyncio.Protocol):
                 else:
                     upstream.transport.resume_reading()
 
-    def _reject(self, status: int, reason: str) -> None:
+    def _hold_head(self) -> None:
+        """Count what this connection's unfinished head holds in the gateway-wide total;
+        refuse it (503) if it takes the total over ``max_unfinished_head_bytes``."""
+        held = self._head_size + HEADER_COST * len(self._headers) if self._head_size > 0 else 0
+        connections = self.state.connections
+        connections.head_bytes += held - self._held
+        self._held = held
+        if held and connections.head_bytes > self.state.config.max_unfinished_head_bytes:
+            connections.head_bytes -= held  # it is dropped: the total stays in bounds
+            self._held = 0
+            self._reject(503, "too many unfinished request heads", Refusal.HEAD_BUDGET)
+
+    def _reject(self, status: int, reason: str, kind: Refusal) -> None:
         """Answer a request that cannot be served, then close: the rest of the
-        connection's bytes cannot be trusted to frame the next request."""
+        connection's bytes cannot be trusted to frame the next request. Counted and
+        logged by kind, a line per interval (a flood must not fill the disk)."""
         log.debug("request rejected", extra={"status": status, "error": reason})
+        self.state.refusals.note(kind, self.state.clock())
         if not self.exchanges:  # otherwise the response under way is cut
             body = f"{HTTPStatus(status).phrase.lower()}: {reason}".encode()
             self.write(responses.local(status, body, close=True))

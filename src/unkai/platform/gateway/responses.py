@@ -6,7 +6,7 @@ overload are Knative's own words, so scripts written against Knative keep matchi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container
 from http import HTTPStatus
 from typing import Final
 
@@ -14,7 +14,7 @@ REQUEST_TIMEOUT: Final = b"request timeout"
 ACTIVATOR_TIMEOUT: Final = b"activator request timeout"
 QUEUE_FULL: Final = b"pending request queue full"
 REVISION_GONE: Final = b"the revision this request was waiting for was deleted"
-MAX_LISTED_HOSTS: Final = 20
+AT_CAPACITY: Final = b"the gateway is at its connection limit and no connection is idle"
 
 
 def local(status: int, body: bytes, *, close: bool) -> bytes:
@@ -32,35 +32,48 @@ def local(status: int, body: bytes, *, close: bool) -> bytes:
     )
 
 
-def not_found(host: bytes, hosts: Iterable[bytes], *, port: int, domain: str) -> bytes:
-    """Why nothing answered ``host``, what would have, and how to ask for it."""
-    known = sorted(hosts)
-    lines = [
-        f"No route for host {host.decode(errors='replace')!r}."
-        if host
-        else "The request has no Host header, so no route can be chosen."
-    ]
+def not_found(host: bytes, hosts: Container[bytes], *, port: int, domain: str) -> bytes:
+    """Why nothing answered ``host`` and how to find out more. It names only the host
+    asked for: what else is served here (other namespaces' services) is not the
+    caller's to see (issue 13). ``hosts`` (the served ones) tells a removed tag of a
+    served service from a service that is not served."""
+    name = host.decode(errors="replace")
+    lines = [f"No route for host {name!r}." if host else "The request has no Host header."]
+    tagged = _tag_of(host, hosts)
     service = _service_of(host, domain)
-    if service is not None:
-        name, namespace = service
+    if tagged is not None:
+        tag, served = tagged
+        service_name, namespace = _service_of(served, domain) or (served.decode(), "?")
         lines.append(
-            f"If service {name} exists in {namespace}, it has no ready revision yet; "
-            f"see why with: unkai describe {name} -n {namespace}"
+            f"Service {service_name} in {namespace} has no tag {tag!r}; "
+            f"see its tags with: unkai describe {service_name} -n {namespace}"
         )
-    if known:
-        lines.append("Hosts served here:")
-        lines += [f"  {name.decode()}" for name in known[:MAX_LISTED_HOSTS]]
-        if len(known) > MAX_LISTED_HOSTS:
-            lines.append(f"  ... and {len(known) - MAX_LISTED_HOSTS} more")
-        example = known[0].decode()
-    else:
-        lines.append("No routes are served yet: deploy a service first.")
-        example = f"hello.default.{domain}"
+    elif service is not None:
+        service_name, namespace = service
+        lines.append(
+            f"If service {service_name} exists in {namespace}, it has no ready revision yet; "
+            f"see why with: unkai describe {service_name} -n {namespace}"
+        )
+    example = name.partition(":")[0] if host else f"SERVICE.NAMESPACE.{domain}"
     lines.append(
         f"Routes are chosen by the Host header, e.g. curl http://{example}:{port}/ "
         f"or curl -H 'Host: {example}' http://127.0.0.1:{port}/"
     )
     return ("\n".join(lines) + "\n").encode()
+
+
+def _tag_of(host: bytes, hosts: Container[bytes]) -> tuple[str, bytes] | None:
+    """``(tag, service host)`` when ``host`` is ``{tag}-{a served host}``: a tag that
+    is not (or no longer) routed, of a service that is."""
+    name = host.partition(b":")[0].rstrip(b".").lower()
+    label, dot, rest = name.partition(b".")
+    dash = label.find(b"-")
+    while dot and dash > 0:
+        candidate = label[dash + 1 :] + dot + rest
+        if candidate in hosts:
+            return label[:dash].decode(errors="replace"), candidate
+        dash = label.find(b"-", dash + 1)
+    return None
 
 
 def _service_of(host: bytes, domain: str) -> tuple[str, str] | None:

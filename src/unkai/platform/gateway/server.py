@@ -32,7 +32,13 @@ from prometheus_client import CollectorRegistry
 
 from unkai.platform.contracts import RevisionKey, RoutingTable
 from unkai.platform.gateway.activator import RevisionThrottle
-from unkai.platform.gateway.metrics import GatewayCollector, RequestMeter, RevisionStats
+from unkai.platform.gateway.connections import REQUEST_BUCKETS
+from unkai.platform.gateway.metrics import (
+    ConnectionCollector,
+    GatewayCollector,
+    RequestMeter,
+    RevisionStats,
+)
 from unkai.platform.gateway.protocol import ClientConnection
 from unkai.platform.gateway.routing import Router
 from unkai.platform.gateway.settings import Endpoint, GatewayConfig, RevisionSettings
@@ -62,6 +68,10 @@ class Gateway:
         self._sweeper: asyncio.Task[None] | None = None
         if registry is not None:
             registry.register(GatewayCollector(self._collect))
+            state = self.state
+            registry.register(
+                ConnectionCollector(state.connections, state.refusals.counts, REQUEST_BUCKETS)
+            )
 
     @property
     def port(self) -> int:
@@ -70,17 +80,32 @@ class Gateway:
 
     # lifecycle
 
-    async def start(self, host: str = "127.0.0.1", port: int = 8080) -> None:
-        """Listen on ``host:port`` (``port=0``: any free port, then read :attr:`port`)."""
+    async def start(self, host: str = "127.0.0.1", port: int = 8080, *, serve: bool = True) -> None:
+        """Listen on ``host:port`` (``port=0``: any free port, then read :attr:`port`).
+
+        ``serve=False`` binds the port (so route URLs can name it) but accepts nothing
+        until :meth:`serve`: after a restart the platform calls that once the routes
+        are loaded, so no client is told 404 for a route that exists (issue 13)."""
         loop = asyncio.get_running_loop()
         state = self.state
         state.stopping = False
         self._server = await loop.create_server(
-            lambda: ClientConnection(state, loop), host, port, reuse_address=True, backlog=1024
+            lambda: ClientConnection(state, loop),
+            host,
+            port,
+            reuse_address=True,
+            backlog=1024,
+            start_serving=serve,
         )
         state.port = self._server.sockets[0].getsockname()[1]
         self._sweeper = asyncio.create_task(self._sweep())
-        log.info("gateway listening", extra={"host": host, "port": state.port})
+        log.info("gateway bound", extra={"host": host, "port": state.port, "serving": serve})
+
+    async def serve(self) -> None:
+        """Start accepting connections, when :meth:`start` was told not to yet."""
+        if self._server is not None and not self._server.is_serving():
+            await self._server.start_serving()
+            log.info("gateway serving", extra={"port": self.state.port})
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop listening, let requests in flight finish for up to ``grace`` seconds,
@@ -198,14 +223,16 @@ class Gateway:
             yield key, throttle.stats, len(throttle.breaker.ready)
 
     async def _sweep(self) -> None:
-        """Close client connections idle past the keep-alive timeout; forget drained
-        instances. Once a second, so the request path never arms a timer for this."""
-        state = self.state
+        """Run :meth:`sweep` once a second, so the request path never arms a timer for
+        what it does."""
         while True:
             await asyncio.sleep(SWEEP_INTERVAL)
-            expired = state.clock() - state.config.keep_alive_timeout
-            for connection in list(state.connections):
-                if connection.idle_since is not None and connection.idle_since < expired:
-                    connection.transport.close()
-            for throttle in self.throttles.values():
-                throttle.prune()
+            self.sweep(self.state.clock())
+
+    def sweep(self, now: float) -> None:
+        """Close client connections whose request head took longer than
+        ``header_timeout`` or that sat idle past ``keep_alive_timeout`` at ``now``; log
+        refusals held back by the rate limit; forget drained instances."""
+        self.state.expire(now)
+        for throttle in self.throttles.values():
+            throttle.prune()

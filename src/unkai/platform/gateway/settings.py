@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from unkai.platform.gateway.limits import MAX_CONNECTIONS
+
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
@@ -70,6 +72,15 @@ class GatewayConfig:
     ``upstream_idle_timeout``: pooled instance connections older than this are not
     reused; it stays under uvicorn's 5 s keep-alive so the instance never closes a
     connection the gateway is about to write to.
+
+    Against hostile clients (issue 13): ``max_connections`` open client connections
+    at most (the oldest idle one is closed to make room for a new one; the platform
+    lowers it to what its file limit affords, see :func:`.limits.connection_cap`);
+    ``header_timeout``: a request head must be complete this many seconds after it
+    started (after the accept, for a connection's first), as Go's ``ReadHeaderTimeout``
+    in front of Knative's proxies; ``max_unfinished_head_bytes``: memory all
+    unfinished heads may hold together, beyond which the connection that grows one
+    gets 503 and is closed.
     """
 
     domain: str = "localhost"
@@ -79,3 +90,6 @@ class GatewayConfig:
     upstream_idle_timeout: float = 3.0
     max_idle_per_instance: int = 64
     connect_timeout: float = 2.0
+    max_connections: int = MAX_CONNECTIONS
+    header_timeout: float = 10.0
+    max_unfinished_head_bytes: int = 32 << 20

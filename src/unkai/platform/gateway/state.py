@@ -11,7 +11,9 @@ from __future__ import annotations
 import time
 
 from unkai.platform.gateway.activator import RevisionThrottle
-from unkai.platform.gateway.ports import Clock, Connection
+from unkai.platform.gateway.connections import ConnectionTable
+from unkai.platform.gateway.limits import Refusals
+from unkai.platform.gateway.ports import Clock
 from unkai.platform.gateway.routing import Router
 from unkai.platform.gateway.settings import GatewayConfig
 
@@ -20,10 +22,11 @@ class GatewayState:
     """Settings, routes, open client connections, and whether the gateway is stopping.
 
     ``clock`` is the one time source of the request path (``time.monotonic``; a fake
-    one in unit tests); ``port`` is the port listened on, once started.
+    one in unit tests); ``port`` is the port listened on, once started;
+    ``refusals`` counts (and logs, rate-limited) what hostile clients were refused.
     """
 
-    __slots__ = ("clock", "config", "connections", "port", "router", "stopping")
+    __slots__ = ("clock", "config", "connections", "port", "refusals", "router", "stopping")
 
     def __init__(
         self,
@@ -34,6 +37,19 @@ class GatewayState:
         self.config = config
         self.router = router
         self.clock = clock
-        self.connections: set[Connection] = set()
+        self.refusals = Refusals()
+        self.connections = ConnectionTable(config.max_connections, self.refusals)
         self.port = 0
         self.stopping = False
+
+    def expire(self, now: float) -> None:
+        """Close the client connections whose request head took longer than
+        ``header_timeout``, or that sat idle past ``keep_alive_timeout``, at ``now``;
+        log the refusals the rate limit held back."""
+        config = self.config
+        expired = self.connections.expired(
+            now, keep_alive=config.keep_alive_timeout, header_timeout=config.header_timeout
+        )
+        for connection in expired:
+            connection.transport.close()
+        self.refusals.flush(now)

@@ -223,7 +223,8 @@ class Store:
             compacted = self._compact(revision)
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # SQLite has already rolled back after SQLITE_FULL
+                db.execute("ROLLBACK")
             raise
         self._revision, self._compacted = revision, compacted
         self._publish(Event(kind, key, stored, revision))
