@@ -25,6 +25,7 @@ Classes keep the builtin base they had before the tree existed (``ValueError``,
     │   ├── CredentialsError                  build.credentials: docker config or helper
     │   ├── RegistryAuthError                 build.registry: credentials refused or missing
     │   ├── PlatformError                     build.platforms: no wheels for that platform
+    │   ├── NotRunnableError                  build.unpack: no process can run that image
     │   ├── BundleError (ValueError)          platform.bundles.archive: not a bundle
     │   ├── IgnoreFileError (ValueError)      platform.bundles.ignore: bad .funcignore
     │   ├── RequestRejectedError              platform.gateway.headers: a bad HTTP request
