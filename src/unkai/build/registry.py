@@ -18,7 +18,9 @@ PyPI are unmaintained or asyncio-only, and these few endpoints are small.
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
+import tempfile
 import urllib.parse
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -103,31 +105,47 @@ class Registry:
         store: oci.BlobStore,
         progress: Progress = _quiet,
     ) -> None:
-        """Fetch a blob into ``store`` (unless there), checking its digest."""
+        """Fetch a blob into ``store`` (unless there), streamed to disk, checking its digest."""
         if store.has(descriptor.digest):
             return
         path = f"/v2/{repository}/blobs/{descriptor.digest}"
-        request = self._authorised("GET", path, [repository])
-        response = self._client.send(request, stream=True)
+        response = self._stream(path, repository)
+        store.root.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        with tempfile.NamedTemporaryFile(dir=store.root, prefix=".pull-", delete=False) as part:
+            try:
+                if response.status_code >= 400:
+                    response.read()
+                    self._check(response, f"pulling {descriptor.digest[:19]} from {repository}")
+                for chunk in response.iter_bytes():
+                    part.write(chunk)
+                    digest.update(chunk)
+                    progress(descriptor.digest[7:19], part.tell(), descriptor.size)
+            except BaseException:
+                Path(part.name).unlink()
+                raise
+            finally:
+                response.close()
+        if f"sha256:{digest.hexdigest()}" != descriptor.digest:
+            Path(part.name).unlink()
+            raise RegistryError(f"blob {descriptor.digest} from {repository}: wrong content")
+        store.put_file(Path(part.name), descriptor.digest)
+
+    def _stream(self, path: str, repository: str) -> httpx2.Response:
+        """A streamed ``GET`` (authenticating once when asked), transport errors worded."""
         try:
+            response = self._client.send(self._authorised("GET", path, [repository]), stream=True)
             if response.status_code == 401:
                 response.close()
                 self._authenticate(response, [repository])
-                response = self._client.send(
-                    self._authorised("GET", path, [repository]), stream=True
-                )
-            if response.status_code >= 400:
-                response.read()
-                self._check(response, f"pulling {descriptor.digest[:19]} from {repository}")
-            data = bytearray()
-            for chunk in response.iter_bytes():
-                data += chunk
-                progress(descriptor.digest[7:19], len(data), descriptor.size)
-        finally:
+                request = self._authorised("GET", path, [repository])
+                response = self._client.send(request, stream=True)
+        except httpx2.TransportError as error:
+            raise RegistryError(f"cannot reach the registry {self.base}: {error}") from None
+        if response.status_code == 401:
             response.close()
-        if oci.digest_of(bytes(data)) != descriptor.digest:
-            raise RegistryError(f"blob {descriptor.digest} from {repository}: wrong content")
-        store.put(bytes(data))
+            raise self._refused()
+        return response
 
     # Writing
 
