@@ -16,10 +16,10 @@ from pathlib import Path
 from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.build.registries import push_base_image, running  # noqa: E402
+from tests.build.registries import push_base_image, running
 
-from unkai.build import image, push, references  # noqa: E402
-from unkai.cli.main import cli  # noqa: E402
+from unkai.build import image, push, references
+from unkai.cli.main import cli
 
 
 class Quiet:
@@ -56,7 +56,8 @@ def main() -> None:
                 push_warm = time.perf_counter() - started
         assert built.layers[:-1] == rebuilt.layers[:-1]
         print(f"build cold {cold:.2f} s, warm {warm:.2f} s")
-        print("layers added (gzip): " + ", ".join(f"{layer.size / 2**20:.2f} MiB" for layer in ours))
+        sizes = ", ".join(f"{layer.size / 2**20:.2f} MiB" for layer in ours)
+        print(f"layers added (gzip): {sizes}")
         print(f"total added {sum(layer.size for layer in ours) / 2**20:.2f} MiB")
         print(f"push cold {push_cold:.2f} s, warm {push_warm:.2f} s")
 
