@@ -138,7 +138,7 @@ def test_push_then_pull_back_the_same_manifest_and_skip_what_is_there(
         assert sent[-1] == runtime.size
 
         _, again = push.push(built, target, client, Recorded())
-        assert again == {"exists": 5}
+        assert again == {"present": 5}
 
 
 def test_a_pushed_image_builds_on_as_a_base(

@@ -14,7 +14,7 @@ def push(
     image: Image, reference: Reference, registry: Registry, progress: BuildProgress
 ) -> tuple[str, dict[str, int]]:
     """Push ``image`` to ``reference``; return the reference pinned by digest, and how
-    many blobs were ``uploaded``, ``mounted``, or skipped (``exists``)."""
+    many blobs were ``uploaded``, ``mounted``, or already there (``present``)."""
     base = labels_of(image.config).get("org.opencontainers.image.base.name")
     origin = parse(base) if base else None
     origins = [origin.repository] if origin and origin.registry == reference.registry else []

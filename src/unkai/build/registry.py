@@ -162,12 +162,12 @@ class Registry:
         mount_from: Iterable[str] = (),
         progress: Progress = _quiet,
     ) -> str:
-        """Put the blob in ``repository``; say how: ``"exists"``, ``"mounted"`` or
+        """Put the blob in ``repository``; say how: ``"present"``, ``"mounted"`` or
         ``"uploaded"``."""
         size = source.stat().st_size
         if self.has_blob(repository, digest):
             progress(digest[7:19], size, size)
-            return "exists"
+            return "present"
         location: str | None = None
         for origin in mount_from:
             if origin == repository:
