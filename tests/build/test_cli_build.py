@@ -4,6 +4,7 @@ copies unchanged, and ``--push`` to a real registry on loopback."""
 import json
 import shutil
 import subprocess
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,3 +89,23 @@ def test_push_needs_an_image_reference(hello: Path) -> None:
     result = CliRunner().invoke(cli, ["build", str(hello), "--push"])
     assert result.exit_code == 2
     assert "--push needs --image REF" in result.stderr
+
+
+@pytest.mark.usefixtures("wheelhouse", "cache")
+def test_the_code_layer_leaves_out_what_funcignore_names(
+    hello: Path, base_ref: str, tmp_path: Path
+) -> None:
+    (hello / ".funcignore").write_text("notes/\n*.csv\n")
+    (hello / "notes").mkdir()
+    (hello / "notes" / "todo.md").write_text("later")
+    (hello / "data.csv").write_text("1,2\n")
+    (hello / ".venv").mkdir()  # the bundles' defaults apply too
+    layout = tmp_path / "layout"
+    digest, _ = _build(str(hello), "--base-image", base_ref, "--output", str(layout))
+
+    blobs = layout / "blobs" / "sha256"
+    manifest = json.loads((blobs / digest.removeprefix("sha256:")).read_text())
+    code = blobs / manifest["layers"][-1]["digest"].removeprefix("sha256:")
+    with tarfile.open(code) as tar:
+        names = set(tar.getnames())
+    assert names == {"app", "app/.funcignore", "app/func.py", "app/func.yaml"}

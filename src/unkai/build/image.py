@@ -45,13 +45,16 @@ class BuildProgress(Protocol):
 class Options:
     """How to build: the base image (default: the official slim Python image of this
     interpreter's minor version), its Python (default: the base's), whether a registry
-    off this machine may be spoken to in plain HTTP, and where the cache is."""
+    off this machine may be spoken to in plain HTTP, where the cache is, and which of
+    the function's files to leave out."""
 
     base_image: str | None = None
     python: str | None = None
     architecture: str | None = None
     insecure_registry: bool = False
     cache: Path = field(default_factory=lambda: locations.cache_dir() / "images")
+    ignores: sources.Ignores | None = None
+    """What stays out of the code layer (the ``.funcignore`` rules of bundles)."""
 
 
 def default_base() -> str:
@@ -82,7 +85,7 @@ def build(directory: Path, options: Options, progress: BuildProgress) -> Image:
     progress.step("Dependency layer")
     deps, _ = sources.dependencies(spec.requirement_lines(directory), directory, target, store)
     progress.step("Code layer")
-    code = sources.code(directory, store)
+    code = sources.code(directory, store, options.ignores)
     named = [("runtime", runtime), ("dependencies", deps), ("code", code)]
     ours = {name: layer for name, layer in named if layer is not None}
     labels = {

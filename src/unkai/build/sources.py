@@ -7,7 +7,8 @@
   versions this Unkai runs with. When the image's platform and Python are this
   machine's, the installed files are copied (no download, and exactly what the tests
   ran with); otherwise pip fetches the same versions' wheels for the target;
-* **code** (``/app``): the function directory, less what tools and builds leave behind.
+* **code** (``/app``): the function directory, less what its ``.funcignore`` (and the
+  bundles' defaults) leave out, as the caller says (:class:`Ignores`).
 
 Keys over the inputs (requirements and their local content, pins, target, Unkai's own
 source) name cached layers (:func:`unkai.build.layers.cached`).
@@ -21,8 +22,8 @@ import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from importlib import metadata
-from pathlib import Path
-from typing import Final
+from pathlib import Path, PurePosixPath
+from typing import Final, Protocol
 
 import unkai
 from unkai.build import digests, layers, pins, pip, requirements
@@ -102,22 +103,40 @@ def runtime(target: Target, store: BlobStore) -> tuple[Layer, bool]:
     return layers.cached(store, key, build)
 
 
-def code(directory: Path, store: BlobStore) -> Layer:
-    """The layer of the function's own files (not cached: it is what changes)."""
+class Ignores(Protocol):
+    """Which of the function's paths (relative, ``/``-separated) stay out of the code
+    layer. The callers pass the ``.funcignore`` rules of the bundles
+    (``unkai.platform.bundles.ignore.Ignore.ignores``, a layer above this one), so an
+    image holds the files a bundle holds."""
+
+    def __call__(self, path: PurePosixPath, *, directory: bool) -> bool: ...
+
+
+def code(directory: Path, store: BlobStore, ignores: Ignores | None = None) -> Layer:
+    """The layer of the function's own files (not cached: it is what changes); without
+    ``ignores``, less what tools and builds leave behind."""
     with tempfile.TemporaryDirectory(prefix="unkai-code-") as scratch:
         copy = Path(scratch) / "app"
-        shutil.copytree(directory, copy, symlinks=True, ignore=_ignored(directory))
+        shutil.copytree(directory, copy, symlinks=True, ignore=_ignored(directory, ignores))
         return layers.from_trees([(copy, CODE)], store)
 
 
-def _ignored(top: Path) -> Callable[[str, list[str]], set[str]]:
-    def ignore(here: str, names: list[str]) -> set[str]:
+def _ignored(top: Path, ignores: Ignores | None) -> Callable[[str, list[str]], set[str]]:
+    def byproducts(here: str, names: list[str]) -> set[str]:
         skipped = digests.BYPRODUCTS | (
             digests.TOP_LEVEL_BYPRODUCTS if Path(here) == top else frozenset()
         )
         return {name for name in names if name in skipped or name.endswith(".egg-info")}
 
-    return ignore
+    def rules(here: str, names: list[str]) -> set[str]:
+        assert ignores is not None
+        relative = PurePosixPath(Path(here).relative_to(top).as_posix())
+        return {
+            name for name in names
+            if ignores(relative / name, directory=(Path(here) / name).is_dir())
+        }  # fmt: skip
+
+    return byproducts if ignores is None else rules
 
 
 def _copy_installed(site: Path) -> None:

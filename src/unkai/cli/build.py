@@ -17,6 +17,7 @@ from unkai.build import push as pushing
 from unkai.build.oci import write_layout
 from unkai.build.registry import Registry
 from unkai.cli import console
+from unkai.platform.bundles.ignore import Ignore
 
 _BAR_FROM = 1 << 20  # bytes: smaller blobs move too fast for a bar to mean anything
 
@@ -103,7 +104,10 @@ def build(
         raise click.UsageError("say where the image goes: --output PATH, or --push --image REF")
     target = references.parse(image_ref) if image_ref else None
     shown = _Shown()
-    options = image.Options(base_image, python_version, insecure_registry=insecure_registry)
+    options = image.Options(
+        base_image, python_version, insecure_registry=insecure_registry,
+        ignores=Ignore.of(directory).ignores,
+    )  # fmt: skip
     try:
         built = image.build(directory, options, shown)
         if output is not None:

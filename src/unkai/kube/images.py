@@ -16,6 +16,7 @@ from unkai.build import credentials, image, references
 from unkai.build import push as pushing
 from unkai.build.registry import Registry
 from unkai.kube.deploy import Progress
+from unkai.platform.bundles.ignore import Ignore
 
 
 class _Steps:
@@ -50,7 +51,9 @@ def build_and_push(
     """Build the function in ``directory``, push it to ``reference``; the pinned ref."""
     target = references.parse(reference)
     steps = _Steps(progress)
-    chosen = options or image.Options(insecure_registry=insecure_registry)
+    chosen = options or image.Options(
+        insecure_registry=insecure_registry, ignores=Ignore.of(directory).ignores
+    )
     try:
         built = image.build(directory, chosen, steps)
         auth = credentials.for_registry(target.registry)
