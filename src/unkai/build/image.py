@@ -82,8 +82,10 @@ def build(directory: Path, options: Options, progress: BuildProgress) -> Image:
     target = platforms.of_config(base.config, options.python)
     progress.step(f"Runtime layer for {target.key}")
     runtime, _ = sources.runtime(target, store)
-    progress.step("Dependency layer")
-    deps, _ = sources.dependencies(spec.requirement_lines(directory), directory, target, store)
+    lines = spec.requirement_lines(directory)
+    progress.step(f"Dependency layer ({len(lines)} requirement lines)" if lines else
+                  "No requirements: no dependency layer")  # fmt: skip
+    deps, _ = sources.dependencies(lines, directory, target, store)
     progress.step("Code layer")
     code = sources.code(directory, store, options.ignores)
     named = [("runtime", runtime), ("dependencies", deps), ("code", code)]

@@ -39,7 +39,7 @@ class _Shown:
         console.err.print(activity)
 
     def transfer(self, what: str, done: int, total: int) -> None:
-        if total < _BAR_FROM:
+        if total < _BAR_FROM or not console.err.is_terminal:
             return
         if what not in self._tasks:
             if not self._tasks:
@@ -52,7 +52,8 @@ class _Shown:
                 self._bars.stop()
 
     def close(self) -> None:
-        self._bars.stop()
+        if self._bars.live.is_started:  # stopping a display never started prints a blank line
+            self._bars.stop()
 
 
 @click.command()
