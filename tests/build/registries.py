@@ -37,15 +37,19 @@ class LocalRegistry:
 
 
 @contextmanager
-def running(directory: Path, credentials: Credentials | None = None) -> Iterator[LocalRegistry]:
-    """A registry on 127.0.0.1 (a free port) storing in ``directory``, until the block ends."""
+def running(
+    directory: Path, credentials: Credentials | None = None, *, token_auth: str = ""
+) -> Iterator[LocalRegistry]:
+    """A registry on 127.0.0.1 (a free port) storing in ``directory``, until the block
+    ends: open, behind htpasswd for ``credentials``, or behind ``token_auth`` (the
+    ``auth:`` section for a token server, see ``tokens``) that ``credentials`` pass."""
     if shutil.which(PROGRAM) is None:
         pytest.skip(f"{PROGRAM} is not installed (Debian: apt-get install docker-registry)")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    auth = ""
-    if credentials is not None:
+    auth = token_auth
+    if credentials is not None and not token_auth:
         hashed = bcrypt.hashpw(credentials.secret.encode(), bcrypt.gensalt(rounds=4)).decode()
         (directory / "htpasswd").write_text(f"{credentials.username}:{hashed}\n")
         auth = f"auth:\n  htpasswd:\n    realm: tests\n    path: {directory / 'htpasswd'}\n"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tests.build import tokens
 from tests.build.registries import LocalRegistry, manifest_of, push_base_image, running
 
 from unkai.build import image, oci, push, references, sources
@@ -222,3 +223,24 @@ def test_cli_writes_an_oci_archive_and_prints_the_digest(
     assert result.stdout.strip() == digest
     assert "oci-layout" in names
     assert f"blobs/sha256/{digest[7:]}" in names
+
+
+def test_bearer_tokens_from_the_registry_token_server(tmp_path: Path) -> None:
+    """Pushing and pulling with tokens the registry's token server grants; a wrong
+    password is refused by the token server and said so."""
+    storage = tmp_path / "token-registry"
+    storage.mkdir()
+    user = Credentials("ci", "s3cret")
+    with (
+        tokens.serving(tmp_path, user) as token_server,
+        running(storage, user, token_auth=token_server.registry_auth()) as registry,
+    ):
+        base_ref = push_base_image(registry, tmp_path / "base")
+        with Registry(registry.host, user) as client:
+            media_type, _ = client.manifest(references.parse(base_ref))
+        assert media_type == oci.MANIFEST
+        with (
+            Registry(registry.host, Credentials("ci", "wrong")) as client,
+            pytest.raises(RegistryAuthError, match="refused the credentials of user 'ci'"),
+        ):
+            client.manifest(references.parse(base_ref))
