@@ -21,7 +21,13 @@ Classes keep the builtin base they had before the tree existed (``ValueError``,
     │   ├── LifespanFailedError               runtime.signatures.lifespan: its startup failed
     │   ├── BodyTooLargeError                 runtime.bodies: over runtime.max_body_size
     │   ├── RequirementsError (RuntimeError)  build.requirements: cannot be installed
-    │   │   └── InstallCancelledError             build.pip: its revision went away
+    │   │   ├── InstallCancelledError             build.pip: its revision went away
+    │   │   └── NoWheelError                      build.sources: none for the image's platform
+    │   ├── ImageReferenceError (ValueError)  build.references: not an image reference
+    │   ├── CredentialsError                  build.credentials: docker config or helper
+    │   ├── RegistryAuthError                 build.registry: credentials refused or missing
+    │   ├── PlatformError                     build.platforms: no wheels for that platform
+    │   ├── NotRunnableError                  build.unpack: no process can run that image
     │   ├── BundleError (ValueError)          platform.bundles.archive: not a bundle
     │   ├── IgnoreFileError (ValueError)      platform.bundles.ignore: bad .funcignore
     │   ├── RequestRejectedError              platform.gateway.headers: a bad HTTP request
@@ -42,6 +48,7 @@ Classes keep the builtin base they had before the tree existed (``ValueError``,
         │   └── ExpiredError
         ├── BundleNotFoundError (LookupError) platform.bundles.store: never uploaded
         ├── OverloadedError                   platform.gateway.activator: queue full
+        ├── RegistryError                     build.registry: unreachable, refused, failed
         ├── RunnerError                       platform.runners.base: no instance
         │   └── InstanceStartError
         ├── NoTargetError (RuntimeError)      kube.client: no platform, no kubeconfig

@@ -39,3 +39,25 @@ def python_in() -> PythonIn:
         return done.stdout.strip()
 
     return run
+
+
+@pytest.fixture(scope="session")
+def image_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One image cache for the session: the runtime layer is built once."""
+    return tmp_path_factory.mktemp("image-cache")
+
+
+@pytest.fixture
+def hello(tmp_path: Path) -> Path:
+    """A function directory needing the wheel ``greeting`` (see ``wheelhouse``)."""
+    directory = tmp_path / "hello"
+    directory.mkdir()
+    (directory / "func.yaml").write_text(
+        "specVersion: '1'\nname: hello\nsignature: http\nrequirements: [greeting==1.0]\n"
+    )
+    (directory / "func.py").write_text(
+        "from greeting import WORD\n\n\ndef handle(request):\n    return WORD\n"
+    )
+    (directory / "__pycache__").mkdir()
+    (directory / "__pycache__" / "func.cpython-311.pyc").write_bytes(b"stale")
+    return directory

@@ -13,11 +13,11 @@ import hashlib
 import os
 from pathlib import Path
 
-_BYPRODUCTS = frozenset(
+BYPRODUCTS = frozenset(
     {"__pycache__", ".git", ".hg", ".svn", ".venv", ".tox", ".nox"}
     | {".mypy_cache", ".pytest_cache", ".ruff_cache"}
 )
-_TOP_LEVEL_BYPRODUCTS = frozenset({"build", "dist"})
+TOP_LEVEL_BYPRODUCTS = frozenset({"build", "dist"})
 
 
 def of_path(path: Path) -> str:
@@ -27,7 +27,7 @@ def of_path(path: Path) -> str:
     digest = hashlib.sha256()
     for directory, subdirectories, files in os.walk(path):
         here = Path(directory)
-        skipped = _BYPRODUCTS | (_TOP_LEVEL_BYPRODUCTS if here == path else frozenset())
+        skipped = BYPRODUCTS | (TOP_LEVEL_BYPRODUCTS if here == path else frozenset())
         subdirectories[:] = sorted(
             name
             for name in subdirectories

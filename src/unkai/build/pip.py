@@ -49,9 +49,13 @@ def install(
     cwd: Path,
     timeout: float = DEFAULT_TIMEOUT,
     cancelled: Callable[[], bool] = lambda: False,
+    options: Sequence[str] = (),
+    constrained: bool = True,
 ) -> None:
-    """Install ``lines`` into ``target``, constrained to the runtime's versions, within
-    ``timeout`` seconds; stop early (:class:`InstallCancelledError`) once ``cancelled()``."""
+    """Install ``lines`` into ``target``, constrained to the runtime's versions unless
+    not ``constrained``, within ``timeout`` seconds; stop early
+    (:class:`InstallCancelledError`) once ``cancelled()``. ``options`` go to pip as they
+    are (an image's ``--platform``/``--python-version`` tags)."""
     with tempfile.TemporaryDirectory(prefix="unkai-pip-") as scratch:
         listing = Path(scratch) / "requirements.txt"
         listing.write_text("\n".join(lines) + "\n")
@@ -60,7 +64,9 @@ def install(
         command = [
             sys.executable,
             *("-m", "pip", "install", "--disable-pip-version-check", "--no-input"),
-            *("--target", str(target), "-r", str(listing), "-c", str(runtime)),
+            *("--target", str(target), "-r", str(listing)),
+            *(("-c", str(runtime)) if constrained else ()),
+            *options,
         ]
         result = _run(command, cwd=cwd, timeout=timeout, cancelled=cancelled)
     if result.returncode == 0:

@@ -14,6 +14,7 @@ from rich.status import Status
 
 from unkai.cli import console, target
 from unkai.kube import deploy as deploying
+from unkai.kube import images, kubeconfig
 
 
 class _Spinner:
@@ -54,21 +55,46 @@ class _Spinner:
     show_default=True,
     help="Seconds to wait for Ready (a first install of requirements can take minutes).",
 )
+@click.option(
+    "--image",
+    "image_ref",
+    metavar="REF",
+    help="Build an OCI image, push it to REF (registry/repo:tag) and run it (any cluster).",
+)
+@click.option(
+    "--insecure-registry", is_flag=True, help="Allow plain HTTP to a registry off this machine."
+)
 def deploy(
-    directory: Path, context: str | None, namespace: str | None, wait: bool, timeout: float
+    directory: Path,
+    context: str | None,
+    namespace: str | None,
+    wait: bool,
+    timeout: float,
+    image_ref: str | None,
+    insecure_registry: bool,
 ) -> None:
     """Deploy the function in DIRECTORY and print its URL.
 
-    The namespace is -n's, else func.yaml's deploy.namespace, else the context's.
+    The namespace is -n's, else func.yaml's deploy.namespace, else the context's. A
+    cluster other than the local platform runs images only: give --image.
     """
+    if context not in (None, kubeconfig.CONTEXT) and image_ref is None:
+        raise console.Failure(
+            f"context {context} is a cluster: it runs images, not bundles. Give the image"
+            " to build and push, e.g. --image registry.example.com/team/fn:1"
+        )
     progress = _Spinner()
     function = deploying.prepare(directory, progress)
     api = target.connect(context, namespace)
     name = function.spec.name
-    with target.api_errors(subject=name):
-        service = deploying.deploy(
-            api, function, progress, deploying.Options(namespace, wait=wait, timeout=timeout)
+    pinned = None
+    if image_ref is not None:
+        pinned = images.build_and_push(
+            directory, image_ref, progress, insecure_registry=insecure_registry
         )
+    options = deploying.Options(namespace, wait=wait, timeout=timeout, image=pinned)
+    with target.api_errors(subject=name):
+        service = deploying.deploy(api, function, progress, options)
     url = service.get("status", {}).get("url")
     if url is None:  # --no-wait on a first deploy: the route has not been made yet
         console.out.print(f"[bold green]{name}[/] is deployed (its URL: `unkai describe {name}`)")

@@ -8,6 +8,7 @@ import click
 
 from unkai import __version__
 from unkai.cli import (
+    build,
     console,
     deploy,
     init,
@@ -46,6 +47,7 @@ for command in (
     platform.status,
     platform.kubeconfig,
     deploy.deploy,
+    build.build,
     logs.logs,
     resources.apply,
     resources.list_,

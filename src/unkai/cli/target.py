@@ -32,7 +32,9 @@ def options(function: F) -> F:
     function = click.option(
         "--namespace", "-n", default=None, help="Namespace (default: the context's, or default)."
     )(function)
-    return click.option("--context", default=None, help="Kubeconfig context to use.")(function)
+    return click.option(
+        "--context", default=None, envvar="UNKAI_CONTEXT", help="Kubeconfig context to use."
+    )(function)
 
 
 def output_option(function: F) -> F:

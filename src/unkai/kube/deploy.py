@@ -100,6 +100,9 @@ class Options:
     """-n; else func.yaml's ``deploy.namespace``; else the client's."""
     wait: bool = True
     timeout: float = DEFAULT_TIMEOUT
+    image: str | None = None
+    """An image already pushed (``unkai build``, see :mod:`unkai.kube.images`) to run
+    instead of the bundle: nothing is uploaded, and any cluster can pull it."""
 
 
 def prepare(directory: Path, progress: Progress) -> Function:
@@ -134,7 +137,9 @@ def deploy(
     """Ship ``function`` through ``api``; the Service as last read (Ready, when waited for)."""
     spec, digest = function.spec, function.digest
     namespace = options.namespace or spec.deploy.namespace or api.namespace
-    image = bundles.format_reference(namespace=namespace, name=spec.name, digest=digest)
+    image = options.image or bundles.format_reference(
+        namespace=namespace, name=spec.name, digest=digest
+    )
     current = _current(api, spec.name, namespace)
     service = manifests.make_service(
         spec, image=image, namespace=namespace, one_at_a_time=function.one_at_a_time,
@@ -145,12 +150,14 @@ def deploy(
         function_triggers(api, spec.name, namespace),
     )
     _dry_run(api, [service, *changes.checks], namespace=namespace)
-    with _step(progress, f"Uploading {size(len(function.bundle.data))}…"):
-        uploads.upload(api.config, function.bundle.data, digest=digest)
+    if options.image is None:
+        with _step(progress, f"Uploading {size(len(function.bundle.data))}…"):
+            uploads.upload(api.config, function.bundle.data, digest=digest)
     applied = client.to_dict(api.apply(client.to_object(service), force=True))
     generation = applied["metadata"]["generation"]
+    shipped = options.image or f"{digest[:19]}…"
     progress.note(
-        f"Deployed {spec.name} to namespace {namespace} ({digest[:19]}…), generation {generation}"
+        f"Deployed {spec.name} to namespace {namespace} ({shipped}), generation {generation}"
     )
     _apply_triggers(api, changes, namespace=namespace, progress=progress)
     if not options.wait:

@@ -47,6 +47,7 @@ from unkai.platform.controllers.route import Network
 from unkai.platform.dataplane import DataPlane
 from unkai.platform.gateway import Gateway, GatewayConfig, limits
 from unkai.platform.runners import ContainerRunner, LogFiles, Mode, ProcessRunner
+from unkai.platform.runners.images import ImageRunner
 from unkai.platform.runners.sources import Kind
 from unkai.platform.supervision import supervise
 
@@ -119,11 +120,14 @@ class Platform:
             assert readiness is not None
             self.readiness = readiness
         else:
+            processes = ProcessRunner(logs=self.logs, mode=settings.runner_mode)
             self.data_plane = self.readiness = DataPlane(
                 gateway=self.gateway,
                 autoscaler=self.autoscaler,
-                process_runner=ProcessRunner(logs=self.logs, mode=settings.runner_mode),
-                container_runner=ContainerRunner(logs=self.logs),
+                process_runner=processes,
+                container_runner=ImageRunner(
+                    ContainerRunner(logs=self.logs), processes, root=settings.data_dir / "images"
+                ),
                 bundle_store=self.bundles,
                 autoscaler_config=settings.autoscaler,
                 registry=self.registry,
