@@ -66,10 +66,10 @@ def test_comments_blanks_negation_and_last_match_wins() -> None:
 
 
 def test_the_defaults_cover_what_build_digests_treat_as_byproducts() -> None:
-    # One list would be better: see unkai.build.digests._BYPRODUCTS.
-    assert set(DEFAULT_IGNORED) >= digests._BYPRODUCTS
+    # One list would be better: see unkai.build.digests.BYPRODUCTS.
+    assert set(DEFAULT_IGNORED) >= digests.BYPRODUCTS
     default = Ignore([])
-    for name in (*digests._BYPRODUCTS, "venv", "node_modules", ".DS_Store", "x.egg-info"):
+    for name in (*digests.BYPRODUCTS, "venv", "node_modules", ".DS_Store", "x.egg-info"):
         assert default.ignores(PurePosixPath("lib", name), directory=True), name
     for needed in ("func.py", "func.yaml", "requirements.txt", "lib/build", "dist", "venvs"):
         assert not default.ignores(PurePosixPath(needed), directory=True), needed

@@ -16,6 +16,8 @@ IMAGE = "registry.example.com/team/hello:1@sha256:" + "ab" * 32
 SERVICES = "/apis/serving.knative.dev/v1/namespaces/default/services/hello"
 TRIGGERS = "/apis/eventing.knative.dev/v1/namespaces/default/triggers"
 REVISION = "/apis/serving.knative.dev/v1/namespaces/default/revisions/hello-00001"
+NEW = refusal(404, "NotFound", 'services.serving.knative.dev "hello" not found')
+"""What a cluster answers when deploy reads the Service first: a first deploy."""
 
 
 @pytest.fixture
@@ -46,6 +48,7 @@ def test_a_webhook_denial_is_shown_in_its_words_and_nothing_is_applied(
         " validation failed: must not set the field(s): spec.template.spec.nodeName"
     )
     with served() as (cluster, api):
+        cluster["get", SERVICES] << NEW
         cluster["get", TRIGGERS] << {"apiVersion": "v1", "kind": "List", "items": []}
         cluster["patch", SERVICES] << refusal(400, "BadRequest", denial)
         with (
@@ -64,6 +67,7 @@ def test_a_403_names_what_the_user_may_not_do(function: deploy.Function) -> None
         ' "triggers" in API group "eventing.knative.dev" in the namespace "default"'
     )
     with served() as (cluster, api):
+        cluster["get", SERVICES] << NEW
         cluster["get", TRIGGERS] << refusal(403, "Forbidden", forbidden)
         with pytest.raises(ApiError) as raised:
             deploy.deploy(api, function, Recorded(), deploy.Options(image=IMAGE))
