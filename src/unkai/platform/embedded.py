@@ -4,8 +4,10 @@ Construction order: the autoscaler, then the gateway (which meters requests for 
 pokes it for revisions at zero) and the data plane (which it scales); both sides get the
 same autoscaler. Start order: the gateway (so that route URLs carry its real port), the
 API server (with Knative admission and the bundle upload endpoint), the data plane and
-the controllers; stop order is the reverse. :class:`Platform` owns no
-policy of its own: it wires parts that are each tested alone, shares one Prometheus
+the controllers, then the broker data plane (its stored events read back) and the
+eventing controllers that program it; stop order is the reverse. Broker ingress is
+served on the gateway's port: the gateway hands it requests no route claims.
+:class:`Platform` owns no policy of its own: it wires parts that are each tested alone, shares one Prometheus
 registry between them (served at the API's ``/metrics``), and records itself in the
 data dir so that ``unkai status``, ``down`` and the resource commands can find it.
 """
@@ -25,7 +27,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from unkai.platform import bundles, state
+from unkai.platform import bundles, eventing, state
 from unkai.platform.apiserver import ApiServer, knative_registry
 from unkai.platform.autoscaler import Autoscaler, AutoscalerConfig
 from unkai.platform.bundles import endpoint
@@ -36,6 +38,7 @@ from unkai.platform.contracts import (
     RoutingTable,
 )
 from unkai.platform.controllers import conditions
+from unkai.platform.controllers.eventing_loop import EventingControllers
 from unkai.platform.controllers.loop import REVISIONS, ServingControllers
 from unkai.platform.controllers.route import Network
 from unkai.platform.dataplane import DataPlane
@@ -79,11 +82,19 @@ class Platform:
             if readiness is None
             else None
         )
+        self.brokers, ingress = eventing.build(
+            self.files.root,
+            domain=settings.domain,
+            gateway_host=settings.host,
+            gateway_port=lambda: self.gateway.port,
+            registry=self.registry,
+        )
         self.gateway = Gateway(
             GatewayConfig(domain=settings.domain),
             registry=self.registry,
             on_cold_request=self.autoscaler.poke if self.autoscaler else None,
             meter=self.autoscaler.meter if self.autoscaler else None,
+            local_app=ingress,
         )
         self.bundles = bundles.BundleStore(self.files.root / "bundles")
         self.logs = LogFiles(self.files.root / "logs")
@@ -113,6 +124,7 @@ class Platform:
                 notify=self._revision_changed,
             )
         self.controllers: ServingControllers | None = None
+        self.eventing: EventingControllers | None = None
         self.routes: dict[RouteKey, RoutingTable] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._started_at = datetime.now(UTC)
@@ -137,6 +149,14 @@ class Platform:
             program_route=self._program_route,
         )
         await self.controllers.start()
+        await self.brokers.open()
+        self.eventing = EventingControllers(
+            self.api.service,
+            plane=self.brokers,
+            domain=self.settings.domain,
+            port=self.gateway.port,
+        )
+        await self.eventing.start()
         self.files.write_kubeconfig(self.api.kubeconfig())
         self.files.record_running(
             state.Running(
@@ -148,6 +168,9 @@ class Platform:
         log.info("platform ready", extra={"api": self.api.url, "gateway": self.gateway.port})
 
     async def stop(self) -> None:
+        if self.eventing is not None:
+            await self.eventing.stop()
+        await self.brokers.close()
         if self.controllers is not None:
             await self.controllers.stop()
         for task in self._tasks:

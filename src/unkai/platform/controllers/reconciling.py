@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from unkai.api.objects import Object, Status
+from unkai.api.objects import Object
 from unkai.platform.apiserver import errors
 from unkai.platform.apiserver.service import ResourceService
 from unkai.platform.controllers.cache import ObjectCache, where
@@ -196,7 +196,7 @@ class ReconcileLoop:
         await self.api.update(rt, body, name=metadata["name"], namespace=metadata["namespace"],
                               field_manager=MANAGER)  # fmt: skip
 
-    async def _write_status(self, kind: str, obj: Object, status: Status) -> None:
+    async def _write_status(self, kind: str, obj: Object, status: Mapping[str, Any]) -> None:
         if obj.get("status") == status:
             return
         metadata = obj["metadata"]

@@ -30,6 +30,7 @@ from unkai.platform.gateway.headers import (
     forwarded_for,
     request_head,
 )
+from unkai.platform.gateway.local import LocalExchange
 from unkai.platform.gateway.ports import Ending, PauseReason, Scheduler
 from unkai.platform.gateway.routing import TAG_HEADER, normalise_host
 from unkai.platform.gateway.state import GatewayState
@@ -187,18 +188,28 @@ class ClientConnection(asyncio.Protocol):
         head, host, chunked = request_head(
             method, url, headers, client=self._client, upgrade=upgrade
         )
-        exchange = Exchange(  # positional: this runs for every request
-            self,
-            self.state,
-            self._route(host, headers),
-            head,
-            host,
-            chunked,
-            parser.should_keep_alive(),
-            parser.get_http_version() == "1.0",
-            method,
-            upgrade,
-        )
+        state = self.state
+        throttle = self._route(host, headers)
+        local = state.local if throttle is None else None
+        if local is not None and local.claims(host, url):
+            exchange: Exchange = LocalExchange(
+                self, state, None, head, host, chunked, parser.should_keep_alive(),
+                parser.get_http_version() == "1.0", method, upgrade,
+            )  # fmt: skip
+            cast(LocalExchange, exchange).serve(local, method, url, headers)
+        else:
+            exchange = Exchange(  # positional: this runs for every request
+                self,
+                state,
+                throttle,
+                head,
+                host,
+                chunked,
+                parser.should_keep_alive(),
+                parser.get_http_version() == "1.0",
+                method,
+                upgrade,
+            )
         self.parsing = exchange
         exchanges = self.exchanges
         exchanges.append(exchange)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 from unkai.platform.gateway.activator import RevisionThrottle
-from unkai.platform.gateway.ports import Clock, Connection
+from unkai.platform.gateway.ports import Clock, Connection, LocalApp
 from unkai.platform.gateway.routing import Router
 from unkai.platform.gateway.settings import GatewayConfig
 
@@ -20,10 +20,11 @@ class GatewayState:
     """Settings, routes, open client connections, and whether the gateway is stopping.
 
     ``clock`` is the one time source of the request path (``time.monotonic``; a fake
-    one in unit tests); ``port`` is the port listened on, once started.
+    one in unit tests); ``port`` is the port listened on, once started; ``local`` the in-platform
+    handler (broker ingress) offered requests whose host names no route.
     """
 
-    __slots__ = ("clock", "config", "connections", "port", "router", "stopping")
+    __slots__ = ("clock", "config", "connections", "local", "port", "router", "stopping")
 
     def __init__(
         self,
@@ -37,3 +38,4 @@ class GatewayState:
         self.connections: set[Connection] = set()
         self.port = 0
         self.stopping = False
+        self.local: LocalApp | None = None  # requests no route serves may go here

@@ -1,0 +1,96 @@
+"""Sending an event to a destination URI, and reading what came back.
+
+Destinations on this platform (a Service's URL, a Broker's address) name hosts under
+the platform's domain on the gateway's port; ``*.localhost`` does not resolve
+everywhere, so such a request is sent to the gateway's own address with the URI's host
+in ``Host`` — the gateway routes it (and wakes a Service scaled to zero, through its
+activator). Any other URI is sent as written.
+
+Every request says ``Prefer: reply`` (Knative's dispatcher always does). A 2xx answer
+carrying a CloudEvent is a reply, except a 202; a 2xx with a body that is not a
+CloudEvent counts as a failed attempt with status 502, as Knative's broker filter
+makes it (``filter_handler.go`` ``writeResponse``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx2
+from cloudevents.core.base import BaseCloudEvent
+
+from unkai.events import http as ce_http
+from unkai.platform.eventing.delivery import Attempt
+
+DEFAULT_TIMEOUT = 600.0  # Knative's brokers wait up to ten minutes for a subscriber
+
+
+@dataclass(frozen=True)
+class Sent:
+    attempt: Attempt
+    reply: BaseCloudEvent | None = None
+
+
+class Sender:
+    """One pooled HTTP client for every delivery of the platform."""
+
+    def __init__(self, *, domain: str, gateway_host: str, gateway_port: Callable[[], int]) -> None:
+        self.domain = domain.lower()
+        self.gateway_host = gateway_host
+        self.gateway_port = gateway_port  # asked per request: known once the gateway listens
+        limits = httpx2.Limits(max_connections=512, max_keepalive_connections=128)
+        self.client = httpx2.AsyncClient(limits=limits, timeout=DEFAULT_TIMEOUT, trust_env=False)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    def target(self, uri: str) -> tuple[str, str | None]:
+        """The URL to connect to and the ``Host`` to send (``None``: the URL's own)."""
+        parts = urlsplit(uri)
+        host = (parts.hostname or "").lower()
+        port = parts.port or 80
+        ours = host == self.domain or host.endswith("." + self.domain)
+        gateway_port = self.gateway_port()
+        if not ours or port != gateway_port:
+            return uri, None
+        address = f"{self.gateway_host}:{gateway_port}"
+        return urlunsplit((parts.scheme, address, parts.path or "/", parts.query, "")), parts.netloc
+
+    async def send(
+        self,
+        uri: str,
+        event: BaseCloudEvent,
+        *,
+        timeout: float | None,  # noqa: ASYNC109 (per request, handed to the client)
+        wire_format: Literal["json", "binary"] | None,
+    ) -> Sent:
+        mode = ce_http.Mode.STRUCTURED if wire_format == "json" else ce_http.Mode.BINARY
+        message = ce_http.encode([event], mode)
+        headers = dict(message.headers)
+        headers["prefer"] = "reply"
+        url, host = self.target(uri)
+        if host is not None:
+            headers["host"] = host
+        try:
+            response = await self.client.post(
+                url, content=message.body, headers=headers, timeout=timeout or DEFAULT_TIMEOUT
+            )
+        except httpx2.HTTPError:
+            return Sent(Attempt(None))
+        status, body = response.status_code, response.content
+        attempt = Attempt(status, body, response.headers.get("retry-after"))
+        if not 200 <= status < 300 or status == 202:
+            return Sent(attempt)
+        response_headers = {name.lower(): value for name, value in response.headers.items()}
+        if not body and "ce-specversion" not in response_headers:
+            return Sent(attempt)
+        try:
+            _, events = ce_http.decode(response_headers, body)
+        except ce_http.InvalidEventError as error:
+            return Sent(Attempt(502, f"invalid reply: {error}".encode()))
+        if len(events) != 1:
+            return Sent(Attempt(502, b"a reply carries exactly one event"))
+        return Sent(attempt, events[0])
