@@ -9,7 +9,8 @@ eventing controllers that program it; stop order is the reverse. Broker ingress 
 served on the gateway's port: the gateway hands it requests no route claims.
 :class:`Platform` owns no policy of its own: it wires parts that are each tested
 alone, shares one Prometheus registry between them (served at the API's ``/metrics``),
-and records itself in the data dir so that ``unkai status``, ``down`` and the resource commands can find it.
+and records itself in the data dir so that ``unkai status``, ``down`` and the resource
+commands can find it.
 """
 
 from __future__ import annotations
