@@ -168,6 +168,11 @@ class EventStore:
             work = [item for item in batch if item is not None]
             running = len(work) == len(batch)
             error: BaseException | None = None
+            # Only appends are waited on; a batch of deletes alone commits unsynced
+            # (WAL, synchronous=NORMAL: safe against a killed process, and a power
+            # loss at worst delivers those events again).
+            synced = any(future is not None for _, future in work)
+            db.execute(f"PRAGMA synchronous={'FULL' if synced else 'NORMAL'}")
             try:
                 with db:  # BEGIN ... COMMIT, or ROLLBACK on error
                     for operation, _ in work:
