@@ -1,4 +1,4 @@
-# ruff: noqa: ASYNC110, RUF006, E501  (a by-hand benchmark script: polling waits, one-off server task)
+# ruff: noqa: ASYNC110, RUF006  (a by-hand benchmark script: polling waits, one-off server task)
 """Broker ingress throughput (group commit) and end-to-end delivery latency.
 
 Run: .venv/bin/python benchmarks/eventing.py [--producers 1 16] [--events 4000]
