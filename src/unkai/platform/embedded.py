@@ -150,7 +150,7 @@ class Platform:
             program_route=self._program_route,
         )
         await self.controllers.start()
-        await self.brokers.open()
+        self.brokers.open()
         self.eventing = EventingControllers(
             self.api.service,
             plane=self.brokers,

@@ -56,7 +56,7 @@ class Brokers:
         self._next_seq = 1
         self.pings = PingScheduler(self.sender, metrics)
 
-    async def open(self) -> None:
+    def open(self) -> None:
         pending = self.store.open()
         self.events = dict(pending.events)
         self._next_seq = max(self.events, default=0) + 1
@@ -72,7 +72,7 @@ class Brokers:
         self.pings.close()
         for dispatcher in self.dispatchers.values():
             dispatcher.close()
-        self.store.close()
+        await self.store.close()
         await self.sender.close()
 
     # -- ingress ---------------------------------------------------------------------
