@@ -25,8 +25,8 @@ from typing import Any
 import httpx2
 import uvicorn
 import uvloop
-
 from tests.controllers.readiness import InMemoryReadiness
+
 from unkai.api import kinds
 from unkai.platform.embedded import Platform, Settings
 
