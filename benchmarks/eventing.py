@@ -69,8 +69,9 @@ async def load(platform: Platform, url: str, connections: int, seconds: int, wha
     rate = float(next(line for line in lines if "Requests/sec" in line).split()[-1])
     refused = [line.strip() for line in lines if "Non-2xx" in line]
     done = platform.brokers.store.commits - commits
+    per_commit = rate * seconds / max(done, 1)
     print(f"{what}, wrk c={connections}: {rate:.0f} events/s accepted; {done} commits "
-          f"({rate * seconds / max(done, 1):.1f} events per commit) {' '.join(refused)}")  # fmt: skip
+          f"({per_commit:.1f} events per commit) {' '.join(refused)}")  # fmt: skip
     await until(lambda: not any(platform.brokers.depths().values()))
 
 
