@@ -178,7 +178,7 @@ class Brokers:
         dispatcher = self.dispatchers.pop(key, None)
         owed = [seq for seq, _ in self._parked.pop(key, [])]
         if dispatcher is not None:
-            owed += [seq for seq, _ in dispatcher.queue]
+            owed += dispatcher.owed()
             dispatcher.close()
         orphans = []
         for seq in owed:

@@ -14,6 +14,7 @@ An event leaves the queue only when it was delivered, filtered out or dead-lette
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import deque
@@ -37,6 +38,7 @@ from unkai.platform.eventing.store import StoredEvent
 log = logging.getLogger("unkai.eventing")
 
 IN_FLIGHT: Final = 32
+RETRY_CRASHED: Final = 1.0  # after a delivery raised (the store failed to take a reply)
 _FORMAT = JSONFormat()
 
 
@@ -68,7 +70,8 @@ class TriggerDispatcher:
         self.sender = sender
         self.metrics = metrics
         self.queue: deque[tuple[int, int]] = deque()  # (seq, attempts made)
-        self.in_flight = 0
+        self.active: set[int] = set()  # events being delivered now
+        self.closed = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.program(plan)
 
@@ -78,30 +81,41 @@ class TriggerDispatcher:
 
     @property
     def depth(self) -> int:
-        return len(self.queue) + self.in_flight
+        return len(self.queue) + len(self.active)
+
+    def owed(self) -> list[int]:
+        """Every event this trigger has not finished with (queued or under way)."""
+        return [seq for seq, _ in self.queue] + sorted(self.active)
 
     def push(self, seq: int, attempts: int = 0) -> None:
-        self.queue.append((seq, attempts))
-        self._pump()
+        if not self.closed:
+            self.queue.append((seq, attempts))
+            self._pump()
 
     def close(self) -> None:
+        self.closed = True
         for task in self._tasks:
             task.cancel()
         self.queue.clear()
 
     def _pump(self) -> None:
-        while self.queue and self.in_flight < IN_FLIGHT:
+        while self.queue and len(self.active) < IN_FLIGHT:
             seq, attempts = self.queue.popleft()
-            self.in_flight += 1
+            self.active.add(seq)
             task = asyncio.create_task(self._deliver(seq, attempts))
             self._tasks.add(task)
-            task.add_done_callback(self._finished)
+            task.add_done_callback(functools.partial(self._finished, seq))
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
+    def _finished(self, seq: int, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        self.in_flight -= 1
-        if not task.cancelled() and (error := task.exception()) is not None:
-            log.error("delivery crashed", exc_info=error, extra={"trigger": str(self.key)})
+        if task.cancelled():
+            return  # the trigger went away (close): its owed events were counted then
+        self.active.discard(seq)
+        if (error := task.exception()) is not None:
+            # Not done with: kept in the store, and tried again after a pause.
+            log.error("delivery failed; retrying in %.0f s", RETRY_CRASHED, exc_info=error,
+                      extra={"trigger": str(self.key)})  # fmt: skip
+            asyncio.get_running_loop().call_later(RETRY_CRASHED, self.push, seq, 0)
         self._pump()
 
     async def _deliver(self, seq: int, attempts: int) -> None:
