@@ -29,6 +29,7 @@ Classes keep the builtin base they had before the tree existed (``ValueError``,
     │   ├── WireError (ValueError)            platform.apiserver.wire: malformed body
     │   ├── _RefusedError (ValueError)        platform.apiserver.bodies: a number not stored
     │   ├── _UnassignedError                  platform.controllers.route: traffic to nothing
+    │   ├── TTLExhaustedError                 platform.eventing.brokers: a reply loop
     │   ├── TrafficError (ValueError)         kube.traffic: the --split/--tag flags
     │   └── UnknownKindError (ValueError)     kube.client: a kind Unkai does not manage
     └── TargetError                       the environment or the target failed or refused
@@ -39,6 +40,7 @@ Classes keep the builtin base they had before the tree existed (``ValueError``,
         │   └── ExpiredError
         ├── BundleNotFoundError (LookupError) platform.bundles.store: never uploaded
         ├── OverloadedError                   platform.gateway.activator: queue full
+        ├── EventStoreError                   platform.eventing.store: an event not stored
         ├── RunnerError                       platform.runners.base: no instance
         │   └── InstanceStartError
         ├── NoTargetError (RuntimeError)      kube.client: no platform, no kubeconfig
