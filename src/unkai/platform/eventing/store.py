@@ -5,8 +5,8 @@ commit with ``synchronous=FULL`` (the WAL is fsynced at each commit). One fsync 
 event would cap ingress at the disk's fsync rate; instead at most one commit runs at a
 time, and the next one takes *every* operation gathered while it was syncing, in one
 transaction: many producers share one fsync, and the batch grows by itself with the
-load (group commit, as PostgreSQL's and InnoDB's logs do). No timer is waited on, so a
-lone producer pays one fsync and nothing more. Operations are gathered on the event
+load (group commit, as PostgreSQL's and InnoDB's logs do). An append waits for no
+timer, so a lone producer pays one fsync and nothing more. Operations are gathered on the event
 loop and handed to the store's thread once per commit, not once each: a hand-over
 between threads costs about a millisecond under load (the GIL changing hands).
 
@@ -38,6 +38,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
     PRIMARY KEY (trigger, seq)
 ) WITHOUT ROWID;
 """
+
+
+WRITE_BEHIND_DELAY: Final = 0.02
 
 
 class EventStoreError(TargetError):
@@ -79,7 +82,9 @@ class EventStore:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-store")
         self._gathered: list[tuple[Operation, asyncio.Future[None] | None]] = []
         self._committing: asyncio.Future[None] | None = None
-        self._launching = False
+        self._launching = False  # a launch is scheduled for the next turn of the loop
+        self._urgent = False  # something gathered is waited for
+        self._timer: asyncio.TimerHandle | None = None
 
     def open(self) -> Pending:
         """Create or open the file and return what it holds."""
@@ -98,7 +103,7 @@ class EventStore:
         """Write what is gathered, then close the file."""
         while self._committing is not None or self._gathered:
             if self._committing is None:
-                self._launch()
+                self._launch()  # now, write-behind or not
             if self._committing is not None:
                 await asyncio.shield(self._committing)
         self._writer.shutdown(wait=True)
@@ -152,17 +157,33 @@ class EventStore:
 
     def _gather(self, operation: Operation, future: asyncio.Future[None] | None = None) -> None:
         self._gathered.append((operation, future))
-        if self._committing is None and not self._launching:
-            # Launch after this turn of the loop, so that every operation the turn
-            # produces (all the requests parsed from one read) joins the commit.
-            self._launching = True
-            asyncio.get_running_loop().call_soon(self._launch)
+        self._urgent = self._urgent or future is not None
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """Launch the next commit: after this turn of the loop when someone waits for it
+        (so every operation the turn produces, all the requests parsed from one read,
+        joins it), or after :data:`WRITE_BEHIND_DELAY` when nobody does (deletes then
+        ride along with the next append's commit instead of costing one of their own)."""
+        if self._committing is not None or not self._gathered:
+            return
+        loop = asyncio.get_running_loop()
+        if self._urgent:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if not self._launching:
+                self._launching = True
+                loop.call_soon(self._launch)
+        elif self._timer is None and not self._launching:
+            self._timer = loop.call_later(WRITE_BEHIND_DELAY, self._launch)
 
     def _launch(self) -> None:
         self._launching = False
+        self._timer = None
         if self._committing is not None or not self._gathered:
             return
-        batch, self._gathered = self._gathered, []
+        batch, self._gathered, self._urgent = self._gathered, [], False
         loop = asyncio.get_running_loop()
         committing = self._committing = loop.run_in_executor(self._writer, self._commit, batch)
         committing.add_done_callback(lambda done: self._committed(batch, done))
@@ -180,8 +201,7 @@ class EventStore:
                     future.set_result(None)
                 else:
                     future.set_exception(error)
-        if self._gathered:
-            self._launch()
+        self._schedule()
 
     def _commit(self, batch: list[tuple[Operation, asyncio.Future[None] | None]]) -> None:
         """One transaction for the whole batch (on the store's thread).
