@@ -188,28 +188,20 @@ class ClientConnection(asyncio.Protocol):
         head, host, chunked = request_head(
             method, url, headers, client=self._client, upgrade=upgrade
         )
-        state = self.state
-        throttle = self._route(host, headers)
-        local = state.local if throttle is None else None
-        if local is not None and local.claims(host, url):
-            exchange: Exchange = LocalExchange(
-                self, state, None, head, host, chunked, parser.should_keep_alive(),
-                parser.get_http_version() == "1.0", method, upgrade,
-            )  # fmt: skip
-            cast(LocalExchange, exchange).serve(local, method, url, headers)
-        else:
-            exchange = Exchange(  # positional: this runs for every request
-                self,
-                state,
-                throttle,
-                head,
-                host,
-                chunked,
-                parser.should_keep_alive(),
-                parser.get_http_version() == "1.0",
-                method,
-                upgrade,
-            )
+        exchange = Exchange(  # positional: this runs for every request
+            self,
+            self.state,
+            self._route(host, headers),
+            head,
+            host,
+            chunked,
+            parser.should_keep_alive(),
+            parser.get_http_version() == "1.0",
+            method,
+            upgrade,
+        )
+        if exchange.throttle is None and not upgrade:  # no route: broker ingress, maybe
+            exchange = self._local(exchange, method, url, headers)
         self.parsing = exchange
         exchanges = self.exchanges
         exchanges.append(exchange)
@@ -246,6 +238,19 @@ class ClientConnection(asyncio.Protocol):
                     if tagged is not None:
                         return tagged
         return route.choose()
+
+    def _local(self, exchange: Exchange, method: bytes, url: bytes, headers: Headers) -> Exchange:
+        """The exchange answered in-process when the platform's :class:`~.ports.LocalApp`
+        claims this host and path; else ``exchange`` as it is (its 404 follows)."""
+        local = self.state.local
+        if local is None or not local.claims(exchange.host, url):
+            return exchange
+        answered = LocalExchange(
+            self, self.state, None, exchange.head, exchange.host, exchange.chunked,
+            exchange.keep_alive, exchange.http10, method, False,
+        )  # fmt: skip
+        answered.serve(local, method, url, headers)
+        return answered
 
     def _each_upstream(self, *, pause: bool) -> None:
         if self.exchanges:
