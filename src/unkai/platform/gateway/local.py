@@ -10,11 +10,14 @@ ordinary :class:`~.exchange.Exchange`'s.
 from __future__ import annotations
 
 import asyncio
+import logging
 from http import HTTPStatus
 
 from unkai.platform.gateway.exchange import Exchange
 from unkai.platform.gateway.headers import Headers
 from unkai.platform.gateway.ports import LocalApp, LocalResponse
+
+log = logging.getLogger("unkai.gateway")
 
 
 class LocalExchange(Exchange):
@@ -59,7 +62,13 @@ class LocalExchange(Exchange):
             self._call = asyncio.ensure_future(self._answer(b"".join(self._body)))
 
     async def _answer(self, body: bytes) -> None:
-        response = await self._app.handle(self._method, self._path, self._headers, body)
+        try:
+            response = await self._app.handle(self._method, self._path, self._headers, body)
+        except Exception:  # the app's bug must not leave the client waiting
+            log.exception("local handler failed", extra={"path": self._path.decode("latin-1")})
+            if not self.finished:
+                self._respond(500, b"internal error")
+            return
         if not self.finished:
             self._write(response)
 
