@@ -133,9 +133,9 @@ class TriggerDispatcher:
             plan.subscriber_uri, outgoing, seq, attempts
         )
         if attempt.status is not None and 200 <= attempt.status < 300:
+            self.metrics.latency.labels(*self.key).observe(max(0.0, time.time() - stored.arrival))
             if reply is not None:
                 await self._reply(self.key, rebuilt(reply, add={TTL: _ttl(event) - 1}))
-            self.metrics.latency.labels(*self.key).observe(max(0.0, time.time() - stored.arrival))
             self.metrics.done(self.key, "delivered")
         elif plan.delivery.dead_letter_uri:
             extensions = delivery.error_extensions(plan.subscriber_uri, attempt)
