@@ -50,6 +50,24 @@ def test_an_event_sent_to_the_broker_reaches_the_trigger_s_subscriber(
     assert json.loads(first.body) == {"n": 1}
 
 
+def test_attributes_and_extensions_arrive_unchanged_percent_encoding_included(
+    platform: RunningPlatform, subscriber: Subscriber
+) -> None:
+    platform.wait_for("default", ready, kind=apply(platform, broker()))
+    platform.wait_for("all", ready, kind=apply(platform, trigger("all", subscriber.url)))
+    attributes = {"type": "com.example.order", "source": "/tests", "subject": "Euro € 😀",
+                  "myextension": "a value", "datacontenttype": "text/plain"}  # fmt: skip
+    sent = CloudEvent(attributes, b"plain")
+
+    assert send(platform, sent).status_code == 202
+
+    got = subscriber.wait(1)[0]
+    assert got.headers["ce-subject"] == "Euro%20%E2%82%AC%20%F0%9F%98%80"
+    assert got.headers["ce-myextension"] == "a%20value"
+    assert got.headers["content-type"] == "text/plain"
+    assert got.body == b"plain"
+
+
 def test_the_legacy_attribute_filter_chooses_what_a_trigger_gets(
     platform: RunningPlatform, subscriber: Subscriber
 ) -> None:
