@@ -100,7 +100,8 @@ class Brokers:
         name = str(broker)
         stored = []
         for event in stamped:
-            stored.append(StoredEvent(self._next_seq, name, arrival, _FORMAT.write(event)))
+            body = _FORMAT.write(event)
+            stored.append(StoredEvent(self._next_seq, name, arrival, body, decoded=event))
             self._next_seq += 1
         await self.store.append(stored, [str(key) for key in triggers])
         self.metrics.accepted.labels(*broker).inc(len(events))

@@ -122,7 +122,7 @@ class TriggerDispatcher:
         stored = self._event(seq)
         if stored is None:
             return  # dropped with its broker
-        event = _FORMAT.read(None, stored.event)
+        event = stored.decoded or _FORMAT.read(None, stored.event)
         if not self.filter.matches(event.get_attributes()):
             self.metrics.done(self.key, "filtered")
             self._done(Done(self.key, seq))

@@ -23,9 +23,11 @@ import asyncio
 import sqlite3
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
+
+from cloudevents.core.base import BaseCloudEvent
 
 from unkai.errors import TargetError
 
@@ -49,12 +51,15 @@ class EventStoreError(TargetError):
 
 @dataclass(frozen=True)
 class StoredEvent:
-    """An accepted event as stored: its number, broker (``ns/name``), arrival, bytes."""
+    """An accepted event as stored: its number, broker (``ns/name``), arrival, bytes;
+    and, for one accepted by this process, the decoded event (not stored: it saves each
+    trigger's dispatcher a decode)."""
 
     seq: int
     broker: str
     arrival: float
     event: bytes
+    decoded: BaseCloudEvent | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
