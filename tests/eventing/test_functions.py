@@ -48,6 +48,13 @@ def test_an_event_wakes_a_function_at_zero_and_its_reply_is_delivered(
     assert got[0].headers["ce-type"] == "com.example.relayed"
     assert b"order-7" in got[0].body
 
+    # A routed host keeps its route, whatever its path looks like: the function answers
+    # (200 and its reply), not broker ingress (which would say 202).
+    routed = {**headers, "host": f"relay.default.localhost:{live.platform.gateway.port}"}
+    direct = httpx2.post(url, headers=routed, content=b'{"n": 8}')
+    assert direct.status_code == 200
+    assert direct.headers["ce-type"] == "com.example.relayed"
+
 
 def _at_zero(revision: dict[str, object]) -> bool:
     status = revision.get("status") or {}
