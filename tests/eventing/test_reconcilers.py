@@ -93,3 +93,23 @@ def test_a_ping_source_plan_decodes_data_base64_and_keeps_overrides() -> None:
     assert decision.status["sinkUri"] == "http://sink/"
     assert conditions(decision.status) == {"Deployed": "True", "Ready": "True",
                                            "SinkProvided": "True"}  # fmt: skip
+
+
+def test_a_trigger_waits_for_the_ping_source_it_depends_on() -> None:
+    annotation = {
+        "knative.dev/dependency": '{"kind": "PingSource", "name": "tick", "apiVersion": "sources.knative.dev/v1"}'
+    }
+    trigger = {"metadata": {**meta("t"), "annotations": annotation},
+               "spec": {"broker": "default", "subscriber": {"uri": "http://sub/"}}}  # fmt: skip
+    source = {"metadata": meta("tick"), "status": {"conditions": []}}
+    waiting = reconcile_trigger(trigger, lookup=objects(
+        ("brokers.eventing.knative.dev", READY_BROKER),
+        ("pingsources.sources.knative.dev", source)), now=NOW)  # fmt: skip
+    assert conditions(waiting.status)["DependencyReady"] == "Unknown"
+    assert waiting.plan is None
+    source["status"]["conditions"] = [{"type": "Ready", "status": "True"}]
+    ready = reconcile_trigger(trigger, lookup=objects(
+        ("brokers.eventing.knative.dev", READY_BROKER),
+        ("pingsources.sources.knative.dev", source)), now=NOW)  # fmt: skip
+    assert conditions(ready.status)["DependencyReady"] == "True"
+    assert ready.plan is not None

@@ -30,6 +30,7 @@ from unkai.platform.controllers import conditions, objects
 from unkai.platform.controllers.conditions import Condition
 
 INGRESS_HOST = "broker-ingress.knative-eventing"
+DEPENDENCY_ANNOTATION = "knative.dev/dependency"
 Lookup = Callable[[str, str, str], Any]
 """``lookup(group_resource, namespace, name)``: the object, or ``None``."""
 
@@ -183,7 +184,7 @@ def reconcile_trigger(trigger: Any, *, lookup: Lookup, now: datetime) -> Trigger
     dead_letter, dead_letter_uri = _dead_letter(delivery, namespace, lookup)
     wanted = [
         broker_condition,
-        Condition.true("DependencyReady"),
+        _dependency(metadata, lookup),
         subscriber_condition,
         dead_letter,
     ]
@@ -210,6 +211,33 @@ def reconcile_trigger(trigger: Any, *, lookup: Lookup, now: datetime) -> Trigger
         filters=json.dumps(filters, sort_keys=True) if filters else "",
     )
     return TriggerDecision(status, plan)
+
+
+def _dependency(metadata: Mapping[str, Any], lookup: Lookup) -> Condition:
+    """``DependencyReady`` from the ``knative.dev/dependency`` annotation (Knative's
+    trigger lifecycle): True without one; else the named source's Ready. Only
+    PingSources are sources here, so any other kind is Unknown and says so."""
+    text = (metadata.get("annotations") or {}).get(DEPENDENCY_ANNOTATION)
+    if not text:
+        return Condition.true("DependencyReady")
+    try:
+        ref = json.loads(text)
+        kind, name = ref["kind"], ref["name"]
+    except (ValueError, TypeError, KeyError):
+        message = f"{DEPENDENCY_ANNOTATION} is not a JSON object reference: {text}"
+        return Condition("DependencyReady", "False", "DependencyInvalid", message)
+    if kind != kinds.PING_SOURCE.kind:
+        return Condition("DependencyReady", "Unknown", "DependencyUnknown",
+                         f"{kind} is not a source this platform runs")  # fmt: skip
+    source = lookup(kinds.PING_SOURCE.group_resource, metadata["namespace"], name)
+    found = conditions.find((source or {}).get("status"), conditions.READY)
+    if source is None:
+        return Condition("DependencyReady", "False", "DependencyDoesNotExist",
+                         f"PingSource {name} does not exist")  # fmt: skip
+    if found is None or found.status != "True":
+        return Condition("DependencyReady", "Unknown", "DependencyNotReady",
+                         f"PingSource {name} is not Ready")  # fmt: skip
+    return Condition.true("DependencyReady")
 
 
 @dataclass(frozen=True)

@@ -60,11 +60,15 @@ class EventingControllers(ReconcileLoop):
         )  # every Trigger is listed now: deliveries of any other are orphans
 
     def _affected(self, kind: str, obj: dict[str, Any]) -> Iterable[Key]:
-        """Itself; for a Broker its Triggers; for a Broker or Service every Trigger and
-        PingSource of the namespace that may point at it (a few, locally)."""
+        """Itself; for a Broker or Service every Trigger and PingSource of the namespace
+        that may point at it, for a PingSource every Trigger that may depend on it (a
+        few, locally)."""
         namespace, name = where(obj)
         if kind != SERVICES:
             yield kind, namespace, name
+        if kind == PING_SOURCES:  # a Trigger may depend on it (knative.dev/dependency)
+            for other in self.cache.namespace(TRIGGERS, namespace):
+                yield TRIGGERS, namespace, other
         if kind in (BROKERS, SERVICES):
             for dependent in (TRIGGERS, PING_SOURCES):
                 for other in self.cache.namespace(dependent, namespace):
