@@ -1,5 +1,6 @@
 """The eventing reconcilers, pure: statuses and plans from objects and time."""
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -96,9 +97,8 @@ def test_a_ping_source_plan_decodes_data_base64_and_keeps_overrides() -> None:
 
 
 def test_a_trigger_waits_for_the_ping_source_it_depends_on() -> None:
-    annotation = {
-        "knative.dev/dependency": '{"kind": "PingSource", "name": "tick", "apiVersion": "sources.knative.dev/v1"}'
-    }
+    dependency = {"kind": "PingSource", "name": "tick", "apiVersion": "sources.knative.dev/v1"}
+    annotation = {"knative.dev/dependency": json.dumps(dependency)}
     trigger = {"metadata": {**meta("t"), "annotations": annotation},
                "spec": {"broker": "default", "subscriber": {"uri": "http://sub/"}}}  # fmt: skip
     source = {"metadata": meta("tick"), "status": {"conditions": []}}
