@@ -1,4 +1,4 @@
-# ruff: noqa: ASYNC110  (a by-hand benchmark script: it polls for counts with a sleep)
+# ruff: noqa: ASYNC110, ASYNC240  (a by-hand benchmark script: it polls with a sleep, sizes files)
 """Broker ingress throughput (group commit) and end-to-end delivery latency.
 
 Run: PYTHONPATH=. .venv/bin/python benchmarks/eventing.py [--producers 1 16] [--seconds 10]
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -25,10 +26,13 @@ from typing import Any
 import httpx2
 import uvicorn
 import uvloop
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
 from tests.controllers.readiness import InMemoryReadiness
 
 from unkai.api import kinds
 from unkai.platform.embedded import Platform, Settings
+from unkai.platform.eventing.store import EventStore, StoredEvent
 
 ARRIVED: list[float] = []
 LUA = Path(__file__).parent / "ce_post.lua"
@@ -75,7 +79,28 @@ async def load(platform: Platform, url: str, connections: int, seconds: int, wha
     await until(lambda: not any(platform.brokers.depths().values()))
 
 
+async def bytes_per_event(count: int = 10_000) -> None:
+    """Disk bytes per stored event (with one trigger owing it), WAL checkpointed: the
+    ce_post.lua event as ingress stores it (arrival time and TTL added)."""
+    directory = Path(tempfile.mkdtemp())
+    store = EventStore(directory / "events.db")
+    store.open()
+    attributes = {"specversion": "1.0", "id": "bench-1", "type": "dev.unkai.bench",
+                  "source": "/bench", "datacontenttype": "application/json",
+                  "knativearrivaltime": "2026-12-05T09:00:00.000000Z",
+                  "knativebrokerttl": 255}  # fmt: skip
+    body = JSONFormat().write(CloudEvent(attributes, {"n": 1}))
+    events = [StoredEvent(n, "default/default", 0.0, body) for n in range(1, count + 1)]
+    await store.append(events, ["default/t"])
+    await store.close()
+    with sqlite3.connect(directory / "events.db") as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = sum(path.stat().st_size for path in directory.iterdir())
+    print(f"stored: {size / count:.0f} disk bytes per event ({len(body)} bytes of event JSON)")
+
+
 async def main(producers: list[int], seconds: int, rate: int) -> None:
+    await bytes_per_event()
     platform = Platform(
         Settings(data_dir=Path(tempfile.mkdtemp()), api_port=0, gateway_port=0),
         readiness=InMemoryReadiness(),
