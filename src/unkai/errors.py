@@ -37,6 +37,7 @@ Classes keep the builtin base they had before the tree existed (``ValueError``,
     │   ├── WireError (ValueError)            platform.apiserver.wire: malformed body
     │   ├── _RefusedError (ValueError)        platform.apiserver.bodies: a number not stored
     │   ├── _UnassignedError                  platform.controllers.route: traffic to nothing
+    │   ├── TTLExhaustedError                 platform.eventing.brokers: a reply loop
     │   ├── TrafficError (ValueError)         kube.traffic: the --split/--tag flags
     │   ├── UnknownKindError (ValueError)     kube.client: a kind Unkai does not manage
     │   └── FunctionCodeError                 kube.checks: the code, checked before upload
@@ -49,6 +50,7 @@ Classes keep the builtin base they had before the tree existed (``ValueError``,
         ├── BundleNotFoundError (LookupError) platform.bundles.store: never uploaded
         ├── OverloadedError                   platform.gateway.activator: queue full
         ├── RegistryError                     build.registry: unreachable, refused, failed
+        ├── EventStoreError                   platform.eventing.store: an event not stored
         ├── RunnerError                       platform.runners.base: no instance
         │   └── InstanceStartError
         ├── NoTargetError (RuntimeError)      kube.client: no platform, no kubeconfig

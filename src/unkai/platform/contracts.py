@@ -13,6 +13,9 @@ packages. An import-linter contract in ``pyproject.toml`` keeps it so.
   :class:`Report` s: what the data plane knows about a revision, folded by the revision
   controller into its conditions.
 * :class:`Reason`: the condition reasons either side writes, named once.
+* Eventing: :class:`TriggerPlan` (with its :class:`DeliveryPlan`) and :class:`PingPlan`,
+  what the eventing controllers resolve from Triggers and PingSources, and
+  :class:`EventingPlane`, the broker data plane they program with them.
 """
 
 from __future__ import annotations
@@ -140,3 +143,68 @@ class RoutingTable:
         """Every revision this table sends traffic to, by percent or by tag."""
         names = {name for name, _ in self.split} | set(self.tags.values())
         return {RevisionKey(namespace, name) for name in names}
+
+
+BackoffPolicy = Literal["linear", "exponential"]
+
+
+@dataclass(frozen=True)
+class DeliveryPlan:
+    """A DeliverySpec with durations in seconds and the dead-letter sink resolved.
+
+    ``timeout`` and ``retry_after_max`` are ``None`` when not set; ``wire_format`` is
+    ``"json"`` (structured) or ``"binary"`` when ``format`` forces one, else ``None``.
+    """
+
+    retry: int = 0
+    backoff_policy: BackoffPolicy = "exponential"
+    backoff_delay: float = 0.0
+    timeout: float | None = None
+    retry_after_max: float | None = None
+    dead_letter_uri: str | None = None
+    wire_format: Literal["json", "binary"] | None = None
+
+
+@dataclass(frozen=True)
+class TriggerPlan:
+    """A Ready Trigger as the dispatcher serves it.
+
+    ``filter_attributes`` is the legacy ``spec.filter.attributes``; ``filters`` the
+    ``spec.filters`` list as canonical JSON text (``""`` when absent), compiled by the
+    data plane so that the controllers need no filter engine.
+    """
+
+    broker: str
+    subscriber_uri: str
+    delivery: DeliveryPlan
+    filter_attributes: tuple[tuple[str, str], ...] = ()
+    filters: str = ""
+
+
+@dataclass(frozen=True)
+class PingPlan:
+    """A PingSource as its scheduler runs it: when, what, and where to."""
+
+    schedule: str
+    timezone: str
+    sink_uri: str
+    content_type: str = ""
+    data: bytes = b""
+    extensions: tuple[tuple[str, str], ...] = ()
+
+
+class EventingPlane(Protocol):
+    """The broker data plane, as the eventing controllers program it.
+
+    ``None`` (or ``False`` for a broker) takes the object out. ``retain_triggers`` is
+    called once the controllers have listed every Trigger: stored deliveries of any
+    other trigger (deleted while the platform was down) are dropped.
+    """
+
+    def program_broker(self, key: NamespacedName, ready: bool) -> None: ...
+
+    def program_trigger(self, key: NamespacedName, plan: TriggerPlan | None) -> None: ...
+
+    def program_ping(self, key: NamespacedName, plan: PingPlan | None) -> None: ...
+
+    def retain_triggers(self, keys: set[NamespacedName]) -> None: ...

@@ -5,10 +5,13 @@ pokes it for revisions at zero) and the data plane (which it scales); both sides
 same autoscaler. Start order: the gateway's port, bound but not accepting (so that route
 URLs carry its real port), the API server (with Knative admission and the bundle upload
 endpoint), the data plane (its copy of the ConfigMaps and Secrets is loaded before the
-first revision is resolved against it) and the controllers; then, once the controllers have
-programmed every Route that was ready before (a restart), the gateway accepts, and only
-then is the platform recorded as running (what ``unkai up --detach`` waits for): no
-client is told 404 for a route that exists. Stop order is the reverse.
+first revision is resolved against it) and the controllers, then the broker data plane
+(its stored events read back) and the eventing controllers that program it; then, once
+the controllers have programmed every Route that was ready before (a restart), the
+gateway accepts, and only then is the platform recorded as running (what ``unkai up
+--detach`` waits for): no client is told 404 for a route that exists. Stop order is the
+reverse. Broker ingress is served on the gateway's port: the gateway hands it requests
+no route claims.
 :class:`Platform` owns no policy of its own: it wires parts that are each tested
 alone, shares one Prometheus registry between them (served at the API's ``/metrics``),
 and records itself in the data dir so that ``unkai status``, ``down`` and the resource
@@ -31,7 +34,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from unkai.api import kinds
-from unkai.platform import bundles, pods, state
+from unkai.platform import bundles, eventing, pods, state
 from unkai.platform.apiserver import ApiServer, knative_registry
 from unkai.platform.autoscaler import Autoscaler, AutoscalerConfig
 from unkai.platform.bundles import endpoint
@@ -42,6 +45,7 @@ from unkai.platform.contracts import (
     RoutingTable,
 )
 from unkai.platform.controllers import conditions
+from unkai.platform.controllers.eventing_loop import EventingControllers
 from unkai.platform.controllers.loop import REVISIONS, ROUTES, ServingControllers
 from unkai.platform.controllers.route import Network
 from unkai.platform.dataplane import DataPlane
@@ -97,11 +101,19 @@ class Platform:
         # One fd table for the gateway, the API, the store and the instances: the gateway's
         # connections get a cap well below the limit, raised to the hard one first.
         max_connections = limits.connection_cap(limits.raise_fd_limit(), limits.MAX_CONNECTIONS)
+        self.brokers, ingress = eventing.build(
+            self.files.root,
+            domain=settings.domain,
+            gateway_host=settings.host,
+            gateway_port=lambda: self.gateway.port,
+            registry=self.registry,
+        )
         self.gateway = Gateway(
             GatewayConfig(domain=settings.domain, max_connections=max_connections),
             registry=self.registry,
             on_cold_request=self.autoscaler.poke if self.autoscaler else None,
             meter=self.autoscaler.meter if self.autoscaler else None,
+            local_app=ingress,
         )
         self.bundles = bundles.BundleStore(self.files.root / "bundles")
         self.logs = LogFiles(self.files.root / "logs")
@@ -136,6 +148,7 @@ class Platform:
                 volumes=self.files.root / "volumes",
             )
         self.controllers: ServingControllers | None = None
+        self.eventing: EventingControllers | None = None
         self.routes: dict[RouteKey, RoutingTable] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._started_at = datetime.now(UTC)
@@ -175,6 +188,14 @@ class Platform:
             program_route=self._program_route,
         )
         await self.controllers.start()
+        self.brokers.open()
+        self.eventing = EventingControllers(
+            self.api.service,
+            plane=self.brokers,
+            domain=self.settings.domain,
+            port=self.gateway.port,
+        )
+        await self.eventing.start()
         await self._load_routes()
         await self.gateway.serve()
         self.files.write_kubeconfig(self.api.kubeconfig())
@@ -188,6 +209,9 @@ class Platform:
         log.info("platform ready", extra={"api": self.api.url, "gateway": self.gateway.port})
 
     async def stop(self) -> None:
+        if self.eventing is not None:
+            await self.eventing.stop()
+        await self.brokers.close()
         if self.controllers is not None:
             await self.controllers.stop()
         for task in self._tasks:

@@ -9,7 +9,9 @@ is harmless, and a restart simply queues everything once. A reconcile that fails
 queued again after a growing delay (:mod:`.retry`), and every object is queued again
 every :data:`~.retry.RESYNC_SECONDS`.
 
-The data plane takes part in two ways: it answers :class:`RevisionReadiness` and calls
+The machinery (watches, queue, retries, resync, writes) is
+:class:`~.reconciling.ReconcileLoop`, shared with the eventing loop. The data plane takes
+part in two ways: it answers :class:`RevisionReadiness` and calls
 :meth:`ServingControllers.revision_changed` when its answer changes; and it receives
 routing tables through ``program_route`` (``None`` when a Route goes away).
 """
@@ -19,21 +21,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from unkai.api import kinds
 from unkai.api.knative.metadata import CONFIGURATION_LABEL
 from unkai.api.knative.types import Configuration, Revision, Route, Service
-from unkai.api.objects import Event, Object, Status
+from unkai.api.objects import Event
 from unkai.platform.apiserver import errors
 from unkai.platform.apiserver.service import ResourceService
 from unkai.platform.contracts import RevisionReadiness, RouteKey, RoutingTable
 from unkai.platform.controllers import events
-from unkai.platform.controllers.cache import ObjectCache, where
+from unkai.platform.controllers.cache import where
 from unkai.platform.controllers.configuration import reconcile_configuration, revision_name
-from unkai.platform.controllers.retry import RESYNC_SECONDS, retry_delay
+from unkai.platform.controllers.reconciling import MANAGER, Key, ReconcileLoop, utc_now
+from unkai.platform.controllers.retry import RESYNC_SECONDS
 from unkai.platform.controllers.revision import reconcile_revision
 from unkai.platform.controllers.route import Network, reconcile_route
 from unkai.platform.controllers.service import reconcile_service
@@ -48,16 +51,10 @@ ROUTES = kinds.ROUTE.group_resource
 EVENTS = kinds.EVENT.group_resource
 EVENT_SWEEP_SECONDS = 600.0
 KINDS = (SERVICES, CONFIGURATIONS, REVISIONS, ROUTES)
-MANAGER = "unkai-controller"
-Key = tuple[str, str, str]  # (group resource, namespace, name)
 ProgramRoute = Callable[[RouteKey, RoutingTable | None], None]
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class ServingControllers:
+class ServingControllers(ReconcileLoop):
     """Runs the four serving reconcilers over the API's in-process service."""
 
     def __init__(
@@ -71,20 +68,13 @@ class ServingControllers:
         workers: int = 4,
         resync_seconds: float = RESYNC_SECONDS,
     ) -> None:
-        self.api = api
+        super().__init__(
+            api, kinds=KINDS, clock=clock, workers=workers, resync_seconds=resync_seconds
+        )
         self.readiness = readiness
         self.network = network
         self.program_route = program_route
-        self.clock = clock
         self.programmed: dict[RouteKey, RoutingTable] = {}
-        self.cache = ObjectCache()
-        self._workers = workers
-        self._resync_seconds = resync_seconds
-        self._queue: asyncio.Queue[Key] = asyncio.Queue()
-        self._queued: set[Key] = set()
-        self._failures: dict[Key, int] = {}
-        self._retries: dict[Key, asyncio.TimerHandle] = {}
-        self._tasks: list[asyncio.Task[None]] = []
         self._reconcilers = {
             SERVICES: self._service,
             CONFIGURATIONS: self._configuration,
@@ -93,73 +83,12 @@ class ServingControllers:
         }
 
     async def start(self) -> None:
-        """Fill the cache and queue every object once, then follow changes.
-
-        Every task is supervised: a watch that fails or ends is listed and followed
-        anew (level-based, so what it missed is reconciled then)."""
-        for kind in KINDS:
-            version = await self._list(kind)
-            self._tasks.append(
-                supervise(f"watch {kind}", self._follower(kind, version), forever=True)
-            )
-        for number in range(self._workers):
-            self._tasks.append(supervise(f"controller-{number}", self._work))
+        await super().start()
         self._tasks.append(supervise("event-expiry", self._expire_events))
-        self._tasks.append(supervise("resync", self._resync))
-
-    async def stop(self) -> None:
-        for handle in self._retries.values():
-            handle.cancel()
-        self._retries.clear()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
 
     def revision_changed(self, namespace: str, name: str) -> None:
         """The data plane's answer for this revision changed: reconcile it."""
         self._enqueue((REVISIONS, namespace, name))
-
-    # -- the machinery ---------------------------------------------------------------
-
-    def _enqueue(self, key: Key) -> None:
-        if key not in self._queued:
-            self._queued.add(key)
-            self._queue.put_nowait(key)
-
-    async def _list(self, kind: str) -> str:
-        """Put every object of ``kind`` in the cache (dropping those gone), queue each,
-        and return the resourceVersion to watch from."""
-        listed = await self.api.list(self.api.registry.get(kind))
-        present = {where(obj) for obj in listed["items"]}
-        for namespace, name in set(self.cache.keys(kind)) - present:
-            gone = self.cache.get(kind, namespace, name)
-            if gone is not None:
-                self.cache.drop(kind, gone)
-                for key in self._affected(kind, gone):
-                    self._enqueue(key)
-        for obj in listed["items"]:
-            self.cache.store(kind, obj)
-            self._enqueue((kind, *where(obj)))
-        return str(listed["metadata"]["resourceVersion"])
-
-    def _follower(self, kind: str, version: str) -> Callable[[], Awaitable[None]]:
-        """The watch of ``kind``: from ``version`` the first time, then from a new list."""
-        first: list[str] = [version]
-
-        async def follow() -> None:
-            since = first.pop() if first else await self._list(kind)
-            rt = self.api.registry.get(kind)
-            async with await self.api.watch(rt, resource_version=since) as watch:
-                async for event, obj in watch:
-                    if event == "DELETED":
-                        self.cache.drop(kind, obj)
-                    else:
-                        self.cache.store(kind, obj)
-                    for key in self._affected(kind, obj):
-                        self._enqueue(key)
-
-        return follow
 
     def _affected(self, kind: str, obj: dict[str, Any]) -> Iterable[Key]:
         """The objects whose desired state depends on ``obj``: itself, its owners, and
@@ -186,76 +115,6 @@ class ServingControllers:
                 }  # a Route that still serves it while dropping it
             for route in routes:
                 yield ROUTES, namespace, route
-
-    async def _work(self) -> None:
-        while True:
-            key = await self._queue.get()
-            self._queued.discard(key)
-            try:
-                await self._reconcilers[key[0]](key[1], key[2])
-            except errors.ApiError as error:
-                if error.reason in ("Conflict", "AlreadyExists"):
-                    self._enqueue(key)  # someone wrote first: read again and retry
-                else:
-                    self._retry_later(key, f"failed: {error}")
-            except Exception as error:
-                self._retry_later(key, f"crashed: {error!r}", traceback=True)
-            else:
-                self._failures.pop(key, None)
-            finally:
-                self._queue.task_done()
-
-    def _retry_later(self, key: Key, what: str, *, traceback: bool = False) -> None:
-        """Queue ``key`` again after its backoff; a newer event may queue it sooner."""
-        failures = self._failures[key] = self._failures.get(key, 0) + 1
-        delay = retry_delay(failures)
-        log.warning(
-            "reconcile %s %s (attempt %d; again in %.2f s)", key, what, failures, delay,
-            exc_info=traceback,
-        )  # fmt: skip
-        if (previous := self._retries.pop(key, None)) is not None:
-            previous.cancel()
-        self._retries[key] = asyncio.get_running_loop().call_later(delay, self._retried, key)
-
-    def _retried(self, key: Key) -> None:
-        self._retries.pop(key, None)
-        self._enqueue(key)
-
-    async def _resync(self) -> None:
-        """Queue every known object again, now and then: what no event announces (a
-        data plane that healed without saying so) is picked up within the period."""
-        while True:
-            await asyncio.sleep(self._resync_seconds)
-            for kind in KINDS:
-                for namespace, name in self.cache.keys(kind):
-                    self._enqueue((kind, namespace, name))
-
-    def _get(self, kind: str, namespace: str, name: str) -> Any:
-        return self.cache.get(kind, namespace, name)
-
-    async def _write(self, kind: str, desired: Object) -> None:
-        """Create ``desired``, or replace the spec and metadata of what exists."""
-        rt = self.api.registry.get(kind)
-        metadata = desired["metadata"]
-        current = self._get(kind, metadata["namespace"], metadata["name"])
-        if current is None:
-            await self.api.create(rt, desired, namespace=metadata["namespace"],
-                                  field_manager=MANAGER)  # fmt: skip
-            return
-        body: dict[str, Any] = {**desired, "metadata": {**current["metadata"], **metadata}}
-        body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-        await self.api.update(rt, body, name=metadata["name"], namespace=metadata["namespace"],
-                              field_manager=MANAGER)  # fmt: skip
-
-    async def _write_status(self, kind: str, obj: Object, status: Status) -> None:
-        if obj.get("status") == status:
-            return
-        metadata = obj["metadata"]
-        body = {**obj, "status": status}
-        await self.api.update(
-            self.api.registry.get(kind), body, name=metadata["name"],
-            namespace=metadata["namespace"], subresource="status", field_manager=MANAGER,
-        )  # fmt: skip
 
     async def _record(self, event: Event) -> None:
         """Write an Event; one that cannot be written is logged, never retried (the

@@ -13,7 +13,7 @@ time: calls go straight to the concrete classes.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sized
+from collections.abc import Callable, Sequence, Sized
 from typing import Any, Literal, Protocol
 
 from unkai.platform.gateway.headers import Body, Headers
@@ -142,3 +142,30 @@ class Deadlined(Protocol):
 
     def timed_out(self, body: bytes) -> None:
         """No first byte in time: answer 504 with ``body``."""
+
+
+class LocalResponse(Protocol):
+    """What a :class:`LocalApp` answers: a status, headers and a whole body."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def body(self) -> bytes: ...
+
+    @property
+    def headers(self) -> Sequence[tuple[str, str]]: ...
+
+
+class LocalApp(Protocol):
+    """A handler inside the platform for requests whose host names no route (broker
+    ingress): asked only off the routed path, so routed requests pay nothing for it."""
+
+    @property
+    def max_body(self) -> int: ...
+
+    def claims(self, host: bytes, path: bytes) -> bool: ...
+
+    async def handle(
+        self, method: bytes, path: bytes, headers: Sequence[tuple[bytes, bytes]], body: bytes
+    ) -> LocalResponse: ...

@@ -31,6 +31,7 @@ from unkai.platform.gateway.headers import (
     request_head,
 )
 from unkai.platform.gateway.limits import Refusal
+from unkai.platform.gateway.local import LocalExchange
 from unkai.platform.gateway.ports import Ending, PauseReason, Scheduler
 from unkai.platform.gateway.routing import TAG_HEADER, normalise_host
 from unkai.platform.gateway.state import GatewayState
@@ -232,6 +233,8 @@ class ClientConnection(asyncio.Protocol):
             method,
             upgrade,
         )
+        if exchange.throttle is None and not upgrade:  # no route: broker ingress, maybe
+            exchange = self._local(exchange, method, url, headers)
         self.parsing = exchange
         exchanges = self.exchanges
         exchanges.append(exchange)
@@ -267,6 +270,19 @@ class ClientConnection(asyncio.Protocol):
                     if tagged is not None:
                         return tagged
         return route.choose()
+
+    def _local(self, exchange: Exchange, method: bytes, url: bytes, headers: Headers) -> Exchange:
+        """The exchange answered in-process when the platform's :class:`~.ports.LocalApp`
+        claims this host and path; else ``exchange`` as it is (its 404 follows)."""
+        local = self.state.local
+        if local is None or not local.claims(exchange.host, url):
+            return exchange
+        answered = LocalExchange(
+            self, self.state, None, exchange.head, exchange.host, exchange.chunked,
+            exchange.keep_alive, exchange.http10, method, False,
+        )  # fmt: skip
+        answered.serve(local, method, url, headers)
+        return answered
 
     def _each_upstream(self, *, pause: bool) -> None:
         if self.exchanges:

@@ -10,7 +10,8 @@ Who calls what:
 * the autoscaler, through two constructor arguments: ``meter`` (``Autoscaler.meter``:
   the gateway asks once per revision and tells it every request's start and end) and
   ``on_cold_request`` (``Autoscaler.poke``: called at once when a request is held for
-  a revision with no ready instance); :meth:`Gateway.stats` has the same counts to read.
+  a revision with no ready instance); :meth:`Gateway.stats` has the same counts to read;
+* broker ingress, as ``local_app``: offered the requests whose host names no route.
 
 Every setter takes effect for the next request and is safe to call with what is
 already in place; call them on the gateway's event loop (the one :meth:`Gateway.start`
@@ -39,6 +40,7 @@ from unkai.platform.gateway.metrics import (
     RequestMeter,
     RevisionStats,
 )
+from unkai.platform.gateway.ports import LocalApp
 from unkai.platform.gateway.protocol import ClientConnection
 from unkai.platform.gateway.routing import Router
 from unkai.platform.gateway.settings import Endpoint, GatewayConfig, RevisionSettings
@@ -59,8 +61,10 @@ class Gateway:
         registry: CollectorRegistry | None = None,
         on_cold_request: Callable[[RevisionKey], None] | None = None,
         meter: Callable[[RevisionKey], RequestMeter] | None = None,
+        local_app: LocalApp | None = None,
     ) -> None:
         self.state = GatewayState(config or GatewayConfig(), Router(self._throttle))
+        self.state.local = local_app
         self.throttles: dict[RevisionKey, RevisionThrottle] = {}
         self._on_cold = on_cold_request or (lambda key: None)
         self._meter = meter

@@ -13,7 +13,7 @@ import time
 from unkai.platform.gateway.activator import RevisionThrottle
 from unkai.platform.gateway.connections import ConnectionTable
 from unkai.platform.gateway.limits import Refusals
-from unkai.platform.gateway.ports import Clock
+from unkai.platform.gateway.ports import Clock, LocalApp
 from unkai.platform.gateway.routing import Router
 from unkai.platform.gateway.settings import GatewayConfig
 
@@ -23,10 +23,14 @@ class GatewayState:
 
     ``clock`` is the one time source of the request path (``time.monotonic``; a fake
     one in unit tests); ``port`` is the port listened on, once started;
-    ``refusals`` counts (and logs, rate-limited) what hostile clients were refused.
+    ``refusals`` counts (and logs, rate-limited) what hostile clients were refused;
+    ``local`` is the in-platform handler (broker ingress) offered requests whose host
+    names no route.
     """
 
-    __slots__ = ("clock", "config", "connections", "port", "refusals", "router", "stopping")
+    __slots__ = (
+        "clock", "config", "connections", "local", "port", "refusals", "router", "stopping",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -41,6 +45,7 @@ class GatewayState:
         self.connections = ConnectionTable(config.max_connections, self.refusals)
         self.port = 0
         self.stopping = False
+        self.local: LocalApp | None = None  # requests no route serves may go here
 
     def expire(self, now: float) -> None:
         """Close the client connections whose request head took longer than
