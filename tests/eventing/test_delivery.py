@@ -84,6 +84,32 @@ def test_the_legacy_attribute_filter_chooses_what_a_trigger_gets(
     assert [r.headers["ce-type"] for r in got] == ["com.example.wanted"]
 
 
+def test_the_filter_dialects_and_cesql_choose_what_a_trigger_gets(
+    platform: RunningPlatform, subscriber: Subscriber
+) -> None:
+    platform.wait_for("default", ready, kind=apply(platform, broker()))
+    filters = [
+        {"prefix": {"type": "com.example."}},
+        {"cesql": "region IN ('eu', 'uk') AND NOT (LENGTH(subject) > 5)"},
+    ]
+    platform.wait_for(
+        "sql", ready, kind=apply(platform, trigger("sql", subscriber.url, filters=filters))
+    )
+
+    unwanted = [
+        event("org.other.order", region="eu", subject="abc"),  # prefix fails
+        event(region="us", subject="abc"),  # region fails
+        event(region="eu", subject="too long"),  # NOT fails
+        event(subject="abc"),  # no region: an evaluation error, which never matches
+    ]
+    for each in unwanted:
+        assert send(platform, each).status_code == 202
+    assert send(platform, event(region="uk", subject="ok")).status_code == 202
+
+    got = subscriber.wait(1)
+    assert [(r.headers["ce-region"], r.headers["ce-subject"]) for r in got] == [("uk", "ok")]
+
+
 def test_a_failing_subscriber_is_retried_then_its_event_is_dead_lettered(
     platform: RunningPlatform, subscriber: Subscriber
 ) -> None:
