@@ -36,6 +36,7 @@ from unkai.platform.runners.spec import InstanceSpec
 
 HOST: Final = "127.0.0.1"
 TAIL_LINES: Final = 20
+OOM_KILLED: Final = "OOMKilled"
 
 
 class RunnerError(TargetError):
@@ -62,10 +63,14 @@ class InstanceExit:
 
     code: int
     log_tail: tuple[str, ...] = ()
+    oom_killed: bool = False
 
     @property
     def reason(self) -> str:
-        """Kubernetes' form: ``ExitCode1``; ``ExitCode137`` for SIGKILL (128 + signal)."""
+        """Kubernetes' form: ``ExitCode1``; ``ExitCode137`` for SIGKILL (128 + signal);
+        ``OOMKilled`` when the kernel killed a process of the instance for want of memory."""
+        if self.oom_killed:
+            return OOM_KILLED
         return f"ExitCode{self.code if self.code >= 0 else 128 - self.code}"
 
     @property
@@ -73,13 +78,19 @@ class InstanceExit:
         how = f"exit code {self.code}"
         if self.code < 0:
             how = f"killed by {signal.Signals(-self.code).name}"
+        if self.oom_killed:
+            how += " after using all the memory its limit allows (resources.limits.memory)"
         lines = logfiles.summary(self.log_tail)
         return f"Container failed with {how}" + (f"; last log lines:\n{lines}" if lines else "")
 
 
 class Instance:
     """One running instance, on ``127.0.0.1:{port}`` and, when ``socket_path`` is set,
-    on that Unix socket too (the gateway and the readiness probe use it then).
+    on that Unix socket too (the gateway and the readiness probe use it then; a
+    sandboxed instance listens on nothing else, and its ``port`` is 0).
+
+    ``oom_killed()`` says, once it has ended, whether the kernel killed it for want of
+    memory; ``unisolated`` says what of the sandbox could not be applied ("" when all).
 
     Runners build it from the exit status to come (``returncode``) and a way to signal
     the process (group); everything else is the same whatever runs it.
@@ -95,11 +106,15 @@ class Instance:
         returncode: asyncio.Future[int],
         send_signal: Callable[[int], Awaitable[None]],
         socket_path: Path | None = None,
+        oom_killed: Callable[[], bool] = lambda: False,
+        unisolated: str = "",
     ) -> None:
         self.id = id
         self.spec = spec
         self.port = port
         self.socket_path = socket_path
+        self.unisolated = unisolated
+        self._oom_killed = oom_killed
         self.log_path = log_path
         self.started_at = time.monotonic()
         self._returncode = returncode
@@ -121,7 +136,8 @@ class Instance:
         if not self._returncode.done():
             return None
         if self._ended is None:
-            self._ended = InstanceExit(self._returncode.result(), tuple(self.log_tail()))
+            code = self._returncode.result()
+            self._ended = InstanceExit(code, tuple(self.log_tail()), self._oom_killed())
         return self._ended
 
     def on_exit(self, callback: Callable[[], object]) -> None:

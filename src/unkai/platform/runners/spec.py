@@ -26,7 +26,9 @@ class InstanceSpec:
 
     ``bundle`` is the unpacked bundle directory (process runner); ``image`` the image
     reference (container runner, or for the record). ``readiness_path`` ``None`` means a
-    TCP probe, Knative's default for a container without an HTTP probe.
+    TCP probe, Knative's default for a container without an HTTP probe. ``resources``
+    is the container's (limits are read by the runner, see ``limits``); ``run_as_user``
+    and ``run_as_group`` its ``securityContext``'s, for the sandbox.
     """
 
     namespace: str
@@ -40,6 +42,9 @@ class InstanceSpec:
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     readiness_path: str | None = DEFAULT_READINESS_PATH
     container_port: int = DEFAULT_CONTAINER_PORT
+    resources: Mapping[str, Any] = field(default_factory=dict)
+    run_as_user: int | None = None
+    run_as_group: int | None = None
 
     @property
     def key(self) -> RevisionKey:
@@ -79,6 +84,7 @@ def from_revision(revision: Mapping[str, Any], *, bundle: Path | None = None) ->
     container = (spec.get("containers") or [{}])[0]
     http_get = (container.get("readinessProbe") or {}).get("httpGet") or {}
     ports = container.get("ports") or [{}]
+    security = container.get("securityContext") or {}
     name = metadata["name"]
     return InstanceSpec(
         namespace=metadata.get("namespace", "default"),
@@ -97,4 +103,7 @@ def from_revision(revision: Mapping[str, Any], *, bundle: Path | None = None) ->
         readiness_path=http_get.get("path")
         or (DEFAULT_READINESS_PATH if bundle is not None else None),
         container_port=int(ports[0].get("containerPort") or DEFAULT_CONTAINER_PORT),
+        resources=container.get("resources") or {},
+        run_as_user=security.get("runAsUser"),
+        run_as_group=security.get("runAsGroup"),
     )

@@ -1,0 +1,247 @@
+"""A control group per instance: memory, CPU and process-count limits, and a way to kill
+everything an instance started.
+
+Two kernels' worth of interface, detected once by :func:`detect`:
+
+* **cgroup v2** (one unified hierarchy, ``cgroup.controllers`` lists ``memory``,
+  ``pids``, ``cpu``): one directory per instance, ``memory.max``, ``pids.max``,
+  ``cpu.max``; ``cgroup.kill`` ends every process in it; ``memory.events`` counts OOM kills.
+* **cgroup v1** (a hierarchy per controller): a directory per instance under each of
+  ``memory``, ``pids`` and ``cpu`` (the last only where it is mounted and writable),
+  ``memory.limit_in_bytes``, ``pids.max``, ``cpu.cfs_quota_us``; there is no kill file,
+  so every pid listed is SIGKILLed until none is left (a process killed with SIGKILL
+  cannot fork again, so this ends); ``memory.oom_control`` counts OOM kills.
+
+Directories go under the platform's own group in each hierarchy (from
+``/proc/self/cgroup``), in a ``unkai-{pid}`` parent of this platform's, so that two
+platforms on one machine never meet. An instance joins its group itself, before it
+runs any of the function's code: the platform opens the ``cgroup.procs`` files and the
+fork-server hands them to the child, which writes ``0`` ("me") to each. Opening them
+needs the platform's rights; writing through an open file does not (the kernel checks
+the opener), so the child can do it after dropping to its unprivileged user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from unkai.platform.runners.limits import Limits
+
+CPU_PERIOD_US: Final = 100_000
+KILL_DEADLINE: Final = 5.0
+V1_CONTROLLERS: Final = ("memory", "pids", "cpu")
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    """Where this platform's groups live: ``roots`` by controller (v1) or one root (v2)."""
+
+    version: int
+    roots: dict[str, Path]
+
+    @property
+    def cpu(self) -> bool:
+        """Whether CPU limits can be enforced here (the cpu controller is writable)."""
+        return "cpu" in self.roots
+
+    def create(self, name: str, limits: Limits) -> InstanceGroup:
+        """A new group for one instance, with ``limits`` written."""
+        if self.version == 2:
+            directories = [self.roots["unified"] / name]
+        else:
+            directories = [root / name for root in self.roots.values()]
+        for directory in directories:
+            directory.mkdir(exist_ok=True)
+        group = InstanceGroup(self.version, tuple(directories))
+        try:
+            group.limit(limits)
+        except OSError:
+            group.remove()
+            raise
+        return group
+
+
+class InstanceGroup:
+    """One instance's group (one directory per hierarchy)."""
+
+    def __init__(self, version: int, directories: tuple[Path, ...]) -> None:
+        self.version = version
+        self.directories = directories
+        self._oom_kills = 0
+
+    def limit(self, limits: Limits) -> None:
+        for directory in self.directories:
+            if self.version == 2:
+                if limits.memory is not None:
+                    _write(directory / "memory.max", limits.memory)
+                    _write_optional(directory / "memory.swap.max", 0)
+                _write(directory / "pids.max", limits.pids)
+                if limits.cpu is not None and (directory / "cpu.max").exists():
+                    _write(directory / "cpu.max", f"{_quota(limits.cpu)} {CPU_PERIOD_US}")
+            elif (directory / "memory.limit_in_bytes").exists():
+                if limits.memory is not None:
+                    _write(directory / "memory.limit_in_bytes", limits.memory)
+                    _write_optional(directory / "memory.memsw.limit_in_bytes", limits.memory)
+            elif (directory / "pids.max").exists():
+                _write(directory / "pids.max", limits.pids)
+            elif limits.cpu is not None and (directory / "cpu.cfs_quota_us").exists():
+                _write(directory / "cpu.cfs_period_us", CPU_PERIOD_US)
+                _write(directory / "cpu.cfs_quota_us", _quota(limits.cpu))
+
+    def open_procs(self) -> list[int]:
+        """File descriptors of each ``cgroup.procs`` (write-only) for the child to join by."""
+        fds: list[int] = []
+        try:
+            for directory in self.directories:
+                fds.append(os.open(directory / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC))
+        except OSError:
+            for fd in fds:
+                os.close(fd)
+            raise
+        return fds
+
+    def pids(self) -> set[int]:
+        found: set[int] = set()
+        for directory in self.directories:
+            with contextlib.suppress(FileNotFoundError):
+                found.update(int(line) for line in (directory / "cgroup.procs").read_text().split())
+        return found
+
+    def kill(self, *, deadline: float = KILL_DEADLINE) -> None:
+        """SIGKILL every process in the group, and wait (up to ``deadline`` s) until none is."""
+        kill_file = self.directories[0] / "cgroup.kill"
+        until = time.monotonic() + deadline
+        while (pids := self.pids()) and time.monotonic() < until:
+            if self.version == 2 and kill_file.exists():
+                _write(kill_file, 1)
+            else:
+                for pid in pids:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+            time.sleep(0.001)  # not a barrier: the loop re-reads the group's members
+
+    def oom_kills(self) -> int:
+        """How many processes of the group the kernel killed for want of memory."""
+        for directory in self.directories:
+            for name in ("memory.events", "memory.oom_control"):
+                with contextlib.suppress(FileNotFoundError):
+                    for line in (directory / name).read_text().splitlines():
+                        key, _, value = line.partition(" ")
+                        if key == "oom_kill":
+                            self._oom_kills = max(self._oom_kills, int(value))
+        return self._oom_kills
+
+    def remove(self) -> None:
+        """Remove the (empty) directories; a busy one is left for :func:`sweep` to find."""
+        for directory in self.directories:
+            with contextlib.suppress(FileNotFoundError, OSError):
+                directory.rmdir()
+
+
+def detect(*, proc: Path = Path("/proc/self"), name: str | None = None) -> Hierarchy | None:
+    """This machine's writable hierarchy with a parent group for this platform, or
+    ``None`` when no memory and pids controllers can be written (not root, no cgroups)."""
+    name = name or f"unkai-{os.getpid()}"
+    own = _own_groups(proc / "cgroup")
+    mounts = _mounts(proc / "mountinfo")
+    if "cgroup2" in mounts:
+        unified = _inside(mounts["cgroup2"], own.get("", "/"))
+        controllers = _read_words(unified / "cgroup.controllers")
+        if {"memory", "pids"} <= controllers:
+            parent = unified / name
+            with contextlib.suppress(OSError):
+                parent.mkdir(exist_ok=True)
+                wanted = " ".join(f"+{c}" for c in ("memory", "pids", "cpu") if c in controllers)
+                _write(parent / "cgroup.subtree_control", wanted)
+                return Hierarchy(2, {"unified": parent})
+    roots: dict[str, Path] = {}
+    for controller in V1_CONTROLLERS:
+        mount = mounts.get(controller)
+        if mount is None:
+            continue
+        parent = _inside(mount, own.get(controller, "/")) / name
+        with contextlib.suppress(OSError):
+            parent.mkdir(exist_ok=True)
+            probe = parent / "probe"
+            probe.mkdir(exist_ok=True)
+            probe.rmdir()
+            roots[controller] = parent
+    if "memory" in roots and "pids" in roots:
+        return Hierarchy(1, roots)
+    for root in roots.values():
+        with contextlib.suppress(OSError):
+            root.rmdir()
+    return None
+
+
+def release(hierarchy: Hierarchy) -> None:
+    """Remove the platform's parent groups (what instances left is killed first)."""
+    for root in hierarchy.roots.values():
+        for child in root.iterdir() if root.is_dir() else ():
+            if child.is_dir():
+                group = InstanceGroup(hierarchy.version, (child,))
+                group.kill()
+                group.remove()
+        with contextlib.suppress(OSError):
+            root.rmdir()
+
+
+def _own_groups(path: Path) -> dict[str, str]:
+    """Controller -> this process's group path; ``""`` for the unified hierarchy."""
+    groups: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        _, controllers, group = line.split(":", 2)
+        for controller in controllers.split(","):
+            groups[controller] = group
+    return groups
+
+
+def _inside(mount: tuple[Path, str], group: str) -> Path:
+    """The directory of ``group`` under a mount of (part of) its hierarchy."""
+    point, root = mount
+    relative = os.path.relpath(group, root)
+    return point if relative == "." else point / relative
+
+
+def _mounts(path: Path) -> dict[str, tuple[Path, str]]:
+    """Mount point and mounted root of cgroup hierarchies: ``"cgroup2"`` and each v1
+    controller."""
+    mounts: dict[str, tuple[Path, str]] = {}
+    for line in path.read_text().splitlines():
+        fields = line.split()
+        separator = fields.index("-")
+        fstype, options = fields[separator + 1], fields[separator + 3].split(",")
+        if fstype == "cgroup2":
+            mounts.setdefault("cgroup2", (Path(fields[4]), fields[3]))
+        elif fstype == "cgroup":
+            for option in options:
+                if option in V1_CONTROLLERS:
+                    mounts.setdefault(option, (Path(fields[4]), fields[3]))
+    return mounts
+
+
+def _read_words(path: Path) -> set[str]:
+    try:
+        return set(path.read_text().split())
+    except OSError:
+        return set()
+
+
+def _quota(cpu: float) -> int:
+    return max(1000, round(cpu * CPU_PERIOD_US))
+
+
+def _write(path: Path, value: object) -> None:
+    path.write_text(f"{value}\n")
+
+
+def _write_optional(path: Path, value: object) -> None:
+    """Swap accounting may be off: then there is no swap limit to set, nor swap to use."""
+    with contextlib.suppress(FileNotFoundError, PermissionError):
+        _write(path, value)
