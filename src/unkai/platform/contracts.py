@@ -62,6 +62,9 @@ class Reason(StrEnum):
     CONTAINER_MISSING = "ContainerMissing"
     INSTANCE_START_FAILED = "InstanceStartFailed"
     SCALING_FAILED = "ScalingFailed"
+    NOT_ISOLATED = "NotIsolated"
+    """Healthy, but the sandbox or limits could not be applied here (the message says
+    what): on ``ContainerHealthy=True``, so that it shows without failing the revision."""
 
 
 PERMANENT: frozenset[str] = frozenset({Reason.BUNDLE_MISSING, Reason.CONTAINER_RUNTIME_UNAVAILABLE})

@@ -10,7 +10,9 @@ exponential backoff. Every change of what it would report calls ``changed()``. T
 converging task is supervised: if it fails (an ``OSError`` while stopping an instance,
 say), the revision reports ``ContainerHealthy=False`` with reason ``ScalingFailed`` and
 the task starts again after a backoff, so a revision never says Ready while nothing
-manages its instances.
+manages its instances. A healthy instance that runs without the sandbox or its limits
+(the machine does not allow them) makes ``ContainerHealthy=True`` carry reason
+``NotIsolated`` and what is missing.
 """
 
 from __future__ import annotations
@@ -144,7 +146,8 @@ class RevisionInstances:
         self.ready.append(instance)
         instance.on_exit(lambda: self._exited(instance))
         self._publish()
-        self.healthy = self.resources = Report("True")
+        self.resources = Report("True")
+        self.healthy = _healthy(instance)
         self._changed()  # healthy, and one more of the Revision's actualReplicas
 
     async def _retire(self, instance: Instance) -> None:
@@ -180,6 +183,13 @@ class RevisionInstances:
     def _publish(self) -> None:
         endpoints = [_endpoint(instance) for instance in self.ready]
         self._gateway.set_endpoints(self.key, endpoints)
+
+
+def _healthy(instance: Instance) -> Report:
+    """Healthy; with what of the sandbox does not hold, when something does not."""
+    if instance.unisolated:
+        return Report("True", Reason.NOT_ISOLATED, instance.unisolated)
+    return Report("True")
 
 
 def _endpoint(instance: Instance) -> Endpoint:
