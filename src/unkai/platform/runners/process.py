@@ -101,7 +101,8 @@ class ProcessRunner:
         self.cgroups = cgroups.detect() if isolate else None
         self.gaps = self.sandbox.gaps
         if self.cgroups is None:
-            self.gaps += ("memory, CPU and process limits are not enforced: no writable cgroups",)
+            why = "no writable cgroup hierarchy" if isolate else "switched off (isolate=False)"
+            self.gaps += (f"memory, CPU and process limits are not enforced: {why}",)
         if mode == "spawn" and self.sandbox.enabled:
             self.gaps += ("spawned instances (mode=spawn) are not sandboxed",)
         if self.gaps:
