@@ -14,7 +14,8 @@ Two kernels' worth of interface, detected once by :func:`detect`:
 
 Directories go under the platform's own group in each hierarchy (from
 ``/proc/self/cgroup``), in a ``unkai-{pid}`` parent of this platform's, so that two
-platforms on one machine never meet. An instance joins its group itself, before it
+platforms on one machine never meet; those of platforms that died (``kill -9``) are
+emptied and removed when the next one starts. An instance joins its group itself, before it
 runs any of the function's code: the platform opens the ``cgroup.procs`` files and the
 fork-server hands them to the child, which writes ``0`` ("me") to each. Opening them
 needs the platform's rights; writing through an open file does not (the kernel checks
@@ -40,27 +41,22 @@ V1_CONTROLLERS: Final = ("memory", "pids", "cpu")
 
 @dataclass(frozen=True)
 class Hierarchy:
-    """Where this platform's groups live: ``roots`` by controller (v1) or one root (v2)."""
+    """Where this platform's groups live: a root per v1 controller (``memory``, ``pids``,
+    maybe ``cpu``), or the one v2 root (``unified``) and whether it offers ``cpu``."""
 
     version: int
     roots: dict[str, Path]
-
-    @property
-    def cpu(self) -> bool:
-        """Whether CPU limits can be enforced here (the cpu controller is writable)."""
-        return "cpu" in self.roots
+    cpu: bool
+    """Whether CPU limits can be enforced here (a writable cpu controller)."""
 
     def create(self, name: str, limits: Limits) -> InstanceGroup:
         """A new group for one instance, with ``limits`` written."""
-        if self.version == 2:
-            directories = [self.roots["unified"] / name]
-        else:
-            directories = [root / name for root in self.roots.values()]
-        for directory in directories:
+        directories = {controller: root / name for controller, root in self.roots.items()}
+        for directory in directories.values():
             directory.mkdir(exist_ok=True)
-        group = InstanceGroup(self.version, tuple(directories))
+        group = InstanceGroup(self.version, directories)
         try:
-            group.limit(limits)
+            group.limit(limits, cpu=self.cpu)
         except OSError:
             group.remove()
             raise
@@ -68,37 +64,39 @@ class Hierarchy:
 
 
 class InstanceGroup:
-    """One instance's group (one directory per hierarchy)."""
+    """One instance's group: its directory in each hierarchy, by controller."""
 
-    def __init__(self, version: int, directories: tuple[Path, ...]) -> None:
+    def __init__(self, version: int, directories: dict[str, Path]) -> None:
         self.version = version
         self.directories = directories
         self._oom_kills = 0
 
-    def limit(self, limits: Limits) -> None:
-        for directory in self.directories:
-            if self.version == 2:
-                if limits.memory is not None:
-                    _write(directory / "memory.max", limits.memory)
-                    _write_optional(directory / "memory.swap.max", 0)
-                _write(directory / "pids.max", limits.pids)
-                if limits.cpu is not None and (directory / "cpu.max").exists():
-                    _write(directory / "cpu.max", f"{_quota(limits.cpu)} {CPU_PERIOD_US}")
-            elif (directory / "memory.limit_in_bytes").exists():
-                if limits.memory is not None:
-                    _write(directory / "memory.limit_in_bytes", limits.memory)
-                    _write_optional(directory / "memory.memsw.limit_in_bytes", limits.memory)
-            elif (directory / "pids.max").exists():
-                _write(directory / "pids.max", limits.pids)
-            elif limits.cpu is not None and (directory / "cpu.cfs_quota_us").exists():
-                _write(directory / "cpu.cfs_period_us", CPU_PERIOD_US)
-                _write(directory / "cpu.cfs_quota_us", _quota(limits.cpu))
+    def limit(self, limits: Limits, *, cpu: bool) -> None:
+        """Write ``limits`` (the CPU's only where ``cpu`` says the controller is there)."""
+        if "unified" in self.directories:
+            directory = self.directories["unified"]
+            if limits.memory is not None:
+                _write(directory / "memory.max", limits.memory)
+                _write_optional(directory / "memory.swap.max", 0)
+            _write(directory / "pids.max", limits.pids)
+            if limits.cpu is not None and cpu:
+                _write(directory / "cpu.max", f"{_quota(limits.cpu)} {CPU_PERIOD_US}")
+            return
+        if limits.memory is not None:
+            _write(self.directories["memory"] / "memory.limit_in_bytes", limits.memory)
+            _write_optional(
+                self.directories["memory"] / "memory.memsw.limit_in_bytes", limits.memory
+            )
+        _write(self.directories["pids"] / "pids.max", limits.pids)
+        if limits.cpu is not None and cpu:
+            _write(self.directories["cpu"] / "cpu.cfs_period_us", CPU_PERIOD_US)
+            _write(self.directories["cpu"] / "cpu.cfs_quota_us", _quota(limits.cpu))
 
     def open_procs(self) -> list[int]:
         """File descriptors of each ``cgroup.procs`` (write-only) for the child to join by."""
         fds: list[int] = []
         try:
-            for directory in self.directories:
+            for directory in self.directories.values():
                 fds.append(os.open(directory / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC))
         except OSError:
             for fd in fds:
@@ -108,14 +106,14 @@ class InstanceGroup:
 
     def pids(self) -> set[int]:
         found: set[int] = set()
-        for directory in self.directories:
+        for directory in self.directories.values():
             with contextlib.suppress(FileNotFoundError):
                 found.update(int(line) for line in (directory / "cgroup.procs").read_text().split())
         return found
 
     def kill(self, *, deadline: float = KILL_DEADLINE) -> None:
         """SIGKILL every process in the group, and wait (up to ``deadline`` s) until none is."""
-        kill_file = self.directories[0] / "cgroup.kill"
+        kill_file = next(iter(self.directories.values())) / "cgroup.kill"
         until = time.monotonic() + deadline
         while (pids := self.pids()) and time.monotonic() < until:
             if self.version == 2 and kill_file.exists():
@@ -128,7 +126,7 @@ class InstanceGroup:
 
     def oom_kills(self) -> int:
         """How many processes of the group the kernel killed for want of memory."""
-        for directory in self.directories:
+        for directory in self.directories.values():
             for name in ("memory.events", "memory.oom_control"):
                 with contextlib.suppress(FileNotFoundError):
                     for line in (directory / name).read_text().splitlines():
@@ -139,8 +137,8 @@ class InstanceGroup:
 
     def remove(self) -> None:
         """Remove the (empty) directories; a busy one is left for :func:`sweep` to find."""
-        for directory in self.directories:
-            with contextlib.suppress(FileNotFoundError, OSError):
+        for directory in self.directories.values():
+            with contextlib.suppress(OSError):
                 directory.rmdir()
 
 
@@ -154,12 +152,13 @@ def detect(*, proc: Path = Path("/proc/self"), name: str | None = None) -> Hiera
         unified = _inside(mounts["cgroup2"], own.get("", "/"))
         controllers = _read_words(unified / "cgroup.controllers")
         if {"memory", "pids"} <= controllers:
+            _sweep(2, "unified", unified)
             parent = unified / name
             with contextlib.suppress(OSError):
                 parent.mkdir(exist_ok=True)
                 wanted = " ".join(f"+{c}" for c in ("memory", "pids", "cpu") if c in controllers)
                 _write(parent / "cgroup.subtree_control", wanted)
-                return Hierarchy(2, {"unified": parent})
+                return Hierarchy(2, {"unified": parent}, cpu="cpu" in controllers)
     roots: dict[str, Path] = {}
     for controller in V1_CONTROLLERS:
         mount = mounts.get(controller)
@@ -167,13 +166,14 @@ def detect(*, proc: Path = Path("/proc/self"), name: str | None = None) -> Hiera
             continue
         parent = _inside(mount, own.get(controller, "/")) / name
         with contextlib.suppress(OSError):
+            _sweep(1, controller, parent.parent)
             parent.mkdir(exist_ok=True)
             probe = parent / "probe"
             probe.mkdir(exist_ok=True)
             probe.rmdir()
             roots[controller] = parent
     if "memory" in roots and "pids" in roots:
-        return Hierarchy(1, roots)
+        return Hierarchy(1, roots, cpu="cpu" in roots)
     for root in roots.values():
         with contextlib.suppress(OSError):
             root.rmdir()
@@ -182,14 +182,26 @@ def detect(*, proc: Path = Path("/proc/self"), name: str | None = None) -> Hiera
 
 def release(hierarchy: Hierarchy) -> None:
     """Remove the platform's parent groups (what instances left is killed first)."""
-    for root in hierarchy.roots.values():
-        for child in root.iterdir() if root.is_dir() else ():
-            if child.is_dir():
-                group = InstanceGroup(hierarchy.version, (child,))
-                group.kill()
-                group.remove()
-        with contextlib.suppress(OSError):
-            root.rmdir()
+    for controller, root in hierarchy.roots.items():
+        _release(hierarchy.version, controller, root)
+
+
+def _release(version: int, controller: str, root: Path) -> None:
+    for child in root.iterdir() if root.is_dir() else ():
+        if child.is_dir():
+            group = InstanceGroup(version, {controller: child})
+            group.kill()
+            group.remove()
+    with contextlib.suppress(OSError):
+        root.rmdir()
+
+
+def _sweep(version: int, controller: str, directory: Path) -> None:
+    """Release the groups of platforms that died without doing it (``kill -9``)."""
+    for stale in directory.glob("unkai-*"):
+        pid = stale.name.removeprefix("unkai-")
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            _release(version, controller, stale)
 
 
 def _own_groups(path: Path) -> dict[str, str]:

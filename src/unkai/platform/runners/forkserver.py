@@ -52,14 +52,14 @@ class ForkServer:
         fds: socket.socket,
         *,
         grace: float,
-        own_pids: bool,
+        pid_namespace: bool,
     ) -> None:
         self.process = process
         self._reader = reader
         self._writer = writer
         self._fds = fds
         self._grace = grace
-        self._own_pids = own_pids
+        self._pid_namespace = pid_namespace
         self._forks: dict[str, asyncio.Future[tuple[int, int]]] = {}
         self._exits: dict[str, asyncio.Future[int]] = {}
         self._pids: dict[str, int] = {}
@@ -116,7 +116,7 @@ class ForkServer:
             fds_ours.close()
             ended = InstanceExit(await process.wait(), tuple(logfiles.tail(log_path, since=since)))
             raise InstanceStartError(ended.reason, ended.message, ended)
-        return cls(process, reader, writer, fds_ours, grace=grace, own_pids=wrap is not None)
+        return cls(process, reader, writer, fds_ours, grace=grace, pid_namespace=wrap is not None)
 
     @property
     def alive(self) -> bool:
@@ -214,7 +214,7 @@ class ForkServer:
         """The zygote is gone: kill what it left behind, fail what waits on it."""
         self._writer.close()
         self._fds.close()
-        for pid in self._pids.values() if not self._own_pids else ():
+        for pid in self._pids.values() if not self._pid_namespace else ():
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
         for instance_id, forked in self._forks.items():
