@@ -12,6 +12,7 @@ the CI machine give); elsewhere they skip and say which is missing.
 import asyncio
 import os
 import secrets
+import shutil
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +22,7 @@ import httpx2
 import psutil
 import pytest
 from tests.runners.conftest import FUNCTIONS, MakeSpec
+from tests.support.wheels import make_wheel
 
 from unkai.platform.bundles import BundleStore, pack
 from unkai.platform.runners import Instance, LogFiles, ProcessRunner
@@ -64,7 +66,8 @@ async def test_a_spy_reads_nothing_of_the_platform_or_other_tenants(
 
     secrets_ = [str(token), str(database), "/proc/1/environ", f"/proc/{os.getpid()}/environ"]
     read = await call(instance, "/read", path=[*secrets_, str(other), str(own)])
-    written = await call(instance, "/write", path=[str(own), str(other), str(tmp_path / "x")])
+    outside = [str(own), str(other), str(tmp_path / "x")]
+    written = await call(instance, "/write", path=[*outside, "/tmp/scratch"])
 
     assert read == {
         str(token): "FileNotFoundError",
@@ -74,6 +77,7 @@ async def test_a_spy_reads_nothing_of_the_platform_or_other_tenants(
         str(other): "FileNotFoundError",
         str(own): "done",
     }
+    assert written.pop("/tmp/scratch") == "done"  # its private /tmp
     assert set(written.values()) <= {"OSError", "PermissionError", "FileNotFoundError"}
     assert await call(instance, "/signal", pid=os.getpid()) == {"signal": "ProcessLookupError"}
 
@@ -135,6 +139,26 @@ async def test_a_detached_child_dies_with_its_instance(
     await instance.stop()  # returns once nothing of the instance is left
 
     assert tagged(tag) == []
+
+
+async def test_requirements_are_installed_as_the_functions_user(
+    sandboxed: ProcessRunner, make_spec: MakeSpec, tmp_path: Path
+) -> None:
+    function = tmp_path / "loud"
+    shutil.copytree(FUNCTIONS / "spy", function)
+    (function / "wheels").mkdir()
+    wheel = make_wheel(function / "wheels", name="shout", version="2.0")
+    (function / "requirements.txt").write_text(f"./wheels/{wheel.name}\n")
+    store = BundleStore(tmp_path / "loud-bundles")
+    spec = make_spec("spy", namespace="tenant", bundle=store.path(store.put(pack(function))))
+
+    instance = await sandboxed.start(spec)
+
+    sites = list((tmp_path / "envs").glob("envs/*/shout"))
+    assert len(sites) == 1
+    assert sites[0].stat().st_uid == namespace_uid("tenant")  # pip ran as the tenant
+    module = str(sites[0] / "__init__.py")
+    assert await call(instance, "/read", path=[module]) == {module: "done"}  # instances see it
 
 
 async def test_where_isolation_is_off_instances_say_so(

@@ -9,7 +9,9 @@ version. Every other failure keeps pip's own last words.
 pip runs in a process group of its own, bounded in time (``timeout``) and stoppable
 (``cancelled``): a requirement that hangs (an index that never answers, a ``setup.py``
 that never returns) is killed with everything it started, and says so, instead of
-holding a deploy, and the thread that waits for it, for ever.
+holding a deploy, and the thread that waits for it, for ever. The embedded platform
+also runs it sandboxed (``sandbox``: as the function's user, seeing only what it reads
+and the target it fills; see ``unkai.platform.runners.sandbox``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ _CAUSES = "The conflict is caused by:"
 DEFAULT_TIMEOUT: Final = 600.0
 _POLL: Final = 0.25
 
+Sandboxing = Callable[[list[str], Sequence[Path], Path], list[str]]
+"""How to run pip confined: ``(command, paths it reads, the target it fills)`` -> the
+command to run instead."""
+
 
 class InstallCancelledError(RequirementsError):
     """Nobody wants the environment any more (its revision went away)."""
@@ -49,9 +55,11 @@ def install(
     cwd: Path,
     timeout: float = DEFAULT_TIMEOUT,
     cancelled: Callable[[], bool] = lambda: False,
+    sandbox: Sandboxing | None = None,
 ) -> None:
     """Install ``lines`` into ``target``, constrained to the runtime's versions, within
-    ``timeout`` seconds; stop early (:class:`InstallCancelledError`) once ``cancelled()``."""
+    ``timeout`` seconds; stop early (:class:`InstallCancelledError`) once ``cancelled()``;
+    through ``sandbox`` when given."""
     with tempfile.TemporaryDirectory(prefix="unkai-pip-") as scratch:
         listing = Path(scratch) / "requirements.txt"
         listing.write_text("\n".join(lines) + "\n")
@@ -62,6 +70,9 @@ def install(
             *("-m", "pip", "install", "--disable-pip-version-check", "--no-input"),
             *("--target", str(target), "-r", str(listing), "-c", str(runtime)),
         ]
+        if sandbox is not None:
+            os.chmod(scratch, 0o755)  # a sandboxed pip runs as another user
+            command = sandbox(command, [Path(scratch), cwd], target)
         result = _run(command, cwd=cwd, timeout=timeout, cancelled=cancelled)
     if result.returncode == 0:
         return

@@ -41,7 +41,7 @@ import socket
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Final, Literal
@@ -303,6 +303,25 @@ class ProcessRunner:
             workdir=_bundle(spec),
         )  # fmt: skip
 
+    def _pip_sandbox(self, spec: InstanceSpec) -> pip.Sandboxing | None:
+        """How the revision's requirements are installed: in the sandbox too, as its user,
+        seeing what pip reads and writing only the environment being filled."""
+        if not self.sandbox.enabled:
+            return None
+        identity = self.sandbox.identity(
+            spec.namespace, uid=spec.run_as_user, gid=spec.run_as_group
+        )
+
+        def sandboxed(command: list[str], read_only: Sequence[Path], target: Path) -> list[str]:
+            if identity is not None:  # the target is the platform's new, empty directory
+                os.chown(target, identity.uid, identity.gid)
+            return self.sandbox.command(
+                command, identity=identity, read_only=read_only, writable=[target],
+                workdir=read_only[-1],
+            )  # fmt: skip
+
+        return sandboxed
+
     async def _environment(self, spec: InstanceSpec) -> dict[str, str]:
         """What an instance's (or zygote's) environment is, before ``PORT``."""
         directory = _bundle(spec)
@@ -314,6 +333,7 @@ class ProcessRunner:
         install = functools.partial(
             environments.prepare, lines, root=self._environments, base_dir=directory,
             timeout=self._install_timeout, cancelled=unwanted.is_set,
+            sandbox=self._pip_sandbox(spec),
         )  # fmt: skip
         try:
             site = await asyncio.get_running_loop().run_in_executor(self._installs, install)

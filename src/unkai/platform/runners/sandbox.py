@@ -99,16 +99,18 @@ class Sandbox:
         identity: Identity | None,
         read_only: Iterable[Path],
         workdir: Path,
+        writable: Iterable[Path] = (),
     ) -> list[str]:
         """``argv`` wrapped to run in the sandbox, seeing ``read_only`` paths (and the
-        system and Python) read-only; ``workdir`` is its working directory."""
+        system and Python) read-only and ``writable`` ones writable; ``workdir`` is its
+        working directory."""
         assert self.bwrap is not None
         args = [self.bwrap, "--die-with-parent", "--new-session"]
         args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--hostname", "unkai"]
         if identity is None:
             args.append("--unshare-user")
         # /tmp first: what is bound next may live under it (the data dir of a test)
-        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
         for system in SYSTEM_DIRS:
             path = Path(system)
             if path.is_symlink():
@@ -116,6 +118,7 @@ class Sandbox:
             elif path.is_dir():
                 args += ["--ro-bind", system, system]
         args += _binds(_python_paths() + sorted({Path(p) for p in read_only}))
+        args += _binds(writable, how="--bind")
         args += ["--chdir", str(workdir), "--"]
         if identity is not None:
             assert self.setpriv is not None
@@ -125,9 +128,10 @@ class Sandbox:
         return args + list(argv)
 
 
-def _binds(paths: Iterable[Path]) -> list[str]:
-    """bwrap arguments binding each of ``paths`` read-only where it is, once, under
-    parents anyone may pass (bwrap would make them mode 0700, closed to the function)."""
+def _binds(paths: Iterable[Path], *, how: str = "--ro-bind") -> list[str]:
+    """bwrap arguments binding each of ``paths`` (read-only, unless ``how`` says
+    ``--bind``) where it is, once, under parents anyone may pass (bwrap would make them
+    mode 0700, closed to the function)."""
     args: list[str] = []
     made: set[Path] = {Path("/"), Path("/tmp")}
     bound: list[Path] = []
@@ -138,7 +142,7 @@ def _binds(paths: Iterable[Path]) -> list[str]:
             if parent not in made:
                 args += ["--perms", "0755", "--dir", str(parent)]
                 made.add(parent)
-        args += ["--ro-bind", str(path), str(path)]
+        args += [how, str(path), str(path)]
         bound.append(path)
     return args
 
