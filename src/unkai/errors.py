@@ -21,6 +21,7 @@ Classes keep the builtin base they had before the tree existed (``ValueError``,
     │   ├── RequirementsError (RuntimeError)  build.requirements: cannot be installed
     │   │   └── InstallCancelledError             build.pip: its revision went away
     │   ├── BundleError (ValueError)          platform.bundles.archive: not a bundle
+    │   ├── QuantityError (ValueError)        platform.runners.limits: not a quantity
     │   ├── IgnoreFileError (ValueError)      platform.bundles.ignore: bad .funcignore
     │   ├── RequestRejectedError              platform.gateway.headers: a bad HTTP request
     │   ├── ApiError                          platform.apiserver.errors: a refused API request

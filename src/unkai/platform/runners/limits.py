@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
+from unkai.errors import UserError
+
 DEFAULT_PIDS: Final = 512
 """Processes and threads an instance may have at once: a fork bomb stops here."""
 
@@ -26,7 +28,7 @@ _SUFFIXES: Final[dict[str, int | Decimal]] = {
 _QUANTITY: Final = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)([a-zA-Z]*)")
 
 
-class QuantityError(ValueError):
+class QuantityError(UserError, ValueError):
     """Not a Kubernetes quantity (the message says which and why)."""
 
 
