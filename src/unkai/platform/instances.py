@@ -105,7 +105,7 @@ class RevisionInstances:
             if not self.routed and self.desired == 0 and not self.ready and not self._starting:
                 await self._runner.retire(self.spec.key)
             if self.healthy.reason == Reason.SCALING_FAILED:  # a pass went through again
-                self.healthy = Report("True")
+                self.healthy = _healthy(self.ready[0]) if self.ready else Report("True")
                 self._changed()
             await self._wake.wait()
 

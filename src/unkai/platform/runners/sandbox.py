@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import zlib
 from collections.abc import Iterable, Sequence
@@ -73,7 +74,15 @@ class Sandbox:
             return cls.off("bwrap is not installed (Debian: apt-get install bubblewrap)")
         if root and setpriv is None:
             return cls.off("setpriv (util-linux) is not installed")
-        return cls(bwrap, setpriv, root)
+        sandbox = cls(bwrap, setpriv, root)
+        trial = sandbox.command(["true"], identity=None if not root else Identity(0, 0),
+                                read_only=(), workdir=Path("/"))  # fmt: skip
+        try:  # namespaces may be forbidden (a container, a sysctl): find out once, here
+            subprocess.run(trial, capture_output=True, text=True, timeout=10, check=True)
+        except (OSError, subprocess.SubprocessError) as error:
+            detail = getattr(error, "stderr", "") or str(error)
+            return cls.off(f"bwrap cannot make namespaces here: {detail.strip()}")
+        return sandbox
 
     @classmethod
     def off(cls, why: str) -> Sandbox:
