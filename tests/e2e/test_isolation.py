@@ -2,7 +2,8 @@
 a spy function deployed as a Service reads nothing of the platform (kubeconfig with the
 admin token, the SQLite store, the logs, another namespace's bundle) through the
 gateway; a memory hog's revision reports ``OOMKilled``; a detached child of a function
-is gone once its Service is deleted.
+is gone once its Service is deleted; a platform that cannot isolate (here: switched off)
+says so on its revisions, which still become Ready.
 
 Skips where this machine cannot isolate (not root, no bubblewrap, no writable cgroups);
 the runner's tests show what happens then.
@@ -101,6 +102,20 @@ def test_a_detached_child_is_gone_after_delete(sandboxed: LivePlatform) -> None:
     sandboxed.client().delete(kinds.resource(kinds.SERVICE), "spy", namespace="default")
 
     until(lambda: not sleeping(tag), "the detached sleep outlived its Service")
+
+
+@pytest.mark.parametrize("live", [False], indirect=True)
+def test_a_revision_that_runs_unisolated_says_so(live: LivePlatform) -> None:
+    deploy_spy(live)
+
+    revision = live.service("spy-00001", kinds.REVISION)
+
+    assert condition(revision, "ContainerHealthy") == "True"
+    assert condition(revision, "ContainerHealthy", "reason") == "NotIsolated"
+    message = condition(revision, "ContainerHealthy", "message")
+    assert "functions are not isolated: switched off" in message
+    assert "limits are not enforced" in message
+    assert condition(revision, "Ready") == "True"
 
 
 def sleeping(tag: str) -> list[psutil.Process]:

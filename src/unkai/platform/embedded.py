@@ -57,6 +57,8 @@ class Settings:
     domain: str = "localhost"
     autoscaler: AutoscalerConfig = field(default_factory=AutoscalerConfig)
     runner_mode: Mode = "fork"
+    isolate: bool = True
+    """Sandbox bundle instances and limit them with cgroups where the machine allows."""
 
 
 class Platform:
@@ -105,7 +107,9 @@ class Platform:
             self.data_plane = self.readiness = DataPlane(
                 gateway=self.gateway,
                 autoscaler=self.autoscaler,
-                process_runner=ProcessRunner(logs=self.logs, mode=settings.runner_mode),
+                process_runner=ProcessRunner(
+                    logs=self.logs, mode=settings.runner_mode, isolate=settings.isolate
+                ),
                 container_runner=ContainerRunner(logs=self.logs),
                 bundle_store=self.bundles,
                 autoscaler_config=settings.autoscaler,
