@@ -13,8 +13,8 @@ Two kernels' worth of interface, detected once by :func:`detect`:
   cannot fork again, so this ends); ``memory.oom_control`` counts OOM kills.
 
 Directories go under the platform's own group in each hierarchy (from
-``/proc/self/cgroup``), in a ``unkai-{pid}`` parent of this platform's, so that two
-platforms on one machine never meet; those of platforms that died (``kill -9``) are
+``/proc/self/cgroup``), in a ``unkai-{pid}-{random}`` parent of this runner's, so that
+two platforms (or runners) on one machine never meet; those of platforms that died (``kill -9``) are
 emptied and removed when the next one starts. An instance joins its group itself, before it
 runs any of the function's code: the platform opens the ``cgroup.procs`` files and the
 fork-server hands them to the child, which writes ``0`` ("me") to each. Opening them
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import time
 from dataclasses import dataclass
@@ -145,7 +146,7 @@ class InstanceGroup:
 def detect(*, proc: Path = Path("/proc/self"), name: str | None = None) -> Hierarchy | None:
     """This machine's writable hierarchy with a parent group for this platform, or
     ``None`` when no memory and pids controllers can be written (not root, no cgroups)."""
-    name = name or f"unkai-{os.getpid()}"
+    name = name or f"unkai-{os.getpid()}-{secrets.token_hex(3)}"  # one per runner
     own = _own_groups(proc / "cgroup")
     mounts = _mounts(proc / "mountinfo")
     if "cgroup2" in mounts:
@@ -199,7 +200,7 @@ def _release(version: int, controller: str, root: Path) -> None:
 def _sweep(version: int, controller: str, directory: Path) -> None:
     """Release the groups of platforms that died without doing it (``kill -9``)."""
     for stale in directory.glob("unkai-*"):
-        pid = stale.name.removeprefix("unkai-")
+        pid = stale.name.split("-")[1]
         if pid.isdigit() and not Path(f"/proc/{pid}").exists():
             _release(version, controller, stale)
 

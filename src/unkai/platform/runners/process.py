@@ -104,7 +104,7 @@ class ProcessRunner:
             why = "no writable cgroup hierarchy" if isolate else "switched off (isolate=False)"
             self.gaps += (f"memory, CPU and process limits are not enforced: {why}",)
         if mode == "spawn" and self.sandbox.enabled:
-            self.gaps += ("spawned instances (mode=spawn) are not sandboxed",)
+            self.gaps += ("spawned instances (mode=spawn) are neither sandboxed nor limited",)
         if self.gaps:
             log.warning("instances will not be fully isolated: %s", "; ".join(self.gaps))
         self._environments = environments
