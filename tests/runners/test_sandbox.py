@@ -25,7 +25,7 @@ from tests.runners.conftest import FUNCTIONS, MakeSpec
 from tests.support.wheels import make_wheel
 
 from unkai.platform.bundles import BundleStore, pack
-from unkai.platform.runners import Instance, LogFiles, ProcessRunner
+from unkai.platform.runners import Instance, LogFiles, ProcessRunner, RunnerError
 from unkai.platform.runners.limits import DEFAULT_PIDS, QuantityError, from_resources
 from unkai.platform.runners.sandbox import namespace_uid
 
@@ -96,6 +96,17 @@ async def test_it_runs_as_its_namespace_user_without_privileges_or_a_port(
     assert instance.port == 0
     assert instance.socket_path is not None
     assert instance.socket_path.parent.stat().st_mode & 0o077 == 0  # only the platform
+
+
+async def test_run_as_non_root_refuses_uid_0_as_the_kubelet_does(
+    sandboxed: ProcessRunner, make_spec: MakeSpec
+) -> None:
+    with pytest.raises(RunnerError, match="container's runAsUser breaks non-root policy") as e:
+        await sandboxed.start(make_spec("spy", run_as_user=0, run_as_non_root=True))
+    assert e.value.reason == "CreateContainerConfigError"
+
+    instance = await sandboxed.start(make_spec("spy", run_as_non_root=True))  # its own uid
+    assert (await call(instance, "/whoami"))["uid"] == namespace_uid("default")
 
 
 async def test_a_memory_hog_is_killed_and_reported(

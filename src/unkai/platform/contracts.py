@@ -62,6 +62,7 @@ class Reason(StrEnum):
     CONTAINER_MISSING = "ContainerMissing"
     INSTANCE_START_FAILED = "InstanceStartFailed"
     SCALING_FAILED = "ScalingFailed"
+    CREATE_CONTAINER_CONFIG_ERROR = "CreateContainerConfigError"
     NOT_ISOLATED = "NotIsolated"
     """Healthy, but the sandbox or limits could not be applied here (the message says
     what): on ``ContainerHealthy=True``, so that it shows without failing the revision."""

@@ -129,6 +129,7 @@ class ProcessRunner:
         log_path = self.logs.instance(spec, instance_id)
         socket_path = None
         group: cgroups.InstanceGroup | None = None
+        self._check_non_root(spec)
         if self.mode == "fork":
             limits = _limits(spec)
             zygote = await self._zygote(spec)
@@ -195,6 +196,20 @@ class ProcessRunner:
             self._sockets = None
         if self.cgroups is not None:
             cgroups.release(self.cgroups)
+
+    def _check_non_root(self, spec: InstanceSpec) -> None:
+        """``runAsNonRoot`` refuses to run as uid 0, as the kubelet does (its words)."""
+        identity = None
+        if self.sandbox.enabled and self.mode == "fork":
+            identity = self.sandbox.identity(
+                spec.namespace, uid=spec.run_as_user, gid=spec.run_as_group
+            )
+        uid = os.geteuid() if identity is None else identity.uid
+        if spec.run_as_non_root and uid == 0:
+            message = "container's runAsUser breaks non-root policy"
+            if spec.run_as_user is None:
+                message = "container has runAsNonRoot and image will run as root"
+            raise RunnerError(Reason.CREATE_CONTAINER_CONFIG_ERROR, message)
 
     def _gaps(self, spec: InstanceSpec) -> list[str]:
         """What of the sandbox and the limits does not hold for ``spec``'s instances."""

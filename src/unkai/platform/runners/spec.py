@@ -27,8 +27,8 @@ class InstanceSpec:
     ``bundle`` is the unpacked bundle directory (process runner); ``image`` the image
     reference (container runner, or for the record). ``readiness_path`` ``None`` means a
     TCP probe, Knative's default for a container without an HTTP probe. ``resources``
-    is the container's (limits are read by the runner, see ``limits``); ``run_as_user``
-    and ``run_as_group`` its ``securityContext``'s, for the sandbox.
+    is the container's (limits are read by the runner, see ``limits``); ``run_as_user``,
+    ``run_as_group`` and ``run_as_non_root`` are its ``securityContext``'s, for the sandbox.
     """
 
     namespace: str
@@ -45,6 +45,7 @@ class InstanceSpec:
     resources: Mapping[str, Any] = field(default_factory=dict)
     run_as_user: int | None = None
     run_as_group: int | None = None
+    run_as_non_root: bool = False
 
     @property
     def key(self) -> RevisionKey:
@@ -106,4 +107,5 @@ def from_revision(revision: Mapping[str, Any], *, bundle: Path | None = None) ->
         resources=container.get("resources") or {},
         run_as_user=security.get("runAsUser"),
         run_as_group=security.get("runAsGroup"),
+        run_as_non_root=bool(security.get("runAsNonRoot")),
     )
