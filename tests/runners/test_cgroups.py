@@ -38,6 +38,8 @@ def test_v2_limits_go_to_the_unified_groups_files(tmp_path: Path) -> None:
 
     parent = unified / "platform.slice" / "unkai-test"
     assert (hierarchy.version, hierarchy.cpu) == (2, True)
+    own = unified / "platform.slice" / "cgroup.subtree_control"  # handed down to ours
+    assert own.read_text() == (parent / "cgroup.subtree_control").read_text()
     assert (parent / "cgroup.subtree_control").read_text() == "+memory +pids +cpu\n"
     directory = parent / "hello-00001-abc"
     assert group.directories == {"unified": directory}

@@ -14,17 +14,23 @@ Two kernels' worth of interface, detected once by :func:`detect`:
 
 Directories go under the platform's own group in each hierarchy (from
 ``/proc/self/cgroup``), in a ``unkai-{pid}-{random}`` parent of this runner's, so that
-two platforms (or runners) on one machine never meet; those of platforms that died (``kill -9``) are
-emptied and removed when the next one starts. An instance joins its group itself, before it
-runs any of the function's code: the platform opens the ``cgroup.procs`` files and the
-fork-server hands them to the child, which writes ``0`` ("me") to each. Opening them
-needs the platform's rights; writing through an open file does not (the kernel checks
-the opener), so the child can do it after dropping to its unprivileged user.
+two platforms (or runners) on one machine never meet; those of platforms that died
+(``kill -9``) are emptied and removed when the next one starts. On v2 the platform's
+own group must hand its controllers down, which v2 allows only to a group without
+processes: the platform then moves itself to a leaf child first (``unkai-platform``),
+as container engines do.
+
+An instance joins its group itself, before it runs any of the function's code: the
+platform opens the ``cgroup.procs`` files and the fork-server hands them to the child,
+which writes ``0`` ("me") to each. Opening them needs the platform's rights; writing
+through an open file does not (the kernel checks the opener), so the child can do it
+after dropping to its unprivileged user.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import signal
@@ -38,6 +44,8 @@ from unkai.platform.runners.limits import Limits
 CPU_PERIOD_US: Final = 100_000
 KILL_DEADLINE: Final = 5.0
 V1_CONTROLLERS: Final = ("memory", "pids", "cpu")
+V2_LEAF: Final = "unkai-platform"
+"""Where the platform moves itself on v2 when its group must hand controllers down."""
 
 
 @dataclass(frozen=True)
@@ -150,14 +158,17 @@ def detect(*, proc: Path = Path("/proc/self"), name: str | None = None) -> Hiera
     own = _own_groups(proc / "cgroup")
     mounts = _mounts(proc / "mountinfo")
     if "cgroup2" in mounts:
-        unified = _inside(mounts["cgroup2"], own.get("", "/"))
-        controllers = _read_words(unified / "cgroup.controllers")
+        base = _inside(mounts["cgroup2"], own.get("", "/"))
+        if base.name == V2_LEAF:  # an earlier runner of this process moved it there
+            base = base.parent
+        controllers = _read_words(base / "cgroup.controllers")
         if {"memory", "pids"} <= controllers:
-            _sweep(2, "unified", unified)
-            parent = unified / name
+            _sweep(2, "unified", base)
+            wanted = " ".join(f"+{c}" for c in ("memory", "pids", "cpu") if c in controllers)
             with contextlib.suppress(OSError):
+                _delegate(base, wanted)
+                parent = base / name
                 parent.mkdir(exist_ok=True)
-                wanted = " ".join(f"+{c}" for c in ("memory", "pids", "cpu") if c in controllers)
                 _write(parent / "cgroup.subtree_control", wanted)
                 return Hierarchy(2, {"unified": parent}, cpu="cpu" in controllers)
     roots: dict[str, Path] = {}
@@ -179,6 +190,21 @@ def detect(*, proc: Path = Path("/proc/self"), name: str | None = None) -> Hiera
         with contextlib.suppress(OSError):
             root.rmdir()
     return None
+
+
+def _delegate(group: Path, wanted: str) -> None:
+    """Enable ``wanted`` controllers for ``group``'s children. v2 allows that only in a
+    group without processes of its own (the root excepted): when ours has them
+    (``EBUSY``), this process moves to a leaf child, :data:`V2_LEAF`, first."""
+    try:
+        _write(group / "cgroup.subtree_control", wanted)
+    except OSError as error:
+        if error.errno != errno.EBUSY:
+            raise
+        leaf = group / V2_LEAF
+        leaf.mkdir(exist_ok=True)
+        _write(leaf / "cgroup.procs", os.getpid())
+        _write(group / "cgroup.subtree_control", wanted)
 
 
 def release(hierarchy: Hierarchy) -> None:
