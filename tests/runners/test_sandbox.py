@@ -67,7 +67,9 @@ async def test_a_spy_reads_nothing_of_the_platform_or_other_tenants(
     secrets_ = [str(token), str(database), "/proc/1/environ", f"/proc/{os.getpid()}/environ"]
     read = await call(instance, "/read", path=[*secrets_, str(other), str(own)])
     outside = [str(own), str(other), str(tmp_path / "x")]
-    written = await call(instance, "/write", path=[*outside, "/tmp/scratch"])
+    scratch = f"/tmp/unkai-spy-{secrets.token_hex(4)}"
+    written = await call(instance, "/write", path=[*outside, scratch])
+    mine = await call(instance, "/read", path=[scratch])
 
     assert read == {
         str(token): "FileNotFoundError",
@@ -77,7 +79,9 @@ async def test_a_spy_reads_nothing_of_the_platform_or_other_tenants(
         str(other): "FileNotFoundError",
         str(own): "done",
     }
-    assert written.pop("/tmp/scratch") == "done"  # its private /tmp
+    assert written.pop(scratch) == "done"
+    assert mine == {scratch: "done"}
+    assert not await asyncio.to_thread(os.path.exists, scratch)  # its /tmp: not the machine's
     assert set(written.values()) <= {"OSError", "PermissionError", "FileNotFoundError"}
     assert await call(instance, "/signal", pid=os.getpid()) == {"signal": "ProcessLookupError"}
 

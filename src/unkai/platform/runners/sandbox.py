@@ -128,6 +128,7 @@ class Sandbox:
                 args += ["--ro-bind", system, system]
         args += _binds(_python_paths() + sorted({Path(p) for p in read_only}))
         args += _binds(writable, how="--bind")
+        args += ["--setenv", "HOME", "/tmp"]  # the platform's home is not there
         args += ["--chdir", str(workdir), "--"]
         if identity is not None:
             assert self.setpriv is not None
