@@ -21,10 +21,10 @@ processes: the platform then moves itself to a leaf child first (``unkai-platfor
 as container engines do.
 
 An instance joins its group itself, before it runs any of the function's code: the
-platform opens the ``cgroup.procs`` files and the fork-server hands them to the child,
-which writes ``0`` ("me") to each. Opening them needs the platform's rights; writing
-through an open file does not (the kernel checks the opener), so the child can do it
-after dropping to its unprivileged user.
+platform opens the ``tasks`` (v1) or ``cgroup.procs`` (v2) files and the fork-server
+hands them to the child, which writes ``0`` ("me") to each. Opening them needs the
+platform's rights; writing through an open file does not (the kernel checks the
+opener), so the child can do it after dropping to its unprivileged user.
 """
 
 from __future__ import annotations
@@ -102,11 +102,18 @@ class InstanceGroup:
             _write(self.directories["cpu"] / "cpu.cfs_quota_us", _quota(limits.cpu))
 
     def open_procs(self) -> list[int]:
-        """File descriptors of each ``cgroup.procs`` (write-only) for the child to join by."""
+        """File descriptors (write-only) for the child to join by, one per hierarchy.
+
+        On v1 that is ``tasks``, not ``cgroup.procs``: the child writes ``0`` just after
+        the fork, while it has one thread, and moving one's own thread skips the
+        kernel's global threadgroup lock, whose RCU wait made every cold start ~14 ms
+        slower (measured, docs/benchmarks.md). v2 has no such file outside threaded
+        groups."""
+        name = "cgroup.procs" if self.version == 2 else "tasks"
         fds: list[int] = []
         try:
             for directory in self.directories.values():
-                fds.append(os.open(directory / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC))
+                fds.append(os.open(directory / name, os.O_WRONLY | os.O_CLOEXEC))
         except OSError:
             for fd in fds:
                 os.close(fd)

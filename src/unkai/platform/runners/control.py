@@ -14,7 +14,7 @@ Messages, one JSON object per line::
 
 Just before a "fork", the platform sends the instance's ``fds`` descriptors as one
 datagram on a second socket pair (``SCM_RIGHTS``): its log file, its listening Unix
-socket, then the ``cgroup.procs`` files it joins. With ``tcp`` the zygote also binds a
+socket, then the ``tasks`` or ``cgroup.procs`` files it joins. With ``tcp`` the zygote also binds a
 loopback port (reported as ``port``, and the child's ``PORT``); without, ``PORT`` is the
 request's ``port``.
 

@@ -134,8 +134,8 @@ class ForkServer:
     ) -> Forked:
         """A new instance logging to ``log`` and serving on the Unix ``listener``, and on
         its own loopback port when ``tcp`` (otherwise ``PORT`` is ``port``), having joined
-        the control groups whose ``cgroup.procs`` are open as ``groups``. The descriptors
-        stay the caller's to close."""  # fmt: skip
+        the control groups whose ``tasks`` or ``cgroup.procs`` are open as ``groups``.
+        The descriptors stay the caller's to close."""  # fmt: skip
         if not self.alive:
             raise RunnerError(Reason.FORK_FAILED, "the revision's zygote has exited")
         loop = asyncio.get_running_loop()

@@ -7,7 +7,7 @@ It applies ``func.yaml``'s env, calls :func:`unkai.runtime.prepare` once, and th
 answers the control channel (see ``control``): each "fork" comes with open file
 descriptors from the platform (on a second, datagram socket: ``--fd-channel``): the
 instance's log file, its listening Unix socket (the gateway's way in) and the
-``cgroup.procs`` files of its control groups. Unless the instance is sandboxed, the
+``tasks`` (or ``cgroup.procs``) files of its control groups. Unless the instance is sandboxed, the
 zygote also binds a socket on ``127.0.0.1:0`` (the contract's ``PORT``). It forks; the
 child joins its groups, then serves, so its first request is answered ~10 ms after the
 fork (``docs/architecture.md``, "Cold start is a fork"). A sandboxed zygote (see
