@@ -29,6 +29,7 @@ Classes keep the builtin base they had before the tree existed (``ValueError``,
     │   ├── PlatformError                     build.platforms: no wheels for that platform
     │   ├── NotRunnableError                  build.unpack: no process can run that image
     │   ├── BundleError (ValueError)          platform.bundles.archive: not a bundle
+    │   ├── QuantityError (ValueError)        platform.runners.limits: not a quantity
     │   ├── IgnoreFileError (ValueError)      platform.bundles.ignore: bad .funcignore
     │   ├── RequestRejectedError              platform.gateway.headers: a bad HTTP request
     │   ├── ApiError                          platform.apiserver.errors: a refused API request

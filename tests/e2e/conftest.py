@@ -147,12 +147,18 @@ class LivePlatform(RunningPlatform):
 
 
 @pytest.fixture
-def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LivePlatform]:
+def live(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[LivePlatform]:
+    """``parametrize("live", [False], indirect=True)``: with isolation switched off."""
     # Instances inherit our environment: naming the platform's data dir there lets a test
     # tell its own instances from those of other platforms running on the machine.
     monkeypatch.setenv("UNKAI_DATA_DIR", str(tmp_path))
     loop = asyncio.new_event_loop()
-    settings = Settings(data_dir=tmp_path, api_port=0, gateway_port=0, autoscaler=QUICK)
+    isolate = getattr(request, "param", True)
+    settings = Settings(
+        data_dir=tmp_path, api_port=0, gateway_port=0, autoscaler=QUICK, isolate=isolate
+    )
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     try:

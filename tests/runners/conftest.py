@@ -51,7 +51,11 @@ def make_spec(tmp_path: Path) -> MakeSpec:
 
 @pytest.fixture
 async def runner(logs: LogFiles, tmp_path: Path) -> AsyncIterator[ProcessRunner]:
-    process_runner = ProcessRunner(logs=logs, environments=tmp_path / "envs", ready_timeout=20)
+    """Not isolated: these tests reach instances directly on their loopback ``PORT``
+    (the sandbox's own tests are in ``test_sandbox.py``)."""
+    process_runner = ProcessRunner(
+        logs=logs, environments=tmp_path / "envs", ready_timeout=20, isolate=False
+    )
     yield process_runner
     await process_runner.close()
 
@@ -59,7 +63,7 @@ async def runner(logs: LogFiles, tmp_path: Path) -> AsyncIterator[ProcessRunner]
 @pytest.fixture
 async def spawn_runner(logs: LogFiles, tmp_path: Path) -> AsyncIterator[ProcessRunner]:
     process_runner = ProcessRunner(
-        logs=logs, mode="spawn", environments=tmp_path / "envs", ready_timeout=20
+        logs=logs, mode="spawn", environments=tmp_path / "envs", ready_timeout=20, isolate=False
     )
     yield process_runner
     await process_runner.close()

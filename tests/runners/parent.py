@@ -21,6 +21,7 @@ async def main(mode: str, work: Path) -> None:
     )  # fmt: skip
     runner = ProcessRunner(
         logs=LogFiles(work / "logs"), environments=work / "envs", mode=mode,  # type: ignore[arg-type]
+        isolate=False,  # reached on its loopback port
     )  # fmt: skip
     instance = await runner.start(spec)
     print(instance.port, flush=True)

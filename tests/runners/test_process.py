@@ -6,6 +6,7 @@ and per-instance log files."""
 import asyncio
 import os
 import signal
+import socket
 import stat
 import time
 from collections.abc import Callable
@@ -17,7 +18,7 @@ import pytest
 from tests.runners.conftest import MakeSpec
 
 from unkai.platform.runners import InstanceExit, InstanceStartError, LogFiles, ProcessRunner, read
-from unkai.platform.runners.forkserver import ForkServer
+from unkai.platform.runners.forkserver import Forked, ForkServer
 
 pytestmark = pytest.mark.anyio
 
@@ -246,8 +247,15 @@ async def test_a_closed_zygote_stops_its_instances_within_the_grace_period(
     spec = make_spec("echo")
     env = {**os.environ, **spec.contract_env()}
     zygote = await ForkServer.start(spec.bundle, env=env, log_path=logs.zygote(spec), grace=1)
-    calm = await zygote.fork("calm", log_path=logs.instance(spec, "calm"))
-    stuck = await zygote.fork("stuck", log_path=logs.instance(spec, "stuck"))
+
+    async def fork(name: str) -> Forked:
+        with logs.instance(spec, name).open("ab") as log, socket.socket(socket.AF_UNIX) as unix:
+            unix.bind(str(tmp_path / f"{name}.sock"))
+            unix.listen()
+            return await zygote.fork(name, log=log.fileno(), listener=unix.fileno())
+
+    calm = await fork("calm")
+    stuck = await fork("stuck")
     base = f"http://127.0.0.1:{stuck.port}"
     request = await in_flight(base, 30, tmp_path / "started")
 

@@ -78,12 +78,14 @@ def prepare(
     base_dir: Path | None = None,
     timeout: float = pip.DEFAULT_TIMEOUT,
     cancelled: Callable[[], bool] = lambda: False,
+    sandbox: pip.Sandboxing | None = None,
 ) -> Environment:
     """Return the environment, installing the requirements first when not cached.
 
     ``base_dir`` is where relative paths in requirement lines (``./vendor/pkg``,
     ``-r more.txt``) are resolved: the function's directory. ``timeout`` and
-    ``cancelled`` bound the install (see :func:`unkai.build.pip.install`).
+    ``cancelled`` bound the install, ``sandbox`` confines it (see
+    :func:`unkai.build.pip.install`).
     """
     base = base_dir or Path.cwd()
     key = environment_key(lines, base_dir=base)
@@ -97,7 +99,7 @@ def prepare(
     try:
         pip.install(
             requirements.for_pip(lines, base), target=staging, cwd=base,
-            timeout=timeout, cancelled=cancelled,
+            timeout=timeout, cancelled=cancelled, sandbox=sandbox,
         )  # fmt: skip
         pins.remove_runtime_copies(staging)
         try:

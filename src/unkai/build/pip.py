@@ -9,7 +9,9 @@ version. Every other failure keeps pip's own last words.
 pip runs in a process group of its own, bounded in time (``timeout``) and stoppable
 (``cancelled``): a requirement that hangs (an index that never answers, a ``setup.py``
 that never returns) is killed with everything it started, and says so, instead of
-holding a deploy, and the thread that waits for it, for ever.
+holding a deploy, and the thread that waits for it, for ever. The embedded platform
+also runs it sandboxed (``sandbox``: as the function's user, seeing only what it reads
+and the target it fills; see ``unkai.platform.runners.sandbox``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ _CAUSES = "The conflict is caused by:"
 DEFAULT_TIMEOUT: Final = 600.0
 _POLL: Final = 0.25
 
+Sandboxing = Callable[[list[str], Sequence[Path], Path], list[str]]
+"""How to run pip confined: ``(command, paths it reads, the target it fills)`` -> the
+command to run instead."""
+
 
 class InstallCancelledError(RequirementsError):
     """Nobody wants the environment any more (its revision went away)."""
@@ -51,11 +57,13 @@ def install(
     cancelled: Callable[[], bool] = lambda: False,
     options: Sequence[str] = (),
     constrained: bool = True,
+    sandbox: Sandboxing | None = None,
 ) -> None:
     """Install ``lines`` into ``target``, constrained to the runtime's versions unless
     not ``constrained``, within ``timeout`` seconds; stop early
-    (:class:`InstallCancelledError`) once ``cancelled()``. ``options`` go to pip as they
-    are (an image's ``--platform``/``--python-version`` tags)."""
+    (:class:`InstallCancelledError`) once ``cancelled()``; through ``sandbox`` when
+    given. ``options`` go to pip as they are (an image's ``--platform``/``--python-version``
+    tags)."""
     with tempfile.TemporaryDirectory(prefix="unkai-pip-") as scratch:
         listing = Path(scratch) / "requirements.txt"
         listing.write_text("\n".join(lines) + "\n")
@@ -68,6 +76,9 @@ def install(
             *(("-c", str(runtime)) if constrained else ()),
             *options,
         ]
+        if sandbox is not None:
+            os.chmod(scratch, 0o755)  # a sandboxed pip runs as another user
+            command = sandbox(command, [Path(scratch), cwd], target)
         result = _run(command, cwd=cwd, timeout=timeout, cancelled=cancelled)
     if result.returncode == 0:
         return

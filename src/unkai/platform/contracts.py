@@ -69,6 +69,9 @@ class Reason(StrEnum):
     UNSUPPORTED_BY_RUNNER = "UnsupportedByRunner"
     CREATE_CONTAINER_CONFIG_ERROR = "CreateContainerConfigError"
     PROTOCOL_UNSUPPORTED = "ProtocolUnsupported"
+    NOT_ISOLATED = "NotIsolated"
+    """Healthy, but the sandbox or limits could not be applied here (the message says
+    what): on ``ContainerHealthy=True``, so that it shows without failing the revision."""
 
 
 PERMANENT: frozenset[str] = frozenset(

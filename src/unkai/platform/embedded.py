@@ -76,6 +76,8 @@ class Settings:
     domain: str = "localhost"
     autoscaler: AutoscalerConfig = field(default_factory=AutoscalerConfig)
     runner_mode: Mode = "fork"
+    isolate: bool = True
+    """Sandbox bundle instances and limit them with cgroups where the machine allows."""
 
 
 class Platform:
@@ -132,7 +134,9 @@ class Platform:
             assert readiness is not None
             self.readiness = readiness
         else:
-            processes = ProcessRunner(logs=self.logs, mode=settings.runner_mode)
+            processes = ProcessRunner(
+                logs=self.logs, mode=settings.runner_mode, isolate=settings.isolate
+            )
             self.data_plane = self.readiness = DataPlane(
                 gateway=self.gateway,
                 autoscaler=self.autoscaler,

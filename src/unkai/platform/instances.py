@@ -18,6 +18,9 @@ written to the revision's ``platform.log``, for ``unkai logs``
 it fails (an ``OSError`` while stopping an instance, say), the revision reports
 ``ContainerHealthy=False`` with reason ``ScalingFailed`` and the task starts again
 after a backoff, so a revision never says Ready while nothing manages its instances.
+A healthy instance that runs without the sandbox or its limits (the machine does not
+allow them) makes ``ContainerHealthy=True`` carry reason ``NotIsolated`` and what is
+missing.
 """
 
 from __future__ import annotations
@@ -126,7 +129,7 @@ class RevisionInstances:
             if not self.routed and self.desired == 0 and not self.ready and not self._starting:
                 await self._runner.retire(self.spec.key)
             if self.healthy.reason == Reason.SCALING_FAILED:  # a pass went through again
-                self.healthy = Report("True")
+                self.healthy = _healthy(self.ready[0]) if self.ready else Report("True")
                 self._changed()
             await self._wake.wait()
 
@@ -204,7 +207,8 @@ class RevisionInstances:
         instance.on_exit(lambda: self._exited(instance))
         instance.on_serving(self._publish)
         self._publish()
-        self.healthy = self.resources = Report("True")
+        self.resources = Report("True")
+        self.healthy = _healthy(instance)
         self._changed()  # healthy, and one more of the Revision's actualReplicas
 
     async def _retire(self, instance: Instance) -> None:
@@ -249,6 +253,13 @@ class RevisionInstances:
 
 def _outcomes(stats: RevisionStats) -> Outcomes:
     return Outcomes(stats.timeouts, stats.overloads, stats.upstream_failures)
+
+
+def _healthy(instance: Instance) -> Report:
+    """Healthy; with what of the sandbox does not hold, when something does not."""
+    if instance.unisolated:
+        return Report("True", Reason.NOT_ISOLATED, instance.unisolated)
+    return Report("True")
 
 
 def _endpoint(instance: Instance) -> Endpoint:

@@ -87,6 +87,7 @@ class BundleStore:
             return
         tree.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=_UNPACKING, dir=tree.parent))
+        staging.chmod(0o755)  # like its folders: sandboxed instances run as other users
         try:
             extract(data, staging, max_size=self.max_size)
             _make_read_only(staging)

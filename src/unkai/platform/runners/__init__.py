@@ -2,8 +2,9 @@
 
 The data plane asks a :class:`Runner` for instances of an :class:`InstanceSpec`
 (``from_revision`` reads one from a Revision) and gets :class:`Instance` objects
-listening on loopback ports; see ``base`` for the contract, docs/runners.md for the
-whole story. Output goes to per-instance files (:class:`LogFiles`, ``read``, ``follow``).
+listening on Unix sockets or loopback ports (bundles run sandboxed, with their limits:
+``sandbox``, ``cgroups``, ``limits``); see ``base`` for the contract, docs/runners.md
+for the whole story. Output goes to per-instance files (:class:`LogFiles`, ``read``, ``follow``).
 """
 
 from unkai.platform.runners.base import (

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("unkai.runners")
 HOST: Final = "127.0.0.1"
 TAIL_LINES: Final = 20
+OOM_KILLED: Final = "OOMKilled"
 
 
 class RunnerError(TargetError):
@@ -67,16 +68,22 @@ class InstanceStartError(RunnerError):
 class InstanceExit:
     """How an instance ended: ``code`` as ``Popen.returncode`` (negative: killed by that
     signal) and the last lines of its log; ``cause`` is the platform's reason when it
-    ended it on purpose (a failed liveness probe) and ``why`` what it saw."""
+    ended it on purpose (a failed liveness probe) and ``why`` what it saw; ``oom_killed``
+    whether the kernel killed it for want of memory."""
 
     code: int
     log_tail: tuple[str, ...] = ()
     cause: str = ""
     why: str = ""
+    oom_killed: bool = False
 
     @property
     def reason(self) -> str:
-        """Kubernetes' form: ``ExitCode1``; ``ExitCode137`` for SIGKILL (128 + signal)."""
+        """Kubernetes' form: ``ExitCode1``; ``ExitCode137`` for SIGKILL (128 + signal);
+        ``OOMKilled`` when the kernel killed a process of the instance for want of memory;
+        the platform's ``cause`` when it ended the instance on purpose."""
+        if self.oom_killed:
+            return OOM_KILLED
         if self.cause:
             return self.cause
         return f"ExitCode{self.code if self.code >= 0 else 128 - self.code}"
@@ -86,6 +93,8 @@ class InstanceExit:
         how = f"exit code {self.code}"
         if self.code < 0:
             how = f"killed by {signal.Signals(-self.code).name}"
+        if self.oom_killed:
+            how += " after using all the memory its limit allows (resources.limits.memory)"
         lines = logfiles.summary(self.log_tail)
         told = f"{self.why}; the instance was restarted ({how})" if self.cause else ""
         said = told or f"Container failed with {how}"
@@ -94,7 +103,11 @@ class InstanceExit:
 
 class Instance:
     """One running instance, on ``127.0.0.1:{port}`` and, when ``socket_path`` is set,
-    on that Unix socket too (the gateway and the readiness probe use it then).
+    on that Unix socket too (the gateway and the readiness probe use it then; a
+    sandboxed instance listens on nothing else, and its ``port`` is 0).
+
+    ``oom_killed()`` says, once it has ended, whether the kernel killed it for want of
+    memory; ``unisolated`` says what of the sandbox could not be applied ("" when all).
 
     Runners build it from the exit status to come (``returncode``) and a way to signal
     the process (group); everything else is the same whatever runs it.
@@ -112,11 +125,15 @@ class Instance:
         socket_path: Path | None = None,
         exec_prefix: tuple[str, ...] = (),
         exec_env: Mapping[str, str] | None = None,
+        oom_killed: Callable[[], bool] = lambda: False,
+        unisolated: str = "",
     ) -> None:
         self.id = id
         self.spec = spec
         self.port = port
         self.socket_path = socket_path
+        self.unisolated = unisolated
+        self._oom_killed = oom_killed
         self.log_path = log_path
         self.started_at = time.monotonic()
         self._returncode = returncode
@@ -147,7 +164,7 @@ class Instance:
             return None
         if self._ended is None:
             code, tail = self._returncode.result(), tuple(self.log_tail())
-            self._ended = InstanceExit(code, tail, *self._cause)
+            self._ended = InstanceExit(code, tail, *self._cause, oom_killed=self._oom_killed())
         return self._ended
 
     def on_exit(self, callback: Callable[[], object]) -> None:

@@ -5,12 +5,18 @@ Messages, one JSON object per line::
 
     zygote -> platform   {"event": "ready", "pid": 123}                 after loading the function
                          {"event": "failed", "error": "..."}            could not load it; exits 2
-    platform -> zygote   {"op": "fork", "id": "hello-00001-3fa2c1", "log": "/path/x.log",
-                          "socket": "/tmp/unkai-x/1.sock"}   (socket: optional)
+    platform -> zygote   {"op": "fork", "id": "hello-00001-3fa2c1", "fds": 4,
+                          "tcp": false, "port": 8080}
     zygote -> platform   {"event": "forked", "id": "...", "pid": 124, "port": 40123}
                          {"event": "fork-failed", "id": "...", "error": "..."}
     platform -> zygote   {"op": "signal", "id": "...", "signal": 15}    to the instance's group
     zygote -> platform   {"event": "exited", "id": "...", "code": 0}    as Popen.returncode
+
+Just before a "fork", the platform sends the instance's ``fds`` descriptors as one
+datagram on a second socket pair (``SCM_RIGHTS``): its log file, its listening Unix
+socket, then the ``tasks`` or ``cgroup.procs`` files it joins. With ``tcp`` the zygote also binds a
+loopback port (reported as ``port``, and the child's ``PORT``); without, ``PORT`` is the
+request's ``port``.
 
 Signals go through the zygote because it is the instances' parent: until it has reaped
 a child, that pid cannot be reused, so a signal never reaches a stranger. When the

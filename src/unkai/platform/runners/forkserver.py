@@ -1,10 +1,13 @@
 """The platform's side of a zygote: start it, ask it to fork, hear about exits.
 
-:meth:`ForkServer.start` spawns the zygote (see ``zygote``) with one end of a Unix
-socket pair and waits until it has loaded the function. :meth:`ForkServer.fork` then
-returns a new instance's pid and port together with a future of its exit status; the
-future exists before the request is sent, so an instance that dies at once is still
-heard of. If the zygote itself dies, its instances are killed (their process groups)
+:meth:`ForkServer.start` spawns the zygote (see ``zygote``), possibly through a
+sandbox's command, with one end of a Unix socket pair for JSON lines and one of a
+datagram pair for file descriptors, and waits until it has loaded the function.
+:meth:`ForkServer.fork` hands it the instance's descriptors, then returns the new
+instance's pid (as the zygote sees it) and port together with a future of its exit
+status; the future exists before the request is sent, so an instance that dies at
+once is still heard of. If the zygote itself dies, its instances are killed (their
+process groups, or the kernel does it when the zygote had a pid namespace of its own)
 and their futures end with SIGKILL's status: nothing is left running unwatched.
 """
 
@@ -17,6 +20,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TypeVar
@@ -26,6 +30,7 @@ from unkai.platform.runners import control, logfiles
 from unkai.platform.runners.base import InstanceExit, InstanceStartError, RunnerError
 
 _CLOSE_SLACK: Final = 5.0
+_FDS_TIMEOUT: Final = 5.0
 T = TypeVar("T")
 
 
@@ -44,13 +49,17 @@ class ForkServer:
         process: asyncio.subprocess.Process,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
+        fds: socket.socket,
         *,
         grace: float,
+        pid_namespace: bool,
     ) -> None:
         self.process = process
         self._reader = reader
         self._writer = writer
+        self._fds = fds
         self._grace = grace
+        self._pid_namespace = pid_namespace
         self._forks: dict[str, asyncio.Future[tuple[int, int]]] = {}
         self._exits: dict[str, asyncio.Future[int]] = {}
         self._pids: dict[str, int] = {}
@@ -65,32 +74,41 @@ class ForkServer:
         log_path: Path,
         grace: float,
         cwd: str | None = None,
+        wrap: Callable[[list[str]], list[str]] | None = None,
     ) -> ForkServer:
         """A zygote that has loaded the function in ``directory``, or :class:`InstanceStartError`
-        with its exit status and log when it could not; its forks inherit ``cwd``."""
+        with its exit status and log when it could not; its forks inherit ``cwd``. ``wrap``
+        turns the zygote's command into the sandbox's; the zygote then has its own pid
+        namespace."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        fds_ours, fds_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        fds_ours.settimeout(_FDS_TIMEOUT)
+        argv = [sys.executable, "-m", "unkai.platform.runners.zygote", str(directory)]
+        argv += ["--control-fd", str(theirs.fileno()), "--fd-channel", str(fds_theirs.fileno())]
+        argv += ["--grace", str(grace)]
         try:
-            with theirs, log_path.open("ab") as log:
+            with theirs, fds_theirs, log_path.open("ab") as log:
                 since = log.tell()  # the log is the revision's: earlier attempts precede
                 process = await asyncio.create_subprocess_exec(
-                    *(sys.executable, "-m", "unkai.platform.runners.zygote", str(directory)),
-                    *("--control-fd", str(theirs.fileno()), "--grace", str(grace)),
+                    *(argv if wrap is None else wrap(argv)),
                     env=env,
                     stdin=asyncio.subprocess.DEVNULL,
                     stdout=log,
                     stderr=log,
-                    pass_fds=(theirs.fileno(),),
+                    pass_fds=(theirs.fileno(), fds_theirs.fileno()),
                     start_new_session=True,
                     cwd=cwd,
                 )
         except BaseException:
             ours.close()
+            fds_ours.close()
             raise
         reader, writer = await asyncio.open_unix_connection(sock=ours)
         try:
             first = await reader.readline()
         except BaseException:  # cancelled (a start timeout): leave nothing behind
             writer.close()
+            fds_ours.close()
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             await asyncio.shield(process.wait())
@@ -98,31 +116,47 @@ class ForkServer:
         hello = json.loads(first) if first.strip() else {}
         if hello.get("event") != "ready":
             writer.close()
+            fds_ours.close()
             # The user's file names (``func.py``), not the bundle copy's (``/…/sha256/…/func.py``)
             tail = (
                 line.replace(f"{directory}/", "") for line in logfiles.tail(log_path, since=since)
             )
             ended = InstanceExit(await process.wait(), tuple(tail))
             raise InstanceStartError(ended.reason, ended.message, ended)
-        return cls(process, reader, writer, grace=grace)
+        return cls(process, reader, writer, fds_ours, grace=grace, pid_namespace=wrap is not None)
 
     @property
     def alive(self) -> bool:
         return not self._events.done()
 
     async def fork(
-        self, instance_id: str, *, log_path: Path, socket_path: Path | None = None
+        self,
+        instance_id: str,
+        *,
+        log: int,
+        listener: int,
+        groups: Sequence[int] = (),
+        tcp: bool = True,
+        port: int = 0,
     ) -> Forked:
-        """A new instance serving on its own loopback port, and on a Unix socket at
-        ``socket_path`` when given (logging to ``log_path``)."""
+        """A new instance logging to ``log`` and serving on the Unix ``listener``, and on
+        its own loopback port when ``tcp`` (otherwise ``PORT`` is ``port``), having joined
+        the control groups whose ``tasks`` or ``cgroup.procs`` are open as ``groups``.
+        The descriptors stay the caller's to close."""  # fmt: skip
         if not self.alive:
             raise RunnerError(Reason.FORK_FAILED, "the revision's zygote has exited")
         loop = asyncio.get_running_loop()
         forked = self._forks[instance_id] = loop.create_future()
         exited = self._exits[instance_id] = loop.create_future()
-        request: control.Message = {"op": "fork", "id": instance_id, "log": str(log_path)}
-        if socket_path is not None:
-            request["socket"] = str(socket_path)
+        fds = [log, listener, *groups]
+        request: control.Message = {"op": "fork", "id": instance_id, "fds": len(fds)}
+        request.update(tcp=tcp, port=port)
+        try:  # a tiny datagram into an idle socket: no wait in practice, 5 s at worst
+            socket.send_fds(self._fds, [b"f"], fds)
+        except OSError as error:
+            self._forks.pop(instance_id, None)
+            self._exits.pop(instance_id, None)
+            raise RunnerError(Reason.FORK_FAILED, f"cannot reach the zygote: {error}") from None
         await self._send(request)
         try:
             pid, port = await forked
@@ -186,7 +220,8 @@ class ForkServer:
     def _lost(self) -> None:
         """The zygote is gone: kill what it left behind, fail what waits on it."""
         self._writer.close()
-        for pid in self._pids.values():
+        self._fds.close()
+        for pid in self._pids.values() if not self._pid_namespace else ():
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
         for instance_id, forked in self._forks.items():

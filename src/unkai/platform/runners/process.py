@@ -3,12 +3,18 @@
 Two modes, chosen when the runner is made:
 
 * ``"fork"`` (default): one zygote per active revision (see ``zygote``) loads the
-  function once; each instance is a fork of it, serving about 10 ms later, on its
-  ``PORT`` and on a Unix socket in the runner's private directory (mode 0700), which
-  is how the gateway and the readiness probe reach it.
+  function once; each instance is a fork of it, serving about 10 ms later on a Unix
+  socket in the runner's private directory (mode 0700), which is how the gateway and
+  the readiness probe reach it. Isolated (the default, where this machine allows: see
+  ``sandbox`` and ``cgroups``), the zygote runs in a sandbox and each instance in a
+  control group of its own with the container's limits, and it has no TCP port;
+  otherwise it also serves on a loopback ``PORT``.
 * ``"spawn"``: each instance is a fresh ``python -m unkai.runtime``, which imports and
   loads the function itself. Slower to start, but nothing is shared between instances;
   the fallback where forking is unwelcome (a function that starts threads at import).
+
+When an instance ends, whatever is left in its control group (detached children) is
+killed with it, and an OOM kill is reported as ``OOMKilled``.
 
 Either way an instance runs Unkai's interpreter with the function's requirements (a
 cached environment, see ``unkai.build.environments``) first on ``PYTHONPATH``, the
@@ -32,13 +38,15 @@ import asyncio
 import contextlib
 import functools
 import itertools
+import logging
 import os
 import secrets
 import shutil
+import socket
 import sys
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Final, Literal
@@ -46,6 +54,7 @@ from typing import Final, Literal
 from unkai.api.yamlsource import SourceError
 from unkai.build import environments, pip
 from unkai.platform.contracts import Reason, RevisionKey
+from unkai.platform.runners import cgroups
 from unkai.platform.runners.base import (
     HOST,
     Instance,
@@ -54,13 +63,17 @@ from unkai.platform.runners.base import (
     RunnerError,
     free_port,
 )
-from unkai.platform.runners.forkserver import ForkServer
+from unkai.platform.runners.forkserver import Forked, ForkServer
+from unkai.platform.runners.limits import Limits, QuantityError, from_resources
 from unkai.platform.runners.logfiles import LogFiles, summary, tail
+from unkai.platform.runners.sandbox import Sandbox
 from unkai.platform.runners.spec import InstanceSpec
 from unkai.runtime import LoadError, lifeline, load_spec
 
 Mode = Literal["fork", "spawn"]
 INSTALLS_AT_ONCE: Final = 2
+BACKLOG: Final = 2048
+log = logging.getLogger("unkai.runners")
 
 
 class ProcessRunner:
@@ -69,7 +82,9 @@ class ProcessRunner:
     ``environments`` is where requirement environments are cached (default: the user's
     cache dir); ``ready_timeout`` bounds loading the function and each instance's
     readiness; ``install_timeout`` bounds installing the requirements; ``inherited`` is
-    the environment instances start from (default: ours).
+    the environment instances start from (default: ours); ``isolate=False`` runs
+    instances unsandboxed and unlimited, as the platform's user (and says so in every
+    instance's ``unisolated``, as it does for whatever this machine does not permit).
     Forked instances' Unix sockets live in a private temporary directory (short, as
     socket paths must be) that :meth:`close` removes.
     """
@@ -83,9 +98,20 @@ class ProcessRunner:
         ready_timeout: float = 60.0,
         install_timeout: float = pip.DEFAULT_TIMEOUT,
         inherited: Mapping[str, str] | None = None,
+        isolate: bool = True,
     ) -> None:
         self.logs = logs
         self.mode = mode
+        self.sandbox = Sandbox.detect() if isolate else Sandbox.off("switched off (isolate=False)")
+        self.cgroups = cgroups.detect() if isolate else None
+        self.gaps = self.sandbox.gaps
+        if self.cgroups is None:
+            why = "no writable cgroup hierarchy" if isolate else "switched off (isolate=False)"
+            self.gaps += (f"memory, CPU and process limits are not enforced: {why}",)
+        if mode == "spawn" and self.sandbox.enabled:
+            self.gaps += ("spawned instances (mode=spawn) are neither sandboxed nor limited",)
+        if self.gaps:
+            log.warning("instances will not be fully isolated: %s", "; ".join(self.gaps))
         self._environments = environments
         self._ready_timeout = ready_timeout
         self._install_timeout = install_timeout
@@ -109,15 +135,26 @@ class ProcessRunner:
         instance_id = f"{spec.revision}-{secrets.token_hex(3)}"
         log_path = self.logs.instance(spec, instance_id)
         socket_path = None
+        group: cgroups.InstanceGroup | None = None
+        self._check_non_root(spec)
         if self.mode == "fork":
+            limits = _limits(spec)
             zygote = await self._zygote(spec)
             socket_path = self._socket_path()
-            forked = await zygote.fork(instance_id, log_path=log_path, socket_path=socket_path)
+            group = self._group(instance_id, limits)
+            try:
+                forked = await self._fork(zygote, spec, instance_id, log_path, socket_path, group)
+            except BaseException:
+                socket_path.unlink(missing_ok=True)
+                if group is not None:
+                    group.remove()
+                raise
 
             async def send_signal(signum: int) -> None:
                 await zygote.signal(instance_id, signum)
 
-            port, returncode = forked.port, forked.returncode
+            port = 0 if self.sandbox.enabled else forked.port  # no TCP outside the sandbox
+            returncode = asyncio.ensure_future(_ended(forked.returncode, group))
         else:
             port, process = await self._spawn(spec, log_path)
             returncode = asyncio.ensure_future(process.wait())
@@ -136,6 +173,8 @@ class ProcessRunner:
             send_signal=send_signal,
             socket_path=socket_path,
             exec_env={**self._inherited, **spec.env, **spec.contract_env(port=port)},
+            oom_killed=lambda: group is not None and group.oom_kills() > 0,
+            unisolated="; ".join(self._gaps(spec)),
         )
         if socket_path is not None:
             instance.on_exit(lambda: socket_path.unlink(missing_ok=True))
@@ -163,6 +202,68 @@ class ProcessRunner:
         if self._sockets is not None:
             shutil.rmtree(self._sockets, ignore_errors=True)
             self._sockets = None
+        if self.cgroups is not None:
+            cgroups.release(self.cgroups)
+
+    def _check_non_root(self, spec: InstanceSpec) -> None:
+        """``runAsNonRoot`` refuses to run as uid 0, as the kubelet does (its words)."""
+        identity = None
+        if self.sandbox.enabled and self.mode == "fork":
+            identity = self.sandbox.identity(
+                spec.namespace, uid=spec.run_as_user, gid=spec.run_as_group
+            )
+        uid = os.geteuid() if identity is None else identity.uid
+        if spec.run_as_non_root and uid == 0:
+            message = "container's runAsUser breaks non-root policy"
+            if spec.run_as_user is None:
+                message = "container has runAsNonRoot and image will run as root"
+            raise RunnerError(Reason.CREATE_CONTAINER_CONFIG_ERROR, message)
+
+    def _gaps(self, spec: InstanceSpec) -> list[str]:
+        """What of the sandbox and the limits does not hold for ``spec``'s instances."""
+        gaps = list(self.gaps)
+        if self.cgroups is not None and not self.cgroups.cpu and _limits(spec).cpu is not None:
+            gaps.append("resources.limits.cpu is not enforced: the cpu cgroup is not writable")
+        return gaps
+
+    def _group(self, instance_id: str, limits: Limits) -> cgroups.InstanceGroup | None:
+        if self.cgroups is None:
+            return None
+        try:
+            return self.cgroups.create(instance_id, limits)
+        except OSError as error:
+            message = f"cannot make the instance's cgroup: {error}"
+            raise RunnerError(Reason.FORK_FAILED, message) from None
+
+    async def _fork(
+        self,
+        zygote: ForkServer,
+        spec: InstanceSpec,
+        instance_id: str,
+        log_path: Path,
+        socket_path: Path,
+        group: cgroups.InstanceGroup | None,
+    ) -> Forked:
+        """Fork an instance, handing it its log, its listening socket and its groups; it
+        listens on TCP only unsandboxed, and ``PORT`` is then its port (else the
+        container's, which nothing outside the sandbox can reach)."""
+        sandboxed = self.sandbox.enabled
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        fds: list[int] = []
+        try:
+            listener.bind(str(socket_path))
+            listener.listen(BACKLOG)
+            fds.append(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644))
+            if group is not None:
+                fds += group.open_procs()
+            return await zygote.fork(
+                instance_id, log=fds[0], listener=listener.fileno(), groups=fds[1:],
+                tcp=not sandboxed, port=spec.container_port if sandboxed else 0,
+            )  # fmt: skip
+        finally:
+            listener.close()
+            for fd in fds:
+                os.close(fd)
 
     def _socket_path(self) -> Path:
         """A fresh path for an instance's Unix socket."""
@@ -205,11 +306,46 @@ class ProcessRunner:
                 return await ForkServer.start(
                     _bundle(spec), env=env, log_path=log_path, grace=spec.grace_period,
                     cwd=spec.working_dir or None,
+                    wrap=self._wrap(spec, env),
                 )  # fmt: skip
         except TimeoutError:
             lines = summary(tail(log_path))
             message = f"the function did not load in {self._ready_timeout:g}s; last log lines:"
             raise InstanceStartError(Reason.LOAD_TIMEOUT, f"{message}\n{lines}") from None
+
+    def _wrap(
+        self, spec: InstanceSpec, env: Mapping[str, str]
+    ) -> Callable[[list[str]], list[str]] | None:
+        """How the zygote's command is run in the sandbox (``None``: as it is)."""
+        if not self.sandbox.enabled:
+            return None
+        identity = self.sandbox.identity(
+            spec.namespace, uid=spec.run_as_user, gid=spec.run_as_group
+        )
+        sites = [Path(p) for p in env["PYTHONPATH"].split(os.pathsep) if p and Path(p).exists()]
+        return functools.partial(
+            self.sandbox.command, identity=identity, read_only=[_bundle(spec), *sites],
+            workdir=_bundle(spec),
+        )  # fmt: skip
+
+    def _pip_sandbox(self, spec: InstanceSpec) -> pip.Sandboxing | None:
+        """How the revision's requirements are installed: in the sandbox too, as its user,
+        seeing what pip reads and writing only the environment being filled."""
+        if not self.sandbox.enabled:
+            return None
+        identity = self.sandbox.identity(
+            spec.namespace, uid=spec.run_as_user, gid=spec.run_as_group
+        )
+
+        def sandboxed(command: list[str], read_only: Sequence[Path], target: Path) -> list[str]:
+            if identity is not None:  # the target is the platform's new, empty directory
+                os.chown(target, identity.uid, identity.gid)
+            return self.sandbox.command(
+                command, identity=identity, read_only=read_only, writable=[target],
+                workdir=read_only[-1],
+            )  # fmt: skip
+
+        return sandboxed
 
     async def _environment(self, spec: InstanceSpec) -> dict[str, str]:
         """What an instance's (or zygote's) environment is, before ``PORT``."""
@@ -222,6 +358,7 @@ class ProcessRunner:
         install = functools.partial(
             environments.prepare, lines, root=self._environments, base_dir=directory,
             timeout=self._install_timeout, cancelled=unwanted.is_set,
+            sandbox=self._pip_sandbox(spec),
         )  # fmt: skip
         try:
             site = await asyncio.get_running_loop().run_in_executor(self._installs, install)
@@ -254,6 +391,25 @@ def _bundle(spec: InstanceSpec) -> Path:
     if spec.bundle is None:
         raise RunnerError(Reason.BUNDLE_MISSING, f"{spec.image or spec.revision}: no bundle to run")
     return spec.bundle
+
+
+def _limits(spec: InstanceSpec) -> Limits:
+    try:
+        return from_resources(spec.resources)
+    except QuantityError as error:
+        field = "spec.containers[0].resources.limits"
+        raise RunnerError(Reason.FUNCTION_INVALID, f"{field}: {error}") from None
+
+
+async def _ended(returncode: asyncio.Future[int], group: cgroups.InstanceGroup | None) -> int:
+    """The instance's exit status, once nothing of it is left: what it started
+    (detached or not) is killed and its group removed."""
+    code = await asyncio.shield(returncode)
+    if group is not None:
+        await asyncio.to_thread(group.kill)
+        group.oom_kills()  # read (and kept) before the group goes
+        group.remove()
+    return code
 
 
 def _usable(task: asyncio.Task[ForkServer]) -> bool:

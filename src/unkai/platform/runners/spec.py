@@ -50,7 +50,9 @@ class InstanceSpec:
     reference (container runner, or for the record). ``readiness`` is the probe that
     says the instance may serve (TCP is Knative's default for an image; a bundle is
     probed at the runtime's readiness endpoint, which also fails while it drains).
-    ``protocol`` is ``http1`` or ``h2c`` (the port's name).
+    ``protocol`` is ``http1`` or ``h2c`` (the port's name). ``resources`` is the
+    container's (limits are read by the runner, see ``limits``); ``run_as_user``,
+    ``run_as_group`` and ``run_as_non_root`` are its ``securityContext``'s, for the sandbox.
     """
 
     namespace: str
@@ -71,6 +73,10 @@ class InstanceSpec:
     working_dir: str = ""
     mounts: tuple[Mount, ...] = ()
     volumes_dir: Path | None = None
+    resources: Mapping[str, Any] = field(default_factory=dict)
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+    run_as_non_root: bool = False
 
     @property
     def key(self) -> RevisionKey:
@@ -122,6 +128,7 @@ def from_revision(
     if bundle is not None and (readiness is None or readiness.handler == "tcpSocket"):
         readiness = replace(readiness or DEFAULT_READINESS, handler="httpGet",
                             path=DEFAULT_READINESS_PATH)  # fmt: skip
+    security = container.get("securityContext") or {}
     name = metadata["name"]
     return InstanceSpec(
         namespace=metadata.get("namespace", "default"),
@@ -142,6 +149,10 @@ def from_revision(
         working_dir=str(container.get("workingDir") or ""),
         mounts=tuple(_mount(mount, spec) for mount in container.get("volumeMounts") or []),
         volumes_dir=volumes_dir,
+        resources=container.get("resources") or {},
+        run_as_user=security.get("runAsUser"),
+        run_as_group=security.get("runAsGroup"),
+        run_as_non_root=bool(security.get("runAsNonRoot")),
     )
 
 

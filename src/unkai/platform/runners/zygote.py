@@ -4,11 +4,14 @@
 the process runner once per active revision with the revision's environment (the
 requirements' site on ``PYTHONPATH``, the ``K_*`` variables, the container's ``env``).
 It applies ``func.yaml``'s env, calls :func:`unkai.runtime.prepare` once, and then
-answers the control channel (see ``control``): for each "fork" it binds a listening
-socket on ``127.0.0.1:0`` (the contract's ``PORT``) and, when the platform names one, a
-Unix socket (the gateway's cheaper way in), and forks; the child serves on both at
-once, so its first request is answered ~10 ms after the fork (``docs/architecture.md``,
-"Cold start is a fork").
+answers the control channel (see ``control``): each "fork" comes with open file
+descriptors from the platform (on a second, datagram socket: ``--fd-channel``): the
+instance's log file, its listening Unix socket (the gateway's way in) and the
+``tasks`` (or ``cgroup.procs``) files of its control groups. Unless the instance is sandboxed, the
+zygote also binds a socket on ``127.0.0.1:0`` (the contract's ``PORT``). It forks; the
+child joins its groups, then serves, so its first request is answered ~10 ms after the
+fork (``docs/architecture.md``, "Cold start is a fork"). A sandboxed zygote (see
+``sandbox``) sees neither the logs nor the socket directory: descriptors are all it gets.
 
 Forking is only safe from a process with one thread and no running event loop, so the
 zygote is a plain blocking loop over ``selectors``; SIGCHLD and SIGTERM only wake it up
@@ -45,9 +48,12 @@ _BACKLOG: Final = 2048
 class Zygote:
     """The blocking loop of a zygote that has prepared its function."""
 
-    def __init__(self, prepared: Prepared, channel: socket.socket, *, grace: float) -> None:
+    def __init__(
+        self, prepared: Prepared, channel: socket.socket, fds: socket.socket, *, grace: float
+    ) -> None:
         self._prepared = prepared
         self._channel = channel
+        self._fds = fds
         self._grace = grace
         self._children: dict[int, str] = {}
         self._pids: dict[str, int] = {}
@@ -91,25 +97,25 @@ class Zygote:
             return
         for message in self._lines.feed(data):
             if message["op"] == "fork":
-                self._fork(message["id"], Path(message["log"]), message.get("socket"))
+                self._fork(message)
             elif message["op"] == "signal" and message["id"] in self._pids:
                 _kill_group(self._pids[message["id"]], message["signal"])
 
-    def _fork(self, instance_id: str, log_path: Path, socket_path: str | None) -> None:
+    def _fork(self, request: control.Message) -> None:
+        instance_id = request["id"]
         if threading.active_count() > 1:
             logs.log.warning("forking with %d threads running", threading.active_count())
-        try:
-            log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        except OSError as error:
-            self._send({"event": "fork-failed", "id": instance_id, "error": str(error)})
-            return
-        try:
-            listeners = _listeners(socket_path)
-        except OSError as error:
-            os.close(log_fd)
-            self._send({"event": "fork-failed", "id": instance_id, "error": str(error)})
-            return
-        port = listeners[0].getsockname()[1]
+        log_fd, unix, *groups = _received(self._fds, int(request["fds"]))
+        listeners = [socket.socket(fileno=unix)]
+        port = int(request.get("port", 0))
+        if request.get("tcp"):
+            try:
+                listeners.insert(0, socket.create_server(("127.0.0.1", 0), backlog=_BACKLOG))
+            except OSError as error:
+                _close_all(listeners, log_fd, groups)
+                self._send({"event": "fork-failed", "id": instance_id, "error": str(error)})
+                return
+            port = listeners[0].getsockname()[1]
         sys.stdout.flush()
         sys.stderr.flush()
         try:
@@ -118,10 +124,8 @@ class Zygote:
             pid = -1
             self._send({"event": "fork-failed", "id": instance_id, "error": str(error)})
         if pid == 0:
-            self._become_instance(listeners, port, log_fd)
-        for listener in listeners:
-            listener.close()
-        os.close(log_fd)
+            self._become_instance(listeners, port, log_fd, groups)
+        _close_all(listeners, log_fd, groups)
         if pid < 0:
             return
         # Both sides set the group, so it exists whichever runs first; the child may
@@ -132,9 +136,14 @@ class Zygote:
         self._pids[instance_id] = pid
         self._send({"event": "forked", "id": instance_id, "pid": pid, "port": port})
 
-    def _become_instance(self, listeners: list[socket.socket], port: int, log_fd: int) -> NoReturn:
+    def _become_instance(
+        self, listeners: list[socket.socket], port: int, log_fd: int, groups: list[int]
+    ) -> NoReturn:
         code = 1
         try:
+            for group in groups:  # first: whatever it runs or starts is counted and limited
+                os.write(group, b"0")
+                os.close(group)
             os.setpgid(0, 0)
             # A zygote killed outright (it drains its children on any other stop)
             # takes them along instead of leaving them serving.
@@ -145,6 +154,7 @@ class Zygote:
             signal.signal(signal.SIGINT, signal.default_int_handler)
             self._selector.close()
             self._channel.close()
+            self._fds.close()
             os.close(self._wakeup_r)
             os.close(self._wakeup_w)
             os.dup2(log_fd, 1)
@@ -200,21 +210,19 @@ class Zygote:
             self._channel.sendall(control.encode(message))
 
 
-def _listeners(socket_path: str | None) -> list[socket.socket]:
-    """The instance's listening sockets: loopback TCP first, then the Unix socket at
-    ``socket_path`` (replacing a stale file) when there is one."""
-    listeners = [socket.create_server(("127.0.0.1", 0), backlog=_BACKLOG)]
-    if socket_path is not None:
-        try:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(socket_path)
-            listeners.append(
-                socket.create_server(socket_path, family=socket.AF_UNIX, backlog=_BACKLOG)
-            )
-        except OSError:
-            listeners[0].close()
-            raise
-    return listeners
+def _received(channel: socket.socket, count: int) -> list[int]:
+    """The ``count`` descriptors the platform sent (just before the request) for a fork."""
+    _, fds, _, _ = socket.recv_fds(channel, 1, count)
+    if len(fds) != count:
+        raise RuntimeError(f"expected {count} descriptors from the platform, got {len(fds)}")
+    return fds
+
+
+def _close_all(listeners: list[socket.socket], log_fd: int, groups: list[int]) -> None:
+    for listener in listeners:
+        listener.close()
+    for fd in (log_fd, *groups):
+        os.close(fd)
 
 
 def _kill_group(pid: int, signum: int) -> None:
@@ -237,11 +245,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m unkai.platform.runners.zygote")
     parser.add_argument("directory", type=Path)
     parser.add_argument("--control-fd", type=int, required=True)
+    parser.add_argument("--fd-channel", type=int, required=True)
     parser.add_argument("--grace", type=float, default=30.0)
     args = parser.parse_args(argv)
     logs.configure()
     channel = socket.socket(fileno=args.control_fd)
     channel.setblocking(True)
+    fds = socket.socket(fileno=args.fd_channel)
+    fds.setblocking(True)
     try:
         spec = load_spec(args.directory)
         os.environ.update(environment(spec, os.environ))
@@ -250,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         logs.log.error("cannot load the function: %s", error, exc_info=error.__cause__)
         channel.sendall(control.encode({"event": "failed", "error": str(error)}))
         return EXIT_LOAD_FAILED
-    return Zygote(prepared, channel, grace=args.grace).run()
+    return Zygote(prepared, channel, fds, grace=args.grace).run()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,170 @@
+"""The sandbox a revision's zygote (and so every instance forked from it) runs in.
+
+Set up once per zygote, so that forks stay as cheap as before: the zygote is started
+through **bubblewrap** (``bwrap``, Debian's ``bubblewrap``), which gives it
+
+* its own mount namespace holding only what a function needs, read-only: ``/usr`` and
+  ``/etc``, the Python installation and Unkai's own code, the revision's bundle and its
+  requirement environment; a private ``/tmp``, a fresh ``/proc`` and a minimal ``/dev``.
+  The data dir (store, token, other bundles, logs) and the runner's socket directory are
+  simply not there: an instance gets its log file and its listening socket as open file
+  descriptors from the platform;
+* its own pid namespace (the platform and other revisions cannot be seen, signalled or
+  read through ``/proc``; when the zygote ends, the kernel kills everything left in it),
+  IPC and UTS namespaces, and a new session;
+* an unprivileged user: ``securityContext.runAsUser``/``runAsGroup`` when given,
+  otherwise, when the platform runs as root, a uid and gid of the revision's namespace
+  (:func:`namespace_uid`), switched to by util-linux's ``setpriv`` with no supplementary
+  groups, no capabilities and ``PR_SET_NO_NEW_PRIVS``. A platform that is not root
+  runs the zygote in a user namespace instead (its own uid inside and out).
+
+What bubblewrap cannot give is said, not hidden: :attr:`Sandbox.gaps` lists it, the
+revision's status carries it, and ``ProcessRunner`` logs it once.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+import unkai
+
+FIRST_UID: Final = 800_000
+UIDS: Final = 100_000
+"""Namespaces' uids are ``FIRST_UID + crc32(namespace) % UIDS``: far above the ids of a
+machine's users (Debian gives them 1000–59999) and below the 32-bit ids user namespaces
+hand out. Two namespaces can share a uid (about one pair in 100,000); the mount and pid
+namespaces still keep them apart."""
+SYSTEM_DIRS: Final = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64")
+
+
+def namespace_uid(namespace: str) -> int:
+    return FIRST_UID + zlib.crc32(namespace.encode()) % UIDS
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a revision's processes run as: ``uid`` and ``gid``."""
+
+    uid: int
+    gid: int
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """What this platform can isolate, found once by :meth:`detect` (or switched off)."""
+
+    bwrap: str | None
+    setpriv: str | None
+    root: bool
+    gaps: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def detect(cls) -> Sandbox:
+        bwrap, setpriv = shutil.which("bwrap"), shutil.which("setpriv")
+        root = os.geteuid() == 0
+        if bwrap is None:
+            return cls.off("bwrap is not installed (Debian: apt-get install bubblewrap)")
+        if root and setpriv is None:
+            return cls.off("setpriv (util-linux) is not installed")
+        sandbox = cls(bwrap, setpriv, root)
+        trial = sandbox.command(["true"], identity=None if not root else Identity(0, 0),
+                                read_only=(), workdir=Path("/"))  # fmt: skip
+        try:  # namespaces may be forbidden (a container, a sysctl): find out once, here
+            subprocess.run(trial, capture_output=True, text=True, timeout=10, check=True)
+        except (OSError, subprocess.SubprocessError) as error:
+            detail = getattr(error, "stderr", "") or str(error)
+            return cls.off(f"bwrap cannot make namespaces here: {detail.strip()}")
+        return sandbox
+
+    @classmethod
+    def off(cls, why: str) -> Sandbox:
+        """No sandbox: instances run as the platform's user and see what it sees."""
+        return cls(None, None, os.geteuid() == 0, (f"functions are not isolated: {why}",))
+
+    @property
+    def enabled(self) -> bool:
+        return self.bwrap is not None
+
+    def identity(self, namespace: str, *, uid: int | None, gid: int | None) -> Identity | None:
+        """The user a revision runs as (``securityContext`` first); ``None`` without root,
+        where the zygote keeps the platform's uid inside a user namespace."""
+        if not self.root:
+            return None
+        chosen = namespace_uid(namespace) if uid is None else uid
+        return Identity(chosen, chosen if gid is None else gid)
+
+    def command(
+        self,
+        argv: Sequence[str],
+        *,
+        identity: Identity | None,
+        read_only: Iterable[Path],
+        workdir: Path,
+        writable: Iterable[Path] = (),
+    ) -> list[str]:
+        """``argv`` wrapped to run in the sandbox, seeing ``read_only`` paths (and the
+        system and Python) read-only and ``writable`` ones writable; ``workdir`` is its
+        working directory."""
+        assert self.bwrap is not None
+        args = [self.bwrap, "--die-with-parent", "--new-session"]
+        args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--hostname", "unkai"]
+        if identity is None:
+            args.append("--unshare-user")
+        # /tmp first: what is bound next may live under it (the data dir of a test)
+        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+        for system in SYSTEM_DIRS:
+            path = Path(system)
+            if path.is_symlink():
+                args += ["--symlink", os.readlink(path), system]
+            elif path.is_dir():
+                args += ["--ro-bind", system, system]
+        args += _binds(_python_paths() + sorted({Path(p) for p in read_only}))
+        args += _binds(writable, how="--bind")
+        args += ["--setenv", "HOME", "/tmp"]  # the platform's home is not there
+        args += ["--chdir", str(workdir), "--"]
+        if identity is not None:
+            assert self.setpriv is not None
+            args += [self.setpriv, f"--reuid={identity.uid}", f"--regid={identity.gid}"]
+            args += ["--clear-groups", "--inh-caps=-all", "--bounding-set=-all"]
+            args += ["--no-new-privs", "--"]
+        return args + list(argv)
+
+
+def _binds(paths: Iterable[Path], *, how: str = "--ro-bind") -> list[str]:
+    """bwrap arguments binding each of ``paths`` (read-only, unless ``how`` says
+    ``--bind``) where it is, once, under parents anyone may pass (bwrap would make them
+    mode 0700, closed to the function)."""
+    args: list[str] = []
+    made: set[Path] = {Path("/"), Path("/tmp")}
+    bound: list[Path] = []
+    for path in paths:
+        if any(path.is_relative_to(done) for done in bound):
+            continue  # seen already through an earlier bind
+        for parent in reversed(path.parents):
+            if parent not in made:
+                args += ["--perms", "0755", "--dir", str(parent)]
+                made.add(parent)
+        args += [how, str(path), str(path)]
+        bound.append(path)
+    return args
+
+
+def _python_paths() -> list[Path]:
+    """The interpreter's installation, its venv, and where Unkai's code is imported from
+    (an editable checkout's ``src``): what every zygote imports. Not all of ``sys.path``:
+    its first entry is the directory of whatever script started the platform."""
+    candidates = {Path(sys.base_prefix), Path(sys.prefix), Path(unkai.__file__).parent.parent}
+    existing = sorted(path.resolve() for path in candidates if path.exists())
+    kept: list[Path] = []
+    for path in existing:  # sorted: a parent comes before what it holds
+        if path.is_dir() and not any(path.is_relative_to(parent) for parent in kept):
+            kept.append(path)
+    return [path for path in kept if not any(path.is_relative_to(s) for s in SYSTEM_DIRS)]
