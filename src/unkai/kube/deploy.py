@@ -100,6 +100,8 @@ def prepare(directory: Path, progress: Progress) -> Function:
     """Load ``directory``'s func.yaml and pack its bundle, refused here (not after an
     upload) when the platform would refuse it."""
     spec = funcyaml.load(directory)
+    for line in spec.notes:  # Knative func's fields that are read but not applied
+        progress.note(line)
     ignore_file = directory / ignore.IGNORE_FILE
     with _step(progress, f"Packing {directory}…"):
         try:
