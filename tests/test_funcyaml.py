@@ -427,6 +427,6 @@ def test_a_pyproject_that_does_not_say_what_to_install_is_an_error(
     tmp_path: Path, text: str, says: str
 ) -> None:
     (tmp_path / "pyproject.toml").write_text(text)
-    with pytest.raises(SourceError, match="pyproject.toml") as caught:
+    with pytest.raises(SourceError, match=r"pyproject\.toml") as caught:
         funcyaml.parse("name: orders\n").requirement_lines(tmp_path)
     assert str(caught.value.problems[0]).startswith(says)

@@ -2,13 +2,15 @@
 async handle(scope, receive, send) is plain ASGI, with the optional hooks.
 
 GET /      -> "OK" (text/plain), as the template answers
-GET /state -> what start(cfg) saw, as JSON
+GET /state -> what start(cfg) saw, as JSON, read back through the SQLite connection
+              start() opened (usable only on the thread that made it)
 POST /unready -> ready() says no from now on
 """
 
 import json
 import logging
 import os
+import sqlite3
 from pathlib import Path
 
 
@@ -18,13 +20,14 @@ def new():
 
 class Function:
     def __init__(self):
-        self.greeting = None
+        self.db = None
         self.is_ready = True
 
     async def handle(self, scope, receive, send):
         logging.info("OK: Request Received")
         if scope["path"] == "/state":
-            body = json.dumps({"greeting": self.greeting}).encode()
+            (greeting,) = self.db.execute("select greeting from state").fetchone()
+            body = json.dumps({"greeting": greeting}).encode()
             content_type = b"application/json"
         else:
             if scope["path"] == "/unready":
@@ -40,7 +43,9 @@ class Function:
         await send({"type": "http.response.body", "body": body})
 
     def start(self, cfg):
-        self.greeting = cfg.get("GREETING")
+        self.db = sqlite3.connect(":memory:")
+        self.db.execute("create table state (greeting text)")
+        self.db.execute("insert into state values (?)", (cfg.get("GREETING"),))
 
     def stop(self):
         marker = os.environ.get("STOP_MARKER")
