@@ -8,7 +8,9 @@ bodies, status codes and streamed responses reach the client as Flask made them;
 views run on the thread that imported it, so a module-level SQLite connection works on
 every request, unless ``runtime.syncWorkers`` opts into threads; a FastAPI app keeps its
 validation and lifespan. A Flask app under another signature, or FastAPI under wsgi, is
-refused at load with a hint naming the signature to use.
+refused at load with a hint naming the signature to use. A plain WSGI function named
+``app`` is detected and served in-process too (``FunctionClient``), reading its body
+from ``wsgi.input`` and using a module-level SQLite connection.
 """
 
 import shutil
@@ -21,6 +23,7 @@ from tests.support.servers import FUNCTIONS, RunningFunction, Serve
 
 from unkai.api import funcyaml
 from unkai.runtime import concurrency, loader
+from unkai.testing import FunctionClient
 
 pytest.importorskip("flask", reason="Flask comes with the dev extra: pip install -e '.[dev]'")
 pytest.importorskip("fastapi", reason="FastAPI comes with the dev extra: pip install -e '.[dev]'")
@@ -116,3 +119,25 @@ def test_an_app_under_the_wrong_signature_gets_a_hint(
     finally:
         loader.forget(directory, ["func"])
     assert says in str(caught.value)
+
+
+def test_a_plain_wsgi_function_named_app_is_served_in_process_too(tmp_path: Path) -> None:
+    code = """\
+        import sqlite3
+        db = sqlite3.connect(":memory:")
+
+        def app(environ, start_response):
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(size)
+            (echo,) = db.execute("select upper(?)", (body.decode(),)).fetchone()
+            start_response("202 Accepted", [("Content-Type", "text/plain"), ("X-Echo", "1")])
+            return [echo.encode()]
+        """
+    directory = write_function(tmp_path / "plain", code, "name: plain\n")
+    with FunctionClient(directory) as client:
+        response = client.post("/", content=b"hello")
+    assert (response.status_code, response.text, response.headers["x-echo"]) == (
+        202,
+        "HELLO",
+        "1",
+    )

@@ -135,8 +135,9 @@ def detect(name: str, obj: Any) -> Signature | None:
     return _PARAMETER_NAMES.get(first.name)
 
 
-def misfit(signature: Signature, obj: Any) -> str | None:
-    """Why ``signature`` cannot call ``obj``, or ``None`` when it can (or cannot tell)."""
+def misfit(signature: Signature, obj: Any, name: str = "") -> str | None:
+    """Why ``signature`` cannot call ``obj`` (found as ``name``), or ``None`` when it can
+    (or cannot tell). Under cloudevent, only ``new`` is a factory, as in func-python."""
     wsgi_app = is_wsgi("", obj)  # takes (environ, start_response)
     if signature is not Signature.WSGI and wsgi_app:
         return (
@@ -149,10 +150,15 @@ def misfit(signature: Signature, obj: Any) -> str | None:
             "is async, so not a WSGI app: an ASGI app (FastAPI, Starlette, Django's"
             " ASGIHandler…) is served with `signature: asgi`, or leave `signature:` out"
         )
+    calls = [
+        (count, shape)
+        for count, shape in CALLS[signature]
+        if not (signature is Signature.CLOUDEVENT and count == 0 and name != "new")
+    ]
     takes = arity(obj)
-    if takes is None or any(takes.accepts(count) for count, _ in CALLS[signature]):
+    if takes is None or any(takes.accepts(count) for count, _ in calls):
         return None
-    called = shapes(signature)
+    called = " or ".join(shape for _, shape in calls)
     return f"takes {inspect.signature(obj)}, but the {signature} signature calls it as {called}"
 
 

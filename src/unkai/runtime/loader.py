@@ -109,7 +109,7 @@ def load(directory: Path, spec: FuncSpec) -> Target:
             " `event` (cloudevent), annotate it, or set `signature:` in func.yaml; the shapes"
             " are " + "; ".join(f"{s}: {detection.shapes(s)}" for s in Signature)
         )
-    problem = detection.misfit(signature, obj)
+    problem = detection.misfit(signature, obj, name)
     if problem is not None:
         raise LoadError(f"{entrypoint} {problem}")
     return Target(signature, obj, entrypoint)
