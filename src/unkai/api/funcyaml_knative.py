@@ -63,6 +63,7 @@ NOT_APPLIED: Final = (
 
 UnsetEnv = Literal["refuse", "inherit"]
 Problem = yamlsource.Problem
+Located = tuple[tuple[str | int, ...], str]  # a field path in func's format, and what is wrong
 
 
 class _Model(BaseModel):
@@ -228,10 +229,10 @@ def to_spec(
     try:
         spec = FuncSpec.model_validate(data)
     except pydantic.ValidationError as error:
-        mapped = [
-            Problem(path, message, document.line_of(path))
-            for path, message in _at_origin(error, origins)
+        at_origin = [
+            (document.path_of(path), message) for path, message in _at_origin(error, origins)
         ]
+        mapped = [Problem(path, message, document.line_of(path)) for path, message in at_origin]
         raise yamlsource.SourceError(source, mapped) from None
     ignored = [yamlsource.format_path(path) for path in NOT_APPLIED if _present(document, path)]
     if ignored:
@@ -240,9 +241,6 @@ def to_spec(
             f" for Unkai's instances): {', '.join(ignored)}",
         )
     return spec
-
-
-Located = tuple[tuple[str | int, ...], str]
 
 
 def _unkai_fields(
