@@ -11,7 +11,8 @@ runs on SIGTERM. The cloudevents template finds the decoded event in ``scope["ev
 and its ``send(event)`` replies in structured mode, ``send.binary`` in binary mode,
 ``send(event, status)`` with that status and ``send.http`` raw; a request that is not a
 CloudEvent, or a batch, gets 400 with the reason; an exception is a 500 with an error
-id. The ``function/`` package is found without func.yaml too.
+id; a module-level ``handle(scope, receive, send)`` gets the decoded event as ``new()``'s
+instance does. The ``function/`` package is found without func.yaml too.
 """
 
 import json
@@ -29,6 +30,7 @@ from cloudevents.core.v1.event import CloudEvent
 from tests.support.servers import FUNCTIONS, RunningFunction, Serve
 
 from unkai.runtime import loader
+from unkai.testing import FunctionClient
 
 
 @pytest.fixture(scope="module")
@@ -159,3 +161,24 @@ def test_the_function_package_is_found_without_func_yaml(tmp_path: Path) -> None
         assert (target.entrypoint, target.signature) == ("function:new", "asgi")
     finally:
         loader.forget(directory, ["function", "function.func"])
+
+
+def test_a_module_level_handle_gets_the_event_too(tmp_path: Path) -> None:
+    directory = tmp_path / "static"
+    (directory / "function").mkdir(parents=True)
+    (directory / "function" / "__init__.py").write_text(
+        "from cloudevents.core.v1.event import CloudEvent\n\n"
+        "async def handle(scope, receive, send):\n"
+        "    got = scope['event']\n"
+        "    reply = {'type': 'static.reply', 'source': '/static', 'id': got.get_id()}\n"
+        "    await send.binary(CloudEvent(reply, {'type': got.get_type()}))\n"
+    )
+    (directory / "func.yaml").write_text(
+        "specVersion: 0.36.0\nname: static\ncreated: 2026-12-05T09:00:00Z\ninvoke: cloudevent\n"
+    )
+    message = binding.to_binary_event(event("com.example.ping", "11"))
+    with FunctionClient(directory) as client:
+        response = client.post("/", headers=message.headers, content=message.body)
+    assert response.status_code == 200
+    assert (response.headers["ce-type"], response.headers["ce-id"]) == ("static.reply", "11")
+    assert response.json() == {"type": "com.example.ping"}

@@ -9,8 +9,8 @@ views run on the thread that imported it, so a module-level SQLite connection wo
 every request, unless ``runtime.syncWorkers`` opts into threads; a FastAPI app keeps its
 validation and lifespan. A Flask app under another signature, or FastAPI under wsgi, is
 refused at load with a hint naming the signature to use. A plain WSGI function named
-``app`` is detected and served in-process too (``FunctionClient``), reading its body
-from ``wsgi.input`` and using a module-level SQLite connection.
+``app`` or ``application`` is detected and served in-process too (``FunctionClient``),
+reading its body from ``wsgi.input`` and using a module-level SQLite connection.
 """
 
 import shutil
@@ -121,12 +121,13 @@ def test_an_app_under_the_wrong_signature_gets_a_hint(
     assert says in str(caught.value)
 
 
-def test_a_plain_wsgi_function_named_app_is_served_in_process_too(tmp_path: Path) -> None:
-    code = """\
+@pytest.mark.parametrize("name", ["app", "application"])
+def test_a_plain_wsgi_function_is_served_in_process_too(tmp_path: Path, name: str) -> None:
+    code = f"""\
         import sqlite3
         db = sqlite3.connect(":memory:")
 
-        def app(environ, start_response):
+        def {name}(environ, start_response):
             size = int(environ.get("CONTENT_LENGTH") or 0)
             body = environ["wsgi.input"].read(size)
             (echo,) = db.execute("select upper(?)", (body.decode(),)).fetchone()
