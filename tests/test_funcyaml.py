@@ -353,6 +353,12 @@ def test_an_unset_local_env_is_an_error_or_left_to_the_instance() -> None:
     assert found[0].startswith("line 8: run.envs[0].value: required local environment variable")
     spec = funcyaml.parse(text, environ={}, unset_env="inherit")
     assert spec.env == {}
+    # In an instance, the value deployed (already in the environment) stays.
+    deployed = {"TOKEN": "from the deployer", "LOCAL_TOKEN": "where the instance runs"}
+    assert funcyaml.parse(text, environ=deployed, unset_env="inherit").env == {}
+    assert funcyaml.parse(text, environ={"LOCAL_TOKEN": "t"}, unset_env="inherit").env == {
+        "TOKEN": "t"
+    }
 
 
 @pytest.mark.parametrize(

@@ -212,7 +212,8 @@ def to_spec(
     ``{{ env:NAME }}`` takes NAME from ``environ``. Unset, it is an error (``refuse``,
     for whoever deploys or runs the function, as with func) or the entry is left to the
     inherited environment (``inherit``: an instance, whose environment the platform set
-    from the deployed Service).
+    from the deployed Service; there, an entry the environment has already is left to
+    it too, whatever NAME is where the instance runs).
     """
     try:
         func = KnativeFunc.model_validate(document.data)
@@ -323,6 +324,8 @@ def _env(
         template = _TEMPLATE.match(entry.value)
         if template is None:
             env[entry.name] = entry.value
+        elif unset_env == "inherit" and entry.name in environ:
+            continue  # set by the platform, from the Service as deployed
         elif template.group(2) in environ:
             env[entry.name] = environ[template.group(2)]
         elif unset_env == "refuse":
