@@ -40,7 +40,10 @@ class WsgiFunction(Function):
         self._executor = cast(ThreadPoolExecutor, _Submitting(executor))
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # WSGIResponder is what a2wsgi's WSGIMiddleware runs per request, taking the
+        # executor as an argument (the middleware makes its own thread pool).
         responder = WSGIResponder(self._app, self._executor, SEND_QUEUE)
+        # a2wsgi types ASGI messages as TypedDicts, Starlette as plain mappings.
         await responder(scope, receive, send)  # type: ignore[arg-type]
 
 
