@@ -1,7 +1,8 @@
 """WSGI apps (Flask) and ASGI apps (FastAPI) as people write them, served unchanged.
 
-The fixtures ``flask_app`` and ``fastapi_app`` are ordinary apps whose requirements.txt
-names their framework (installed here through the ``dev`` extra).
+The fixtures ``flask_app`` (``app.py``) and ``fastapi_app`` (``main.py``) are ordinary
+apps, with a func.yaml that only names them and a requirements.txt naming their
+framework (installed here through the ``dev`` extra): no ``entrypoint:`` is needed.
 
 Aspects: a Flask app is detected as WSGI and served through a2wsgi: query strings, JSON
 bodies, status codes and streamed responses reach the client as Flask made them; its
@@ -56,7 +57,7 @@ def test_a_streamed_flask_response_arrives_whole(flask_app: RunningFunction) -> 
 def test_sync_workers_run_flask_views_on_threads(serve: Serve, tmp_path: Path) -> None:
     directory = tmp_path / "threaded"
     shutil.copytree(FUNCTIONS / "flask_app", directory)
-    spec = "name: threaded\nentrypoint: app:app\nruntime: {syncWorkers: 2}\n"
+    spec = "name: threaded\nruntime: {syncWorkers: 2}\n"
     (directory / "func.yaml").write_text(spec)
     server = serve(str(directory))
     assert httpx2.get(server.url + "/thread").json() == {"importing_thread": False}

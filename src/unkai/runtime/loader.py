@@ -4,7 +4,8 @@ The signature is what ``func.yaml`` says; without ``signature:`` it is detected 
 the callable (``detection``), which must be callable the way its signature calls it.
 
 Without ``entrypoint:`` the module is ``func`` (``func.py``), or ``function`` in Knative
-func's Python layout (a ``function/`` package and no ``func.py``), and the callable the
+func's Python layout (a ``function/`` package and no ``func.py``), or else ``main`` or
+``app`` (``main.py``, ``app.py``, where Cloud Run and Flask apps live), and the callable the
 signature's conventional name (``handle``, then ``new`` for cloudevent; ``handler`` for
 event; ``new``, ``app``, then ``handle`` for asgi; ``app`` or ``application`` for wsgi);
 with no signature either, exactly one of ``new``, ``app``, ``application``, ``handle``,
@@ -44,6 +45,9 @@ CONVENTIONAL_NAMES: Final[Mapping[Signature, tuple[str, ...]]] = {
 DETECTABLE: Final = ("new", "app", "application", "handle", "handler")
 DEFAULT_MODULE: Final = "func"
 KNATIVE_PACKAGE: Final = "function"  # Knative func's Python layout: function/__init__.py
+# Where apps written for other platforms keep their code: Cloud Run and Google's
+# functions-framework read main.py, Flask's `flask run` app.py.
+APP_MODULES: Final = ("main", "app")
 
 # The directories functions were imported from in this process. A process may load
 # several (tests do, through ``unkai.testing``), each with its own ``func`` and maybe
@@ -84,14 +88,18 @@ def load_spec(directory: Path) -> FuncSpec:
 
 
 def module_name(directory: Path, spec: FuncSpec) -> str:
-    """The module to import: the entrypoint's; else ``func`` (``func.py``), or, in Knative
-    func's layout (a ``function`` package and no ``func.py``), ``function``."""
+    """The module to import: the entrypoint's; else the first there of ``func``
+    (``func.py``), ``function`` (a package: Knative func's layout), ``main`` and ``app``
+    (``main.py``, ``app.py``: where Cloud Run and Flask apps live); ``func`` if none is."""
     if "entrypoint" in spec.model_fields_set:
         return spec.module
     if (directory / f"{DEFAULT_MODULE}.py").is_file():
         return DEFAULT_MODULE
     if (directory / KNATIVE_PACKAGE / "__init__.py").is_file():
         return KNATIVE_PACKAGE
+    for module in APP_MODULES:
+        if (directory / f"{module}.py").is_file():
+            return module
     return DEFAULT_MODULE
 
 
@@ -177,6 +185,7 @@ def _import(directory: Path, module: str) -> ModuleType:
             layout = f"write {module}.py"
             if module == DEFAULT_MODULE:
                 layout += f", or a {KNATIVE_PACKAGE}/ package exporting new() (Knative func's)"
+                layout += ", or main.py or app.py defining app"
             raise LoadError(f"{directory}: no module {module!r} ({layout})") from None
         raise LoadError(f"importing {module} failed: {error}") from error
     except Exception as error:
