@@ -5,7 +5,10 @@ path as the user wrote it (no pydantic type names) and the line; patterns are ex
 not shown as regexes; duplicate keys are errors; YAML syntax errors and non-mappings;
 sizes in human units; any value in any field is a spec or an error, never a crash; env
 values may be unquoted scalars, taken as written; a requirements file named must exist
-and is read as pip reads it; the published JSON Schema matches the model.
+and is read as pip reads it; the published JSON Schema matches the model. Knative
+func's own format is read as it is: mapped where it has a meaning, build-only fields
+named in a note, contradictions refused with the field and line; pyproject.toml's
+dependencies are requirements unless func.yaml names its own.
 """
 
 import contextlib
@@ -260,3 +263,176 @@ def test_published_schema_is_current() -> None:
     assert json.loads(published.read_text()) == funcyaml.json_schema(), (
         "regenerate with: python -m unkai.api.funcyaml > docs/func-yaml.schema.json"
     )
+
+
+# Knative func's own format (unkai.api.funcyaml_knative) and pyproject.toml dependencies.
+
+KNATIVE = """\
+specVersion: 0.36.0
+name: orders
+runtime: python
+created: 2026-12-05T09:00:00.000000+00:00
+"""
+
+
+def knative_problems(text: str, environ: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(SourceError) as caught:
+        funcyaml.parse(text, environ=environ)
+    return [str(problem) for problem in caught.value.problems]
+
+
+def test_funcs_own_file_maps_onto_what_unkai_runs() -> None:
+    spec = funcyaml.parse(
+        KNATIVE
+        + """\
+namespace: shop
+invoke: cloudevent
+run:
+  envs:
+    - {name: GREETING, value: hi}
+    - {name: TOKEN, value: "{{ env:LOCAL_TOKEN }}"}
+deploy:
+  annotations: {team: billing}
+  labels: [{key: tier, value: backend}]
+  options:
+    scale: {min: 1, max: 5, metric: rps, target: 20, utilization: 80}
+    resources: {limits: {concurrency: 4}}
+  subscriptions:
+    - source: default
+      filters: {type: com.example.order}
+""",
+        environ={"LOCAL_TOKEN": "s3cret"},
+    )
+    assert spec.name == "orders"
+    assert spec.signature is funcyaml.Signature.CLOUDEVENT
+    assert "entrypoint" not in spec.model_fields_set  # found by the function/ layout
+    assert spec.env == {"GREETING": "hi", "TOKEN": "s3cret"}
+    assert spec.deploy.namespace == "shop"
+    assert spec.deploy.annotations == {"team": "billing"}
+    assert spec.deploy.labels == {"tier": "backend"}
+    assert (spec.deploy.scale.min, spec.deploy.scale.max, spec.deploy.scale.metric) == (
+        1,
+        5,
+        "rps",
+    )
+    assert spec.deploy.concurrency == 4
+    assert spec.deploy.subscriptions[0].broker == "default"
+    assert spec.deploy.subscriptions[0].filters == {"type": "com.example.order"}
+    assert spec.notes == ()
+
+
+def test_the_http_template_is_the_asgi_signature() -> None:
+    assert funcyaml.parse(KNATIVE).signature is funcyaml.Signature.ASGI
+    assert funcyaml.parse(KNATIVE + "invoke: http\n").signature is funcyaml.Signature.ASGI
+
+
+def test_build_only_fields_are_accepted_and_named_in_a_note() -> None:
+    spec = funcyaml.parse(
+        KNATIVE
+        + """\
+registry: quay.io/alice
+image: quay.io/alice/orders:latest
+build:
+  builder: pack
+  buildpacks: [paketo-buildpacks/python]
+deploy:
+  image: quay.io/alice/orders@sha256:0123
+  namespace: shop
+"""
+    )
+    assert len(spec.notes) == 1
+    assert "not applied on Unkai" in spec.notes[0]
+    assert "build, registry, image, deploy.image" in spec.notes[0]
+    assert spec.deploy.namespace == "shop"
+
+
+def test_an_unset_local_env_is_an_error_or_left_to_the_instance() -> None:
+    text = KNATIVE + "run:\n  envs:\n    - name: TOKEN\n      value: '{{ env:LOCAL_TOKEN }}'\n"
+    found = knative_problems(text, environ={})
+    assert len(found) == 1
+    assert found[0].startswith("line 8: run.envs[0].value: required local environment variable")
+    spec = funcyaml.parse(text, environ={}, unset_env="inherit")
+    assert spec.env == {}
+    # In an instance, the value deployed (already in the environment) stays.
+    deployed = {"TOKEN": "from the deployer", "LOCAL_TOKEN": "where the instance runs"}
+    assert funcyaml.parse(text, environ=deployed, unset_env="inherit").env == {}
+    assert funcyaml.parse(text, environ={"LOCAL_TOKEN": "t"}, unset_env="inherit").env == {
+        "TOKEN": "t"
+    }
+
+
+@pytest.mark.parametrize(
+    ("added", "says"),
+    [
+        (
+            "run:\n  envs:\n    - {name: PASSWORD, value: '{{ secret:db:password }}'}\n",
+            "line 7: run.envs[0].value: secret references are not supported",
+        ),
+        (
+            "run:\n  envs:\n    - {value: '{{ configMap:settings }}'}\n",
+            "line 7: run.envs[0].value: configMap references are not supported",
+        ),
+        (
+            "run:\n  envs:\n    - {name: my-var, value: x}\n",
+            "line 7: run.envs[0].name: 'my-var' is not an environment variable name",
+        ),
+        ("run:\n  envs:\n    - {name: PORT, value: '1'}\n", "reserved environment variable"),
+        ("run:\n  volumes:\n    - {secret: certs, path: /certs}\n", "line 6: run.volumes:"),
+        ("deployer: raw\n", "line 5: deployer: 'raw': Unkai deploys functions as Knative"),
+        ("deploy:\n  healthEndpoints: {liveness: /alive}\n", "line 6: deploy.healthEndpoints.l"),
+        ("deploy:\n  bogus: 1\n", "line 6: deploy.bogus: unknown field"),
+        ("invoke: event\n", "line 5: invoke:"),
+    ],
+)
+def test_what_cannot_apply_is_refused_with_field_and_line(added: str, says: str) -> None:
+    found = knative_problems(KNATIVE + added)
+    assert len(found) == 1, found
+    assert says in found[0]
+
+
+def test_funcs_runtime_must_be_python() -> None:
+    found = knative_problems(KNATIVE.replace("runtime: python", "runtime: node"))
+    assert found == ["line 3: runtime: 'node': Unkai runs Python functions only"]
+
+
+def test_unkais_checks_of_mapped_fields_point_at_funcs_field() -> None:
+    found = knative_problems(KNATIVE.replace("name: orders", "name: 1orders"))
+    assert len(found) == 1
+    assert found[0].startswith("line 2: name: '1orders' is not a DNS label")
+    found = knative_problems(KNATIVE + "deploy:\n  options:\n    scale: {min: 5, max: 2}\n")
+    assert found == [
+        "line 7: deploy.options.scale: min (5) must not be greater than max (2)",
+    ]
+
+
+def test_created_is_required_as_in_funcs_schema() -> None:
+    found = knative_problems(KNATIVE.replace("created: 2026-12-05T09:00:00.000000+00:00\n", ""))
+    assert found == ["line 1: created: Field required"]
+
+
+def test_pyproject_dependencies_are_requirements_too(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "function"\ndependencies = ["httpx", "cloudevents>=2,<3"]\n'
+    )
+    (tmp_path / "requirements.txt").write_text("pyyaml\n")
+    spec = funcyaml.parse(KNATIVE)
+    assert spec.requirement_lines(tmp_path) == ["pyyaml", "httpx", "cloudevents>=2,<3"]
+    named = funcyaml.parse("name: orders\nrequirements: [requests]\n")
+    assert named.requirement_lines(tmp_path) == ["requests"]
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('[project]\ndependencies = "httpx"\n', "project.dependencies: expected a list"),
+        ("[project\n", "line 1: (document): invalid TOML"),
+        ('[project]\ndynamic = ["dependencies"]\n', "project.dynamic: the dependencies are"),
+    ],
+)
+def test_a_pyproject_that_does_not_say_what_to_install_is_an_error(
+    tmp_path: Path, text: str, says: str
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(text)
+    with pytest.raises(SourceError, match=r"pyproject\.toml") as caught:
+        funcyaml.parse("name: orders\n").requirement_lines(tmp_path)
+    assert str(caught.value.problems[0]).startswith(says)

@@ -97,7 +97,8 @@ def test_event_and_context_is_the_event_signature_with_a_context(tmp_path: Path,
         (
             "def handle():\n    pass\n",
             "name: fn\nsignature: cloudevent\n",
-            "func:handle takes (), but the cloudevent signature calls it as handle(event)",
+            "func:handle takes (), but the cloudevent signature calls it as handle(event)"
+            " or handle(scope, receive, send)",
         ),
         (
             "def handle(a, b, c, d):\n    pass\n",

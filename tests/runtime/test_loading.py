@@ -36,7 +36,7 @@ def test_the_address_can_come_from_host_and_port(serve: Serve) -> None:
     ("case", "says"),
     [
         ("ambiguous", "ambiguous: func defines handle and handler"),
-        ("not_found", "func defines none of new, app, handle, handler"),
+        ("not_found", "func defines none of new, app, application, handle, handler"),
     ],
 )
 def test_no_single_function_to_serve_exits_2_saying_why(case: str, says: str) -> None:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import re
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,7 +23,7 @@ from typing import Annotated, Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, WithJsonSchema
 
-from unkai.api import yamlsource
+from unkai.api import pyproject, yamlsource
 from unkai.api.contract import RESERVED_ENV
 
 FILENAME = "func.yaml"
@@ -31,7 +33,7 @@ ENTRYPOINT = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _SIZE = re.compile(r"^(\d+)\s*(|k|Ki|M|Mi|G|Gi)$")
 _SIZE_UNITS = {"": 1, "k": 10**3, "Ki": 2**10, "M": 10**6, "Mi": 2**20, "G": 10**9, "Gi": 2**30}
-_PATTERN_MEANINGS = {
+PATTERN_MEANINGS = {
     DNS_LABEL: "not a DNS label (lowercase letters, digits and '-', starting with a letter,"
     " ending with a letter or digit, at most 63 characters)",
     ENTRYPOINT: "not module:function (a module such as func or app.main, a colon, then the"
@@ -49,6 +51,7 @@ class Signature(StrEnum):
     CLOUDEVENT = "cloudevent"
     ASGI = "asgi"
     EVENT = "event"
+    WSGI = "wsgi"
 
 
 class _Model(BaseModel):
@@ -196,6 +199,9 @@ class FuncSpec(_Model):
     )
     runtime: RuntimeOptions = Field(default_factory=lambda: RuntimeOptions())
     deploy: Deploy = Field(default_factory=lambda: Deploy())
+    # Lines for whoever deploys (fields read and not applied); set by the reader of
+    # Knative func's format, never read from a file, so not a field.
+    _notes: tuple[str, ...] = pydantic.PrivateAttr(default=())
 
     @pydantic.field_validator("requirements")
     @classmethod
@@ -211,6 +217,12 @@ class FuncSpec(_Model):
         return value
 
     @property
+    def notes(self) -> tuple[str, ...]:
+        """What ``unkai deploy`` should tell about this func.yaml (Knative func's format:
+        the fields read but not applied)."""
+        return self._notes
+
+    @property
     def module(self) -> str:
         return self.entrypoint.partition(":")[0]
 
@@ -221,17 +233,25 @@ class FuncSpec(_Model):
     def requirement_lines(self, directory: Path) -> list[str]:
         """The pip requirement lines, read from the file when one is named.
 
+        Without ``requirements:``, those of ``requirements.txt`` (if present) and the
+        ``[project] dependencies`` of ``pyproject.toml`` (if present; Knative func's
+        Python template lists them there, see ``unkai.api.pyproject``).
+
         Raises :class:`~unkai.api.yamlsource.SourceError` when the named file cannot be
-        read (it went missing after :func:`load` checked it, or is not readable).
+        read (it went missing after :func:`load` checked it, or is not readable), or
+        ``pyproject.toml`` does not say what to install.
         """
         if isinstance(self.requirements, list):
             return [line.strip() for line in self.requirements if line.strip()]
         try:
             path = _requirements_file(directory, self.requirements)
-            return [] if path is None else requirement_file_lines(path.read_text())
+            lines = [] if path is None else requirement_file_lines(path.read_text())
         except (OSError, ValueError) as error:
             problem = Problem(("requirements",), str(error))
             raise yamlsource.SourceError(str(directory / FILENAME), [problem]) from None
+        if "requirements" not in self.model_fields_set:
+            lines += pyproject.dependencies(directory)
+        return lines
 
 
 def requirement_file_lines(text: str) -> list[str]:
@@ -268,28 +288,49 @@ def _requirements_file(directory: Path, name: str) -> Path | None:
     raise ValueError(f"requirements file {name} not found in {directory}")
 
 
-def parse(text: str, *, source: str = FILENAME, directory: Path | None = None) -> FuncSpec:
+def parse(
+    text: str,
+    *,
+    source: str = FILENAME,
+    directory: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    unset_env: Literal["refuse", "inherit"] = "refuse",
+) -> FuncSpec:
     """Validate ``func.yaml`` text; errors name the field and its line.
 
     With ``directory`` (where the function lives) the requirements file it names must
-    be there, so a typo is reported with the line of ``requirements:``.
+    be there, so a typo is reported with the line of ``requirements:``. Knative func's
+    own format is read too (``funcyaml_knative``); its ``{{ env:NAME }}`` values come
+    from ``environ`` (none by default), with ``unset_env`` saying what an unset one is.
     """
     document = yamlsource.load_document(text, source=source)
     if not isinstance(document.data, dict):
         kind = type(document.data).__name__
         problem = yamlsource.Problem((), f"expected a mapping of fields, got {kind}", 1)
         raise yamlsource.SourceError(source, [problem])
+    # Imported here: the reader of func's format builds on this module's models.
+    from unkai.api import funcyaml_knative
+
+    if funcyaml_knative.is_knative(document.data):
+        return funcyaml_knative.to_spec(
+            document, source, environ=environ or {}, unset_env=unset_env
+        )
     data = dict(document.data)
     if isinstance(data.get("env"), dict):
         data["env"] = _env_as_written(document, data["env"])
     try:
         return FuncSpec.model_validate(data, context={"directory": directory})
     except pydantic.ValidationError as error:
-        raise yamlsource.SourceError(source, _problems(error, document)) from None
+        raise yamlsource.SourceError(source, pydantic_problems(error, document)) from None
 
 
-def load(directory: Path) -> FuncSpec:
-    """Read ``func.yaml`` from a function directory."""
+def load(directory: Path, *, unset_env: Literal["refuse", "inherit"] = "refuse") -> FuncSpec:
+    """Read ``func.yaml`` from a function directory.
+
+    ``{{ env:NAME }}`` (Knative func's format) is read from this process's environment,
+    as func reads it where it runs; ``unset_env`` says what an unset NAME is: an error,
+    or (``inherit``, in an instance) left to the environment the platform gave.
+    """
     path = directory / FILENAME
     try:
         text = path.read_text()
@@ -297,7 +338,9 @@ def load(directory: Path) -> FuncSpec:
         raise yamlsource.SourceError(
             str(path), [yamlsource.Problem((), "no func.yaml here (create one with `unkai init`)")]
         ) from None
-    return parse(text, source=str(path), directory=directory)
+    return parse(
+        text, source=str(path), directory=directory, environ=os.environ, unset_env=unset_env
+    )
 
 
 def _env_as_written(document: yamlsource.Document, env: dict[Any, Any]) -> dict[Any, Any]:
@@ -314,7 +357,10 @@ def _env_as_written(document: yamlsource.Document, env: dict[Any, Any]) -> dict[
     }
 
 
-def _problems(error: pydantic.ValidationError, document: yamlsource.Document) -> list[Problem]:
+def pydantic_problems(
+    error: pydantic.ValidationError, document: yamlsource.Document
+) -> list[Problem]:
+    """pydantic's errors as the user's field paths, lines and words."""
     problems = []
     for item in error.errors(include_url=False):
         path = document.path_of(item["loc"], missing=item["type"] == "missing")
@@ -322,7 +368,7 @@ def _problems(error: pydantic.ValidationError, document: yamlsource.Document) ->
         if item["type"] == "value_error":
             message = str(item["ctx"]["error"])
         if item["type"] == "string_pattern_mismatch":
-            meaning = _PATTERN_MEANINGS.get(item["ctx"]["pattern"])
+            meaning = PATTERN_MEANINGS.get(item["ctx"]["pattern"])
             message = f"{item['input']!r} is {meaning}" if meaning else message
         if "[key]" in item["loc"]:
             message = f"invalid name: {message}"

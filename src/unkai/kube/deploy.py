@@ -110,6 +110,8 @@ def prepare(directory: Path, progress: Progress) -> Function:
     bundle, refused here (not after an upload) when the platform would refuse it."""
     spec = funcyaml.load(directory)
     checks.check(directory, spec)
+    for line in spec.notes:  # Knative func's fields that are read but not applied
+        progress.note(line)
     ignore_file = directory / ignore.IGNORE_FILE
     with _step(progress, f"Packing {directory}…"):
         try:

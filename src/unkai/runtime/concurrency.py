@@ -8,9 +8,11 @@ Lambda scales out one event per instance). ``unkai deploy`` writes it before any
 instance has run, and must not import the function to find out (importing runs the
 user's code, whose requirements need not be installed where the CLI runs), so the
 module is parsed instead: a handler defined at module level with a plain ``def`` is
-sync. Anything the source does not say plainly (a handler assigned, imported, or made
-by a factory) counts as not one at a time, and func.yaml's ``deploy.concurrency: 1``
-is then the user's to write (docs/runtime.md).
+sync, and so is a WSGI app (``signature: wsgi``, or an ``app``/``application`` made by
+``Flask(...)``, ``falcon.App(...)`` or Django's ``get_wsgi_application()``). Anything
+the source does not say plainly (a handler assigned, imported, or made by a factory)
+counts as not one at a time, and func.yaml's ``deploy.concurrency: 1`` is then the
+user's to write (docs/runtime.md).
 """
 
 from __future__ import annotations
@@ -19,9 +21,14 @@ import ast
 from pathlib import Path
 
 from unkai.api.funcyaml import FuncSpec, Signature
-from unkai.runtime.loader import CONVENTIONAL_NAMES, DETECTABLE
+from unkai.runtime.loader import CONVENTIONAL_NAMES, DETECTABLE, module_name
 
-_ASGI_ARITIES = (0, 3)  # detected as asgi: a factory ``new()``, or ``(scope, receive, send)``
+_ASGI_ARITIES = (0, 3)  # asgi-shaped: a factory ``new()``, or ``(scope, receive, send)``
+# Calls that make a WSGI app, by their dotted name as written (an ASGI app is made by
+# others: FastAPI(), Starlette(), falcon.asgi.App(), get_asgi_application()).
+_WSGI_FACTORIES = frozenset(
+    {"Flask", "flask.Flask", "falcon.App", "falcon.API", "get_wsgi_application"}
+)
 
 
 def one_at_a_time(directory: Path, spec: FuncSpec) -> bool:
@@ -34,7 +41,9 @@ def one_at_a_time(directory: Path, spec: FuncSpec) -> bool:
     """
     if spec.runtime.sync_workers is not None or spec.signature is Signature.ASGI:
         return False
-    names = _top_level(directory, spec.module)
+    if spec.signature is Signature.WSGI:
+        return True
+    names = _top_level(directory, module_name(directory, spec))
     if "entrypoint" in spec.model_fields_set:
         candidates = [spec.function]
     elif spec.signature is not None:
@@ -44,26 +53,29 @@ def one_at_a_time(directory: Path, spec: FuncSpec) -> bool:
     if len(candidates) != 1:
         return False
     handler = names.get(candidates[0])
+    if isinstance(handler, ast.Call):
+        return spec.signature is None and ast.unparse(handler.func) in _WSGI_FACTORIES
     if not isinstance(handler, ast.FunctionDef):
         return False
-    if spec.signature is None:
-        required = len(handler.args.posonlyargs) + len(handler.args.args)
-        return required - len(handler.args.defaults) not in _ASGI_ARITIES
-    return True
+    required = len(handler.args.posonlyargs) + len(handler.args.args)
+    return required - len(handler.args.defaults) not in _ASGI_ARITIES
 
 
-def _top_level(directory: Path, module: str) -> dict[str, ast.stmt | None]:
-    """The names ``module`` binds at its top level: the ``def`` for functions, else None."""
+def _top_level(directory: Path, module: str) -> dict[str, ast.AST | None]:
+    """The names ``module`` binds at its top level: the ``def`` for functions, the call
+    for a name assigned a call's result (``app = Flask(__name__)``), else None."""
     base = directory.joinpath(*module.split("."))
     for path in (base.with_suffix(".py"), base / "__init__.py"):
         try:
             tree = ast.parse(path.read_bytes(), filename=str(path))
         except (OSError, SyntaxError, ValueError):
             continue
-        names: dict[str, ast.stmt | None] = {}
+        names: dict[str, ast.AST | None] = {}
         for statement in tree.body:
             if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 names[statement.name] = statement
+            elif (assigned := _assigned_call(statement)) is not None:
+                names[assigned[0]] = assigned[1]
             else:
                 for node in ast.walk(statement):
                     if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
@@ -72,3 +84,12 @@ def _top_level(directory: Path, module: str) -> dict[str, ast.stmt | None]:
                         names[(node.asname or node.name).partition(".")[0]] = None
         return names
     return {}
+
+
+def _assigned_call(statement: ast.stmt) -> tuple[str, ast.Call] | None:
+    """``name = call(...)``, one plain name given the result of a call: the two."""
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+        target, value = statement.targets[0], statement.value
+        if isinstance(target, ast.Name) and isinstance(value, ast.Call):
+            return target.id, value
+    return None

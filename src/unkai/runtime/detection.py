@@ -3,8 +3,11 @@
 Without ``signature:`` in func.yaml, the signature is judged from the callable's name,
 how many positional arguments it requires, and its first parameter:
 
-* ``new`` or ``app``, anything that is not a plain function, or a function taking no
-  argument (a factory) or requiring three (``scope, receive, send``): **asgi**;
+* a WSGI app: called synchronously with two arguments, the second named
+  ``start_response`` as in PEP 3333 (Flask's ``app``, Django's ``application``, a Falcon
+  ``App``), or a plain function of two named ``app`` or ``application``: **wsgi**;
+* ``new`` or ``app``, anything else that is not a plain function, or a function taking
+  no argument (a factory) or requiring three (``scope, receive, send``): **asgi**;
 * a function requiring two (``event, context``, the Lambda and OpenFaaS shape): **event**;
 * one (or none, but a first parameter with a default): by the first parameter's
   annotation, ``Request`` → **http**, a CloudEvent class → **cloudevent**, ``dict``
@@ -16,7 +19,9 @@ Annotations written as strings (``from __future__ import annotations``) are eval
 and judged by name when they cannot be (a ``TYPE_CHECKING`` import).
 
 Detected or configured, the signature must be able to call the callable (:func:`misfit`),
-so that a mismatch stops the process when it loads instead of failing every request.
+so that a mismatch stops the process when it loads instead of failing every request;
+a WSGI app under another signature, or an async app under wsgi, gets a hint saying which
+signature it is written for.
 """
 
 from __future__ import annotations
@@ -37,10 +42,16 @@ from unkai.events import http as events_http
 # The calls each signature makes: (number of positional arguments, how it reads).
 CALLS: Final[Mapping[Signature, tuple[tuple[int, str], ...]]] = {
     Signature.HTTP: ((1, "handle(request)"),),
-    Signature.CLOUDEVENT: ((1, "handle(event)"),),
+    Signature.CLOUDEVENT: (
+        (1, "handle(event)"),
+        (0, "new()"),  # Knative func's cloudevents template (signatures.knative_cloudevent)
+        (3, "handle(scope, receive, send)"),
+    ),
     Signature.EVENT: ((1, "handler(event)"), (2, "handler(event, context)")),
     Signature.ASGI: ((0, "new()"), (3, "handle(scope, receive, send)")),
+    Signature.WSGI: ((2, "app(environ, start_response)"),),
 }
+_WSGI_NAMES: Final = ("app", "application")
 _PARAMETER_NAMES: Final = {
     "request": Signature.HTTP,
     "req": Signature.HTTP,
@@ -81,8 +92,30 @@ def arity(obj: Any) -> Arity | None:
     return Arity(required, math.inf if variadic else len(positional))
 
 
+def is_async(function: Any) -> bool:
+    """Whether calling ``function`` returns a coroutine (functions and callable objects)."""
+    if inspect.iscoroutinefunction(function):
+        return True
+    return callable(function) and inspect.iscoroutinefunction(type(function).__call__)
+
+
+def is_wsgi(name: str, obj: Any) -> bool:
+    """Whether ``obj`` (found as ``name``) is a WSGI app: see the module docstring."""
+    parameters = _parameters(obj)
+    if parameters is None or is_async(obj):
+        return False
+    positional = [p for p in parameters if p.kind in _POSITIONAL]
+    if sum(1 for p in positional if p.default is p.empty) != 2:
+        return False
+    if positional[1].name == "start_response":  # PEP 3333's name: Flask, Django, Falcon
+        return True
+    return name in _WSGI_NAMES and (inspect.isfunction(obj) or inspect.ismethod(obj))
+
+
 def detect(name: str, obj: Any) -> Signature | None:
     """The signature ``obj`` (found as ``name``) is written for; ``None`` if it cannot tell."""
+    if is_wsgi(name, obj):
+        return Signature.WSGI
     if name in ("new", "app") or not (inspect.isfunction(obj) or inspect.ismethod(obj)):
         return Signature.ASGI
     positional = [p for p in _parameters(obj) or [] if p.kind in _POSITIONAL]
@@ -102,12 +135,30 @@ def detect(name: str, obj: Any) -> Signature | None:
     return _PARAMETER_NAMES.get(first.name)
 
 
-def misfit(signature: Signature, obj: Any) -> str | None:
-    """Why ``signature`` cannot call ``obj``, or ``None`` when it can (or cannot tell)."""
+def misfit(signature: Signature, obj: Any, name: str = "") -> str | None:
+    """Why ``signature`` cannot call ``obj`` (found as ``name``), or ``None`` when it can
+    (or cannot tell). Under cloudevent, only ``new`` is a factory, as in func-python."""
+    wsgi_app = is_wsgi("", obj)  # takes (environ, start_response)
+    if signature is not Signature.WSGI and wsgi_app:
+        return (
+            f"is a WSGI app (Flask, Django, Falcon…; called as app(environ, start_response)),"
+            f" which the {signature} signature cannot serve: set `signature: wsgi` in"
+            " func.yaml, or leave `signature:` out to have it detected"
+        )
+    if signature is Signature.WSGI and not wsgi_app and is_async(obj):
+        return (
+            "is async, so not a WSGI app: an ASGI app (FastAPI, Starlette, Django's"
+            " ASGIHandler…) is served with `signature: asgi`, or leave `signature:` out"
+        )
+    calls = [
+        (count, shape)
+        for count, shape in CALLS[signature]
+        if not (signature is Signature.CLOUDEVENT and count == 0 and name != "new")
+    ]
     takes = arity(obj)
-    if takes is None or any(takes.accepts(count) for count, _ in CALLS[signature]):
+    if takes is None or any(takes.accepts(count) for count, _ in calls):
         return None
-    called = shapes(signature)
+    called = " or ".join(shape for _, shape in calls)
     return f"takes {inspect.signature(obj)}, but the {signature} signature calls it as {called}"
 
 

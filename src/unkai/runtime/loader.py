@@ -3,9 +3,13 @@
 The signature is what ``func.yaml`` says; without ``signature:`` it is detected from
 the callable (``detection``), which must be callable the way its signature calls it.
 
-Without ``entrypoint:`` the module is ``func`` and the callable the signature's
-conventional name (``handle``; ``handler`` for event; ``new`` or ``app`` for asgi); with
-no signature either, exactly one of ``new``, ``app``, ``handle``, ``handler`` must exist.
+Without ``entrypoint:`` the module is ``func`` (``func.py``), or ``function`` in Knative
+func's Python layout (a ``function/`` package and no ``func.py``), or else ``main`` or
+``app`` (``main.py``, ``app.py``, where Cloud Run and Flask apps live), and the callable the
+signature's conventional name (``handle``, then ``new`` for cloudevent; ``handler`` for
+event; ``new``, ``app``, then ``handle`` for asgi; ``app`` or ``application`` for wsgi);
+with no signature either, exactly one of ``new``, ``app``, ``application``, ``handle``,
+``handler`` must exist.
 A directory without ``func.yaml`` is served with the defaults and a name derived from
 the directory. Every problem is a :class:`LoadError` whose text says what to change.
 
@@ -34,11 +38,17 @@ from unkai.runtime import detection
 
 CONVENTIONAL_NAMES: Final[Mapping[Signature, tuple[str, ...]]] = {
     Signature.HTTP: ("handle",),
-    Signature.CLOUDEVENT: ("handle",),
+    Signature.CLOUDEVENT: ("handle", "new"),
     Signature.EVENT: ("handler",),
-    Signature.ASGI: ("new", "app"),
+    Signature.ASGI: ("new", "app", "handle"),
+    Signature.WSGI: ("app", "application"),
 }
-DETECTABLE: Final = ("new", "app", "handle", "handler")
+DETECTABLE: Final = ("new", "app", "application", "handle", "handler")
+DEFAULT_MODULE: Final = "func"
+KNATIVE_PACKAGE: Final = "function"  # Knative func's Python layout: function/__init__.py
+# Where apps written for other platforms keep their code: Cloud Run and Google's
+# functions-framework read main.py, Flask's `flask run` app.py.
+APP_MODULES: Final = ("main", "app")
 
 # The directories functions were imported from in this process. A process may load
 # several (tests do, through ``unkai.testing``), each with its own ``func`` and maybe
@@ -67,7 +77,9 @@ def load_spec(directory: Path) -> FuncSpec:
         raise LoadError(f"{directory}: not a directory")
     if (directory / funcyaml.FILENAME).exists():
         try:
-            return funcyaml.load(directory)
+            # In an instance, the platform has set the env func.yaml takes from the
+            # deployer's environment ({{ env:NAME }}, Knative func's format).
+            return funcyaml.load(directory, unset_env="inherit")
         except yamlsource.SourceError as error:
             raise LoadError(str(error)) from None
     name = re.sub(r"[^a-z0-9]+", "-", directory.resolve().name.lower()).strip("-")
@@ -76,12 +88,29 @@ def load_spec(directory: Path) -> FuncSpec:
     return FuncSpec.model_validate({"name": name})
 
 
+def module_name(directory: Path, spec: FuncSpec) -> str:
+    """The module to import: the entrypoint's; else the first there of ``func``
+    (``func.py``), ``function`` (a package: Knative func's layout), ``main`` and ``app``
+    (``main.py``, ``app.py``: where Cloud Run and Flask apps live); ``func`` if none is."""
+    if "entrypoint" in spec.model_fields_set:
+        return spec.module
+    if (directory / f"{DEFAULT_MODULE}.py").is_file():
+        return DEFAULT_MODULE
+    if (directory / KNATIVE_PACKAGE / "__init__.py").is_file():
+        return KNATIVE_PACKAGE
+    for module in APP_MODULES:
+        if (directory / f"{module}.py").is_file():
+            return module
+    return DEFAULT_MODULE
+
+
 def load(directory: Path, spec: FuncSpec) -> Target:
     """Import the function's module from ``directory``; pick its callable and signature."""
-    module = _import(directory, spec.module)
-    name = _pick(module, spec)
+    module_path = module_name(directory, spec)
+    module = _import(directory, module_path)
+    name = _pick(module, module_path, spec)
     obj = getattr(module, name)
-    entrypoint = f"{spec.module}:{name}"
+    entrypoint = f"{module_path}:{name}"
     signature = spec.signature or detection.detect(name, obj)
     if signature is None:
         raise LoadError(
@@ -89,7 +118,7 @@ def load(directory: Path, spec: FuncSpec) -> Target:
             " `event` (cloudevent), annotate it, or set `signature:` in func.yaml; the shapes"
             " are " + "; ".join(f"{s}: {detection.shapes(s)}" for s in Signature)
         )
-    problem = detection.misfit(signature, obj)
+    problem = detection.misfit(signature, obj, name)
     if problem is not None:
         raise LoadError(f"{entrypoint} {problem}")
     return Target(signature, obj, entrypoint)
@@ -108,7 +137,7 @@ def forget(directory: Path, names: Iterable[str]) -> None:
             del sys.modules[name]
 
 
-def _pick(module: ModuleType, spec: FuncSpec) -> str:
+def _pick(module: ModuleType, module_path: str, spec: FuncSpec) -> str:
     """The name of the callable to serve: the entrypoint's, conventional or detected."""
     if "entrypoint" in spec.model_fields_set:
         if not callable(getattr(module, spec.function, None)):
@@ -121,18 +150,18 @@ def _pick(module: ModuleType, spec: FuncSpec) -> str:
         found = [name for name in names if callable(getattr(module, name, None))]
         if not found:
             raise LoadError(
-                f"signature {spec.signature}: {spec.module} defines no {' or '.join(names)}"
+                f"signature {spec.signature}: {module_path} defines no {' or '.join(names)}"
             )
         return found[0]
     found = [name for name in DETECTABLE if callable(getattr(module, name, None))]
     if not found:
         raise LoadError(
-            f"{spec.module} defines none of {', '.join(DETECTABLE)}: write handle(request)"
+            f"{module_path} defines none of {', '.join(DETECTABLE)}: write handle(request)"
             " or set `entrypoint:` in func.yaml"
         )
     if len(found) > 1:
         raise LoadError(
-            f"ambiguous: {spec.module} defines {' and '.join(found)}; set `signature:`"
+            f"ambiguous: {module_path} defines {' and '.join(found)}; set `signature:`"
             " (and `entrypoint:`) in func.yaml to say which one to serve"
         )
     return found[0]
@@ -154,7 +183,11 @@ def _import(directory: Path, module: str) -> ModuleType:
         return importlib.import_module(module)
     except ModuleNotFoundError as error:
         if error.name == module.partition(".")[0]:
-            raise LoadError(f"{directory}: no module {module!r} (write {module}.py)") from None
+            layout = f"write {module}.py"
+            if module == DEFAULT_MODULE:
+                layout += f", or a {KNATIVE_PACKAGE}/ package exporting new() (Knative func's)"
+                layout += ", or main.py or app.py defining app"
+            raise LoadError(f"{directory}: no module {module!r} ({layout})") from None
         missing = (error.name or "").partition(".")[0]
         raise LoadError(
             f"importing {module} failed{_where(error, path)}: no module named {missing!r}; "

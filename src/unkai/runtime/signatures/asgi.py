@@ -4,14 +4,16 @@
   ``async handle(scope, receive, send)`` and, optionally, ``start(cfg)`` (``cfg`` is a
   copy of the environment), ``stop()``, ``alive()`` and ``ready()``. The hooks may be
   sync or async; ``alive``/``ready`` return a bool or ``(bool, message)``. Sync
-  ``start``/``stop`` run in a thread, so probes are answered meanwhile.
+  ``start``/``stop`` run on the event loop's thread, where ``handle`` runs, as
+  func-python calls them: what ``start`` makes (a SQLite connection, a client bound to
+  its thread) then works in ``handle``. The loop waits meanwhile, so a probe is
+  answered once a sync ``start`` returns (readiness says "starting" until then anyway).
 * An ASGI app (``app``, or any ``(scope, receive, send)`` callable): served unchanged,
   its lifespan (startup, shutdown) included.
 """
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -74,10 +76,9 @@ def is_factory(obj: Any) -> bool:
 async def _run_hook(hook: Callable[..., Any] | None, *args: Any) -> None:
     if hook is None:
         return
-    if is_async(hook):
-        await hook(*args)
-    else:
-        await asyncio.to_thread(hook, *args)
+    result = hook(*args)  # here, on the loop's thread: see the module docstring
+    if inspect.isawaitable(result):
+        await result
 
 
 async def _probe(hook: Callable[[], Any] | None, what: str) -> Health:

@@ -7,12 +7,12 @@ sibling modules, one per ``func.yaml`` signature.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.types import ASGIApp
 
+from unkai.runtime.detection import is_async as is_async
 from unkai.runtime.workers import Executor
 
 Health = tuple[bool, str]
@@ -42,13 +42,6 @@ class Function:
 
     async def ready(self) -> Health:
         return True, "ready"
-
-
-def is_async(function: Any) -> bool:
-    """Whether calling ``function`` returns a coroutine (functions and callable objects)."""
-    if inspect.iscoroutinefunction(function):
-        return True
-    return callable(function) and inspect.iscoroutinefunction(type(function).__call__)
 
 
 def caller(function: Callable[..., Any], executor: Executor) -> Callable[..., Awaitable[Any]]:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cloudevents.core.base import BaseCloudEvent
+from cloudevents.core.bindings.http import HTTPMessage
 from starlette.types import Receive, Scope, Send
 
 from unkai.events import http as codec
@@ -37,11 +38,8 @@ class CloudEventFunction(Function):
             )
             return
         body = await bodies.read(receive)
-        headers = {
-            name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
-        }
         try:
-            mode, events = codec.decode(headers, body)
+            mode, events = codec.decode(request_headers(scope), body)
         except codec.InvalidEventError as error:
             await replies.text(send, 400, str(error))
             return
@@ -57,9 +55,17 @@ class CloudEventFunction(Function):
         if not answers:
             await replies.respond(send, 202)
             return
-        message = codec.encode(answers, mode)
-        headers_out = [
-            (name.encode("latin-1"), value.encode("latin-1"))
-            for name, value in message.headers.items()
-        ]
-        await replies.respond(send, 200, message.body, content_type=None, headers=headers_out)
+        await send_message(send, 200, codec.encode(answers, mode))
+
+
+def request_headers(scope: Scope) -> dict[str, str]:
+    """The request's headers as the codec reads them (ASGI gives lower-case names)."""
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+
+
+async def send_message(send: Send, status: int, message: HTTPMessage) -> None:
+    """Send an encoded CloudEvents message as the whole response."""
+    headers = [
+        (name.encode("latin-1"), value.encode("latin-1")) for name, value in message.headers.items()
+    ]
+    await replies.respond(send, status, message.body, content_type=None, headers=headers)
