@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from unkai.api import funcyaml
 from unkai.kube import checks, deploy
 from unkai.kube.checks import FunctionCodeError
 
@@ -71,7 +72,7 @@ def test_a_wrong_handler_name_lists_the_callables_and_the_setting(function: Path
 def test_without_an_entrypoint_the_conventional_names_are_looked_for(function: Path) -> None:
     (function / "func.py").write_text("def main(request):\n    return 1\n")
     message = refusal(function)
-    assert "defines no new or app or handle or handler" in message
+    assert "defines no new or app or application or handle or handler" in message
     assert "The callables it defines: main." in message
     (function / "func.yaml").write_text("name: hello\nsignature: event\n")
     assert "defines no handler (" in refusal(function)
@@ -100,3 +101,15 @@ def test_a_package_module_is_found(function: Path) -> None:
     (function / "app" / "__init__.py").write_text("def handle(request):\n    return 1\n")
     assert checks.module_file(function, "app") == function / "app" / "__init__.py"
     deploy.prepare(function, Silent())
+
+
+def test_a_knative_func_project_is_checked_in_its_own_layout(tmp_path: Path) -> None:
+    """func's layout has no func.py: the code is the function/ package exporting new()."""
+    project = tmp_path / "hello"
+    (project / "function").mkdir(parents=True)
+    (project / "function" / "__init__.py").write_text("from .func import new\n")
+    (project / "function" / "func.py").write_text("def new():\n    return object()\n")
+    (project / "func.yaml").write_text("name: hello\n")
+    checks.check(project, funcyaml.load(project))  # no refusal
+    (project / "function" / "__init__.py").write_text("def helper():\n    pass\n")
+    assert "function/__init__.py defines no new" in refusal(project)

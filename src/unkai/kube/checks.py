@@ -28,6 +28,7 @@ from pathlib import Path
 
 from unkai.api.funcyaml import FuncSpec
 from unkai.errors import UserError
+from unkai.runtime import loader
 from unkai.runtime.loader import CONVENTIONAL_NAMES, DETECTABLE
 
 
@@ -49,13 +50,14 @@ class TopLevel:
 
 def check(directory: Path, spec: FuncSpec) -> None:
     """Refuse, with the user's file and line, code that cannot be served as ``spec`` says."""
-    source = module_file(directory, spec.module)
+    module = loader.module_name(directory, spec)  # as the runtime will find it
+    source = module_file(directory, module)
     if source is None:
-        expected = spec.module.replace(".", "/")
+        expected = module.replace(".", "/")
         raise FunctionCodeError(
             f"{_shown(directory / (expected + '.py'))} does not exist (nor "
             f"{expected}/__init__.py): the entrypoint {spec.entrypoint} names module "
-            f"{spec.module}; write it, or set `entrypoint:` in {_shown(directory / 'func.yaml')}"
+            f"{module}; write it, or set `entrypoint:` in {_shown(directory / 'func.yaml')}"
         )
     defined = top_level(source)
     if defined.open:
@@ -72,7 +74,7 @@ def check(directory: Path, spec: FuncSpec) -> None:
     raise FunctionCodeError(
         f"{_shown(source)} defines no {' or '.join(wanted)} (func.yaml says {setting}). "
         f"The callables it defines: {listed}. Rename one, or set `entrypoint: "
-        f"{spec.module}:NAME` in {_shown(directory / 'func.yaml')}"
+        f"{module}:NAME` in {_shown(directory / 'func.yaml')}"
     )
 
 
