@@ -79,4 +79,4 @@ def test_json_replies_are_not_reformatted(tmp_path: Path) -> None:
 def test_path_with_a_url_is_refused(tmp_path: Path) -> None:
     result = unkai("invoke", "http://127.0.0.1:9/", "--path", "/x", env=user_env(tmp_path))
     assert result.returncode == 2
-    assert "--path is for a directory target: put the path in the URL" in result.stderr
+    assert "--path is for a directory or name target: put it in the URL" in result.stderr

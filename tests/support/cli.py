@@ -103,10 +103,13 @@ def background(
 def function_tests(
     *directories: Path, cwd: Path, env: dict[str, str] | None = None, options: tuple[str, ...] = ()
 ) -> str:
-    """Run pytest over function directories as a user would; their output once all passed."""
+    """Run pytest over function directories as a user would; their output once all passed.
+
+    ``-p no:kmock``: this environment has kmock, a development dependency of Unkai's own
+    tests whose plugin needs pytest-asyncio; a user's environment has neither."""
     tests = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options,
-         *map(str, directories)],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:kmock",
+         *options, *map(str, directories)],
         cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
     assert tests.returncode == 0, tests.stdout + tests.stderr
