@@ -130,7 +130,9 @@ def _parts(elements: Sequence[object]) -> tuple[Test, ...]:
     return tuple(test for test in map(_element, elements) if test is not None)
 
 
-def _all(elements: Sequence[object]) -> Test:
+def _combined(elements: Sequence[object], decisive: Outcome) -> Test:
+    """The parts in order, stopping at the first ``decisive`` outcome (``all`` stops at a
+    fail, ``any`` at a pass); otherwise the last part's outcome."""
     parts = _parts(elements)
     if len(parts) == 1:
         return parts[0]
@@ -139,27 +141,19 @@ def _all(elements: Sequence[object]) -> Test:
         outcome = _NONE
         for part in parts:
             outcome = part(attributes)
-            if outcome is _FAIL:
-                return _FAIL
+            if outcome is decisive:
+                return decisive
         return outcome
 
     return test
+
+
+def _all(elements: Sequence[object]) -> Test:
+    return _combined(elements, _FAIL)
 
 
 def _any(elements: Sequence[object]) -> Test:
-    parts = _parts(elements)
-    if len(parts) == 1:
-        return parts[0]
-
-    def test(attributes: Attributes) -> Outcome:
-        outcome = _NONE
-        for part in parts:
-            outcome = part(attributes)
-            if outcome is _PASS:
-                return _PASS
-        return outcome
-
-    return test
+    return _combined(elements, _PASS)
 
 
 def _not(inner: Test | None) -> Test:
