@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from unkai.platform.controllers.revision import RevisionReadiness
+from unkai.platform.contracts import RevisionReadiness
 from unkai.platform.embedded import Platform, Settings
 
 
