@@ -130,7 +130,7 @@ class ProcessRunner:
             await self._environment(spec)
 
     async def start(self, spec: InstanceSpec) -> Instance:
-        if (refused := refusal(spec)) is not None:
+        if (refused := refusal(spec, sandboxed=self.sandbox.enabled)) is not None:
             raise RunnerError(*refused)
         instance_id = f"{spec.revision}-{secrets.token_hex(3)}"
         log_path = self.logs.instance(spec, instance_id)
@@ -325,7 +325,7 @@ class ProcessRunner:
         sites = [Path(p) for p in env["PYTHONPATH"].split(os.pathsep) if p and Path(p).exists()]
         return functools.partial(
             self.sandbox.command, identity=identity, read_only=[_bundle(spec), *sites],
-            workdir=_bundle(spec),
+            workdir=Path(spec.working_dir) if spec.working_dir else _bundle(spec),
         )  # fmt: skip
 
     def _pip_sandbox(self, spec: InstanceSpec) -> pip.Sandboxing | None:
@@ -371,8 +371,12 @@ class ProcessRunner:
         return env
 
 
-def refusal(spec: InstanceSpec) -> tuple[str, str] | None:
-    """Why the process runner cannot run ``spec`` as asked (reason, message), or ``None``."""
+def refusal(spec: InstanceSpec, *, sandboxed: bool = False) -> tuple[str, str] | None:
+    """Why the process runner cannot run ``spec`` as asked (reason, message), or ``None``.
+
+    In the sandbox an ``exec`` probe is refused: it would run outside the instance's
+    namespaces (another ``/tmp``, no route to the instance's port), so its answer would
+    not be about the instance."""
     if spec.command or spec.args:
         return Reason.UNSUPPORTED_BY_RUNNER, (
             "command and args cannot apply to a function bundle: the process runner starts"
@@ -383,6 +387,13 @@ def refusal(spec: InstanceSpec) -> tuple[str, str] | None:
         return Reason.UNSUPPORTED_BY_RUNNER, (
             f"the process runner cannot mount volumes at {paths}: that needs the instance"
             " sandbox's mount namespace; run an image with the container runner instead"
+        )
+    probes = [probe for probe in (spec.readiness, spec.liveness) if probe is not None]
+    if sandboxed and any(probe.handler == "exec" for probe in probes):
+        return Reason.UNSUPPORTED_BY_RUNNER, (
+            "exec probes cannot run in the process runner's sandbox yet (they would not see"
+            " the instance's files or port): use an httpGet or tcpSocket probe, or run an"
+            " image with the container runner"
         )
     return None
 

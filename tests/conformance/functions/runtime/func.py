@@ -3,24 +3,30 @@
 GET /            -> {"env", "cwd", "pid", "http_version", "headers"}
 GET /healthz     -> 200 while ready, 503 after /start-failing (a readiness target)
 GET /livez       -> 200 while alive, 500 after /die (a liveness target)
+GET /start-failing?for=S -> the same, for S seconds only
 GET /start-passing -> /healthz answers 200 again
 GET /crash       -> the process exits with code 3
 GET /stdin       -> what one read of stdin gave ("" at end of file)
 """
 
 import os
+import time
 
-state = {"ready": True, "alive": True}
+state = {"ready": True, "alive": True, "until": None}
 
 
 async def handle(request):
     path = request.url.path
     if path == "/healthz":
+        if state["until"] is not None and time.monotonic() >= state["until"]:
+            state["ready"], state["until"] = True, None
         return ("ready", 200) if state["ready"] else ("not ready", 503)
     if path == "/livez":
         return ("alive", 200) if state["alive"] else ("dead", 500)
     if path == "/start-failing":
         state["ready"] = False
+        seconds = request.query_params.get("for")
+        state["until"] = time.monotonic() + float(seconds) if seconds else None
         return "failing from now on"
     if path == "/start-passing":
         state["ready"] = True
