@@ -66,7 +66,9 @@ def pushed(registry: LocalRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPa
 @pytest.fixture
 async def images(tmp_path: Path) -> AsyncIterator[tuple[ImageRunner, ProcessRunner]]:
     logs = LogFiles(tmp_path / "logs")
-    processes = ProcessRunner(logs=logs, environments=tmp_path / "envs", ready_timeout=20)
+    processes = ProcessRunner(  # unsandboxed: the test calls the instance on its TCP port
+        logs=logs, environments=tmp_path / "envs", ready_timeout=20, isolate=False
+    )
     containers = ContainerRunner(logs=logs, binaries=("unkai-test-no-such-engine",))
     runner = ImageRunner(containers, processes, root=tmp_path / "images",
                          environments=tmp_path / "envs")  # fmt: skip

@@ -88,6 +88,7 @@ def _extract(store: BlobStore, layer: Descriptor, prefix: str, destination: Path
     """Extract the entries of ``layer`` under ``prefix``/ into ``destination``."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}-", dir=destination.parent))
+    staging.chmod(0o755)  # mkdtemp's 0700 would shut out the sandbox's unprivileged user
     try:
         with tarfile.open(store.path(layer.digest), "r:gz") as tar:
             members = []
