@@ -77,8 +77,8 @@ def serve_gateway(port: int, endpoint: str) -> None:
     path of a Unix socket."""
     import uvloop
 
-    from unkai.platform.controllers.route import RoutingTable
-    from unkai.platform.gateway import Endpoint, Gateway, RevisionKey
+    from unkai.platform.contracts import RevisionKey, RoutingTable
+    from unkai.platform.gateway import Endpoint, Gateway
 
     async def run() -> None:
         gateway = Gateway()
