@@ -5,24 +5,15 @@ import json
 import shutil
 import subprocess
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from tests.build.registries import LocalRegistry, manifest_of, push_base_image, running
+from tests.build.registries import LocalRegistry, manifest_of, push_base_image
 
 from unkai.cli.main import cli
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[LocalRegistry]:
-    storage = tmp_path / "registry"
-    storage.mkdir()
-    with running(storage) as serving:
-        yield serving
 
 
 @pytest.fixture

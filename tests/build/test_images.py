@@ -36,14 +36,6 @@ class Recorded:
 
 
 @pytest.fixture
-def registry(tmp_path: Path) -> LocalRegistry:
-    storage = tmp_path / "registry"
-    storage.mkdir()
-    with running(storage) as serving:
-        yield serving
-
-
-@pytest.fixture
 def base_ref(registry: LocalRegistry, tmp_path: Path) -> str:
     return push_base_image(registry, tmp_path / "base")
 

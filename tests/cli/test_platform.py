@@ -17,21 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 from lightkube import Client, KubeConfig
-from tests.support.cli import unkai, user_env
+from tests.support.cli import SERVICE, unkai, user_env
 
 from unkai.kube import kinds
-
-SERVICE = """\
-apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: hello
-spec:
-  template:
-    spec:
-      containers:
-        - image: example.com/hello:{version}
-"""
 
 
 @pytest.fixture

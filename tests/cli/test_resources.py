@@ -18,22 +18,11 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 from tests.controllers.readiness import READY, InMemoryReadiness
+from tests.support.cli import SERVICE
 from tests.support.embedded import embedded
 
 from unkai.cli.main import cli
 from unkai.platform.embedded import Settings
-
-SERVICE = """\
-apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: hello
-spec:
-  template:
-    spec:
-      containers:
-        - image: example.com/hello:{version}
-"""
 
 
 @dataclass

@@ -5,8 +5,6 @@ loopback ports chosen by the kernel, in a temporary data dir; each test applies 
 Service (named after the Knative test it ports) and talks to it over real HTTP.
 """
 
-import asyncio
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,9 +15,10 @@ import pytest
 
 from tests.controllers.readiness import InMemoryReadiness
 from tests.e2e.conftest import QUICK, LivePlatform
+from tests.support.embedded import started
 from unkai.kube import kinds
 from unkai.platform import bundles
-from unkai.platform.embedded import Platform, Settings
+from unkai.platform.embedded import Settings
 
 RUNTIME = Path(__file__).parent / "functions" / "runtime"
 
@@ -96,22 +95,8 @@ def until(check: Callable[[], bool], *, timeout: float, what: str) -> None:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conformance]:
     data_dir = tmp_path_factory.mktemp("unkai")
-    loop = asyncio.new_event_loop()
     settings = Settings(data_dir=data_dir, api_port=0, gateway_port=0, autoscaler=QUICK)
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        embedded = asyncio.run_coroutine_threadsafe(_make(settings), loop).result(30)
-        asyncio.run_coroutine_threadsafe(embedded.start(), loop).result(60)
+    with started(settings) as (embedded, loop):
         running = Conformance(embedded, loop, InMemoryReadiness(), embedded.files.kubeconfig)
         yield running
         running.close()
-        asyncio.run_coroutine_threadsafe(embedded.stop(), loop).result(60)
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
-
-
-async def _make(settings: Settings) -> Platform:
-    return Platform(settings)

@@ -4,7 +4,6 @@ test controls: revisions become ready or fail when the test says so."""
 import asyncio
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from lightkube import Client, KubeConfig
 from lightkube.core.exceptions import ApiError
 
 from tests.controllers.readiness import InMemoryReadiness
+from tests.support.embedded import started
 from unkai.kube import kinds
 from unkai.platform import bundles
 from unkai.platform.autoscaler import AutoscalerConfig
@@ -95,21 +95,11 @@ class RunningPlatform:
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[RunningPlatform]:
     readiness = InMemoryReadiness()
-    loop = asyncio.new_event_loop()
     settings = Settings(data_dir=tmp_path, api_port=0, gateway_port=0)
-    embedded = Platform(settings, readiness=readiness)
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        asyncio.run_coroutine_threadsafe(embedded.start(), loop).result(30)
+    with started(settings, readiness=readiness) as (embedded, loop):
         running = RunningPlatform(embedded, loop, readiness, embedded.files.kubeconfig)
         yield running
         running.close()
-    finally:
-        asyncio.run_coroutine_threadsafe(embedded.stop(), loop).result(30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
 
 
 ECHO = Path(__file__).parent / "functions" / "echo"
@@ -154,26 +144,11 @@ def live(
     # Instances inherit our environment: naming the platform's data dir there lets a test
     # tell its own instances from those of other platforms running on the machine.
     monkeypatch.setenv("UNKAI_DATA_DIR", str(tmp_path))
-    loop = asyncio.new_event_loop()
     isolate = getattr(request, "param", True)
     settings = Settings(
         data_dir=tmp_path, api_port=0, gateway_port=0, autoscaler=QUICK, isolate=isolate
     )
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        embedded = asyncio.run_coroutine_threadsafe(_make(settings), loop).result(30)
-        asyncio.run_coroutine_threadsafe(embedded.start(), loop).result(60)
+    with started(settings) as (embedded, loop):
         running = LivePlatform(embedded, loop, InMemoryReadiness(), embedded.files.kubeconfig)
         yield running
         running.close()
-        asyncio.run_coroutine_threadsafe(embedded.stop(), loop).result(60)
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
-
-
-async def _make(settings: Settings) -> Platform:
-    """Built on the loop it runs on (the data plane's parts bind to it)."""
-    return Platform(settings)

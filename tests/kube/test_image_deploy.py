@@ -4,13 +4,12 @@ stand-in cluster (its revisions fare as the test says, or as its real data plane
 them when it cannot run the image)."""
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import lightkube
 import pytest
 from click.testing import CliRunner
-from tests.build.registries import LocalRegistry, manifest_of, push_base_image, running
+from tests.build.registries import LocalRegistry, manifest_of, push_base_image
 from tests.controllers.readiness import READY, InMemoryReadiness
 from tests.kube.test_deploy import Recorded
 from tests.support.embedded import embedded
@@ -21,14 +20,6 @@ from unkai.kube import client, deploy, images, kinds
 from unkai.platform.embedded import Settings
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[LocalRegistry]:
-    storage = tmp_path / "registry"
-    storage.mkdir()
-    with running(storage) as serving:
-        yield serving
 
 
 @pytest.fixture

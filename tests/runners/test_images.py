@@ -3,12 +3,12 @@
 layers (pulled from a real registry on loopback), and pip is never asked."""
 
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx2
 import pytest
-from tests.build.registries import LocalRegistry, push_base_image, running
+from tests.build.registries import LocalRegistry, push_base_image
 from tests.support.wheels import make_wheel
 
 from unkai.build import image, push, references
@@ -28,14 +28,6 @@ class Quiet:
     def step(self, activity: str) -> None: ...
 
     def transfer(self, what: str, done: int, total: int) -> None: ...
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[LocalRegistry]:
-    storage = tmp_path / "registry"
-    storage.mkdir()
-    with running(storage) as serving:
-        yield serving
 
 
 @pytest.fixture

@@ -116,3 +116,17 @@ def function_tests(
     assert " passed" in tests.stdout
     assert "failed" not in tests.stdout
     return tests.stdout
+
+
+SERVICE = """\
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: hello
+spec:
+  template:
+    spec:
+      containers:
+        - image: example.com/hello:{version}
+"""
+"""A Knative Service manifest as a user writes it; ``{version}`` names the image tag."""

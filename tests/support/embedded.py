@@ -14,11 +14,11 @@ from unkai.platform.embedded import Platform, Settings
 
 
 @contextmanager
-def embedded(
+def started(
     settings: Settings, *, readiness: RevisionReadiness | None = None
-) -> Iterator[Platform]:
-    """The platform, started, until the block ends. ``readiness``: no data plane; the
-    test says how revisions fare."""
+) -> Iterator[tuple[Platform, asyncio.AbstractEventLoop]]:
+    """The platform, started, and the loop it runs on, until the block ends.
+    ``readiness``: no data plane; the test says how revisions fare."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
@@ -30,10 +30,19 @@ def embedded(
         platform = asyncio.run_coroutine_threadsafe(make(), loop).result(30)
         asyncio.run_coroutine_threadsafe(platform.start(), loop).result(60)
         try:
-            yield platform
+            yield platform, loop
         finally:
             asyncio.run_coroutine_threadsafe(platform.stop(), loop).result(60)
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+
+
+@contextmanager
+def embedded(
+    settings: Settings, *, readiness: RevisionReadiness | None = None
+) -> Iterator[Platform]:
+    """The platform, started, until the block ends (see :func:`started`)."""
+    with started(settings, readiness=readiness) as (platform, _):
+        yield platform
