@@ -229,7 +229,9 @@ class ResourceService:
         key = self._key(rt, namespace, name)
         now = timestamp(self.clock())
         uid = str(old["metadata"].get("uid"))
-        dependents = cascade.dependents((await self.store.select(None))[0], uid)
+        dependents = []  # read only when the policy needs them: a scan of every object
+        if propagation in (cascade.ORPHAN, cascade.FOREGROUND):
+            dependents = cascade.dependents((await self.store.select(None))[0], uid)
         if propagation == cascade.ORPHAN and not dry_run:
             for dependent in dependents:
                 await self._disown(dependent, uid)
