@@ -105,8 +105,7 @@ class Router(Generic[T]):
         """Every revision some route sends traffic to, by split or by tag."""
         keys: set[RevisionKey] = set()
         for namespace, table in self._tables.values():
-            keys.update(RevisionKey(namespace, name) for name, _ in table.split)
-            keys.update(RevisionKey(namespace, name) for name in table.tags.values())
+            keys |= table.revisions(namespace)
         return keys
 
     def _compile(self) -> None:
