@@ -158,6 +158,21 @@ def test_a_requested_port_is_used_or_refused_by_name(tmp_path: Path) -> None:
             assert process.wait(20) == 0
 
 
+def test_interrupt_stops_run_even_when_it_was_started_with_sigint_ignored(
+    tmp_path: Path,
+) -> None:
+    """A background job (``unkai run &``, nohup, CI) inherits SIGINT ignored; kill -INT
+    must still stop it, draining as Ctrl-C does."""
+    directory = write_function(tmp_path, "hello", "def handle(request):\n    return 'hi'\n")
+    args = ("run", str(directory), "--port", "0")
+    with background(*args, env=user_env(tmp_path), sigint_ignored=True) as (process, output):
+        url = URL.search(output.wait_for("Serving hello at"))
+        assert url is not None
+        assert httpx2.get(url.group(0)).text == "hi"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(20) == 0
+
+
 def test_without_a_port_a_busy_8080_gives_way(tmp_path: Path) -> None:
     directory = write_function(tmp_path, "hello", "def handle(request):\n    return 'hi'\n")
     try:

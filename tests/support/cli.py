@@ -69,15 +69,17 @@ class LineReader:
 
 @contextmanager
 def background(
-    *args: str, env: dict[str, str], own_session: bool = False
+    *args: str, env: dict[str, str], own_session: bool = False, sigint_ignored: bool = False
 ) -> Iterator[tuple[subprocess.Popen[str], LineReader]]:
     """Run ``unkai ARGS`` in the background; it is interrupted (Ctrl-C) at the end.
 
     ``own_session``: started as a shell starts a foreground job, the leader of its own
-    process group; what is left of the group at the end is killed.
+    process group; what is left of the group at the end is killed. ``sigint_ignored``:
+    started as a shell without job control starts ``cmd &``, with SIGINT ignored.
     """
+    shell = ["sh", "-c", 'trap "" INT; exec "$@"', "sh"] if sigint_ignored else []
     process = subprocess.Popen(
-        [*UNKAI, *args],
+        [*shell, *UNKAI, *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

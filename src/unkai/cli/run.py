@@ -27,7 +27,11 @@ RESTART_HINT = "it restarts on the next change"
 
 
 def _interrupt(signum: int, frame: object) -> None:
-    """SIGTERM and SIGHUP stop ``unkai run`` as Ctrl-C does: the function drains."""
+    """SIGTERM and SIGHUP stop ``unkai run`` as Ctrl-C does: the function drains.
+
+    SIGINT is set here too: a background job (``cmd &``, nohup, CI) starts with SIGINT
+    ignored, and Python then installs no Ctrl-C handler of its own, so ``kill -INT``
+    did nothing and the function served on."""
     raise KeyboardInterrupt
 
 
@@ -93,7 +97,7 @@ def run(directory: Path, host: str, port: int | None, reload: bool) -> None:
     directory = directory.resolve()
     funcyaml.load(directory)
     server = LocalServer(directory, host, 0, _claim(directory))
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
     try:
         server.port = pick_port(host, port)
