@@ -19,6 +19,8 @@ One platform serves the whole module: each deploy installs real requirements.
 
 import hashlib
 import json
+import ssl
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,7 +33,8 @@ from tests.support.embedded import embedded
 from tests.support.servers import FUNCTIONS
 
 from unkai.kube import client, deploy
-from unkai.platform.embedded import Settings
+from unkai.platform.embedded import Platform, Settings
+from unkai.platform.logs import ServiceLogs, readable
 
 pytestmark = pytest.mark.slow
 
@@ -65,19 +68,35 @@ class Quiet:
 class Deployed:
     """The module's platform: deploys a fixture folder once, then calls it by name."""
 
-    def __init__(self, api: lightkube.Client, gateway: str) -> None:
+    def __init__(self, platform: Platform, api: lightkube.Client) -> None:
+        self.platform = platform
         self.api = api
-        self.http = httpx2.Client(base_url=gateway, timeout=120)
+        self.http = httpx2.Client(base_url=f"http://127.0.0.1:{platform.gateway.port}", timeout=120)
         self.names: dict[str, str] = {}
 
-    def service(self, folder: str) -> str:
+    def service(self, folder: str, *, wait: bool = True) -> str:
         """The host of ``folder``'s Service, deployed on first use as ``unkai deploy`` does."""
         if folder not in self.names:
             progress = Quiet()
             function = deploy.prepare(FUNCTIONS / folder, progress)
-            deploy.deploy(self.api, function, progress, deploy.Options(timeout=300))
+            deploy.deploy(self.api, function, progress, deploy.Options(wait=wait, timeout=300))
             self.names[folder] = f"{function.spec.name}.default.localhost"
         return self.names[folder]
+
+    def metrics(self) -> str:
+        """The platform's ``/metrics``, as Prometheus scrapes it (with the token)."""
+        api = self.platform.api
+        assert api.certificate is not None
+        trust = ssl.create_default_context(cafile=str(api.certificate.ca_file))
+        token = self.platform.files.token()
+        with httpx2.Client(verify=trust) as scraper:
+            headers = {"Authorization": f"Bearer {token}"}
+            return scraper.get(f"{api.url}/metrics", headers=headers).text
+
+    def logs(self, service: str) -> list[str]:
+        """What ``unkai logs SERVICE`` prints of each line (its message)."""
+        lines = ServiceLogs(self.platform.files, "default", service).lines()
+        return [readable(line).message for line in lines]
 
     def request(self, folder: str, method: str, path: str = "/", **kwargs: Any) -> httpx2.Response:
         headers = {"host": self.service(folder), **kwargs.pop("headers", {})}
@@ -96,7 +115,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     data = tmp_path_factory.mktemp("platform")
     with embedded(Settings(data_dir=data, api_port=0, gateway_port=0)) as running:
         api = client.connect(context=None, local=running.files.kubeconfig, namespace="default")
-        deployed = Deployed(api, f"http://127.0.0.1:{running.gateway.port}")
+        deployed = Deployed(running, api)
         try:
             yield deployed
         finally:
@@ -188,3 +207,21 @@ def test_knative_funcs_cloudevents_template_replies_with_an_event(platform: Depl
     reply = binding.from_http_event(binding.HTTPMessage(dict(response.headers), response.content))
     assert (reply.get_type(), reply.get_id()) == ("function.response", "response-7")
     assert reply.get_data() == {"message": "OK", "got": {"n": 1}}
+
+
+def test_a_function_that_cannot_start_shows_its_exit_code_in_logs_and_metrics(
+    platform: Deployed,
+) -> None:
+    """Its module exits with code 3 while imported: each failed start is counted on
+    ``/metrics`` by exit code, per revision, and told in ``unkai logs``."""
+    platform.service("exits_at_import", wait=False)
+    failed = 'unkai_revision_instance_failures_total{namespace="default",reason="ExitCode3",'
+    failed += 'revision="exits-at-import-00001"}'
+    deadline = time.monotonic() + 60
+    while failed not in (text := platform.metrics()):
+        assert time.monotonic() < deadline, "no failed start was counted"
+        time.sleep(0.1)
+    told = platform.logs("exits-at-import")
+    assert any(line.startswith("an instance failed to start: ExitCode3") for line in told)
+    served = 'unkai_gateway_outcomes_total{namespace="default",outcome="timeout",'
+    assert any(line.startswith(served) for line in text.splitlines())  # per revision

@@ -42,7 +42,7 @@ from unkai.platform.contracts import (
     Status,
 )
 from unkai.platform.gateway import Gateway, RevisionSettings
-from unkai.platform.instances import RevisionInstances
+from unkai.platform.instances import FailuresCollector, RevisionInstances
 from unkai.platform.logs import RevisionEvents
 from unkai.platform.runners import (
     Instance,
@@ -109,6 +109,7 @@ class DataPlane:
             buckets=COLD_START_BUCKETS,
             registry=registry,
         )
+        registry.register(FailuresCollector(lambda: self._revisions.values()))
 
     # -- revisions come and go (from the revisions watch) --------------------------------
 

@@ -9,7 +9,9 @@ that exits on its own is a crash: it is taken out at once, reported in the revis
 still serve (Knative looks at crashed pods only when none is available, so Ready does
 not flap on one restart), and replaced after an exponential backoff; after ten failed
 starts in a row it stops trying and reports ``CrashLoopBackOff`` with the last failure,
-until the revision is replaced (a new deploy makes a new revision). An instance whose
+until the revision is replaced (a new deploy makes a new revision); meanwhile the
+gateway answers its requests at once with a 503 naming the reason, instead of holding
+them until their timeout. An instance whose
 readiness probe fails leaves the gateway until it passes again. Every change of what it
 would report calls ``changed()``. What it sees (failed starts, crashes, giving up, and
 every few seconds the requests the gateway ended itself with 504, 503 or 502) is also
@@ -28,13 +30,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client import Histogram
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from unkai.platform.backoff import CrashLoop
 from unkai.platform.contracts import DEPLOYING, PERMANENT, Reason, Report
-from unkai.platform.gateway import Endpoint, Gateway
+from unkai.platform.gateway import Endpoint, Gateway, responses
 from unkai.platform.gateway.metrics import RevisionStats
 from unkai.platform.logs import Outcomes, RevisionEvents, outcome_lines
 from unkai.platform.runners import Instance, InstanceSpec, Runner, RunnerError
@@ -82,6 +87,10 @@ class RevisionInstances:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping: set[Instance] = set()
+        self._gave_up = False
+        self.failures: Counter[str] = Counter()
+        """Instances that failed to start or exited on their own, by reason
+        (``ExitCode1``, ``OOMKilled``…), ever: ``/metrics`` counts them."""
 
     def set_routed(self, routed: bool) -> None:
         """Whether a route sends traffic here; an unrouted revision at zero lets go of its
@@ -123,6 +132,9 @@ class RevisionInstances:
             elif missing > 0 and self._crashes.exhausted:
                 self._give_up()
             elif missing > 0:
+                if self._gave_up:  # a long healthy run reset the crash loop
+                    self._gave_up = False
+                    self._gateway.set_unavailable(self.key, None)
                 await asyncio.sleep(self._crashes.delay)
                 await asyncio.gather(*(self._start() for _ in range(missing)))
                 continue
@@ -157,6 +169,12 @@ class RevisionInstances:
             f"(`unkai deploy`) or change the revision to try again. The last: "
             f"{last.reason}: {last.message}",
         )
+        self._gave_up = True
+        why = responses.unavailable(
+            self.key.name, self.spec.configuration, self.key.namespace,
+            Reason.CRASH_LOOP_BACK_OFF, self.healthy.message,
+        )  # fmt: skip
+        self._gateway.set_unavailable(self.key, why)
         self._tell("error", self.healthy.message)
         self._changed()
 
@@ -182,6 +200,7 @@ class RevisionInstances:
                 instance = await self._runner.start(self.spec)
         except RunnerError as error:
             self._crashes = self._crashes.after_exit(ran_for=0)
+            self.failures[error.reason] += 1
             failed = Report("False", error.reason, error.message)
             if error.reason in PERMANENT:
                 self.resources = failed
@@ -194,6 +213,7 @@ class RevisionInstances:
             message = f"starting an instance failed: {type(error).__name__}: {error}"
             self._tell("error", message, exc_info=error)
             self._crashes = self._crashes.after_exit(ran_for=0)
+            self.failures[Reason.INSTANCE_START_FAILED] += 1
             self.healthy = Report(
                 "False", Reason.INSTANCE_START_FAILED, f"{type(error).__name__}: {error}"
             )
@@ -236,6 +256,7 @@ class RevisionInstances:
             self.ready.remove(instance)
             self._publish()
         self._crashes = self._crashes.after_exit(ran_for=instance.uptime())
+        self.failures[ended.reason] += 1
         self._tell(
             "error",
             f"instance {instance.id} exited ({ended.reason}: {ended.message.partition(';')[0]})"
@@ -252,7 +273,27 @@ class RevisionInstances:
 
 
 def _outcomes(stats: RevisionStats) -> Outcomes:
-    return Outcomes(stats.timeouts, stats.overloads, stats.upstream_failures)
+    return Outcomes(stats.timeouts, stats.overloads, stats.unavailable, stats.upstream_failures)
+
+
+class FailuresCollector(Collector):
+    """``/metrics``' view of every revision's :attr:`RevisionInstances.failures`, read at
+    scrape time (a revision's series go with it)."""
+
+    def __init__(self, revisions: Callable[[], Iterable[RevisionInstances]]) -> None:
+        self._revisions = revisions
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "unkai_revision_instance_failures",
+            "Instances that failed to start or exited on their own, by revision and reason"
+            " (ExitCodeN, OOMKilled, or the platform's reason for a start that failed).",
+            labels=["namespace", "revision", "reason"],
+        )
+        for revision in list(self._revisions()):
+            for reason, count in list(revision.failures.items()):
+                family.add_metric([*revision.key, reason], count)
+        yield family
 
 
 def _healthy(instance: Instance) -> Report:

@@ -9,7 +9,8 @@ log (``unkai up --detach``).
 What the platform itself saw of a revision (an instance that could not start, and why:
 a requirement that pip could not install, a module that does not load; one that
 crashed, with its exit code; a revision it stopped retrying; requests the gateway
-ended itself, with 504, 503 or 502, counted per interval so that a flood of them is a
+ended itself, with 504, 503 (queue full, or at once for a revision in
+CrashLoopBackOff) or 502, counted per interval so that a flood of them is a
 few lines, not one each: :func:`outcome_lines`) goes into the same folder
 as ``platform.log`` (:class:`RevisionEvents`), in the runtime's JSON-lines format, so
 that ``unkai logs`` shows it among the function's own lines, in one place.
@@ -155,12 +156,14 @@ class Outcomes:
 
     timeouts: int = 0
     overloads: int = 0
+    unavailable: int = 0
     upstream_failures: int = 0
 
 
 _OUTCOME_TEXTS: Final = (
     ("timeouts", "timed out (504): no response within the revision's timeoutSeconds"),
     ("overloads", "refused (503): every instance busy and the gateway's queue full"),
+    ("unavailable", "refused (503): the revision starts no instance (CrashLoopBackOff)"),
     ("upstream_failures", "failed (502): the instance's connection broke before it answered"),
 )
 

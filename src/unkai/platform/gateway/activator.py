@@ -11,6 +11,12 @@ first one held while the revision has no ready instance tells the autoscaler at 
 (:meth:`~.breaker.Breaker.queue_depth`) a request is refused (503). A held request
 that times out or whose client leaves is withdrawn in O(1): it is marked, and the
 queue skips marked entries (and is compacted when they pile up).
+
+Holding is a bet that an instance will come. When the data plane has given up on the
+revision (CrashLoopBackOff: it stopped starting instances until the revision is
+replaced), none will, so :meth:`RevisionThrottle.give_up` answers the held requests at
+once, and any that arrive while no instance serves, with a 503 whose body says why,
+instead of letting each wait out its timeout (up to ``timeoutSeconds``).
 """
 
 from __future__ import annotations
@@ -38,6 +44,10 @@ log = logging.getLogger("unkai.gateway")
 
 class OverloadedError(TargetError):
     """The revision's queue is full."""
+
+
+class UnavailableError(TargetError):
+    """The revision has no instance and will start none (:meth:`RevisionThrottle.give_up`)."""
 
 
 class Waiter(Protocol):
@@ -68,6 +78,7 @@ class RevisionThrottle:
         "key",
         "max_held",
         "stats",
+        "unavailable",
         "waiters",
     )
 
@@ -89,6 +100,8 @@ class RevisionThrottle:
         self.waiters: deque[Waiter] = deque()
         self.backends: dict[Endpoint, Backend] = {}  # ready and draining
         self._on_cold = on_cold
+        self.unavailable: bytes | None = None
+        """Why no instance will come (the body of the 503), once the data plane gave up."""
         self.configure(RevisionSettings())
 
     def configure(self, settings: RevisionSettings) -> None:
@@ -99,10 +112,13 @@ class RevisionThrottle:
 
     def admit(self, waiter: Waiter) -> Backend | None:
         """An instance for the request now, or ``None`` when it is held (then
-        :meth:`Waiter.dispatch` follows); raises :class:`OverloadedError` when full."""
+        :meth:`Waiter.dispatch` follows); raises :class:`OverloadedError` when full and
+        :class:`UnavailableError` when no instance will come."""
         backend = self.breaker.pick()
         if backend is not None:
             return backend
+        if self.unavailable is not None and not self.breaker.ready:
+            raise UnavailableError
         stats = self.stats
         if stats.held >= self.breaker.queue_depth(self.max_held):
             raise OverloadedError
@@ -148,12 +164,23 @@ class RevisionThrottle:
             backend.drain()
         self.breaker.ready = ready
         self._dispatch()
-        if had_backends and not ready and self.stats.held:
+        if not ready and self.unavailable is not None:
+            self.abandon()
+        elif had_backends and not ready and self.stats.held:
             self._cold()
 
+    def give_up(self, why: bytes | None) -> None:
+        """The data plane stopped starting instances of the revision (``why``: the body
+        of the 503), or starts them again (``None``). While it has none ready, held
+        requests and new ones are answered 503 with ``why`` at once."""
+        self.unavailable = why
+        if why is not None and not self.breaker.ready:
+            self.abandon()
+
     def abandon(self) -> None:
-        """The revision was deleted: its held requests are answered now, rather than
-        when their timeout (up to ``timeoutSeconds``) runs out."""
+        """The revision was deleted, or will get no instance (:meth:`give_up`): its held
+        requests are answered now, rather than when their timeout (up to
+        ``timeoutSeconds``) runs out."""
         waiters, self.waiters = self.waiters, deque()
         for waiter in waiters:
             if waiter.held:

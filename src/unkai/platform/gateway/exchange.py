@@ -3,7 +3,7 @@
 Life of an exchange::
 
     start ── no route ─────────────────────────────────────────► 404
-      │  ── queue full ────────────────────────────────────────► 503
+      │  ── queue full, or no instance will come (crash loop) ──► 503
       ├─ admitted to an instance ──┐
       └─ held (activator/breaker) ─┴► connection (pooled or new) ► head + body stream up
                                                                           │
@@ -30,7 +30,7 @@ import asyncio
 import logging
 
 from unkai.platform.gateway import responses
-from unkai.platform.gateway.activator import OverloadedError, RevisionThrottle
+from unkai.platform.gateway.activator import OverloadedError, RevisionThrottle, UnavailableError
 from unkai.platform.gateway.headers import Body, Headers, response_head
 from unkai.platform.gateway.ports import Cancellable, ClientSide
 from unkai.platform.gateway.state import GatewayState
@@ -144,6 +144,9 @@ class Exchange:
             log.debug("queue full", extra={"revision": str(throttle.key)})
             throttle.stats.overloads += 1
             self._respond(503, responses.QUEUE_FULL)
+            return
+        except UnavailableError:
+            self.abandon()
             return
         throttle.deadlines.add(self, now + throttle.first_byte_limit)
         if backend is not None:
@@ -351,8 +354,13 @@ class Exchange:
             self._respond(502, b"bad gateway: " + reason.encode())
 
     def abandon(self) -> None:
-        """The held request's revision was deleted (:meth:`.RevisionThrottle.abandon`)."""
-        self._respond(503, responses.REVISION_GONE)
+        """The held request's revision was deleted, or will get no instance
+        (:meth:`.RevisionThrottle.abandon`): 503, saying which."""
+        throttle = self.throttle
+        why = None if throttle is None else throttle.unavailable
+        if throttle is not None and why is not None:
+            throttle.stats.unavailable += 1
+        self._respond(503, responses.REVISION_GONE if why is None else why)
 
     def timed_out(self, body: bytes) -> None:
         """No first byte in time: 504 (:mod:`.timeouts` decides when)."""

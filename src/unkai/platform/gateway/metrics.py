@@ -44,6 +44,9 @@ LATENCY_BUCKETS: Final = (
 )
 # Index = status // 100; 0 is a request the client gave up on before any response.
 CODE_CLASSES: Final = ("none", "1xx", "2xx", "3xx", "4xx", "5xx")
+# The responses the gateway writes itself for a revision's requests: 504 (no first
+# byte in time), 503 (queue full), 503 (no instance will come), 502 (instance failed).
+OUTCOMES: Final = ("timeout", "overload", "unavailable", "upstream_failure")
 
 
 class RequestMeter(Protocol):
@@ -61,13 +64,15 @@ class RevisionStats:
     ``in_flight``: admitted and not finished, held ones included. ``held``: waiting for
     an instance (cold, or queued by the breaker). ``requests``: arrivals, ever.
     ``codes``: finished requests by :data:`CODE_CLASSES`. ``timeouts``, ``overloads``,
-    ``upstream_failures``: the gateway's own 504s, 503s (queue full) and 502s, which a
-    function's own 5xx would be mistaken for in ``codes`` (``unkai logs`` reports them).
+    ``unavailable``, ``upstream_failures``: the gateway's own 504s, 503s (queue full;
+    no instance will come, the revision being in CrashLoopBackOff) and 502s, which a
+    function's own 5xx would be mistaken for in ``codes`` (``unkai logs`` reports them,
+    ``/metrics`` counts them as ``unkai_gateway_outcomes``).
     """
 
     __slots__ = (
         "buckets", "codes", "held", "in_flight", "latency_sum", "meter", "overloads",
-        "requests", "timeouts", "upstream_failures",
+        "requests", "timeouts", "unavailable", "upstream_failures",
     )  # fmt: skip
 
     def __init__(self, meter: RequestMeter | None = None) -> None:
@@ -78,7 +83,12 @@ class RevisionStats:
         self.codes = [0] * len(CODE_CLASSES)
         self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)
         self.latency_sum = 0.0
-        self.timeouts = self.overloads = self.upstream_failures = 0
+        self.timeouts = self.overloads = self.unavailable = self.upstream_failures = 0
+
+    def outcomes(self) -> tuple[tuple[str, int], ...]:
+        """The requests the gateway answered itself, by :data:`OUTCOMES` label."""
+        counts = (self.timeouts, self.overloads, self.unavailable, self.upstream_failures)
+        return tuple(zip(OUTCOMES, counts, strict=True))
 
     def arrive(self, now: float) -> None:
         self.in_flight += 1
@@ -134,8 +144,17 @@ class GatewayCollector(Collector):
         ready = GaugeMetricFamily(
             "unkai_gateway_ready_instances", "Instances taking new requests.", labels=labels
         )
+        outcomes = CounterMetricFamily(
+            "unkai_gateway_outcomes",
+            "Requests the gateway answered itself, by revision and outcome: timeout (504),"
+            " overload (503, queue full), unavailable (503, the revision starts no"
+            " instance: CrashLoopBackOff), upstream_failure (502).",
+            labels=[*labels, "outcome"],
+        )
         for key, stats, instances in list(self._revisions()):
             names = [key.namespace, key.name]
+            for outcome, count in stats.outcomes():
+                outcomes.add_metric([*names, outcome], count)
             for code_class, count in zip(CODE_CLASSES, list(stats.codes), strict=True):
                 if count:
                     requests.add_metric([*names, code_class], count)
@@ -149,7 +168,7 @@ class GatewayCollector(Collector):
             in_flight.add_metric(names, stats.in_flight)
             held.add_metric(names, stats.held)
             ready.add_metric(names, instances)
-        yield from (requests, latency, in_flight, held, ready)
+        yield from (requests, latency, in_flight, held, ready, outcomes)
 
 
 def _le(bound: float) -> str:

@@ -17,6 +17,15 @@ REVISION_GONE: Final = b"the revision this request was waiting for was deleted"
 AT_CAPACITY: Final = b"the gateway is at its connection limit and no connection is idle"
 
 
+def unavailable(revision: str, service: str, namespace: str, reason: str, message: str) -> bytes:
+    """Why a revision the platform stopped starting answers no request: its status reason
+    and message, and where to read more."""
+    return (
+        f"revision {revision} is not starting instances ({reason}): {message}\n"
+        f"See why with: unkai logs {service} -n {namespace}\n"
+    ).encode()
+
+
 def local(status: int, body: bytes, *, close: bool) -> bytes:
     """A complete ``text/plain`` response."""
     reason = HTTPStatus(status).phrase.encode()

@@ -176,6 +176,12 @@ class Gateway:
             extra={"revision": str(key), "endpoints": [str(e) for e in endpoints]},
         )
 
+    def set_unavailable(self, key: RevisionKey, why: bytes | None) -> None:
+        """The data plane stopped starting instances of ``key`` (``why``: the body of the
+        503 its requests get, at once, while it has none ready), or starts them again
+        (``None``)."""
+        self._throttle(key).give_up(why)
+
     def in_flight(self, key: RevisionKey, endpoint: Endpoint) -> int:
         """Requests in flight on one instance of ``key`` (0 once forgotten)."""
         throttle = self.throttles.get(key)
