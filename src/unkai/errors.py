@@ -50,6 +50,7 @@ Classes keep the builtin base they had before the tree existed (``ValueError``,
         │   └── ExpiredError
         ├── BundleNotFoundError (LookupError) platform.bundles.store: never uploaded
         ├── OverloadedError                   platform.gateway.activator: queue full
+        ├── UnavailableError                  platform.gateway.activator: crash loop, no instance
         ├── RegistryError                     build.registry: unreachable, refused, failed
         ├── EventStoreError                   platform.eventing.store: an event not stored
         ├── RunnerError                       platform.runners.base: no instance
