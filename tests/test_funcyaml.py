@@ -365,12 +365,12 @@ def test_an_unset_local_env_is_an_error_or_left_to_the_instance() -> None:
     ("added", "says"),
     [
         (
-            "run:\n  envs:\n    - {name: PASSWORD, value: '{{ secret:db:password }}'}\n",
-            "line 7: run.envs[0].value: secret references are not supported",
+            "run:\n  envs:\n    - {name: PASSWORD, value: '{{ secret:db }}'}\n",
+            "line 7: run.envs[0].value: '{{ secret:db }}' names no key: write {{ secret:NAME:KEY",
         ),
         (
-            "run:\n  envs:\n    - {value: '{{ configMap:settings }}'}\n",
-            "line 7: run.envs[0].value: configMap references are not supported",
+            "run:\n  envs:\n    - {value: '{{ env:HOME }}'}\n",
+            "line 7: run.envs[0].value: an entry without a name must be {{ secret:NAME }} or",
         ),
         (
             "run:\n  envs:\n    - {name: my-var, value: x}\n",

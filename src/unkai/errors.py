@@ -18,6 +18,7 @@ Classes keep the builtin base they had before the tree existed (``ValueError``,
     │   ├── CesqlParseError (ValueError)      events.cesql.errors: not a CESQL expression
     │   ├── EvaluationError                   events.cesql.errors: failed on one event
     │   ├── LoadError                         runtime.loader: the function cannot be served
+    │   │   └── EnvReferenceError                 runtime.environment: a Secret's key unset
     │   ├── LifespanFailedError               runtime.signatures.lifespan: its startup failed
     │   ├── BodyTooLargeError                 runtime.bodies: over runtime.max_body_size
     │   ├── RequirementsError (RuntimeError)  build.requirements: cannot be installed

@@ -17,11 +17,14 @@ imported igraph, since igraph draws from ``random`` there alone.
 One platform serves the whole module: each deploy installs real requirements.
 """
 
+import base64
 import hashlib
 import json
+import shutil
 import ssl
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -29,6 +32,8 @@ import lightkube
 import pytest
 from cloudevents.core.bindings import http as binding
 from cloudevents.core.v1.event import CloudEvent
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import Secret
 from tests.support.embedded import embedded
 from tests.support.servers import FUNCTIONS
 
@@ -72,10 +77,11 @@ class Deployed:
         self.platform = platform
         self.api = api
         self.http = httpx2.Client(base_url=f"http://127.0.0.1:{platform.gateway.port}", timeout=120)
-        self.names: dict[str, str] = {}
+        self.names: dict[str | Path, str] = {}
 
-    def service(self, folder: str, *, wait: bool = True) -> str:
-        """The host of ``folder``'s Service, deployed on first use as ``unkai deploy`` does."""
+    def service(self, folder: str | Path, *, wait: bool = True) -> str:
+        """The host of ``folder``'s Service (a fixture's name, or a path), deployed on
+        first use as ``unkai deploy`` does."""
         if folder not in self.names:
             progress = Quiet()
             function = deploy.prepare(FUNCTIONS / folder, progress)
@@ -98,7 +104,9 @@ class Deployed:
         lines = ServiceLogs(self.platform.files, "default", service).lines()
         return [readable(line).message for line in lines]
 
-    def request(self, folder: str, method: str, path: str = "/", **kwargs: Any) -> httpx2.Response:
+    def request(
+        self, folder: str | Path, method: str, path: str = "/", **kwargs: Any
+    ) -> httpx2.Response:
         headers = {"host": self.service(folder), **kwargs.pop("headers", {})}
         return self.http.request(method, path, headers=headers, **kwargs)
 
@@ -207,6 +215,23 @@ def test_knative_funcs_cloudevents_template_replies_with_an_event(platform: Depl
     reply = binding.from_http_event(binding.HTTPMessage(dict(response.headers), response.content))
     assert (reply.get_type(), reply.get_id()) == ("function.response", "response-7")
     assert reply.get_data() == {"message": "OK", "got": {"n": 1}}
+
+
+def test_run_envs_read_from_a_secret_reach_the_function(platform: Deployed, tmp_path: Path) -> None:
+    """func's ``{{ secret:NAME:KEY }}`` in run.envs: the Service reads the Secret (its
+    value never passes through func.yaml or the bundle) and ``start(cfg)`` sees it."""
+    text = base64.b64encode(b"hello from a secret").decode()
+    secret = Secret(metadata=ObjectMeta(name="greetings"), data={"text": text})
+    platform.api.create(secret, namespace="default")
+    directory = shutil.copytree(FUNCTIONS / "knative_http", tmp_path / "knative_secret")
+    func_yaml = (directory / "func.yaml").read_text()
+    func_yaml = func_yaml.replace("name: knative-http", "name: knative-secret")
+    func_yaml = func_yaml.replace(
+        "value: hello from run.envs", "value: '{{ secret:greetings:text }}'"
+    )
+    (directory / "func.yaml").write_text(func_yaml)
+    state = platform.request(directory, "GET", "/state")
+    assert state.json() == {"greeting": "hello from a secret"}
 
 
 def test_a_function_that_cannot_start_shows_its_exit_code_in_logs_and_metrics(

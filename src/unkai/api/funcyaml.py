@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, WithJsonSchema
 
-from unkai.api import pyproject, yamlsource
+from unkai.api import envrefs, pyproject, yamlsource
 from unkai.api.contract import RESERVED_ENV
 
 FILENAME = "func.yaml"
@@ -97,6 +97,15 @@ def _env_value(value: object) -> object:
     return value if isinstance(value, str) else str(value)
 
 
+def _env_reference(value: str) -> str:
+    """A value that starts as a template must be one of func's (``envrefs``); a Secret or
+    ConfigMap key is kept as its template, which the deploy turns into ``valueFrom``."""
+    found = envrefs.named(value)
+    if isinstance(found, envrefs.LocalEnv):
+        raise ValueError(f"{value} is read from the environment when func.yaml is loaded")
+    return value if found is None else str(found)
+
+
 def _env_name(name: str) -> str:
     """Refuse the names Knative sets itself, here rather than when the Service is applied."""
     if name in RESERVED_ENV:
@@ -109,6 +118,7 @@ EnvName = Annotated[str, Field(pattern=ENV_NAME), pydantic.AfterValidator(_env_n
 EnvValue = Annotated[
     str,
     pydantic.BeforeValidator(_env_value),
+    pydantic.AfterValidator(_env_reference),
     WithJsonSchema({"type": ["string", "number", "boolean"]}),
 ]
 Requirements = Annotated[
@@ -119,6 +129,29 @@ Requirements = Annotated[
         custom_error_message="expected a requirements file name or a list of requirement lines",
     ),
 ]
+
+
+class EnvSource(_Model):
+    """Every key of a Secret or a ConfigMap as env (the Service's ``envFrom``); Knative
+    func's ``{{ secret:NAME }}`` in an entry without a name."""
+
+    secret: str | None = Field(None, pattern=envrefs.SOURCE_NAME, max_length=253)
+    config_map: str | None = Field(
+        None, alias="configMap", pattern=envrefs.SOURCE_NAME, max_length=253
+    )
+
+    @pydantic.model_validator(mode="after")
+    def _exactly_one(self) -> EnvSource:
+        if (self.secret is None) == (self.config_map is None):
+            raise ValueError("name exactly one of secret or configMap")
+        return self
+
+    @property
+    def ref(self) -> envrefs.SourceRef:
+        if self.secret is not None:
+            return envrefs.SourceRef("secret", self.secret)
+        assert self.config_map is not None
+        return envrefs.SourceRef("configMap", self.config_map)
 
 
 class Scale(_Model):
@@ -191,7 +224,16 @@ class FuncSpec(_Model):
     entrypoint: str = Field("func:handle", pattern=ENTRYPOINT, description="module:function")
     env: dict[EnvName, EnvValue] = Field(
         default_factory=dict,
-        description="Environment for the function; unquoted numbers and booleans as written.",
+        description=(
+            "Environment for the function; unquoted numbers and booleans as written."
+            " A value may be {{ env:NAME }} (from the environment of whoever deploys),"
+            " {{ secret:NAME:KEY }} or {{ configMap:NAME:KEY }} (read where it runs)."
+        ),
+    )
+    env_from: list[EnvSource] = Field(
+        default_factory=list,
+        alias="envFrom",
+        description="Secrets and ConfigMaps whose every key becomes an env variable.",
     )
     requirements: Requirements = Field(
         REQUIREMENTS_FILE,
@@ -221,6 +263,13 @@ class FuncSpec(_Model):
         """What ``unkai deploy`` should tell about this func.yaml (Knative func's format:
         the fields read but not applied)."""
         return self._notes
+
+    @property
+    def references(self) -> dict[str, envrefs.KeyRef]:
+        """The ``env`` entries read from a Secret or ConfigMap key where the function runs
+        (the platform sets them), by name."""
+        found = {name: envrefs.named(value) for name, value in self.env.items()}
+        return {name: ref for name, ref in found.items() if isinstance(ref, envrefs.KeyRef)}
 
     @property
     def module(self) -> str:
@@ -300,8 +349,9 @@ def parse(
 
     With ``directory`` (where the function lives) the requirements file it names must
     be there, so a typo is reported with the line of ``requirements:``. Knative func's
-    own format is read too (``funcyaml_knative``); its ``{{ env:NAME }}`` values come
-    from ``environ`` (none by default), with ``unset_env`` saying what an unset one is.
+    own format is read too (``funcyaml_knative``). In either, ``{{ env:NAME }}`` values
+    (``envrefs``) come from ``environ`` (none by default), with ``unset_env`` saying what
+    an unset one is.
     """
     document = yamlsource.load_document(text, source=source)
     if not isinstance(document.data, dict):
@@ -316,18 +366,23 @@ def parse(
             document, source, environ=environ or {}, unset_env=unset_env
         )
     data = dict(document.data)
+    problems: list[Problem] = []
     if isinstance(data.get("env"), dict):
         data["env"] = _env_as_written(document, data["env"])
+        data["env"] = _local_values(data["env"], environ or {}, unset_env, document, problems)
     try:
-        return FuncSpec.model_validate(data, context={"directory": directory})
+        spec = FuncSpec.model_validate(data, context={"directory": directory})
     except pydantic.ValidationError as error:
-        raise yamlsource.SourceError(source, pydantic_problems(error, document)) from None
+        problems += pydantic_problems(error, document)
+    if problems:
+        raise yamlsource.SourceError(source, problems)
+    return spec
 
 
 def load(directory: Path, *, unset_env: Literal["refuse", "inherit"] = "refuse") -> FuncSpec:
     """Read ``func.yaml`` from a function directory.
 
-    ``{{ env:NAME }}`` (Knative func's format) is read from this process's environment,
+    ``{{ env:NAME }}`` (Knative func's template) is read from this process's environment,
     as func reads it where it runs; ``unset_env`` says what an unset NAME is: an error,
     or (``inherit``, in an instance) left to the environment the platform gave.
     """
@@ -341,6 +396,36 @@ def load(directory: Path, *, unset_env: Literal["refuse", "inherit"] = "refuse")
     return parse(
         text, source=str(path), directory=directory, environ=os.environ, unset_env=unset_env
     )
+
+
+def _local_values(
+    env: dict[Any, Any],
+    environ: Mapping[str, str],
+    unset_env: Literal["refuse", "inherit"],
+    document: yamlsource.Document,
+    problems: list[Problem],
+) -> dict[Any, Any]:
+    """``env`` with its ``{{ env:NAME }}`` values taken from ``environ`` (see
+    :meth:`envrefs.LocalEnv.value`); entries left to the inherited environment are left
+    out, and what cannot be resolved goes to ``problems``."""
+    resolved: dict[Any, Any] = {}
+    for name, value in env.items():
+        try:
+            found = envrefs.named(value) if isinstance(value, str) else None
+        except ValueError:
+            found = None  # malformed: the model's check words it, at its line
+        if not isinstance(found, envrefs.LocalEnv):
+            resolved[name] = value
+            continue
+        try:
+            local = found.value(str(name), environ, unset_env)
+        except ValueError as error:
+            path = ("env", str(name))
+            problems.append(Problem(path, str(error), document.line_of(path)))
+            continue
+        if local is not None:
+            resolved[name] = local
+    return resolved
 
 
 def _env_as_written(document: yamlsource.Document, env: dict[Any, Any]) -> dict[Any, Any]:

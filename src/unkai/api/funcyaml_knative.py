@@ -10,13 +10,14 @@ What each field becomes (the table is in docs/func-yaml.md):
 
 * honoured: ``name``; ``invoke`` (which of func-python's middlewares serves the code:
   ``http``, the default, is the asgi signature; ``cloudevent`` decodes the event into
-  the scope); ``namespace`` (else ``deploy.namespace``); ``run.envs`` (values, and
-  ``{{ env:NAME }}`` taken from the environment of whoever deploys, as func does);
+  the scope); ``namespace`` (else ``deploy.namespace``); ``run.envs`` (values,
+  ``{{ env:NAME }}`` taken from the environment of whoever deploys, as func does, and
+  Secret and ConfigMap references, one key or all: see ``unkai.api.envrefs``);
   ``deploy.annotations``, ``deploy.labels``, ``deploy.options.scale``,
   ``deploy.options.resources.limits.concurrency`` (containerConcurrency) and
   ``deploy.subscriptions`` (a Trigger on the broker ``source`` names);
 * refused, with the field and line: what would leave the function without something
-  it counts on here (secret and ConfigMap references, volumes, Kafka), another
+  it counts on here (volumes, Kafka), a malformed env template, another
   ``runtime`` than python, another ``deployer`` than knative, health endpoints other
   than the ones the runtime answers;
 * noted and not applied (:attr:`FuncSpec.notes`, printed by ``unkai deploy``): what
@@ -35,13 +36,12 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from unkai.api import yamlsource
+from unkai.api import envrefs, yamlsource
 from unkai.api.contract import RESERVED_ENV
 from unkai.api.funcyaml import ENV_NAME, PATTERN_MEANINGS, FuncSpec, Signature, pydantic_problems
 
 SPEC_VERSION: Final = re.compile(r"^\d+\.\d+\.\d+$")
 HEALTH_ENDPOINTS: Final = {"liveness": "/health/liveness", "readiness": "/health/readiness"}
-_TEMPLATE: Final = re.compile(r"^\{\{\s*(\w+)\s*:\s*([^:}\s]*)\s*(?::\s*([^}\s]*)\s*)?\}\}$")
 # Fields func uses for images, records of its own builds and deploys, and settings that
 # cannot apply to Unkai's instances: accepted as in func's schema, not applied.
 NOT_APPLIED: Final = (
@@ -220,13 +220,14 @@ def to_spec(
     except pydantic.ValidationError as error:
         raise yamlsource.SourceError(source, pydantic_problems(error, document)) from None
     problems: list[Located] = []
-    env = _env(func.run.envs if func.run else [], environ, unset_env, problems)
+    env, env_from = _env(func.run.envs if func.run else [], environ, unset_env, problems)
     problems += _contradictions(func)
     if problems:
         raise yamlsource.SourceError(
             source, [Problem(path, message, document.line_of(path)) for path, message in problems]
         )
     data, origins = _unkai_fields(func, env)
+    data["envFrom"] = env_from
     try:
         spec = FuncSpec.model_validate(data)
     except pydantic.ValidationError as error:
@@ -297,20 +298,29 @@ def _at_origin(
 
 def _env(
     envs: list[Env], environ: Mapping[str, str], unset_env: UnsetEnv, problems: list[Located]
-) -> dict[str, str]:
-    """``run.envs`` as Unkai's ``env``; what cannot be mapped goes to ``problems``."""
+) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """``run.envs`` as Unkai's ``env`` and ``envFrom`` (templates: ``envrefs``); what
+    cannot be mapped goes to ``problems``."""
     env: dict[str, str] = {}
+    env_from: list[dict[str, str]] = []
     first: dict[str, int] = {}
     for index, entry in enumerate(envs):
         at: tuple[str | int, ...] = ("run", "envs", index)
-        if entry.value is not None and entry.value.lstrip().startswith("{{"):
-            problem = _template_problem(entry.value)
-            if problem is not None:
-                problems.append(((*at, "value"), problem))
+        if entry.value is None:
+            problems.append(((*at, "value"), "an env entry needs a value"))
+            continue
+        if entry.name is None:  # every key of a Secret or ConfigMap
+            try:
+                whole = envrefs.whole(entry.value)
+            except ValueError as error:
+                problems.append(((*at, "value"), str(error)))
                 continue
-        if entry.name is None or entry.value is None:
-            missing = "name" if entry.name is None else "value"
-            problems.append(((*at, missing), f"an env entry needs a {missing}"))
+            env_from.append({whole.kind: whole.name})
+            continue
+        try:
+            found = envrefs.named(entry.value)
+        except ValueError as error:
+            problems.append(((*at, "value"), str(error)))
             continue
         if entry.name in first:
             message = f"{entry.name} is given twice (first at run.envs[{first[entry.name]}])"
@@ -321,33 +331,17 @@ def _env(
             problems.append(((*at, "name"), name_problem))
             continue
         first[entry.name] = index
-        template = _TEMPLATE.match(entry.value)
-        if template is None:
-            env[entry.name] = entry.value
-        elif unset_env == "inherit" and entry.name in environ:
-            continue  # set by the platform, from the Service as deployed
-        elif template.group(2) in environ:
-            env[entry.name] = environ[template.group(2)]
-        elif unset_env == "refuse":
-            message = f"required local environment variable {template.group(2)!r} is not set"
-            message += f" ({entry.value} takes it from the environment of whoever deploys)"
-            problems.append(((*at, "value"), message))
-    return env
-
-
-def _template_problem(value: str) -> str | None:
-    """Why func's template ``value`` cannot be used; ``None`` for ``{{ env:NAME }}``."""
-    template = _TEMPLATE.match(value)
-    if template is None or template.group(1) not in ("env", "secret", "configMap"):
-        return f"unsupported template {value!r}: use {{{{ env:NAME }}}}"
-    kind, _, key = template.groups()
-    if kind != "env":
-        return (
-            f"{kind} references are not supported: Unkai has no {kind}s to read {value!r}"
-            " from; give the value, or {{ env:NAME }} to take it from your environment when"
-            " deploying"
-        )
-    return f"unsupported template {value!r}: use {{{{ env:NAME }}}}" if key is not None else None
+        if not isinstance(found, envrefs.LocalEnv):
+            env[entry.name] = entry.value if found is None else str(found)
+            continue
+        try:
+            local = found.value(entry.name, environ, unset_env)
+        except ValueError as error:
+            problems.append(((*at, "value"), str(error)))
+            continue
+        if local is not None:
+            env[entry.name] = local
+    return env, env_from
 
 
 def _name_problem(name: str) -> str | None:

@@ -57,14 +57,10 @@ def make_service(
     ``restarted_at``: the template's :data:`RESTARTED_AT` (see :func:`restart_stamp`).
     """
     deploy = spec.deploy
-    template_spec: dict[str, Any] = {
-        "containers": [
-            {
-                "image": image,
-                "env": [{"name": name, "value": value} for name, value in spec.env.items()],
-            }
-        ]
-    }
+    container: dict[str, Any] = {"image": image, "env": env_entries(spec)}
+    if spec.env_from:
+        container["envFrom"] = [source.ref.env_from() for source in spec.env_from]
+    template_spec: dict[str, Any] = {"containers": [container]}
     if deploy.concurrency is not None:
         template_spec["containerConcurrency"] = deploy.concurrency
     elif one_at_a_time:
@@ -88,6 +84,18 @@ def make_service(
         "metadata": metadata,
         "spec": {"template": {"metadata": template_metadata, "spec": template_spec}},
     }
+
+
+def env_entries(spec: FuncSpec) -> list[dict[str, Any]]:
+    """``env`` as the container's entries: text as ``value``, a Secret or ConfigMap key
+    (``{{ secret:NAME:KEY }}``) as ``valueFrom``, read where the function runs."""
+    references = spec.references
+    return [
+        {"name": name, "valueFrom": references[name].value_from()}
+        if name in references
+        else {"name": name, "value": value}
+        for name, value in spec.env.items()
+    ]
 
 
 def restart_stamp(current: dict[str, Any] | None, *, now: datetime) -> str | None:
