@@ -14,6 +14,11 @@ SeBS's results are checked as SeBS's own ``validate_output`` checks them (its
 0.11.4). The graph benchmarks get these only when the handler runs on the thread that
 imported igraph, since igraph draws from ``random`` there alone.
 
+The same platform shows what users see when things go wrong: a Secret read through
+func's ``{{ secret:NAME:KEY }}``, a module that exits while imported (its exit code in
+``unkai logs`` and on ``/metrics``), and a requirement pip cannot install (pip's own
+words in ``unkai logs``).
+
 One platform serves the whole module: each deploy installs real requirements.
 """
 
@@ -250,3 +255,21 @@ def test_a_function_that_cannot_start_shows_its_exit_code_in_logs_and_metrics(
     assert any(line.startswith("an instance failed to start: ExitCode3") for line in told)
     served = 'unkai_gateway_outcomes_total{namespace="default",outcome="timeout",'
     assert any(line.startswith(served) for line in text.splitlines())  # per revision
+
+
+def test_a_requirement_pip_cannot_install_shows_in_the_logs(
+    platform: Deployed, tmp_path: Path
+) -> None:
+    directory = tmp_path / "needs-missing"
+    directory.mkdir()
+    (directory / "func.yaml").write_text("name: needs-missing\n")
+    (directory / "func.py").write_text("def handle(request):\n    return 'never'\n")
+    (directory / "requirements.txt").write_text("--no-index\nnot-available-offline==1.0\n")
+    platform.service(directory, wait=False)
+    deadline = time.monotonic() + 60
+    while not any("RequirementsFailed" in line for line in platform.logs("needs-missing")):
+        assert time.monotonic() < deadline, platform.logs("needs-missing")
+        time.sleep(0.1)
+    [failed, *_] = [line for line in platform.logs("needs-missing") if "Requirements" in line]
+    assert failed.startswith("an instance failed to start: RequirementsFailed: ")
+    assert "No matching distribution found for not-available-offline==1.0" in failed
