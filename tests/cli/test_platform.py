@@ -3,11 +3,13 @@
 Aspects: up --detach starts a platform that status reports and down stops; the token
 and kubeconfig are owner-only; a second up is refused; the resource commands reach it
 through its record in the data dir, or through a merged kubeconfig context; everything
-survives a restart, and the controllers carry on after it. What each resource command
+survives a restart, and the controllers carry on after it; a foreground up started as a
+background job (SIGINT ignored) still stops on Ctrl-C. What each resource command
 prints, and its errors, is tested in-process: test_resources.py.
 """
 
 import json
+import signal
 import socket
 import stat
 import time
@@ -17,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 from lightkube import Client, KubeConfig
-from tests.support.cli import SERVICE, unkai, user_env
+from tests.support.cli import SERVICE, background, unkai, user_env
 
 from unkai.kube import kinds
 
@@ -138,3 +140,14 @@ def test_a_detached_start_that_fails_shows_only_its_own_log(home: dict[str, str]
     assert first.returncode == second.returncode == 1
     assert "the platform exited while starting" in second.stderr
     assert second.stderr.count("address already in use") == 1, second.stderr
+
+
+def test_up_stops_on_sigint_even_when_started_with_it_ignored(home: dict[str, str]) -> None:
+    """``unkai up &`` from a script, nohup or CI inherits SIGINT ignored; kill -INT must
+    still stop it cleanly (its instances die with it: tests/runners/test_lifeline.py)."""
+    args = ("up", "--api-port", "0", "--port", "0")
+    with background(*args, env=home, sigint_ignored=True) as (process, output):
+        output.wait_for("Unkai is up")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(30) == 0
+    assert unkai("status", env=home).returncode == 1
