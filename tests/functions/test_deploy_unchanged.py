@@ -5,8 +5,9 @@ The folders beside this file recreate, from their documented shape, SeBS's Pytho
 functions that need no cloud storage (``sebs_*``: ``function.py`` with
 ``handler(event)``, requirements from PyPI), Knative func's two Python templates
 (``knative_*``: func's own func.yaml, the ``function/`` package) and a Flask and a
-FastAPI app (``flask_app``, ``fastapi_app``). Only a func.yaml naming the entrypoint is
-added to SeBS's folders, as ``unkai init`` tells; nothing else is changed.
+FastAPI app (``flask_app``, ``fastapi_app``). Only a func.yaml with a name is
+added to SeBS's folders (its ``function.py`` is found as Knative func's ``function``
+package is); nothing else is changed.
 
 SeBS's results are checked as SeBS's own ``validate_output`` checks them (its
 ``input.py`` of each benchmark: the inputs ``generate_input`` makes for the ``test`` and

@@ -4,8 +4,9 @@ The signature is what ``func.yaml`` says; without ``signature:`` it is detected 
 the callable (``detection``), which must be callable the way its signature calls it.
 
 Without ``entrypoint:`` the module is ``func`` (``func.py``), or ``function`` in Knative
-func's Python layout (a ``function/`` package and no ``func.py``), or else ``main`` or
-``app`` (``main.py``, ``app.py``, where Cloud Run and Flask apps live), and the callable the
+func's Python layout (a ``function/`` package and no ``func.py``) and in SeBS's
+(``function.py`` with ``handler(event)``), or else ``main`` or ``app`` (``main.py``,
+``app.py``, where Cloud Run and Flask apps live), and the callable the
 signature's conventional name (``handle``, then ``new`` for cloudevent; ``handler`` for
 event; ``new``, ``app``, then ``handle`` for asgi; ``app`` or ``application`` for wsgi);
 with no signature either, exactly one of ``new``, ``app``, ``application``, ``handle``,
@@ -90,13 +91,15 @@ def load_spec(directory: Path) -> FuncSpec:
 
 def module_name(directory: Path, spec: FuncSpec) -> str:
     """The module to import: the entrypoint's; else the first there of ``func``
-    (``func.py``), ``function`` (a package: Knative func's layout), ``main`` and ``app``
-    (``main.py``, ``app.py``: where Cloud Run and Flask apps live); ``func`` if none is."""
+    (``func.py``), ``function`` (a package: Knative func's layout; ``function.py``:
+    SeBS's), ``main`` and ``app`` (``main.py``, ``app.py``: where Cloud Run and Flask apps
+    live); ``func`` if none is."""
     if "entrypoint" in spec.model_fields_set:
         return spec.module
     if (directory / f"{DEFAULT_MODULE}.py").is_file():
         return DEFAULT_MODULE
-    if (directory / KNATIVE_PACKAGE / "__init__.py").is_file():
+    package = directory / KNATIVE_PACKAGE
+    if (package / "__init__.py").is_file() or package.with_suffix(".py").is_file():
         return KNATIVE_PACKAGE
     for module in APP_MODULES:
         if (directory / f"{module}.py").is_file():
