@@ -43,7 +43,7 @@ from lightkube.resources.core_v1 import Secret
 from tests.support.embedded import embedded
 from tests.support.servers import FUNCTIONS
 
-from unkai.kube import client, deploy
+from unkai.kube import client, deploy, kinds
 from unkai.platform.embedded import Platform, Settings
 from unkai.platform.logs import ServiceLogs, readable
 
@@ -164,10 +164,14 @@ def test_sebs_graph_bfs_passes_its_validation(platform: Deployed, size: int) -> 
 
 
 def test_a_warm_instance_gives_the_seeded_answer_every_time(platform: Deployed) -> None:
-    """SeBS repeats each call on a warm instance: every repetition must validate."""
+    """SeBS repeats each call on a warm instance: every repetition must validate. The
+    instance takes one event at a time (Lambda's model), and its Service says so, so
+    the autoscaler scales out instead."""
     answers = {md5_of(platform.call("sebs_graph_bfs", {"size": 10000, "seed": 42})["result"])}
     answers |= {md5_of(platform.call("sebs_graph_bfs", {"size": 10000, "seed": 42})["result"])}
     assert answers == {BFS_MD5[10000]}
+    service = platform.api.get(kinds.resource(kinds.SERVICE), "sebs-graph-bfs")
+    assert service.to_dict()["spec"]["template"]["spec"]["containerConcurrency"] == 1
 
 
 @pytest.mark.parametrize("random_len", [10, 1000])
