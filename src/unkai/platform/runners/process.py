@@ -18,10 +18,11 @@ killed with it, and an OOM kill is reported as ``OOMKilled``.
 
 Either way an instance runs Unkai's interpreter with the function's requirements (a
 cached environment, see ``unkai.build.environments``) first on ``PYTHONPATH``, the
-platform's environment plus the container's ``env`` and the runtime contract's ``PORT``
-and ``K_*``, in the container's ``workingDir`` (when given), in its own process group,
-with output to its own log file. ``PORT`` is a free loopback port, not
-``containerPort``: instances share the machine's network. What a process cannot honour
+container's ``env`` and the runtime contract's ``PORT`` and ``K_*`` (over
+``spec.base_environment``, nothing of the platform's own), in the container's
+``workingDir`` (when given), in its own process group, with output to its own log file.
+``PORT`` is a free loopback port, not ``containerPort``: instances share the machine's
+network. What a process cannot honour
 without the sandbox's mount namespace (``volumeMounts``) or because the runtime is the
 entrypoint (``command``, ``args``) fails the start with a reason saying so
 (:func:`refusal`), never silently.
@@ -67,7 +68,7 @@ from unkai.platform.runners.forkserver import Forked, ForkServer
 from unkai.platform.runners.limits import Limits, QuantityError, from_resources
 from unkai.platform.runners.logfiles import LogFiles, summary, tail
 from unkai.platform.runners.sandbox import Sandbox
-from unkai.platform.runners.spec import InstanceSpec
+from unkai.platform.runners.spec import InstanceSpec, base_environment
 from unkai.runtime import LoadError, lifeline, load_spec
 
 Mode = Literal["fork", "spawn"]
@@ -82,7 +83,8 @@ class ProcessRunner:
     ``environments`` is where requirement environments are cached (default: the user's
     cache dir); ``ready_timeout`` bounds loading the function and each instance's
     readiness; ``install_timeout`` bounds installing the requirements; ``inherited`` is
-    the environment instances start from (default: ours); ``isolate=False`` runs
+    the environment instances start from (default: ``spec.base_environment``, not ours);
+    ``isolate=False`` runs
     instances unsandboxed and unlimited, as the platform's user (and says so in every
     instance's ``unisolated``, as it does for whatever this machine does not permit).
     Forked instances' Unix sockets live in a private temporary directory (short, as
@@ -117,7 +119,7 @@ class ProcessRunner:
         self._install_timeout = install_timeout
         self._installs = ThreadPoolExecutor(INSTALLS_AT_ONCE, thread_name_prefix="unkai-install")
         self._unwanted: dict[RevisionKey, threading.Event] = {}
-        self._inherited = dict(os.environ if inherited is None else inherited)
+        self._inherited = base_environment(os.environ) if inherited is None else dict(inherited)
         self._zygotes: dict[RevisionKey, asyncio.Task[ForkServer]] = {}
         self._sockets: Path | None = None
         self._socket_numbers = itertools.count(1)

@@ -4,6 +4,7 @@
 * ``/write?path=P``: the same for creating a file;
 * ``/signal?pid=N``: signal 0 to ``N`` (whether it could be signalled);
 * ``/whoami``: uid, gid, pid, the pids this function can see, no-new-privs;
+* ``/env``: the environment it was given;
 * ``/hog?mb=N``: hold N MiB, touched, and answer how much it got;
 * ``/forks?n=N``: start N sleeping children, answer how many it could;
 * ``/detach?tag=T``: start ``sleep`` in a new session (outliving this request and any
@@ -49,6 +50,8 @@ def handle(request):
             "pids": pids,
             "no_new_privs": no_new_privs,
         }
+    if path == "/env":
+        return dict(os.environ)
     if path == "/hog":
         for _ in range(int(query["mb"])):
             _held.append(bytearray(1 << 20))  # zero-filled: every page touched
