@@ -205,10 +205,10 @@ class _EmbeddedServer(uvicorn.Server):
                 config=config, server_state=self.server_state, app_state=self.lifespan.state
             )
 
-        timeout = {"ssl_handshake_timeout": self._handshake_seconds} if config.ssl else {}
         server = await asyncio.get_running_loop().create_server(
-            protocol, sock=self._sock, ssl=config.ssl, backlog=config.backlog, **timeout
-        )
+            protocol, sock=self._sock, ssl=config.ssl, backlog=config.backlog,
+            ssl_handshake_timeout=self._handshake_seconds if config.ssl else None,
+        )  # fmt: skip
         self.servers.append(server)
 
 
