@@ -78,6 +78,8 @@ class Settings:
     runner_mode: Mode = "fork"
     isolate: bool = True
     """Sandbox bundle instances and limit them with cgroups where the machine allows."""
+    private_network: bool = False
+    """Give each sandboxed revision a network of its own: out only, no loopback."""
 
 
 class Platform:
@@ -135,7 +137,10 @@ class Platform:
             self.readiness = readiness
         else:
             processes = ProcessRunner(
-                logs=self.logs, mode=settings.runner_mode, isolate=settings.isolate
+                logs=self.logs,
+                mode=settings.runner_mode,
+                isolate=settings.isolate,
+                private_network=settings.private_network,
             )
             self.data_plane = self.readiness = DataPlane(
                 gateway=self.gateway,

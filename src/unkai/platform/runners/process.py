@@ -84,7 +84,8 @@ class ProcessRunner:
     cache dir); ``ready_timeout`` bounds loading the function and each instance's
     readiness; ``install_timeout`` bounds installing the requirements; ``inherited`` is
     the environment instances start from (default: ``spec.base_environment``, not ours);
-    ``isolate=False`` runs
+    ``private_network=True`` gives each sandboxed zygote a network of its own (see
+    ``network``); ``isolate=False`` runs
     instances unsandboxed and unlimited, as the platform's user (and says so in every
     instance's ``unisolated``, as it does for whatever this machine does not permit).
     Forked instances' Unix sockets live in a private temporary directory (short, as
@@ -101,6 +102,7 @@ class ProcessRunner:
         install_timeout: float = pip.DEFAULT_TIMEOUT,
         inherited: Mapping[str, str] | None = None,
         isolate: bool = True,
+        private_network: bool = False,
     ) -> None:
         self.logs = logs
         self.mode = mode
@@ -110,6 +112,9 @@ class ProcessRunner:
         if self.cgroups is None:
             why = "no writable cgroup hierarchy" if isolate else "switched off (isolate=False)"
             self.gaps += (f"memory, CPU and process limits are not enforced: {why}",)
+        self._private_network = private_network
+        if private_network and (missing := self.sandbox.no_private_network) is not None:
+            self.gaps += (f"instances share the machine's network (no private one): {missing}",)
         if mode == "spawn" and self.sandbox.enabled:
             self.gaps += ("spawned instances (mode=spawn) are neither sandboxed nor limited",)
         if self.gaps:
@@ -328,6 +333,7 @@ class ProcessRunner:
         return functools.partial(
             self.sandbox.command, identity=identity, read_only=[_bundle(spec), *sites],
             workdir=Path(spec.working_dir) if spec.working_dir else _bundle(spec),
+            network=self._private_network,
         )  # fmt: skip
 
     def _pip_sandbox(self, spec: InstanceSpec) -> pip.Sandboxing | None:

@@ -12,6 +12,13 @@ through **bubblewrap** (``bwrap``, Debian's ``bubblewrap``), which gives it
 * its own pid namespace (the platform and other revisions cannot be seen, signalled or
   read through ``/proc``; when the zygote ends, the kernel kills everything left in it),
   IPC and UTS namespaces, and a new session;
+* on request (``unkai up --private-network``), its own network namespace with
+  outbound access only (``slirp4netns``, see :mod:`.network`): the machine's loopback
+  (the API server, the gateway, local databases) is out of reach, and nothing can
+  connect to what the function listens on. Otherwise it shares the machine's network,
+  so that a function can call the platform's gateway (other services, a broker's
+  ``K_SINK``) on loopback as a pod calls the cluster's; either way the gateway reaches
+  the instance only through the Unix socket it is handed, never a TCP port;
 * an unprivileged user: ``securityContext.runAsUser``/``runAsGroup`` when given,
   otherwise, when the platform runs as root, a uid and gid of the revision's namespace
   (:func:`namespace_uid`), switched to by util-linux's ``setpriv`` with no supplementary
@@ -43,6 +50,7 @@ machine's users (Debian gives them 1000–59999) and below the 32-bit ids user n
 hand out. Two namespaces can share a uid (about one pair in 100,000); the mount and pid
 namespaces still keep them apart."""
 SYSTEM_DIRS: Final = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64")
+TUN: Final = "/dev/net/tun"  # what slirp4netns makes the sandbox's network device with
 
 
 def namespace_uid(namespace: str) -> int:
@@ -65,6 +73,10 @@ class Sandbox:
     setpriv: str | None
     root: bool
     gaps: tuple[str, ...] = field(default=())
+    slirp4netns: str | None = None
+    """Where the sandbox gets a network namespace of its own from (``None``: it shares
+    the machine's, and :attr:`gaps` says so), with util-linux's ``unshare``."""
+    unshare: str | None = None
 
     @classmethod
     def detect(cls) -> Sandbox:
@@ -74,7 +86,9 @@ class Sandbox:
             return cls.off("bwrap is not installed (Debian: apt-get install bubblewrap)")
         if root and setpriv is None:
             return cls.off("setpriv (util-linux) is not installed")
-        sandbox = cls(bwrap, setpriv, root)
+        sandbox = cls(
+            bwrap, setpriv, root, (), shutil.which("slirp4netns"), shutil.which("unshare")
+        )
         trial = sandbox.command(["true"], identity=None if not root else Identity(0, 0),
                                 read_only=(), workdir=Path("/"))  # fmt: skip
         try:  # namespaces may be forbidden (a container, a sysctl): find out once, here
@@ -93,6 +107,17 @@ class Sandbox:
     def enabled(self) -> bool:
         return self.bwrap is not None
 
+    @property
+    def no_private_network(self) -> str | None:
+        """Why the sandbox cannot have a network of its own here (``None``: it can)."""
+        if not self.enabled:
+            return "there is no sandbox"
+        if self.slirp4netns is None:
+            return "slirp4netns is not installed (Debian: apt-get install slirp4netns)"
+        if self.unshare is None:
+            return "unshare (util-linux) is not installed"
+        return None if Path(TUN).exists() else f"there is no {TUN}"
+
     def identity(self, namespace: str, *, uid: int | None, gid: int | None) -> Identity | None:
         """The user a revision runs as (``securityContext`` first); ``None`` without root,
         where the zygote keeps the platform's uid inside a user namespace."""
@@ -109,12 +134,21 @@ class Sandbox:
         read_only: Iterable[Path],
         workdir: Path,
         writable: Iterable[Path] = (),
+        network: bool = False,
     ) -> list[str]:
         """``argv`` wrapped to run in the sandbox, seeing ``read_only`` paths (and the
         system and Python) read-only and ``writable`` ones writable; ``workdir`` is its
-        working directory."""
+        working directory. With ``network`` (where :attr:`no_private_network` is ``None``),
+        in a network namespace of its own with outbound access only; otherwise on the
+        machine's network."""
         assert self.bwrap is not None
         args = [self.bwrap, "--die-with-parent", "--new-session"]
+        if network and self.no_private_network is None:
+            assert self.slirp4netns is not None
+            assert self.unshare is not None
+            launcher = [sys.executable, "-m", "unkai.platform.runners.network"]
+            launcher += [self.slirp4netns, self.unshare]
+            args = [*launcher, *(["--userns"] if identity is None else []), "--", *args]
         args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--hostname", "unkai"]
         if identity is None:
             args.append("--unshare-user")

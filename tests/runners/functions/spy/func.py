@@ -5,6 +5,9 @@
 * ``/signal?pid=N``: signal 0 to ``N`` (whether it could be signalled);
 * ``/whoami``: uid, gid, pid, the pids this function can see, no-new-privs;
 * ``/env``: the environment it was given;
+* ``/connect?host=H&port=P``: open a TCP connection: ``{"connect": "done"}`` or the
+  error's name;
+* ``/listen?port=P``: listen on ``0.0.0.0:P`` (kept open): ``{"listen": "done"}``;
 * ``/hog?mb=N``: hold N MiB, touched, and answer how much it got;
 * ``/forks?n=N``: start N sleeping children, answer how many it could;
 * ``/detach?tag=T``: start ``sleep`` in a new session (outliving this request and any
@@ -12,6 +15,7 @@
 """
 
 import os
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -50,6 +54,15 @@ def handle(request):
             "pids": pids,
             "no_new_privs": no_new_privs,
         }
+    if path == "/connect":
+        address = (query["host"], int(query["port"]))
+        return {"connect": _attempt(lambda: socket.create_connection(address, 5).close())}
+    if path == "/listen":
+        listener = socket.socket()
+        listener.bind(("0.0.0.0", int(query["port"])))
+        listener.listen()
+        _held.append(listener)
+        return {"listen": "done"}
     if path == "/env":
         return dict(os.environ)
     if path == "/hog":
