@@ -19,6 +19,9 @@ through **bubblewrap** (``bwrap``, Debian's ``bubblewrap``), which gives it
   so that a function can call the platform's gateway (other services, a broker's
   ``K_SINK``) on loopback as a pod calls the cluster's; either way the gateway reaches
   the instance only through the Unix socket it is handed, never a TCP port;
+* a seccomp filter closing the system calls an unprivileged process may still make to
+  escape or attack the kernel (new namespaces, keyrings, ``bpf``, ``io_uring``…: see
+  :mod:`.syscalls`);
 * an unprivileged user: ``securityContext.runAsUser``/``runAsGroup`` when given,
   otherwise, when the platform runs as root, a uid and gid of the revision's namespace
   (:func:`namespace_uid`), switched to by util-linux's ``setpriv`` with no supplementary
@@ -50,6 +53,10 @@ machine's users (Debian gives them 1000–59999) and below the 32-bit ids user n
 hand out. Two namespaces can share a uid (about one pair in 100,000); the mount and pid
 namespaces still keep them apart."""
 SYSTEM_DIRS: Final = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64")
+_ISOLATED_PYTHON: Final = (sys.executable, "-I", "-m")
+"""How the platform's own helpers start around a function: ``-I`` ignores ``PYTHONPATH``,
+which puts the function's requirements first and so could replace any module they
+import (even the standard library's) with the tenant's own code."""
 TUN: Final = "/dev/net/tun"  # what slirp4netns makes the sandbox's network device with
 
 
@@ -74,9 +81,11 @@ class Sandbox:
     root: bool
     gaps: tuple[str, ...] = field(default=())
     slirp4netns: str | None = None
-    """Where the sandbox gets a network namespace of its own from (``None``: it shares
-    the machine's, and :attr:`gaps` says so), with util-linux's ``unshare``."""
+    """Where the sandbox gets a network namespace of its own from, with util-linux's
+    ``unshare`` (see :attr:`no_private_network`)."""
     unshare: str | None = None
+    seccomp: bool = False
+    """Whether the sandboxed command runs under :mod:`.syscalls`' seccomp filter."""
 
     @classmethod
     def detect(cls) -> Sandbox:
@@ -86,9 +95,15 @@ class Sandbox:
             return cls.off("bwrap is not installed (Debian: apt-get install bubblewrap)")
         if root and setpriv is None:
             return cls.off("setpriv (util-linux) is not installed")
-        sandbox = cls(
-            bwrap, setpriv, root, (), shutil.which("slirp4netns"), shutil.which("unshare")
-        )
+        slirp4netns, unshare = shutil.which("slirp4netns"), shutil.which("unshare")
+        gaps: tuple[str, ...] = ()
+        try:  # imported here: without libseccomp the platform still starts, and says so
+            from unkai.platform.runners import syscalls
+
+            syscalls.build()
+        except (ImportError, OSError, RuntimeError) as error:
+            gaps = (f"no seccomp filter (every system call is allowed): {error}",)
+        sandbox = cls(bwrap, setpriv, root, gaps, slirp4netns, unshare, seccomp=not gaps)
         trial = sandbox.command(["true"], identity=None if not root else Identity(0, 0),
                                 read_only=(), workdir=Path("/"))  # fmt: skip
         try:  # namespaces may be forbidden (a container, a sysctl): find out once, here
@@ -146,7 +161,7 @@ class Sandbox:
         if network and self.no_private_network is None:
             assert self.slirp4netns is not None
             assert self.unshare is not None
-            launcher = [sys.executable, "-m", "unkai.platform.runners.network"]
+            launcher = [*_ISOLATED_PYTHON, "unkai.platform.runners.network"]
             launcher += [self.slirp4netns, self.unshare]
             args = [*launcher, *(["--userns"] if identity is None else []), "--", *args]
         args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--hostname", "unkai"]
@@ -162,13 +177,14 @@ class Sandbox:
                 args += ["--ro-bind", system, system]
         args += _binds(_python_paths() + sorted({Path(p) for p in read_only}))
         args += _binds(writable, how="--bind")
-        args += ["--setenv", "HOME", "/tmp"]  # the platform's home is not there
         args += ["--chdir", str(workdir), "--"]
         if identity is not None:
             assert self.setpriv is not None
             args += [self.setpriv, f"--reuid={identity.uid}", f"--regid={identity.gid}"]
             args += ["--clear-groups", "--inh-caps=-all", "--bounding-set=-all"]
             args += ["--no-new-privs", "--"]
+        if self.seccomp:
+            args += [*_ISOLATED_PYTHON, "unkai.platform.runners.syscalls", "--"]
         return args + list(argv)
 
 

@@ -5,6 +5,8 @@
 * ``/signal?pid=N``: signal 0 to ``N`` (whether it could be signalled);
 * ``/whoami``: uid, gid, pid, the pids this function can see, no-new-privs;
 * ``/env``: the environment it was given;
+* ``/unshare``: ask for a new user namespace (``{"unshare": "done"}`` or the errno's
+  name), and start a thread (``{"thread": "done"}``);
 * ``/connect?host=H&port=P``: open a TCP connection: ``{"connect": "done"}`` or the
   error's name;
 * ``/listen?port=P``: listen on ``0.0.0.0:P`` (kept open): ``{"listen": "done"}``;
@@ -14,9 +16,12 @@
   process group), with ``T`` on its command line so a test can find it.
 """
 
+import ctypes
+import errno
 import os
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -63,6 +68,16 @@ def handle(request):
         listener.listen()
         _held.append(listener)
         return {"listen": "done"}
+    if path == "/unshare":
+        libc = ctypes.CDLL(None, use_errno=True)
+        failed = libc.unshare(0x10000000) != 0  # CLONE_NEWUSER
+        thread = threading.Thread(target=lambda: None)
+        thread.start()
+        thread.join()
+        return {
+            "unshare": errno.errorcode[ctypes.get_errno()] if failed else "done",
+            "thread": "done",
+        }
     if path == "/env":
         return dict(os.environ)
     if path == "/hog":
