@@ -53,10 +53,23 @@ machine's users (Debian gives them 1000–59999) and below the 32-bit ids user n
 hand out. Two namespaces can share a uid (about one pair in 100,000); the mount and pid
 namespaces still keep them apart."""
 SYSTEM_DIRS: Final = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64")
-_ISOLATED_PYTHON: Final = (sys.executable, "-I", "-m")
-"""How the platform's own helpers start around a function: ``-I`` ignores ``PYTHONPATH``,
-which puts the function's requirements first and so could replace any module they
-import (even the standard library's) with the tenant's own code."""
+_PLATFORM_PATH: Final = [entry for entry in sys.path[1:] if entry]
+"""Where the platform imports from (not ``sys.path[0]``, the directory of whatever
+started it): its helpers around a function import from there and nowhere else."""
+
+
+def helper(module: str) -> list[str]:
+    """The command running the platform's ``module`` around a function (in the sandbox,
+    or just outside it), with ``-I``: the function's environment puts its requirements
+    first on ``PYTHONPATH``, which would let them replace any module the helper imports,
+    even the standard library's, with the tenant's own code."""
+    boot = (
+        f"import sys, runpy; sys.path[:0] = {_PLATFORM_PATH!r}; "
+        f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)"
+    )
+    return [sys.executable, "-I", "-c", boot]
+
+
 TUN: Final = "/dev/net/tun"  # what slirp4netns makes the sandbox's network device with
 
 
@@ -161,7 +174,7 @@ class Sandbox:
         if network and self.no_private_network is None:
             assert self.slirp4netns is not None
             assert self.unshare is not None
-            launcher = [*_ISOLATED_PYTHON, "unkai.platform.runners.network"]
+            launcher = helper("unkai.platform.runners.network")
             launcher += [self.slirp4netns, self.unshare]
             args = [*launcher, *(["--userns"] if identity is None else []), "--", *args]
         args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--hostname", "unkai"]
@@ -184,7 +197,7 @@ class Sandbox:
             args += ["--clear-groups", "--inh-caps=-all", "--bounding-set=-all"]
             args += ["--no-new-privs", "--"]
         if self.seccomp:
-            args += [*_ISOLATED_PYTHON, "unkai.platform.runners.syscalls", "--"]
+            args += [*helper("unkai.platform.runners.syscalls"), "--"]
         return args + list(argv)
 
 
@@ -208,10 +221,12 @@ def _binds(paths: Iterable[Path], *, how: str = "--ro-bind") -> list[str]:
 
 
 def _python_paths() -> list[Path]:
-    """The interpreter's installation, its venv, and where Unkai's code is imported from
-    (an editable checkout's ``src``): what every zygote imports. Not all of ``sys.path``:
-    its first entry is the directory of whatever script started the platform."""
+    """The interpreter's installation, its venv, where Unkai's code is imported from (an
+    editable checkout's ``src``) and the platform's own ``PYTHONPATH``: what every zygote
+    and helper imports. Not all of ``sys.path``: its first entry is the directory of
+    whatever script started the platform."""
     candidates = {Path(sys.base_prefix), Path(sys.prefix), Path(unkai.__file__).parent.parent}
+    candidates |= {Path(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
     existing = sorted(path.resolve() for path in candidates if path.exists())
     kept: list[Path] = []
     for path in existing:  # sorted: a parent comes before what it holds
