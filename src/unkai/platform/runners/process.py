@@ -65,7 +65,7 @@ from unkai.platform.runners.base import (
     free_port,
 )
 from unkai.platform.runners.forkserver import Forked, ForkServer
-from unkai.platform.runners.limits import Limits, QuantityError, from_resources
+from unkai.platform.runners.limits import Limits, checked
 from unkai.platform.runners.logfiles import LogFiles, summary, tail
 from unkai.platform.runners.sandbox import Sandbox
 from unkai.platform.runners.spec import InstanceSpec, base_environment
@@ -145,7 +145,7 @@ class ProcessRunner:
         group: cgroups.InstanceGroup | None = None
         self._check_non_root(spec)
         if self.mode == "fork":
-            limits = _limits(spec)
+            limits = checked(spec.resources)
             zygote = await self._zygote(spec)
             socket_path = self._socket_path()
             group = self._group(instance_id, limits)
@@ -229,7 +229,8 @@ class ProcessRunner:
     def _gaps(self, spec: InstanceSpec) -> list[str]:
         """What of the sandbox and the limits does not hold for ``spec``'s instances."""
         gaps = list(self.gaps)
-        if self.cgroups is not None and not self.cgroups.cpu and _limits(spec).cpu is not None:
+        cpu = checked(spec.resources).cpu
+        if self.cgroups is not None and not self.cgroups.cpu and cpu is not None:
             gaps.append("resources.limits.cpu is not enforced: the cpu cgroup is not writable")
         return gaps
 
@@ -410,14 +411,6 @@ def _bundle(spec: InstanceSpec) -> Path:
     if spec.bundle is None:
         raise RunnerError(Reason.BUNDLE_MISSING, f"{spec.image or spec.revision}: no bundle to run")
     return spec.bundle
-
-
-def _limits(spec: InstanceSpec) -> Limits:
-    try:
-        return from_resources(spec.resources)
-    except QuantityError as error:
-        field = "spec.containers[0].resources.limits"
-        raise RunnerError(Reason.FUNCTION_INVALID, f"{field}: {error}") from None
 
 
 async def _ended(returncode: asyncio.Future[int], group: cgroups.InstanceGroup | None) -> int:
