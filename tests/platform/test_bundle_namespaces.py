@@ -4,15 +4,27 @@ is two copies, and a data dir from before keeps its bundles, each moved into the
 namespaces whose Revisions run it."""
 
 import hashlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
 import pytest
+from lightkube import Client, KubeConfig
+from tests.controllers.readiness import InMemoryReadiness
+from tests.support.embedded import started
 
+from unkai.kube import kinds
 from unkai.platform.apiserver import tokens
-from unkai.platform.bundles import BundleNotFoundError, BundleStore, NamespacedBundles, pack
+from unkai.platform.bundles import (
+    BundleNotFoundError,
+    BundleStore,
+    NamespacedBundles,
+    format_reference,
+    pack,
+)
 from unkai.platform.bundles.endpoint import path, routes
+from unkai.platform.embedded import Settings
 
 from .conftest import RunningApi, StartApi
 
@@ -105,3 +117,34 @@ def test_a_shared_store_of_an_older_data_dir_moves_to_the_namespaces_that_run_it
         assert not stores.of(namespace).has(unused)
     with pytest.raises(BundleNotFoundError):
         stores.of("default").path(run)
+
+
+@pytest.mark.slow
+def test_a_platform_started_on_an_older_data_dir_moves_its_bundles_to_their_namespaces(
+    tmp_path: Path,
+) -> None:
+    data = function(tmp_path / "hello", "hello")
+    digest = digest_of(data)
+    settings = Settings(data_dir=tmp_path / "data", api_port=0, gateway_port=0)
+    with started(settings, readiness=InMemoryReadiness()) as (platform, _):
+        client = Client(KubeConfig.from_dict(platform.api.kubeconfig()), field_manager="t")
+        image = format_reference(namespace="default", name="hello", digest=digest)
+        service = {
+            "apiVersion": "serving.knative.dev/v1", "kind": "Service",
+            "metadata": {"name": "hello", "namespace": "default"},
+            "spec": {"template": {"spec": {"containers": [{"image": image}]}}},
+        }  # fmt: skip
+        client.apply(kinds.resource(kinds.SERVICE).from_dict(service), force=True)
+        deadline = time.monotonic() + 30
+        while not list(client.list(kinds.resource(kinds.REVISION), namespace="default")):
+            assert time.monotonic() < deadline, "no revision was made"
+            time.sleep(0.05)
+        client.close()
+        root = platform.bundles.root
+    BundleStore(root).put(data)  # where a platform before per-namespace bundles kept it
+    BundleStore(root).put(function(tmp_path / "orphan", "orphan"))
+
+    with started(settings, readiness=InMemoryReadiness()) as (platform, _):
+        assert platform.bundles.of("default").has(digest)
+        assert platform.bundles.namespaces() == ["default"]  # the orphan went
+        assert not platform.bundles.has_shared()
