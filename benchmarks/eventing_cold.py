@@ -77,7 +77,7 @@ async def main(events: int) -> None:
                         autoscaler=QUICK)  # fmt: skip
     platform = Platform(settings)
     await platform.start()
-    digest = platform.bundles.put(bundles.pack(RELAY))
+    digest = platform.bundles.of("default").put(bundles.pack(RELAY))
     image = bundles.format_reference(namespace="default", name="relay", digest=digest)
     await create(platform, kinds.SERVICE, "relay",
                  {"template": {"spec": {"containers": [{"image": image}]}}})  # fmt: skip

@@ -22,6 +22,7 @@ import psutil
 import yaml
 
 from unkai.platform import bundles
+from unkai.platform.bundles import endpoint
 
 UNKAI = [sys.executable, "-m", "unkai.cli"]
 SERVICES = "/apis/serving.knative.dev/v1/namespaces/default/services"
@@ -38,8 +39,9 @@ class Running:
                concurrency: int = 0) -> None:  # fmt: skip
         data = bundles.pack(function)
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        if self.api.head(f"/unkai/v1/bundles/{digest}").status_code != 200:
-            self.api.put(f"/unkai/v1/bundles/{digest}", content=data).raise_for_status()
+        url = endpoint.path("default", digest)
+        if self.api.head(url).status_code != 200:
+            self.api.put(url, content=data).raise_for_status()
         image = bundles.format_reference(namespace="default", name=name, digest=digest)
         body = {
             "apiVersion": "serving.knative.dev/v1", "kind": "Service",

@@ -36,7 +36,7 @@ class Conformance(LivePlatform):
                      annotations: dict[str, str] | None = None, **spec: Any) -> None:  # fmt: skip
         """Apply Service ``name`` running the runtime function, with these container and
         revision spec fields and template annotations."""
-        digest = self.platform.bundles.put(bundles.pack(RUNTIME))
+        digest = self.platform.bundles.of("default").put(bundles.pack(RUNTIME))
         image = bundles.format_reference(namespace="default", name=name, digest=digest)
         self.apply({
             "apiVersion": "serving.knative.dev/v1", "kind": "Service",

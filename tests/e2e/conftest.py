@@ -116,7 +116,7 @@ class LivePlatform(RunningPlatform):
                annotations: dict[str, str] | None = None,
                traffic: list[dict[str, Any]] | None = None) -> None:  # fmt: skip
         """Apply Service ``name`` running the echo function with ``TARGET=target``."""
-        digest = self.platform.bundles.put(bundles.pack(ECHO))
+        digest = self.platform.bundles.of("default").put(bundles.pack(ECHO))
         image = bundles.format_reference(namespace="default", name=name, digest=digest)
         template: dict[str, Any] = {
             "metadata": {"annotations": annotations or {}},
@@ -137,13 +137,8 @@ class LivePlatform(RunningPlatform):
 
 
 @pytest.fixture
-def live(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
-) -> Iterator[LivePlatform]:
+def live(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[LivePlatform]:
     """``parametrize("live", [False], indirect=True)``: with isolation switched off."""
-    # Instances inherit our environment: naming the platform's data dir there lets a test
-    # tell its own instances from those of other platforms running on the machine.
-    monkeypatch.setenv("UNKAI_DATA_DIR", str(tmp_path))
     isolate = getattr(request, "param", True)
     settings = Settings(
         data_dir=tmp_path, api_port=0, gateway_port=0, autoscaler=QUICK, isolate=isolate

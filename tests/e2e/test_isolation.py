@@ -1,8 +1,9 @@
 """Functions on `unkai up` are sandboxed (issue 13, item 1), seen as a tenant would:
 a spy function deployed as a Service reads nothing of the platform (kubeconfig with the
-admin token, the SQLite store, the logs, another namespace's bundle) through the
-gateway; a memory hog's revision reports ``OOMKilled``; a detached child of a function
-is gone once its Service is deleted; a platform that cannot isolate (here: switched off)
+admin token, the SQLite store, the logs, another namespace's bundle, its environment)
+through the gateway; a memory hog's revision reports ``OOMKilled``; a detached child of a function
+is gone once its Service is deleted; a Service cannot run a bundle uploaded to another
+namespace, even by naming its digest; a platform that cannot isolate (here: switched off)
 says so on its revisions, which still become Ready.
 
 Skips where this machine cannot isolate (not root, no bubblewrap, no writable cgroups);
@@ -17,12 +18,16 @@ from typing import Any
 
 import psutil
 import pytest
+from lightkube import ApiError
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import Namespace
 
 from tests.e2e.conftest import LivePlatform
 from tests.runners.conftest import FUNCTIONS
 from unkai.kube import kinds
 from unkai.platform import bundles
 from unkai.platform.runners.sandbox import Sandbox
+from unkai.platform.runners.spec import BASE_ENVIRONMENT
 
 HOST = "spy.default.localhost"
 
@@ -36,7 +41,7 @@ def sandboxed(live: LivePlatform) -> LivePlatform:
 
 
 def deploy_spy(live: LivePlatform, *, container: dict[str, Any] | None = None) -> None:
-    digest = live.platform.bundles.put(bundles.pack(FUNCTIONS / "spy"))
+    digest = live.platform.bundles.of("default").put(bundles.pack(FUNCTIONS / "spy"))
     image = bundles.format_reference(namespace="default", name="spy", digest=digest)
     manifest = {
         "apiVersion": "serving.knative.dev/v1", "kind": "Service",
@@ -54,23 +59,28 @@ def condition(obj: dict[str, Any], kind: str, field: str = "status") -> str:
 
 def test_a_spy_function_reads_nothing_of_the_platform(sandboxed: LivePlatform) -> None:
     deploy_spy(sandboxed)
-    other = sandboxed.platform.bundles.put(bundles.pack(FUNCTIONS / "echo"))
+    other = sandboxed.platform.bundles.of("default").put(bundles.pack(FUNCTIONS / "echo"))
     files = sandboxed.platform.files
     targets = [
         files.kubeconfig,  # holds the admin token
         files.store,
         files.log,
-        sandboxed.platform.bundles.path(other) / "func.py",
+        sandboxed.platform.bundles.of("default").path(other) / "func.py",
     ]
 
     with sandboxed.http() as http:
         response = http.get(
             "/read", params={"path": [str(p) for p in targets]}, headers={"Host": HOST}
         )
+        env = http.get("/env", headers={"Host": HOST}).json()
 
     assert files.kubeconfig.exists()  # it is there, outside
     assert files.store.exists()
     assert response.json() == {str(p): "FileNotFoundError" for p in targets}
+    assert "PYTEST_CURRENT_TEST" in os.environ  # the platform's, not the function's
+    contract = ["PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION"]
+    runtime = ["PYTHONPATH", "PYTHONUNBUFFERED", "PWD"]  # PWD: bubblewrap's --chdir sets it
+    assert sorted(env) == sorted([*BASE_ENVIRONMENT, *contract, *runtime])
     revision = sandboxed.service("spy-00001", kinds.REVISION)
     assert condition(revision, "ContainerHealthy") == "True"
     assert condition(revision, "ContainerHealthy", "reason") != "NotIsolated"
@@ -102,6 +112,30 @@ def test_a_detached_child_is_gone_after_delete(sandboxed: LivePlatform) -> None:
     sandboxed.client().delete(kinds.resource(kinds.SERVICE), "spy", namespace="default")
 
     until(lambda: not sleeping(tag), "the detached sleep outlived its Service")
+
+
+def test_a_service_cannot_run_a_bundle_of_another_namespace(live: LivePlatform) -> None:
+    digest = live.platform.bundles.of("default").put(bundles.pack(FUNCTIONS / "spy"))
+    live.client().create(Namespace(metadata=ObjectMeta(name="thief")))
+    image = bundles.format_reference(namespace="default", name="spy", digest=digest)
+    manifest = {
+        "apiVersion": "serving.knative.dev/v1", "kind": "Service",
+        "metadata": {"name": "spy", "namespace": "thief"},
+        "spec": {"template": {"spec": {"containers": [{"image": image}]}}},
+    }  # fmt: skip
+    live.client().apply(kinds.resource(kinds.SERVICE).from_dict(manifest), force=True)
+
+    def reasons() -> list[str]:
+        try:
+            revision = live.client().get(
+                kinds.resource(kinds.REVISION), "spy-00001", namespace="thief"
+            )
+        except ApiError:  # not made yet
+            return []
+        return [c.get("reason", "") for c in revision.to_dict()["status"]["conditions"]]
+
+    until(lambda: "BundleMissing" in reasons(), "the thief's revision did not say BundleMissing")
+    assert live.platform.bundles.of("default").has(digest)  # there, but not for "thief"
 
 
 @pytest.mark.parametrize("live", [False], indirect=True)

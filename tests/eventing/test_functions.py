@@ -19,7 +19,7 @@ def test_an_event_wakes_a_function_at_zero_and_its_reply_is_delivered(
     live: LivePlatform,  # noqa: F811
     subscriber: Subscriber,
 ) -> None:
-    digest = live.platform.bundles.put(bundles.pack(RELAY))
+    digest = live.platform.bundles.of("default").put(bundles.pack(RELAY))
     image = bundles.format_reference(namespace="default", name="relay", digest=digest)
     service = {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
                "metadata": {"name": "relay", "namespace": "default"},

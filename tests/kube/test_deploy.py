@@ -159,7 +159,7 @@ def test_a_missing_namespace_is_refused_before_anything_is_uploaded(
     assert str(raised.value) == (
         "namespace brandnew does not exist: create it with `kubectl create namespace brandnew`"
     )
-    assert not target.platform.bundles.has(prepared.digest)
+    assert not target.platform.bundles.of("brandnew").has(prepared.digest)
     assert progress.steps == [f"Packing {tmp_path / 'hello'}…"]
 
 

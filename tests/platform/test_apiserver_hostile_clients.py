@@ -1,6 +1,7 @@
 """The API server against clients that open connections and send nothing (issue 13,
-item 2): they are closed once the first head is overdue, and beyond the connection cap
-a new one is closed at once, while an authenticated call still succeeds.
+items 2 and 4): they are closed once the TLS handshake or the first head is overdue,
+and beyond the connection cap a new one is closed at once, while an authenticated call
+still succeeds.
 
 Real HTTPS on loopback: the idle clients complete the TLS handshake (so they reach the
 HTTP protocol) and then say nothing.
@@ -9,7 +10,7 @@ HTTP protocol) and then say nothing.
 import socket
 import ssl
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 
 import httpx2
 from tests.platform.conftest import RunningApi, StartApi
@@ -39,6 +40,19 @@ def test_a_connection_that_sends_no_request_is_closed(start_api: StartApi) -> No
     with ExitStack() as stack:
         # uvicorn alone would keep it open for ever: no keep-alive timer before a request
         assert closed_by_server(idle_client(api, stack), timeout=10)
+
+
+def test_a_connection_that_never_completes_its_tls_handshake_is_closed(
+    start_api: StartApi,
+) -> None:
+    api = start_api(handshake_seconds=0.5, head_seconds=600)
+    with socket.create_connection(("127.0.0.1", api.server.port), timeout=10) as raw:
+        # asyncio alone would wait 60 s for a ClientHello that never comes
+        raw.settimeout(10)
+        with suppress(ConnectionResetError):
+            assert raw.recv(1) == b""
+        with api.client() as client:
+            assert answers(client)
 
 
 def test_beyond_the_cap_new_connections_are_closed_and_calls_still_succeed(

@@ -49,16 +49,23 @@ def test_a_tenant_works_in_its_own_namespace(api: RunningApi, tenant: str) -> No
     ("method", "path", "message"),
     [
         ("GET", SERVICES.format(ns="team-b"),
-         'resource "services" in API group "serving.knative.dev" in the namespace "team-b"'),
+         'cannot list resource "services" in API group "serving.knative.dev" in the namespace '
+         '"team-b"'),
+        ("GET", SERVICES.format(ns="team-b") + "/hello",
+         'cannot get resource "services" in API group "serving.knative.dev" in the namespace '
+         '"team-b"'),
         ("POST", CONFIGMAPS.format(ns="default"),
          'cannot create resource "configmaps" in API group "" in the namespace "default"'),
         ("GET", "/apis/serving.knative.dev/v1/services",
-         'cannot get resource "services" in API group "serving.knative.dev" at the cluster scope'),
+         'cannot list resource "services" in API group "serving.knative.dev" at the cluster scope'),
         ("GET", "/api/v1/namespaces",
+         'cannot list resource "namespaces" in API group "" at the cluster scope'),
+        ("GET", "/api/v1/namespaces/team-b",
          'cannot get resource "namespaces" in API group "" at the cluster scope'),
         ("DELETE", "/api/v1/namespaces/team-a",
          'cannot delete resource "namespaces" in API group "" at the cluster scope'),
-        ("GET", "/metrics", 'cannot get resource "metrics"'),
+        ("GET", "/metrics", 'forbidden: User "system:serviceaccount:team-a:ci" cannot get path '
+         '"/metrics"'),
     ],
 )  # fmt: skip
 def test_a_tenant_is_refused_everything_outside_its_namespace(
@@ -75,8 +82,9 @@ def test_a_tenant_is_refused_everything_outside_its_namespace(
 
 def test_a_watch_in_another_namespace_is_refused(api: RunningApi, tenant: str) -> None:
     with api.client(token=tenant) as client:
-        response = client.get(SERVICES.format(ns="team-b"), params={"watch": "1"})
+        response = client.get(SERVICES.format(ns="team-b"), params={"watch": "true"})
     assert response.status_code == 403
+    assert 'cannot watch resource "services"' in response.json()["message"]
 
 
 def test_tokens_are_kept_as_digests_and_work_until_revoked(api: RunningApi, tenant: str) -> None:

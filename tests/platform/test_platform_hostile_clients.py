@@ -27,6 +27,7 @@ import pytest
 import yaml
 
 from unkai.platform import bundles
+from unkai.platform.bundles import endpoint
 
 ECHO = Path(__file__).parent.parent / "e2e" / "functions" / "echo"
 FD_LIMIT = 2048
@@ -68,7 +69,7 @@ def platform(tmp_path: Path) -> Iterator[tuple[httpx2.Client, int]]:
 def deploy_echo(api: httpx2.Client) -> None:
     data = bundles.pack(ECHO)
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    api.put(f"/unkai/v1/bundles/{digest}", content=data).raise_for_status()
+    api.put(endpoint.path("default", digest), content=data).raise_for_status()
     image = bundles.format_reference(namespace="default", name="hello", digest=digest)
     service: dict[str, Any] = {
         "apiVersion": "serving.knative.dev/v1",

@@ -1,6 +1,7 @@
 """The container runner: a clear error where no container runtime works, and a real
 container where podman (or docker) does."""
 
+import asyncio
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
@@ -10,6 +11,7 @@ import httpx2
 import pytest
 
 from unkai.platform.runners import ContainerRunner, InstanceSpec, LogFiles, RunnerError
+from unkai.platform.runners.limits import DEFAULT_PIDS
 from unkai.platform.runners.probing import Probe
 
 pytestmark = pytest.mark.anyio
@@ -110,3 +112,31 @@ async def test_an_image_that_cannot_be_pulled_is_container_missing(
     assert failure.value.reason == "ContainerMissing"
     assert failure.value.message.startswith(f'Unable to fetch image "{image}": ')
     assert container_runner.instances.of() == []
+
+
+@pytest.mark.slow
+async def test_a_containers_resources_limits_are_its_cgroups(
+    container_runner: ContainerRunner, busybox_image: str
+) -> None:
+    spec = InstanceSpec(
+        namespace="default", revision="web-00001", configuration="web", image=busybox_image,
+        readiness=Probe("httpGet", path="/index.html", aggressive=True), timeout_seconds=1,
+        resources={"limits": {"memory": "64Mi", "cpu": "500m"}},
+    )  # fmt: skip
+    instance = await container_runner.start(spec)
+    engine = await container_runner.engine()
+
+    async def read(*candidates: str) -> str:  # cgroup v2's file, or v1's
+        script = " || ".join(f"cat {path} 2>/dev/null" for path in candidates)
+        shown = await asyncio.create_subprocess_exec(
+            *engine, "exec", f"unkai-default-{instance.id}", "/bin/busybox", "sh", "-c", script,
+            stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, _ = await shown.communicate()
+        return out.decode().strip()
+
+    memory = await read("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+    pids = await read("/sys/fs/cgroup/pids.max", "/sys/fs/cgroup/pids/pids.max")
+    await instance.stop()
+    assert memory == str(64 * 2**20)
+    assert pids == str(DEFAULT_PIDS)

@@ -53,13 +53,19 @@ def _is_loopback(host: str) -> bool:
 @click.option("--domain", default="localhost", show_default=True, help="Domain of service URLs.")
 @click.option("--detach", "-d", is_flag=True, help="Run in the background.")
 @click.option(
+    "--private-network",
+    is_flag=True,
+    help="Give each function a network of its own: out only, not this machine's loopback "
+    "(nor the gateway: functions cannot call other services or brokers here).",
+)
+@click.option(
     "--log-file",
     type=click.Path(dir_okay=False, path_type=Path),
     hidden=True,
     help="Log here, rotated by size (what --detach asks of the background process).",
 )
 def up(data_dir: Path | None, host: str, api_port: int, port: int, domain: str,
-       detach: bool, log_file: Path | None) -> None:  # fmt: skip
+       detach: bool, private_network: bool, log_file: Path | None) -> None:  # fmt: skip
     """Start the embedded platform: a Knative API on this machine."""
     files = platform_files(data_dir)
     running = files.running()
@@ -71,7 +77,12 @@ def up(data_dir: Path | None, host: str, api_port: int, port: int, domain: str,
             "every API request still needs the token"
         )
     settings = embedded.Settings(
-        data_dir=files.root.parent, host=host, api_port=api_port, gateway_port=port, domain=domain
+        data_dir=files.root.parent,
+        host=host,
+        api_port=api_port,
+        gateway_port=port,
+        domain=domain,
+        private_network=private_network,
     )
     if detach:
         _start_detached(files, settings)
@@ -101,7 +112,8 @@ def _start_detached(files: state.PlatformDir, settings: embedded.Settings) -> No
     command = [sys.executable, "-m", "unkai.cli", "up", "--data-dir", str(settings.data_dir),
                "--host", settings.host, "--api-port", str(settings.api_port),
                "--port", str(settings.gateway_port), "--domain", settings.domain,
-               "--log-file", str(files.log)]  # fmt: skip
+               "--log-file", str(files.log),
+               *(["--private-network"] if settings.private_network else [])]  # fmt: skip
     # Its stderr (what it prints before its log is set up, or when the log file cannot
     # be written) goes to the log file too.
     with files.log.open("ab") as log_file:

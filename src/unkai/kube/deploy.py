@@ -154,7 +154,7 @@ def deploy(
     _dry_run(api, [service, *changes.checks], namespace=namespace)
     if options.image is None:
         with _step(progress, f"Uploading {size(len(function.bundle.data))}…"):
-            uploads.upload(api.config, function.bundle.data, digest=digest)
+            uploads.upload(api.config, function.bundle.data, namespace=namespace, digest=digest)
     applied = client.to_dict(api.apply(client.to_object(service), force=True))
     generation = applied["metadata"]["generation"]
     shipped = options.image or f"{digest[:19]}…"

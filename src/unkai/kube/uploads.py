@@ -1,7 +1,8 @@
 """Uploading a function bundle to ``unkai up`` (its extension next to the Kubernetes API).
 
 The upload uses the same kubeconfig context as every other command: server, CA and
-token. A bundle the platform already has (same digest) is not sent again.
+token. Bundles are kept per namespace: a bundle the namespace already has (same digest)
+is not sent again.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import httpx2
 from lightkube.config.kubeconfig import SingleConfig
 
 from unkai.errors import TargetError
-
-PREFIX = "/unkai/v1/bundles"
+from unkai.platform.bundles.endpoint import path
 
 
 class UploadError(TargetError, RuntimeError):
@@ -36,10 +36,10 @@ def _client(config: SingleConfig) -> httpx2.Client:
     return httpx2.Client(base_url=cluster.server, headers=headers, verify=verify, timeout=120)
 
 
-def upload(config: SingleConfig, data: bytes, *, digest: str) -> bool:
-    """Send the bundle unless the platform has it; whether it was sent."""
+def upload(config: SingleConfig, data: bytes, *, namespace: str, digest: str) -> bool:
+    """Send the bundle to ``namespace`` unless it has it; whether it was sent."""
     with _client(config) as client:
-        url = f"{PREFIX}/{digest}"
+        url = path(namespace, digest)
         present = client.head(url)
         if present.status_code == 200:
             return False

@@ -77,7 +77,7 @@ class DataPlane:
         autoscaler: Autoscaler,
         process_runner: Runner,
         container_runner: Runner,
-        bundle_store: bundles.BundleStore,
+        bundle_store: bundles.NamespacedBundles,
         autoscaler_config: AutoscalerConfig,
         registry: CollectorRegistry,
         notify: Callable[[RevisionKey], None],
@@ -265,7 +265,8 @@ class DataPlane:
         """The revision's spec and runner; :class:`RunnerError` when it cannot run (yet)."""
         image = str((revision["spec"].get("containers") or [{}])[0].get("image", ""))
         reference = bundles.parse_reference(image)
-        bundle = None if reference is None else self._bundles.path(reference.digest)
+        namespace = revision["metadata"]["namespace"]  # the Revision's, never the image's
+        bundle = None if reference is None else self._bundles.of(namespace).path(reference.digest)
         env = env_sources.environment(revision, self.sources)
         directory = self._write_volumes(revision)
         spec = from_revision(revision, bundle=bundle, env=env, volumes_dir=directory)

@@ -78,6 +78,8 @@ class Settings:
     runner_mode: Mode = "fork"
     isolate: bool = True
     """Sandbox bundle instances and limit them with cgroups where the machine allows."""
+    private_network: bool = False
+    """Give each sandboxed revision a network of its own: out only, no loopback."""
 
 
 class Platform:
@@ -117,7 +119,7 @@ class Platform:
             meter=self.autoscaler.meter if self.autoscaler else None,
             local_app=ingress,
         )
-        self.bundles = bundles.BundleStore(self.files.root / "bundles")
+        self.bundles = bundles.NamespacedBundles(self.files.root / "bundles")
         self.logs = LogFiles(self.files.root / "logs")
         self.api = ApiServer(
             data_dir=self.files.root,
@@ -135,7 +137,10 @@ class Platform:
             self.readiness = readiness
         else:
             processes = ProcessRunner(
-                logs=self.logs, mode=settings.runner_mode, isolate=settings.isolate
+                logs=self.logs,
+                mode=settings.runner_mode,
+                isolate=settings.isolate,
+                private_network=settings.private_network,
             )
             self.data_plane = self.readiness = DataPlane(
                 gateway=self.gateway,
@@ -169,6 +174,8 @@ class Platform:
         self._started_at = datetime.now(UTC).replace(microsecond=0)
         await self.gateway.start(self.settings.host, self.settings.gateway_port, serve=False)
         await self.api.start()
+        if self.bundles.has_shared():
+            await asyncio.to_thread(self.bundles.adopt_shared, await self._bundle_owners())
         self._unloaded = await self._ready_routes()
         if self.autoscaler is not None and self.data_plane is not None:
             self._tasks.append(supervise("autoscaler", self.autoscaler.run))
@@ -253,6 +260,21 @@ class Platform:
         if self.data_plane is None:
             return None
         return pods.log_path(self.data_plane, namespace, name)
+
+    async def _bundle_owners(self) -> dict[str, set[str]]:
+        """For each bundle digest, the namespaces whose Revisions run it."""
+        listed = await self.api.service.list(self.api.service.registry.get(REVISIONS))
+        owners: dict[str, set[str]] = {}
+        for revision in listed["items"]:
+            namespace = revision["metadata"]["namespace"]
+            for container in revision["spec"].get("containers") or []:
+                try:
+                    reference = bundles.parse_reference(str(container.get("image", "")))
+                except bundles.BundleError:
+                    continue  # never ran; its status says why
+                if reference is not None:
+                    owners.setdefault(reference.digest, set()).add(namespace)
+        return owners
 
     async def _ready_routes(self) -> set[RouteKey]:
         """The Routes that were ready when the platform last stopped (or crashed)."""

@@ -40,7 +40,8 @@ class BearerAuth:
         if identity is None:
             await _refuse(scope, send, unauthorized())
             return
-        why = refusal(identity, scope.get("method", "GET"), scope["path"])
+        query = scope.get("query_string", b"").decode("latin-1")
+        why = refusal(identity, scope.get("method", "GET"), scope["path"], query)
         if why is not None:
             await _refuse(scope, send, ApiError(403, "Forbidden", why))
             return

@@ -49,6 +49,12 @@ HEAD_SECONDS = 10.0
 """How long a new connection may take to send its first request head (after the TLS
 handshake). uvicorn has no such limit: a connection that never sends a request would
 hold its file descriptor for ever."""
+HANDSHAKE_SECONDS = 10.0
+"""How long a new connection may take to complete its TLS handshake. asyncio allows 60 s
+by default, and uvicorn passes no other value; a connection still in its handshake is
+not yet the HTTP protocol's, so neither :data:`HEAD_SECONDS` nor the connection cap
+sees it. Kubernetes' API server (Go's ``net/http``) bounds the handshake by its read
+timeout; Envoy's default TLS handshake timeout is 10 s too."""
 
 
 class ApiServer:
@@ -76,6 +82,7 @@ class ApiServer:
         extra_routes: Sequence[BaseRoute] = (),
         max_connections: int = MAX_CONNECTIONS,
         head_seconds: float = HEAD_SECONDS,
+        handshake_seconds: float = HANDSHAKE_SECONDS,
     ) -> None:
         self.data_dir = data_dir
         self.host = host
@@ -88,6 +95,7 @@ class ApiServer:
         self._metrics = ApiMetrics(metrics)
         self._extra_routes = extra_routes
         self._protocol = _guarded_protocol(max_connections, head_seconds)
+        self._handshake_seconds = handshake_seconds
         self.certificate: ServingCertificate | None = None
         """The serving certificate (with the CA clients trust), when TLS is on."""
         self._service: ResourceService | None = None
@@ -147,8 +155,8 @@ class ApiServer:
             timeout_keep_alive=IDLE_SECONDS,
             timeout_graceful_shutdown=5,
         )
-        self._server = _EmbeddedServer(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="unkai-apiserver")
+        self._server = _EmbeddedServer(config, sock, handshake_seconds=self._handshake_seconds)
+        self._task = asyncio.create_task(self._server.serve(sockets=[]), name="unkai-apiserver")
         while not self._server.started:
             if self._task.done():
                 await self._task
@@ -171,12 +179,37 @@ class ApiServer:
 
 
 class _EmbeddedServer(uvicorn.Server):
-    """uvicorn without its signal handlers: the embedding process (``unkai up``) owns
-    SIGINT and SIGTERM and calls :meth:`ApiServer.stop` in its own shutdown order."""
+    """uvicorn without its signal handlers (the embedding process, ``unkai up``, owns
+    SIGINT and SIGTERM and calls :meth:`ApiServer.stop` in its own shutdown order) and
+    listening on ``sock`` with a TLS handshake deadline, which uvicorn cannot pass to
+    asyncio: uvicorn starts with no socket of its own, then the listener is made here
+    the way uvicorn makes it, and handed to uvicorn to close and drain at shutdown."""
+
+    def __init__(
+        self, config: uvicorn.Config, sock: socket.socket, *, handshake_seconds: float
+    ) -> None:
+        super().__init__(config)
+        self._sock = sock
+        self._handshake_seconds = handshake_seconds
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=[])
+        config = self.config
+
+        def protocol() -> asyncio.Protocol:
+            return config.http_protocol_class(  # type: ignore[call-arg]
+                config=config, server_state=self.server_state, app_state=self.lifespan.state
+            )
+
+        server = await asyncio.get_running_loop().create_server(
+            protocol, sock=self._sock, ssl=config.ssl, backlog=config.backlog,
+            ssl_handshake_timeout=self._handshake_seconds if config.ssl else None,
+        )  # fmt: skip
+        self.servers.append(server)
 
 
 def _guarded_protocol(max_connections: int, head_seconds: float) -> type[H11Protocol]:

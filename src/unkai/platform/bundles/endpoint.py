@@ -1,10 +1,13 @@
 """The bundle upload endpoint, next to the Kubernetes-style API (same port, same token).
 
-``unkai deploy`` asks ``HEAD /unkai/v1/bundles/sha256:{hex}`` first and uploads with
-``PUT`` only when the platform does not have the bundle yet, so re-deploying an
-unchanged function sends nothing. The body is read up to the store's size limit and
-no further (413 beyond); the digest in the URL must match the body (400 otherwise);
-an unsafe archive is refused with the store's reason (422).
+``unkai deploy`` asks ``HEAD /unkai/v1/namespaces/{ns}/bundles/sha256:{hex}`` first and
+uploads with ``PUT`` only when the namespace does not have the bundle yet, so
+re-deploying an unchanged function sends nothing. The path names the namespace as a
+Kubernetes resource path does, so the API's access check lets a tenant token reach its
+own namespace's bundles only (:mod:`unkai.platform.apiserver.access`), and each
+namespace's bundles are its own (:mod:`.namespaces`). The body is read up to the
+store's size limit and no further (413 beyond); the digest in the URL must match the
+body (400 otherwise); an unsafe archive is refused with the store's reason (422).
 """
 
 from __future__ import annotations
@@ -18,19 +21,28 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from unkai.platform.bundles.archive import BundleError
-from unkai.platform.bundles.store import BundleStore
+from unkai.platform.bundles.namespaces import NamespacedBundles
 
-PREFIX = "/unkai/v1/bundles"
+PREFIX = "/unkai/v1/namespaces"
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
-def routes(store: BundleStore) -> list[Route]:
-    """Routes serving ``store``; mount them into the API server's app."""
+def path(namespace: str, digest: str) -> str:
+    """Where the bundle ``digest`` of ``namespace`` is asked for and uploaded."""
+    return f"{PREFIX}/{namespace}/bundles/{digest}"
+
+
+def routes(stores: NamespacedBundles) -> list[Route]:
+    """Routes serving ``stores``; mount them into the API server's app."""
 
     async def bundle(request: Request) -> Response:
         digest = request.path_params["digest"]
         if not DIGEST.match(digest):
             return PlainTextResponse(f"{digest!r} is not a sha256:<64 hex> digest", 400)
+        try:
+            store = stores.of(request.path_params["namespace"])
+        except BundleError as error:
+            return PlainTextResponse(str(error), 400)
         if request.method == "HEAD":
             return Response(status_code=200 if store.has(digest) else 404)
         data = bytearray()
@@ -49,4 +61,4 @@ def routes(store: BundleStore) -> list[Route]:
             return PlainTextResponse(str(error), status_code=422)
         return JSONResponse({"digest": stored}, status_code=201)
 
-    return [Route(PREFIX + "/{digest}", bundle, methods=["HEAD", "PUT"])]
+    return [Route(PREFIX + "/{namespace}/bundles/{digest}", bundle, methods=["HEAD", "PUT"])]

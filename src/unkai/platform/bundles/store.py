@@ -1,6 +1,7 @@
 """The content-addressed store of bundles that ``unkai deploy`` uploads.
 
-Layout under the store's root (``{data dir}/bundles`` by default)::
+Layout under the store's root (one namespace's, ``{data dir}/bundles/namespaces/{ns}``:
+see :mod:`.namespaces`)::
 
     blobs/sha256/{hex}.tar.gz    the archive as uploaded
     trees/sha256/{hex}/          the archive unpacked, read-only: what instances run
@@ -77,7 +78,7 @@ class BundleStore:
         """Remove what an interrupted ``put`` left under a temporary name. Call it only
         while no ``put`` runs (at start)."""
         for leftover in (self.root / "trees" / "sha256").glob(f"{_UNPACKING}*"):
-            _remove(leftover)
+            remove_tree(leftover)
         for leftover in (self.root / "blobs" / "sha256").glob(f"{_UPLOADING}*"):
             leftover.unlink(missing_ok=True)
 
@@ -100,7 +101,7 @@ class BundleStore:
             _sync_directory(tree.parent)
         finally:
             if staging.exists():
-                _remove(staging)
+                remove_tree(staging)
 
     def _write_blob(self, digest: str, data: bytes) -> None:
         blob = self._blob(digest)
@@ -154,7 +155,8 @@ def _make_read_only(tree: Path) -> None:
             path.chmod(path.stat().st_mode & ~0o222)
 
 
-def _remove(tree: Path) -> None:
+def remove_tree(tree: Path) -> None:
+    """Remove ``tree``, whose folders a bundle's unpacking made read-only."""
     for path in [tree, *tree.rglob("*")]:
         if path.is_dir() and not path.is_symlink():
             path.chmod(0o755)

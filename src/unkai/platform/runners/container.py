@@ -22,6 +22,8 @@ the data plane) at its ``mountPath``, read-only where the mount says so (an
 ``emptyDir`` with ``medium: Memory`` is a ``--tmpfs`` of its ``sizeLimit``); ``exec``
 probes run through ``{binary} exec``. podman runs with ``--runtime runc`` and
 ``--cgroup-manager=cgroupfs``, which work without systemd and inside other containers.
+``resources.limits`` become the runtime's ``--memory`` and ``--cpus``, and a container
+has the process runner's pids limit (``--pids-limit``), so a fork bomb stops there too.
 Containers get explicit ulimits at or below our own (open files as ours, at most 4096
 processes): runtimes' defaults are higher, and inside a sandbox raising a limit fails
 ("error setting rlimits").
@@ -41,6 +43,7 @@ from typing import Final
 from unkai.platform.contracts import Reason, RevisionKey
 from unkai.platform.runners import volumes
 from unkai.platform.runners.base import HOST, Instance, InstanceSet, RunnerError, free_port
+from unkai.platform.runners.limits import Limits, checked
 from unkai.platform.runners.logfiles import LogFiles
 from unkai.platform.runners.spec import InstanceSpec
 
@@ -94,6 +97,7 @@ class ContainerRunner:
         command += ["-p", f"{HOST}:{port}:{spec.container_port}"]
         command += [part for variable in env for part in ("-e", variable)]
         command += _contract_options(spec)
+        command += _limit_options(checked(spec.resources))
         with log_path.open("ab") as log:
             process = await asyncio.create_subprocess_exec(
                 *command,
@@ -234,3 +238,13 @@ async def _detect(binaries: tuple[str, ...]) -> list[str]:
         + "). Install podman and runc (Debian: apt-get install podman runc), or deploy the"
         " function as an Unkai bundle, which runs without containers.",
     )
+
+
+def _limit_options(limits: Limits) -> list[str]:
+    """``limits`` as podman's and docker's ``run`` flags (both spell them alike)."""
+    options = ["--pids-limit", str(limits.pids)]
+    if limits.memory is not None:
+        options += ["--memory", f"{limits.memory}b", "--memory-swap", f"{limits.memory}b"]
+    if limits.cpu is not None:
+        options += ["--cpus", f"{limits.cpu:g}"]
+    return options

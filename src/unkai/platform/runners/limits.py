@@ -15,6 +15,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 from unkai.errors import UserError
+from unkai.platform.contracts import Reason
+from unkai.platform.runners.base import RunnerError
 
 DEFAULT_PIDS: Final = 512
 """Processes and threads an instance may have at once: a fork bomb stops here."""
@@ -65,3 +67,13 @@ def from_resources(resources: Mapping[str, Any] | None) -> Limits:
         memory=None if memory is None else int(quantity(memory)),
         cpu=None if cpu is None else float(quantity(cpu)),
     )
+
+
+def checked(resources: Mapping[str, Any] | None) -> Limits:
+    """:func:`from_resources` for a runner: a bad quantity fails the revision with
+    ``FunctionInvalid``, naming the field."""
+    try:
+        return from_resources(resources)
+    except QuantityError as error:
+        field = "spec.containers[0].resources.limits"
+        raise RunnerError(Reason.FUNCTION_INVALID, f"{field}: {error}") from None

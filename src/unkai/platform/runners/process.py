@@ -18,10 +18,11 @@ killed with it, and an OOM kill is reported as ``OOMKilled``.
 
 Either way an instance runs Unkai's interpreter with the function's requirements (a
 cached environment, see ``unkai.build.environments``) first on ``PYTHONPATH``, the
-platform's environment plus the container's ``env`` and the runtime contract's ``PORT``
-and ``K_*``, in the container's ``workingDir`` (when given), in its own process group,
-with output to its own log file. ``PORT`` is a free loopback port, not
-``containerPort``: instances share the machine's network. What a process cannot honour
+container's ``env`` and the runtime contract's ``PORT`` and ``K_*`` (over
+``spec.base_environment``, nothing of the platform's own), in the container's
+``workingDir`` (when given), in its own process group, with output to its own log file.
+``PORT`` is a free loopback port, not ``containerPort``: instances share the machine's
+network. What a process cannot honour
 without the sandbox's mount namespace (``volumeMounts``) or because the runtime is the
 entrypoint (``command``, ``args``) fails the start with a reason saying so
 (:func:`refusal`), never silently.
@@ -64,10 +65,10 @@ from unkai.platform.runners.base import (
     free_port,
 )
 from unkai.platform.runners.forkserver import Forked, ForkServer
-from unkai.platform.runners.limits import Limits, QuantityError, from_resources
+from unkai.platform.runners.limits import Limits, checked
 from unkai.platform.runners.logfiles import LogFiles, summary, tail
 from unkai.platform.runners.sandbox import Sandbox
-from unkai.platform.runners.spec import InstanceSpec
+from unkai.platform.runners.spec import InstanceSpec, base_environment
 from unkai.runtime import LoadError, lifeline, load_spec
 
 Mode = Literal["fork", "spawn"]
@@ -82,7 +83,9 @@ class ProcessRunner:
     ``environments`` is where requirement environments are cached (default: the user's
     cache dir); ``ready_timeout`` bounds loading the function and each instance's
     readiness; ``install_timeout`` bounds installing the requirements; ``inherited`` is
-    the environment instances start from (default: ours); ``isolate=False`` runs
+    the environment instances start from (default: ``spec.base_environment``, not ours);
+    ``private_network=True`` gives each sandboxed zygote a network of its own (see
+    ``network``); ``isolate=False`` runs
     instances unsandboxed and unlimited, as the platform's user (and says so in every
     instance's ``unisolated``, as it does for whatever this machine does not permit).
     Forked instances' Unix sockets live in a private temporary directory (short, as
@@ -99,6 +102,7 @@ class ProcessRunner:
         install_timeout: float = pip.DEFAULT_TIMEOUT,
         inherited: Mapping[str, str] | None = None,
         isolate: bool = True,
+        private_network: bool = False,
     ) -> None:
         self.logs = logs
         self.mode = mode
@@ -108,6 +112,9 @@ class ProcessRunner:
         if self.cgroups is None:
             why = "no writable cgroup hierarchy" if isolate else "switched off (isolate=False)"
             self.gaps += (f"memory, CPU and process limits are not enforced: {why}",)
+        self._private_network = private_network
+        if private_network and (missing := self.sandbox.no_private_network) is not None:
+            self.gaps += (f"instances share the machine's network (no private one): {missing}",)
         if mode == "spawn" and self.sandbox.enabled:
             self.gaps += ("spawned instances (mode=spawn) are neither sandboxed nor limited",)
         if self.gaps:
@@ -117,7 +124,7 @@ class ProcessRunner:
         self._install_timeout = install_timeout
         self._installs = ThreadPoolExecutor(INSTALLS_AT_ONCE, thread_name_prefix="unkai-install")
         self._unwanted: dict[RevisionKey, threading.Event] = {}
-        self._inherited = dict(os.environ if inherited is None else inherited)
+        self._inherited = base_environment(os.environ) if inherited is None else dict(inherited)
         self._zygotes: dict[RevisionKey, asyncio.Task[ForkServer]] = {}
         self._sockets: Path | None = None
         self._socket_numbers = itertools.count(1)
@@ -138,7 +145,7 @@ class ProcessRunner:
         group: cgroups.InstanceGroup | None = None
         self._check_non_root(spec)
         if self.mode == "fork":
-            limits = _limits(spec)
+            limits = checked(spec.resources)
             zygote = await self._zygote(spec)
             socket_path = self._socket_path()
             group = self._group(instance_id, limits)
@@ -222,7 +229,8 @@ class ProcessRunner:
     def _gaps(self, spec: InstanceSpec) -> list[str]:
         """What of the sandbox and the limits does not hold for ``spec``'s instances."""
         gaps = list(self.gaps)
-        if self.cgroups is not None and not self.cgroups.cpu and _limits(spec).cpu is not None:
+        cpu = checked(spec.resources).cpu
+        if self.cgroups is not None and not self.cgroups.cpu and cpu is not None:
             gaps.append("resources.limits.cpu is not enforced: the cpu cgroup is not writable")
         return gaps
 
@@ -326,6 +334,7 @@ class ProcessRunner:
         return functools.partial(
             self.sandbox.command, identity=identity, read_only=[_bundle(spec), *sites],
             workdir=Path(spec.working_dir) if spec.working_dir else _bundle(spec),
+            network=self._private_network,
         )  # fmt: skip
 
     def _pip_sandbox(self, spec: InstanceSpec) -> pip.Sandboxing | None:
@@ -402,14 +411,6 @@ def _bundle(spec: InstanceSpec) -> Path:
     if spec.bundle is None:
         raise RunnerError(Reason.BUNDLE_MISSING, f"{spec.image or spec.revision}: no bundle to run")
     return spec.bundle
-
-
-def _limits(spec: InstanceSpec) -> Limits:
-    try:
-        return from_resources(spec.resources)
-    except QuantityError as error:
-        field = "spec.containers[0].resources.limits"
-        raise RunnerError(Reason.FUNCTION_INVALID, f"{field}: {error}") from None
 
 
 async def _ended(returncode: asyncio.Future[int], group: cgroups.InstanceGroup | None) -> int:

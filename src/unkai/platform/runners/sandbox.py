@@ -12,6 +12,16 @@ through **bubblewrap** (``bwrap``, Debian's ``bubblewrap``), which gives it
 * its own pid namespace (the platform and other revisions cannot be seen, signalled or
   read through ``/proc``; when the zygote ends, the kernel kills everything left in it),
   IPC and UTS namespaces, and a new session;
+* on request (``unkai up --private-network``), its own network namespace with
+  outbound access only (``slirp4netns``, see :mod:`.network`): the machine's loopback
+  (the API server, the gateway, local databases) is out of reach, and nothing can
+  connect to what the function listens on. Otherwise it shares the machine's network,
+  so that a function can call the platform's gateway (other services, a broker's
+  ``K_SINK``) on loopback as a pod calls the cluster's; either way the gateway reaches
+  the instance only through the Unix socket it is handed, never a TCP port;
+* a seccomp filter closing the system calls an unprivileged process may still make to
+  escape or attack the kernel (new namespaces, keyrings, ``bpf``, ``io_uring``…: see
+  :mod:`.syscalls`);
 * an unprivileged user: ``securityContext.runAsUser``/``runAsGroup`` when given,
   otherwise, when the platform runs as root, a uid and gid of the revision's namespace
   (:func:`namespace_uid`), switched to by util-linux's ``setpriv`` with no supplementary
@@ -43,6 +53,24 @@ machine's users (Debian gives them 1000–59999) and below the 32-bit ids user n
 hand out. Two namespaces can share a uid (about one pair in 100,000); the mount and pid
 namespaces still keep them apart."""
 SYSTEM_DIRS: Final = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64")
+_PLATFORM_PATH: Final = [entry for entry in sys.path[1:] if entry]
+"""Where the platform imports from (not ``sys.path[0]``, the directory of whatever
+started it): its helpers around a function import from there and nowhere else."""
+
+
+def helper(module: str) -> list[str]:
+    """The command running the platform's ``module`` around a function (in the sandbox,
+    or just outside it), with ``-I``: the function's environment puts its requirements
+    first on ``PYTHONPATH``, which would let them replace any module the helper imports,
+    even the standard library's, with the tenant's own code."""
+    boot = (
+        f"import sys, runpy; sys.path[:0] = {_PLATFORM_PATH!r}; "
+        f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)"
+    )
+    return [sys.executable, "-I", "-c", boot]
+
+
+TUN: Final = "/dev/net/tun"  # what slirp4netns makes the sandbox's network device with
 
 
 def namespace_uid(namespace: str) -> int:
@@ -65,6 +93,12 @@ class Sandbox:
     setpriv: str | None
     root: bool
     gaps: tuple[str, ...] = field(default=())
+    slirp4netns: str | None = None
+    """Where the sandbox gets a network namespace of its own from, with util-linux's
+    ``unshare`` (see :attr:`no_private_network`)."""
+    unshare: str | None = None
+    seccomp: bool = False
+    """Whether the sandboxed command runs under :mod:`.syscalls`' seccomp filter."""
 
     @classmethod
     def detect(cls) -> Sandbox:
@@ -74,7 +108,15 @@ class Sandbox:
             return cls.off("bwrap is not installed (Debian: apt-get install bubblewrap)")
         if root and setpriv is None:
             return cls.off("setpriv (util-linux) is not installed")
-        sandbox = cls(bwrap, setpriv, root)
+        slirp4netns, unshare = shutil.which("slirp4netns"), shutil.which("unshare")
+        gaps: tuple[str, ...] = ()
+        try:  # imported here: without libseccomp the platform still starts, and says so
+            from unkai.platform.runners import syscalls
+
+            syscalls.build()
+        except (ImportError, OSError, RuntimeError) as error:
+            gaps = (f"no seccomp filter (every system call is allowed): {error}",)
+        sandbox = cls(bwrap, setpriv, root, gaps, slirp4netns, unshare, seccomp=not gaps)
         trial = sandbox.command(["true"], identity=None if not root else Identity(0, 0),
                                 read_only=(), workdir=Path("/"))  # fmt: skip
         try:  # namespaces may be forbidden (a container, a sysctl): find out once, here
@@ -93,6 +135,17 @@ class Sandbox:
     def enabled(self) -> bool:
         return self.bwrap is not None
 
+    @property
+    def no_private_network(self) -> str | None:
+        """Why the sandbox cannot have a network of its own here (``None``: it can)."""
+        if not self.enabled:
+            return "there is no sandbox"
+        if self.slirp4netns is None:
+            return "slirp4netns is not installed (Debian: apt-get install slirp4netns)"
+        if self.unshare is None:
+            return "unshare (util-linux) is not installed"
+        return None if Path(TUN).exists() else f"there is no {TUN}"
+
     def identity(self, namespace: str, *, uid: int | None, gid: int | None) -> Identity | None:
         """The user a revision runs as (``securityContext`` first); ``None`` without root,
         where the zygote keeps the platform's uid inside a user namespace."""
@@ -109,12 +162,21 @@ class Sandbox:
         read_only: Iterable[Path],
         workdir: Path,
         writable: Iterable[Path] = (),
+        network: bool = False,
     ) -> list[str]:
         """``argv`` wrapped to run in the sandbox, seeing ``read_only`` paths (and the
         system and Python) read-only and ``writable`` ones writable; ``workdir`` is its
-        working directory."""
+        working directory. With ``network`` (where :attr:`no_private_network` is ``None``),
+        in a network namespace of its own with outbound access only; otherwise on the
+        machine's network."""
         assert self.bwrap is not None
         args = [self.bwrap, "--die-with-parent", "--new-session"]
+        if network and self.no_private_network is None:
+            assert self.slirp4netns is not None
+            assert self.unshare is not None
+            launcher = helper("unkai.platform.runners.network")
+            launcher += [self.slirp4netns, self.unshare]
+            args = [*launcher, *(["--userns"] if identity is None else []), "--", *args]
         args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--hostname", "unkai"]
         if identity is None:
             args.append("--unshare-user")
@@ -128,13 +190,14 @@ class Sandbox:
                 args += ["--ro-bind", system, system]
         args += _binds(_python_paths() + sorted({Path(p) for p in read_only}))
         args += _binds(writable, how="--bind")
-        args += ["--setenv", "HOME", "/tmp"]  # the platform's home is not there
         args += ["--chdir", str(workdir), "--"]
         if identity is not None:
             assert self.setpriv is not None
             args += [self.setpriv, f"--reuid={identity.uid}", f"--regid={identity.gid}"]
             args += ["--clear-groups", "--inh-caps=-all", "--bounding-set=-all"]
             args += ["--no-new-privs", "--"]
+        if self.seccomp:
+            args += [*helper("unkai.platform.runners.syscalls"), "--"]
         return args + list(argv)
 
 
@@ -158,10 +221,12 @@ def _binds(paths: Iterable[Path], *, how: str = "--ro-bind") -> list[str]:
 
 
 def _python_paths() -> list[Path]:
-    """The interpreter's installation, its venv, and where Unkai's code is imported from
-    (an editable checkout's ``src``): what every zygote imports. Not all of ``sys.path``:
-    its first entry is the directory of whatever script started the platform."""
+    """The interpreter's installation, its venv, where Unkai's code is imported from (an
+    editable checkout's ``src``) and the platform's own ``PYTHONPATH``: what every zygote
+    and helper imports. Not all of ``sys.path``: its first entry is the directory of
+    whatever script started the platform."""
     candidates = {Path(sys.base_prefix), Path(sys.prefix), Path(unkai.__file__).parent.parent}
+    candidates |= {Path(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
     existing = sorted(path.resolve() for path in candidates if path.exists())
     kept: list[Path] = []
     for path in existing:  # sorted: a parent comes before what it holds

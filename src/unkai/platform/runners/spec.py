@@ -6,6 +6,11 @@ The fields come from the Revision (Knative's runtime contract): the names that b
 ``workingDir``, its port and protocol, its probes and volume mounts,
 ``containerConcurrency``, and ``timeoutSeconds``, which Knative also uses as the pod's
 termination grace period. :func:`from_revision` reads them from a Revision object.
+
+An instance's environment is the contract's and the container's only, on top of
+:func:`base_environment`: never the platform's own, which holds what a function must
+not see (``UNKAI_DATA_DIR``, the user's ``HOME`` with its kubeconfig, credentials of
+whoever started ``unkai up``), as a container on Kubernetes sees nothing of the kubelet.
 """
 
 from __future__ import annotations
@@ -26,6 +31,24 @@ DEFAULT_READINESS: Final = Probe(
     "httpGet", path=DEFAULT_READINESS_PATH, period=probing.AGGRESSIVE_AFTER_START, aggressive=True
 )
 """The runtime's own readiness endpoint, probed as Knative probes by default."""
+BASE_ENVIRONMENT: Final = {
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME": "/tmp",
+    "LANG": "C.UTF-8",
+}
+"""What every instance's environment starts from: the ``PATH`` container runtimes set
+by default, a ``HOME`` the function may write to (the sandbox's private ``/tmp``) and a
+UTF-8 locale."""
+
+
+def base_environment(platform: Mapping[str, str]) -> dict[str, str]:
+    """:data:`BASE_ENVIRONMENT`, plus the ``platform``'s ``PYTHONPATH`` when it has one:
+    the instance runs the platform's interpreter and imports Unkai's runtime from where
+    the platform does; nothing else of ``platform`` is passed on."""
+    env = dict(BASE_ENVIRONMENT)
+    if python_path := platform.get("PYTHONPATH"):
+        env["PYTHONPATH"] = python_path
+    return env
 
 
 @dataclass(frozen=True)
