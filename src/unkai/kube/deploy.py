@@ -48,6 +48,10 @@ from unkai.platform.bundles import archive, ignore
 from unkai.runtime import concurrency
 
 DEFAULT_TIMEOUT = 600.0
+WAIT_WINDOW = 2.0
+"""Seconds a Ready=False must last before the wait gives up, as ``kn --wait-window``:
+right after a change a child's status can still carry the previous revision's failure
+(the Route reconciles after the Configuration), which is not this deploy's verdict."""
 """Seconds to wait for Ready, as ``kn``'s ``--wait-timeout``: room for a first install."""
 
 TRIGGER = kinds.resource(kinds.TRIGGER)
@@ -275,6 +279,7 @@ def _wait_ready(
     times out. Meanwhile the newest revision's conditions say what it waits for."""
     started = time.monotonic()
     said = ""
+    false_since: float | None = None
     while (elapsed := time.monotonic() - started) < timeout:
         service = client.to_dict(api.get(kinds.resource(kinds.SERVICE), name, namespace=namespace))
         observed = service.get("status", {}).get("observedGeneration", 0)
@@ -284,7 +289,11 @@ def _wait_ready(
             continue
         if ready.get("status") == "True":
             return service
-        if ready.get("status") == "False":
+        if ready.get("status") != "False":
+            false_since = None
+        elif false_since is None:
+            false_since = elapsed
+        elif elapsed - false_since >= WAIT_WINDOW:
             raise NotReadyError(
                 f"{name} is not ready: {ready.get('reason')}: {ready.get('message')}"
             )
