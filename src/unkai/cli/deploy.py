@@ -65,6 +65,11 @@ class _Spinner:
     help="Build an OCI image, push it to REF (registry/repo:tag) and run it (any cluster).",
 )
 @click.option(
+    "--base-image",
+    metavar="REF",
+    help="With --image: the image to build on (as `unkai build --base-image`).",
+)
+@click.option(
     "--insecure-registry", is_flag=True, help="Allow plain HTTP to a registry off this machine."
 )
 @click.option(
@@ -87,6 +92,7 @@ def deploy(
     wait: bool,
     timeout: float,
     image_ref: str | None,
+    base_image: str | None,
     insecure_registry: bool,
     dry_run: bool,
     output: str | None,
@@ -98,6 +104,8 @@ def deploy(
     """
     if output is not None and not dry_run:
         raise click.UsageError("-o/--output formats --dry-run's manifests: add --dry-run")
+    if base_image is not None and image_ref is None:
+        raise click.UsageError("--base-image is what --image builds on: add --image REF")
     chosen = target.choice(context)
     if not chosen.local and image_ref is None:
         raise console.Failure(
@@ -108,15 +116,17 @@ def deploy(
     function = deploying.prepare(directory, progress)
     if dry_run:
         _print_manifests(directory, function, chosen, namespace, image_ref,
-                         insecure_registry=insecure_registry, output=output or "yaml")  # fmt: skip
+                         insecure_registry=insecure_registry, base_image=base_image,
+                         output=output or "yaml")  # fmt: skip
         return
     api = target.connect(context, namespace, changes=True)
     name = function.spec.name
     pinned = None
     if image_ref is not None:
         pinned = images.build_and_push(
-            directory, image_ref, progress, insecure_registry=insecure_registry
-        )
+            directory, image_ref, progress, insecure_registry=insecure_registry,
+            base_image=base_image,
+        )  # fmt: skip
     options = deploying.Options(namespace, wait=wait, timeout=timeout, image=pinned)
     with target.api_errors(subject=name):
         service = deploying.deploy(api, function, progress, options)
@@ -129,7 +139,8 @@ def deploy(
 
 def _print_manifests(
     directory: Path, function: deploying.Function, chosen: contexts.Choice,
-    namespace: str | None, image_ref: str | None, *, insecure_registry: bool, output: str,
+    namespace: str | None, image_ref: str | None, *, insecure_registry: bool,
+    base_image: str | None, output: str,
 ) -> None:  # fmt: skip
     """``--dry-run``: what a deploy would apply, with the image it would pin."""
     default = "default"
@@ -139,8 +150,9 @@ def _print_manifests(
     pinned = None
     if image_ref is not None:
         pinned = images.build_and_push(
-            directory, image_ref, _Spinner(), insecure_registry=insecure_registry, push=False
-        )
+            directory, image_ref, _Spinner(), insecure_registry=insecure_registry,
+            base_image=base_image, push=False,
+        )  # fmt: skip
     options = deploying.Options(namespace, image=pinned)
     where = deploying.namespace_of(function, options, default)
     target.emit(deploying.render(function, namespace=where, image=pinned), output)

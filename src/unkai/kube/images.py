@@ -47,6 +47,7 @@ def build_and_push(
     progress: Progress,
     *,
     insecure_registry: bool = False,
+    base_image: str | None = None,
     options: image.Options | None = None,
     push: bool = True,
 ) -> str:
@@ -55,7 +56,7 @@ def build_and_push(
     target = references.parse(reference)
     steps = _Steps(progress)
     chosen = options or image.Options(
-        insecure_registry=insecure_registry, ignores=Ignore.of(directory).ignores
+        base_image, insecure_registry=insecure_registry, ignores=Ignore.of(directory).ignores
     )
     try:
         built = image.build(directory, chosen, steps)
