@@ -15,7 +15,7 @@ import pytest
 from packaging.utils import canonicalize_name
 from tests.support.servers import serve
 
-from unkai.build import oci, platforms, sources
+from unkai.build import oci, pins, platforms, sources
 
 
 def _imported_distributions() -> set[str]:
@@ -63,3 +63,25 @@ def test_the_runtime_serves_a_function_from_its_layer_alone(tmp_path: Path) -> N
     with serve(function, env=env, python_flags=("-S",)) as running:
         answer = httpx2.get(running.url + "/")
     assert (answer.status_code, answer.text) == (200, "from the layer")
+
+
+def _installed(site: Path, name: str) -> None:
+    """A distribution as pip --target leaves it: its package and a RECORD naming it."""
+    (site / name).mkdir(parents=True)
+    (site / name / "__init__.py").write_text("")
+    info = site / f"{name}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "RECORD").write_text(
+        f"{name}/__init__.py,,\n{name}-1.0.dist-info/METADATA,,\n{name}-1.0.dist-info/RECORD,,\n"
+    )
+
+
+def test_a_functions_copy_of_a_cli_only_package_stays_in_its_dependency_layer(
+    tmp_path: Path,
+) -> None:
+    site = tmp_path / "site"
+    _installed(site, "starlette")  # the runtime layer has it: its copy goes
+    _installed(site, "rich")  # only Unkai's CLI uses it: an image would miss it
+    pins.remove_runtime_copies(site, sources.image_runtime())
+    assert sorted(path.name for path in site.iterdir()) == ["rich", "rich-1.0.dist-info"]
