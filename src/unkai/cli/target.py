@@ -24,7 +24,7 @@ from lightkube.core.exceptions import ApiError, ConfigError
 
 from unkai.api import locations
 from unkai.cli import console
-from unkai.kube import client, contexts, kubeconfig
+from unkai.kube import client, contexts
 from unkai.platform import state
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -90,11 +90,8 @@ def connect(
     except ConfigError as error:
         raise console.Failure(str(error)) from None
     if changes:
-        if chosen.local and running is not None:
-            server: str | None = running.api_url
-        else:
-            server = contexts.server_of(kubeconfig.load(kubeconfig.default_path()), chosen.context)
-        console.err.print(describe(chosen, server or "?"), markup=False, highlight=False)
+        server = str(api.config.cluster.server)
+        console.err.print(describe(chosen, server), markup=False, highlight=False)
     return click.get_current_context().with_resource(api)
 
 
