@@ -42,7 +42,8 @@ Classes keep the builtin base they had before the tree existed (``ValueError``,
     │   ├── TTLExhaustedError                 platform.eventing.brokers: a reply loop
     │   ├── TrafficError (ValueError)         kube.traffic: the --split/--tag flags
     │   ├── UnknownKindError (ValueError)     kube.client: a kind Unkai does not manage
-    │   └── FunctionCodeError                 kube.checks: the code, checked before upload
+    │   ├── FunctionCodeError                 kube.checks: the code, checked before upload
+    │   └── UnknownContextError               kube.contexts: not in the kubeconfig
     └── TargetError                       the environment or the target failed or refused
         ├── StoreError                        platform.store.errors: refused by the store
         │   ├── NotFoundError
@@ -56,7 +57,7 @@ Classes keep the builtin base they had before the tree existed (``ValueError``,
         ├── EventStoreError                   platform.eventing.store: an event not stored
         ├── RunnerError                       platform.runners.base: no instance
         │   └── InstanceStartError
-        ├── NoTargetError (RuntimeError)      kube.client: no platform, no kubeconfig
+        ├── NoTargetError (RuntimeError)      kube.client: local platform stopped, no kubeconfig
         ├── UploadError (RuntimeError)        kube.uploads: bundle refused
         ├── NotReadyError                     kube.deploy: the revision did not come up
         ├── NoNamespaceError                  kube.deploy: deploying to a missing namespace

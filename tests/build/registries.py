@@ -92,11 +92,21 @@ def push_base_image(registry: LocalRegistry, scratch: Path, name: str = "base/py
     store = oci.BlobStore(scratch / "blobs")
     layer = layers.from_trees([(rootfs, "")], store)
     version = ".".join(map(str, sys.version_info[:3]))
+    env = ["PATH=/usr/local/bin:/usr/bin:/bin", f"PYTHON_VERSION={version}"]
+    return push_image(registry, store, layer, env=env, name=name)
+
+
+def push_image(
+    registry: LocalRegistry, store: oci.BlobStore, layer: layers.Layer, *, env: list[str],
+    name: str,
+) -> str:  # fmt: skip
+    """Push a one-layer image of ``layer`` (its blob in ``store``) for this machine's
+    architecture, with ``env``, as ``name:1``; return its reference."""
     config = oci.canonical(
         {
             "architecture": _ARCH.get(platform.machine(), platform.machine()),
             "os": "linux",
-            "config": {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin", f"PYTHON_VERSION={version}"]},
+            "config": {"Env": env},
             "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]},
         }
     )

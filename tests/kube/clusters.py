@@ -35,19 +35,7 @@ def served() -> Iterator[tuple[kmock.RawHandler, lightkube.Client]]:
         await handler.__aexit__(None, None, None)
 
     url = asyncio.run_coroutine_threadsafe(enter(), loop).result(30)
-    config = KubeConfig.from_dict(
-        {
-            "clusters": [{"name": "mock", "cluster": {"server": url}}],
-            "users": [{"name": "dev", "user": {"token": "dev-token"}}],
-            "contexts": [
-                {
-                    "name": "mock",
-                    "context": {"cluster": "mock", "user": "dev", "namespace": "default"},
-                }
-            ],
-            "current-context": "mock",
-        }
-    )
+    config = KubeConfig.from_dict(kubeconfig(url))
     api = lightkube.Client(config=config, field_manager=client.FIELD_MANAGER)
     try:
         yield handler, api
@@ -57,6 +45,20 @@ def served() -> Iterator[tuple[kmock.RawHandler, lightkube.Client]]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+
+
+def kubeconfig(url: str) -> dict[str, object]:
+    """A kubeconfig whose only (and current) context, ``mock``, is the server at ``url``."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "mock", "cluster": {"server": url}}],
+        "users": [{"name": "dev", "user": {"token": "dev-token"}}],
+        "contexts": [
+            {"name": "mock", "context": {"cluster": "mock", "user": "dev", "namespace": "default"}}
+        ],
+        "current-context": "mock",
+    }
 
 
 def refusal(code: int, reason: str, message: str) -> kmock.Response:

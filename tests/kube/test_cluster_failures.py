@@ -4,6 +4,7 @@ webhook's denial, RBAC's 403, a Service that never gets Ready. A real HTTP serve
 
 from pathlib import Path
 
+import kmock
 import pytest
 from lightkube.core.exceptions import ApiError
 from tests.kube.clusters import refusal, served
@@ -16,6 +17,7 @@ IMAGE = "registry.example.com/team/hello:1@sha256:" + "ab" * 32
 SERVICES = "/apis/serving.knative.dev/v1/namespaces/default/services/hello"
 TRIGGERS = "/apis/eventing.knative.dev/v1/namespaces/default/triggers"
 REVISION = "/apis/serving.knative.dev/v1/namespaces/default/revisions/hello-00001"
+PODS = "/api/v1/namespaces/default/pods"
 NEW = refusal(404, "NotFound", 'services.serving.knative.dev "hello" not found')
 """What a cluster answers when deploy reads the Service first: a first deploy."""
 
@@ -96,8 +98,73 @@ def test_a_service_that_never_gets_ready_ends_the_wait_saying_what_it_waited_for
         cluster["patch", SERVICES] << _service(None)
         cluster["get", SERVICES] << _service(waiting)
         cluster["get", REVISION] << revision
+        cluster["get", PODS] << {"apiVersion": "v1", "kind": "PodList", "items": []}
         with pytest.raises(deploy.NotReadyError) as raised:
             deploy.deploy(api, function, progress, deploy.Options(image=IMAGE, timeout=1))
     assert str(raised.value).startswith("hello was not ready after 1s, waiting for hello-00001: ")
     assert progress.waited
     assert not progress.open
+
+
+CRASHED = """\
+Traceback (most recent call last):
+  File "/app/func.py", line 1, in <module>
+    import numpy
+ModuleNotFoundError: No module named 'numpy'
+"""
+
+
+def _pod(name: str) -> dict[str, object]:
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "default",
+                         "labels": {"serving.knative.dev/revision": "hello-00001"}}}  # fmt: skip
+
+
+def test_a_failed_revision_shows_its_reason_and_the_last_lines_of_its_pods(
+    function: deploy.Function,
+) -> None:
+    failed = {
+        "status": "False",
+        "reason": "RevisionFailed",
+        "message": 'Revision "hello-00001" failed with message: Container failed with: exit 1.',
+    }
+    pod = "hello-00001-deployment-7d9c-x2x"
+    with served() as (cluster, api):
+        cluster["get", TRIGGERS] << {"apiVersion": "v1", "kind": "List", "items": []}
+        cluster["patch", SERVICES] << _service(None)
+        cluster["get", SERVICES] << _service(failed)
+        cluster["get", PODS] << {"apiVersion": "v1", "kind": "PodList", "items": [_pod(pod)]}
+        cluster["get", f"{PODS}/{pod}/log"] << kmock.Response(
+            status=200, payload=CRASHED.encode(), headers={"Content-Type": "text/plain"}
+        )
+        with pytest.raises(deploy.NotReadyError) as raised:
+            deploy.deploy(api, function, Recorded(), deploy.Options(image=IMAGE))
+        [listing] = [request for request in cluster["get"] if request.url.path == PODS]
+        [reading] = [request for request in cluster["get"] if request.url.path.endswith("/log")]
+    assert str(raised.value) == "\n".join(
+        [
+            f"hello is not ready: RevisionFailed: {failed['message']}",
+            f"Last lines of pod {pod} (user-container):",
+            *(f"  {line}" for line in CRASHED.splitlines()),
+        ]
+    )
+    assert listing.params["labelSelector"] == "serving.knative.dev/revision=hello-00001"
+    assert reading.params["container"] == "user-container"
+
+
+def test_pods_the_user_may_not_read_are_said_so_and_the_failure_still_shown(
+    function: deploy.Function,
+) -> None:
+    failed = {"status": "False", "reason": "RevisionFailed", "message": "exit 1"}
+    forbidden = 'pods is forbidden: User "dev" cannot list resource "pods"'
+    with served() as (cluster, api):
+        cluster["get", TRIGGERS] << {"apiVersion": "v1", "kind": "List", "items": []}
+        cluster["patch", SERVICES] << _service(None)
+        cluster["get", SERVICES] << _service(failed)
+        cluster["get", PODS] << refusal(403, "Forbidden", forbidden)
+        with pytest.raises(deploy.NotReadyError) as raised:
+            deploy.deploy(api, function, Recorded(), deploy.Options(image=IMAGE))
+    assert str(raised.value) == (
+        "hello is not ready: RevisionFailed: exit 1\n"
+        f"(the pods of hello-00001 cannot be listed: {forbidden})"
+    )

@@ -107,10 +107,12 @@ def serve(
     wait: Literal["ready", "listening"] = "ready",
     address_from: Literal["flags", "env"] = "flags",
     timeout: float = 20,
+    python_flags: tuple[str, ...] = (),
 ) -> Iterator[RunningFunction]:
     """Run the runtime on ``directory`` until the block ends.
 
     The loopback address is passed as ``--host``/``--port``, or as ``HOST``/``PORT``.
+    ``python_flags`` go to the interpreter (``-S``: no site-packages, only PYTHONPATH).
     """
     address = {"HOST": "127.0.0.1", "PORT": "0"}
     flags = ["--host", "127.0.0.1", "--port", "0"] if address_from == "flags" else []
@@ -118,7 +120,7 @@ def serve(
         log_path = Path(tmp) / "stderr.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [*RUNTIME, str(directory), *flags],
+                [sys.executable, *python_flags, *RUNTIME[1:], str(directory), *flags],
                 stdout=log,
                 stderr=log,
                 env={**os.environ, **(address if address_from == "env" else {}), **(env or {})},

@@ -4,8 +4,9 @@ with docker or podman.
 The layout, environment, user, labels and entrypoint are :mod:`image`'s; the runtime
 and dependencies are installed with pip inside the build instead of as prepared layers,
 so the Unkai distribution (``unkai==<version>``) must be on the index that build uses.
-The runtime's packages are pinned to the versions this Unkai runs with (``--no-deps``:
-the pins are the whole set), as the daemonless build copies them.
+The runtime's packages (Unkai and what its function runtime imports, as in the
+daemonless build's runtime layer) are pinned to the versions this Unkai runs with
+(``--no-deps``: the pins are the whole set), as the daemonless build copies them.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def render(directory: Path, base_image: str | None = None) -> str:
     """The Dockerfile for the function in ``directory`` (built with it as context)."""
     spec = funcyaml.load(directory)
     lines = spec.requirement_lines(directory)
-    runtime = "".join(f" \\\n    '{line}'" for line in pins.constraints())
+    runtime = "".join(f" \\\n    '{line}'" for line in runtime_pins())
     out = [
         "# syntax=docker/dockerfile:1",
         f"# The image `unkai build` makes of {spec.name}; build it from the function's directory.",
@@ -52,3 +53,9 @@ def render(directory: Path, base_image: str | None = None) -> str:
         f"ENTRYPOINT {json.dumps(list(ENTRYPOINT))}",
     ]
     return "\n".join(out) + "\n"
+
+
+def runtime_pins() -> list[str]:
+    """``unkai==X`` and the image runtime's distributions, each at its version here."""
+    versions = {pins.RUNTIME: unkai.__version__, **sources.image_runtime()}
+    return [f"{name}=={version}" for name, version in sorted(versions.items())]

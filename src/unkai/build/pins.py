@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 
@@ -24,9 +25,14 @@ from packaging.utils import canonicalize_name
 RUNTIME = "unkai"
 
 
-@functools.cache
 def runtime_versions() -> dict[str, str]:
-    """Canonical name -> installed version, for Unkai and all it needs at run time.
+    """Canonical name -> installed version, for Unkai and all it needs at run time."""
+    return closure((RUNTIME,))
+
+
+@functools.cache
+def closure(roots: tuple[str, ...]) -> dict[str, str]:
+    """Canonical name -> installed version, for ``roots`` and all they need.
 
     Dependencies follow the markers of this interpreter and platform, and the extras
     asked for along the way (``httpx2[http2]``); Unkai's own extras (``dev``) are not
@@ -34,7 +40,7 @@ def runtime_versions() -> dict[str, str]:
     """
     versions: dict[str, str] = {}
     seen: set[tuple[str, str]] = set()
-    pending = [(canonicalize_name(RUNTIME), "")]
+    pending = [(canonicalize_name(root), "") for root in roots]
     while pending:
         name, extra = pending.pop()
         if (name, extra) in seen:
@@ -61,15 +67,16 @@ def constraints() -> list[str]:
     return [f"{name}=={version}" for name, version in sorted(runtime_versions().items())]
 
 
-def remove_runtime_copies(site: Path) -> None:
-    """Delete from ``site`` the distributions the runtime already has.
+def remove_runtime_copies(site: Path, present: Mapping[str, str] | None = None) -> None:
+    """Delete from ``site`` the distributions the runtime already has (``present``, by
+    canonical name; default all of :func:`runtime_versions`, as on this machine).
 
     The constraints made them the runtime's very versions, so nothing is lost, and the
     runtime's own files stay the only copies on the path. Only files under ``site``
     are touched, whatever a RECORD says.
     """
     root = site.resolve()
-    pinned = runtime_versions()
+    pinned = runtime_versions() if present is None else present
     for distribution in metadata.distributions(path=[str(site)]):
         if canonicalize_name(distribution.name) not in pinned:
             continue

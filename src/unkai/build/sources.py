@@ -3,8 +3,9 @@
 * **dependencies** (``/opt/unkai/deps``): the function's requirements as wheels for the
   image's platform and Python (``pip install --target`` with the target's tags, under
   the runtime's constraints), less the runtime's own packages, as locally;
-* **runtime** (``/opt/unkai/runtime``): Unkai and what it needs at run time, in the
-  versions this Unkai runs with. When the image's platform and Python are this
+* **runtime** (``/opt/unkai/runtime``): Unkai and what its function runtime imports
+  (:data:`IMAGE_RUNTIME` and their dependencies, not the CLI's or the platform's), in
+  the versions this Unkai runs with. When the image's platform and Python are this
   machine's, the installed files are copied (no download, and exactly what the tests
   ran with); otherwise pip fetches the same versions' wheels for the target;
 * **code** (``/app``): the function directory, less what its ``.funcignore`` (and the
@@ -35,6 +36,16 @@ from unkai.build.requirements import RequirementsError
 DEPS: Final = "opt/unkai/deps"
 RUNTIME: Final = "opt/unkai/runtime"
 CODE: Final = "app"
+IMAGE_RUNTIME: Final = (
+    "a2wsgi", "cloudevents", "httptools", "pydantic", "pyyaml", "starlette", "uvicorn",
+    "uvloop", "wsproto",
+)  # fmt: skip
+"""The distributions ``unkai.runtime`` imports (through ``unkai.api`` and
+``unkai.events`` too), and those uvicorn loads by the names the runtime configures
+(``http="httptools"``, ``loop="auto"``: uvloop, ``ws="auto"``: wsproto). The rest of
+Unkai's dependencies (cryptography, aiohttp, rich, lightkube…: 35 of 66 MiB) serve the
+CLI and the platform, never an image. ``tests/build/test_runtime_layer.py`` checks the
+list against the import graph and runs the runtime from the layer alone."""
 _NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
 
 
@@ -49,7 +60,7 @@ def dependencies(
     if not any(line.strip() for line in lines):
         return None, True
     content = requirements.fingerprint(lines, directory)
-    key = _key("deps", target.key, content, *pins.constraints())
+    key = _key("deps", target.key, content, *pins.constraints(), *image_runtime())
 
     def build() -> Layer:
         with tempfile.TemporaryDirectory(prefix="unkai-deps-") as scratch:
@@ -70,7 +81,7 @@ def dependencies(
                     f"{target.architecture} and Python {target.python} (images take wheels"
                     " only: pick a version that publishes one, or vendor a built wheel)"
                 ) from None
-            pins.remove_runtime_copies(site)
+            pins.remove_runtime_copies(site, image_runtime())
             return layers.from_trees([(site, DEPS)], store)
 
     return layers.cached(store, key, build)
@@ -87,7 +98,7 @@ def runtime(target: Target, store: BlobStore) -> tuple[Layer, bool]:
             if target.is_host():
                 _copy_installed(site)
             else:
-                pinned = [line for line in pins.constraints() if not line.startswith("unkai==")]
+                pinned = [f"{name}=={version}" for name, version in image_runtime().items()]
                 pip.install(
                     pinned,
                     target=site,
@@ -139,12 +150,15 @@ def _ignored(top: Path, ignores: Ignores | None) -> Callable[[str, list[str]], s
     return byproducts if ignores is None else rules
 
 
+def image_runtime() -> dict[str, str]:
+    """Canonical name -> version of what an image's runtime layer holds besides Unkai."""
+    return pins.closure(IMAGE_RUNTIME)
+
+
 def _copy_installed(site: Path) -> None:
-    """Copy the installed files of the runtime's distributions (all but Unkai, which may
-    be an editable install) into ``site``, keeping their layout under site-packages."""
-    for name in pins.runtime_versions():
-        if name == pins.RUNTIME:
-            continue
+    """Copy the installed files of the image runtime's distributions (Unkai, which may be
+    an editable install, is copied apart) into ``site``, keeping their layout."""
+    for name in image_runtime():
         distribution = metadata.distribution(name)
         root = Path(str(distribution.locate_file(""))).resolve()
         for file in distribution.files or []:

@@ -1,8 +1,11 @@
 """``unkai deploy``: ship a function directory to the platform and wait until it serves.
 
-The sequence is :mod:`unkai.kube.deploy`'s; this command parses, connects, and shows
-its progress: a spinner line for the long steps (on a terminal the wait says what the
-new revision waits for and for how long; elsewhere one line each time that changes).
+The sequence is :mod:`unkai.kube.deploy`'s; this command parses, connects (printing its
+target first), and shows its progress: a spinner line for the long steps (on a terminal
+the wait says what the new revision waits for and for how long; elsewhere one line each
+time that changes). ``--dry-run`` prints the manifests instead (``-o yaml|json``),
+rendered by the same builders, without asking the target anything: the namespace is
+then -n's, func.yaml's, the chosen cluster context's, else ``default``.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ import click
 from rich.status import Status
 
 from unkai.cli import console, target
+from unkai.kube import contexts, images, kubeconfig
 from unkai.kube import deploy as deploying
-from unkai.kube import images, kubeconfig
 
 
 class _Spinner:
@@ -62,7 +65,25 @@ class _Spinner:
     help="Build an OCI image, push it to REF (registry/repo:tag) and run it (any cluster).",
 )
 @click.option(
+    "--base-image",
+    metavar="REF",
+    help="With --image: the image to build on (as `unkai build --base-image`).",
+)
+@click.option(
     "--insecure-registry", is_flag=True, help="Allow plain HTTP to a registry off this machine."
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the manifests (Service, Triggers) instead of deploying; --image builds"
+    " without pushing.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["yaml", "json"]),
+    default=None,
+    help="Format of --dry-run's manifests [default: yaml].",
 )
 def deploy(
     directory: Path,
@@ -71,27 +92,41 @@ def deploy(
     wait: bool,
     timeout: float,
     image_ref: str | None,
+    base_image: str | None,
     insecure_registry: bool,
+    dry_run: bool,
+    output: str | None,
 ) -> None:
     """Deploy the function in DIRECTORY and print its URL.
 
     The namespace is -n's, else func.yaml's deploy.namespace, else the context's. A
     cluster other than the local platform runs images only: give --image.
     """
-    if context not in (None, kubeconfig.CONTEXT) and image_ref is None:
+    if output is not None and not dry_run:
+        raise click.UsageError("-o/--output formats --dry-run's manifests: add --dry-run")
+    if base_image is not None and image_ref is None:
+        raise click.UsageError("--base-image is what --image builds on: add --image REF")
+    chosen = target.choice(context)
+    if not chosen.local and image_ref is None:
         raise console.Failure(
-            f"context {context} is a cluster: it runs images, not bundles. Give the image"
-            " to build and push, e.g. --image registry.example.com/team/fn:1"
+            f"context {chosen.context} is a cluster: it runs images, not bundles. Give the"
+            " image to build and push, e.g. --image registry.example.com/team/fn:1"
         )
     progress = _Spinner()
     function = deploying.prepare(directory, progress)
-    api = target.connect(context, namespace)
+    if dry_run:
+        _print_manifests(directory, function, chosen, namespace, image_ref,
+                         insecure_registry=insecure_registry, base_image=base_image,
+                         output=output or "yaml")  # fmt: skip
+        return
+    api = target.connect(context, namespace, changes=True)
     name = function.spec.name
     pinned = None
     if image_ref is not None:
         pinned = images.build_and_push(
-            directory, image_ref, progress, insecure_registry=insecure_registry
-        )
+            directory, image_ref, progress, insecure_registry=insecure_registry,
+            base_image=base_image,
+        )  # fmt: skip
     options = deploying.Options(namespace, wait=wait, timeout=timeout, image=pinned)
     with target.api_errors(subject=name):
         service = deploying.deploy(api, function, progress, options)
@@ -100,3 +135,24 @@ def deploy(
         console.out.print(f"[bold green]{name}[/] is deployed (its URL: `unkai describe {name}`)")
         return
     console.out.print(f"[bold green]{name}[/] is at [bold]{url}[/]")
+
+
+def _print_manifests(
+    directory: Path, function: deploying.Function, chosen: contexts.Choice,
+    namespace: str | None, image_ref: str | None, *, insecure_registry: bool,
+    base_image: str | None, output: str,
+) -> None:  # fmt: skip
+    """``--dry-run``: what a deploy would apply, with the image it would pin."""
+    default = "default"
+    if not chosen.local:
+        config = kubeconfig.load(kubeconfig.default_path())
+        default = contexts.namespace_of(config, chosen.context) or default
+    pinned = None
+    if image_ref is not None:
+        pinned = images.build_and_push(
+            directory, image_ref, _Spinner(), insecure_registry=insecure_registry,
+            base_image=base_image, push=False,
+        )  # fmt: skip
+    options = deploying.Options(namespace, image=pinned)
+    where = deploying.namespace_of(function, options, default)
+    target.emit(deploying.render(function, namespace=where, image=pinned), output)

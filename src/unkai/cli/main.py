@@ -10,6 +10,7 @@ from unkai import __version__
 from unkai.cli import (
     build,
     console,
+    context,
     deploy,
     init,
     invoke,
@@ -48,6 +49,7 @@ for command in (
     platform.kubeconfig,
     deploy.deploy,
     build.build,
+    context.context,
     logs.logs,
     resources.apply,
     resources.list_,

@@ -48,7 +48,7 @@ def _field_line(document: yamlsource.Document, error: ApiError) -> str:
 def apply(path: str, context: str | None, namespace: str | None, output: str) -> None:
     """Create or update the objects in a (multi-document) YAML file."""
     source, documents = read_manifests(path)
-    api = target.connect(context, namespace)
+    api = target.connect(context, namespace, changes=True)
     failures = 0
     applied: list[dict[str, Any]] = []
     for document in documents:
@@ -153,7 +153,7 @@ def delete(name: str, context: str | None, namespace: str | None) -> None:
     The Triggers are the ones ``unkai deploy`` made for it; they go even when the
     service is already gone, so nothing keeps subscribing on its behalf.
     """
-    api = target.connect(context, namespace)
+    api = target.connect(context, namespace, changes=True)
     with target.api_errors(subject=name):
         triggers = deploy.function_triggers(api, name)
         try:

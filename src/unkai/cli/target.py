@@ -1,13 +1,16 @@
 """Options every resource command shares: where to talk to, and how to print.
 
-``--context`` picks a kubeconfig context; without it a locally running ``unkai up``
-is used, else the kubeconfig's current context. ``-o yaml|json`` prints the objects
-as the API returned them, for scripts; the default is a table for people.
+``--context`` (or ``UNKAI_CONTEXT``, or ``unkai context use``) picks a kubeconfig
+context; without a choice the locally running ``unkai up`` is the target, and a stopped
+one is an error (:mod:`unkai.kube.contexts`). Commands that change something print
+their target first, on stderr. ``-o yaml|json`` prints the objects as the API returned
+them, for scripts; the default is a table for people.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +24,7 @@ from lightkube.core.exceptions import ApiError, ConfigError
 
 from unkai.api import locations
 from unkai.cli import console
-from unkai.kube import client
+from unkai.kube import client, contexts
 from unkai.platform import state
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,7 +36,10 @@ def options(function: F) -> F:
         "--namespace", "-n", default=None, help="Namespace (default: the context's, or default)."
     )(function)
     return click.option(
-        "--context", default=None, envvar="UNKAI_CONTEXT", help="Kubeconfig context to use."
+        "--context",
+        default=None,
+        help="Kubeconfig context (default: UNKAI_CONTEXT, else `unkai context use`'s, else"
+        " the local platform).",
     )(function)
 
 
@@ -62,17 +68,38 @@ def platform_files(data_dir: Path | None) -> state.PlatformDir:
     return state.PlatformDir.under(data_dir or locations.data_dir())
 
 
-def connect(context: str | None, namespace: str | None) -> lightkube.Client:
+def choice(context: str | None) -> contexts.Choice:
+    """The context this command talks to (``context`` is ``--context``'s value)."""
+    saved = contexts.read_saved(locations.data_dir())
+    environment = os.environ.get(contexts.ENVIRONMENT)
+    return contexts.choose(flag=context, environment=environment, saved=saved)
+
+
+def connect(
+    context: str | None, namespace: str | None, *, changes: bool = False
+) -> lightkube.Client:
     """The client for this command (see the module docstring for the choice), closed
-    with the command's context."""
+    with the command's context. ``changes``: the command changes something, so its
+    target is printed first."""
+    chosen = choice(context)
     platform = platform_files(None)
     running = platform.running()
     local = platform.kubeconfig if running is not None else None
     try:
-        api = client.connect(context=context, local=local, namespace=namespace)
+        api = client.connect(context=chosen.context, local=local, namespace=namespace)
     except ConfigError as error:
         raise console.Failure(str(error)) from None
+    if changes:
+        server = str(api.config.cluster.server)
+        console.err.print(describe(chosen, server), markup=False, highlight=False)
     return click.get_current_context().with_resource(api)
+
+
+def describe(chosen: contexts.Choice, server: str) -> str:
+    """The target line: ``Target: context prod (https://…:6443), chosen by --context``."""
+    what = "the local platform" if chosen.local else f"context {chosen.context}"
+    how = "" if chosen.source == "default" else f", chosen by {chosen.source}"
+    return f"Target: {what} ({server}){how}"
 
 
 @contextmanager

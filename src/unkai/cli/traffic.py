@@ -46,7 +46,7 @@ def traffic(
         wanted = builder.targets(splits, tags)
     except builder.TrafficError as error:
         raise click.BadParameter(str(error)) from None
-    api = target.connect(context, namespace)
+    api = target.connect(context, namespace, changes=True)
     with target.api_errors(subject=name):
         _check_revisions(api, name, wanted)
         service = api.patch(

@@ -1,8 +1,10 @@
 """One Kubernetes client for both targets: ``unkai up`` and a real cluster.
 
 Every resource command goes through :func:`connect`. Which API it reaches is a matter
-of configuration only: an explicit kubeconfig context, else the locally running
-``unkai up`` (found through its data dir), else the kubeconfig's current context.
+of configuration only: a kubeconfig context the user chose (:mod:`unkai.kube.contexts`),
+else the locally running ``unkai up`` (found through its data dir). Never the
+kubeconfig's current context on its own: a stopped local platform is an error saying
+how to start it, not a quiet switch to whatever cluster kubectl last used.
 """
 
 from __future__ import annotations
@@ -14,32 +16,41 @@ import lightkube
 from lightkube.config.kubeconfig import KubeConfig
 
 from unkai.errors import TargetError, UserError
-from unkai.kube import kinds, kubeconfig
+from unkai.kube import contexts, kinds, kubeconfig
 
 FIELD_MANAGER = "unkai"
 
 
 class NoTargetError(TargetError, RuntimeError):
-    """Neither a running ``unkai up`` nor a kubeconfig to talk to."""
+    """The target the user chose is not there: the local platform is stopped, or there
+    is no kubeconfig for the cluster context."""
+
+
+NOT_RUNNING = (
+    "the local platform is not running: start it with `unkai up --detach` (or `unkai up`"
+    " in another terminal), or choose a cluster with --context CTX, UNKAI_CONTEXT or "
+    "`unkai context use CTX` (`unkai context list` shows them)"
+)
 
 
 def connect(
     *, context: str | None, local: Path | None, namespace: str | None = None
 ) -> lightkube.Client:
-    """A client for ``context``, else for the ``local`` platform's kubeconfig file,
-    else for the user's kubeconfig."""
-    if context is None and local is not None:
+    """A client for the cluster ``context``, or (``None`` or :data:`contexts.LOCAL`) for
+    the local platform whose kubeconfig file is ``local`` (``None``: not running)."""
+    if context in (None, contexts.LOCAL):
+        if local is None:
+            raise NoTargetError(NOT_RUNNING)
         config = KubeConfig.from_file(local)
     else:
         path = kubeconfig.default_path()
         if not path.exists():
             raise NoTargetError(
-                "no Unkai platform is running here and there is no kubeconfig: "
-                "start one with `unkai up`, or point KUBECONFIG at a cluster"
+                f"context {context}: there is no kubeconfig at {path} (set KUBECONFIG to "
+                "the cluster's, or merge it into that file)"
             )
-        config = KubeConfig.from_file(path)
-        if context is not None:
-            config = config.get(context_name=context)  # type: ignore[assignment]
+        contexts.check_known(kubeconfig.load(path), context, path)
+        config = KubeConfig.from_file(path).get(context_name=context)  # type: ignore[assignment]
     return lightkube.Client(config=config, namespace=namespace, field_manager=FIELD_MANAGER)
 
 

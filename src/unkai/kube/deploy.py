@@ -15,7 +15,9 @@ same Service and no new revision. The Service and Triggers pass a server-side dr
 before anything is uploaded or changed, so a refused Trigger (or a missing namespace)
 leaves the deployed function as it was. While the new revision comes up (a first
 install of requirements can take minutes) :meth:`Progress.waiting` says what it waits
-for; failure raises :class:`NotReadyError` with the revision's reason and message.
+for; failure raises :class:`NotReadyError` with the revision's reason and message and
+the last lines its pods wrote (:mod:`.podlogs`). :func:`render` gives the manifests
+alone, for ``unkai deploy --dry-run``: the same builders, nothing sent.
 Deploying again over a Service whose latest revision failed starts the function again
 as a new revision (:func:`manifests.restart_stamp`), since the platform stops retrying
 a revision that keeps failing. A traffic split made by hand is kept, as Knative keeps
@@ -42,7 +44,7 @@ from lightkube.core.exceptions import ApiError
 
 from unkai.api import funcyaml
 from unkai.errors import TargetError
-from unkai.kube import checks, client, conditions, kinds, manifests, uploads
+from unkai.kube import checks, client, conditions, kinds, manifests, podlogs, uploads
 from unkai.platform import bundles
 from unkai.platform.bundles import archive, ignore
 from unkai.runtime import concurrency
@@ -137,24 +139,41 @@ def prepare(directory: Path, progress: Progress) -> Function:
     return Function(spec, bundle, one_at_a_time=concurrency.one_at_a_time(directory, spec))
 
 
+def render(
+    function: Function, *, namespace: str, image: str | None = None,
+    restarted_at: str | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The manifests a deploy applies, Service first, then its Triggers (pure: what
+    ``--dry-run`` prints is what :func:`deploy` sends). ``image``: one already pushed;
+    else the function's bundle reference."""
+    spec = function.spec
+    image = image or bundles.format_reference(
+        namespace=namespace, name=spec.name, digest=function.digest
+    )
+    service = manifests.make_service(
+        spec, image=image, namespace=namespace, one_at_a_time=function.one_at_a_time,
+        restarted_at=restarted_at,
+    )  # fmt: skip
+    return [service, *manifests.make_triggers(spec, namespace=namespace)]
+
+
+def namespace_of(function: Function, options: Options, default: str) -> str:
+    """-n, else func.yaml's ``deploy.namespace``, else the target's ``default``."""
+    return options.namespace or function.spec.deploy.namespace or default
+
+
 def deploy(
     api: lightkube.Client, function: Function, progress: Progress, options: Options
 ) -> dict[str, Any]:
     """Ship ``function`` through ``api``; the Service as last read (Ready, when waited for)."""
     spec, digest = function.spec, function.digest
-    namespace = options.namespace or spec.deploy.namespace or api.namespace
-    image = options.image or bundles.format_reference(
-        namespace=namespace, name=spec.name, digest=digest
-    )
+    namespace = namespace_of(function, options, api.namespace)
     current = _current(api, spec.name, namespace)
-    service = manifests.make_service(
-        spec, image=image, namespace=namespace, one_at_a_time=function.one_at_a_time,
+    service, *triggers = render(
+        function, namespace=namespace, image=options.image,
         restarted_at=manifests.restart_stamp(current, now=datetime.now(UTC)),
     )  # fmt: skip
-    changes = manifests.trigger_changes(
-        manifests.make_triggers(spec, namespace=namespace),
-        function_triggers(api, spec.name, namespace),
-    )
+    changes = manifests.trigger_changes(triggers, function_triggers(api, spec.name, namespace))
     _dry_run(api, [service, *changes.checks], namespace=namespace)
     if options.image is None:
         with _step(progress, f"Uploading {size(len(function.bundle.data))}…"):
@@ -280,6 +299,7 @@ def _wait_ready(
     started = time.monotonic()
     said = ""
     false_since: float | None = None
+    service: dict[str, Any] = {}
     while (elapsed := time.monotonic() - started) < timeout:
         service = client.to_dict(api.get(kinds.resource(kinds.SERVICE), name, namespace=namespace))
         observed = service.get("status", {}).get("observedGeneration", 0)
@@ -296,6 +316,7 @@ def _wait_ready(
         elif elapsed - false_since >= WAIT_WINDOW:
             raise NotReadyError(
                 f"{name} is not ready: {ready.get('reason')}: {ready.get('message')}"
+                + _pods_said(api, service, namespace=namespace)
             )
         said = _waiting_for(api, service, namespace=namespace)
         progress.waiting(said, elapsed)
@@ -303,7 +324,16 @@ def _wait_ready(
     raise NotReadyError(
         f"{name} was not ready after {timeout:.0f}s, waiting for {said or 'its revision'}"
         f" (see `unkai describe {name}`; a longer wait: --timeout)"
+        + _pods_said(api, service, namespace=namespace)
     )
+
+
+def _pods_said(api: lightkube.Client, service: dict[str, Any], *, namespace: str) -> str:
+    """The newest revision's pods' last lines, as lines to add to a failure."""
+    revision = service.get("status", {}).get("latestCreatedRevisionName")
+    if not revision:
+        return ""
+    return "".join("\n" + line for line in podlogs.last_lines(api, revision, namespace=namespace))
 
 
 def _waiting_for(api: lightkube.Client, service: dict[str, Any], *, namespace: str) -> str:

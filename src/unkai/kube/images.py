@@ -4,7 +4,8 @@ A cluster cannot fetch a bundle from Unkai, so ``unkai deploy --image REF`` buil
 function with :mod:`unkai.build.image` (no daemon), pushes it to ``REF``'s registry and
 hands :func:`unkai.kube.deploy.deploy` the reference pinned by digest: the Service
 names exactly the image just pushed, and an unchanged function pins the same digest,
-so it makes no new revision. Works the same against ``unkai up`` (which speaks the
+so it makes no new revision. A dry run builds without pushing: the digest is the
+one a push would give (the manifest's own). Works the same against ``unkai up`` (which speaks the
 Kubernetes API) and a real cluster: nothing here asks which it is.
 """
 
@@ -46,16 +47,23 @@ def build_and_push(
     progress: Progress,
     *,
     insecure_registry: bool = False,
+    base_image: str | None = None,
     options: image.Options | None = None,
+    push: bool = True,
 ) -> str:
-    """Build the function in ``directory``, push it to ``reference``; the pinned ref."""
+    """Build the function in ``directory``, push it to ``reference`` (unless not to
+    ``push``); the reference pinned by digest."""
     target = references.parse(reference)
     steps = _Steps(progress)
     chosen = options or image.Options(
-        insecure_registry=insecure_registry, ignores=Ignore.of(directory).ignores
+        base_image, insecure_registry=insecure_registry, ignores=Ignore.of(directory).ignores
     )
     try:
         built = image.build(directory, chosen, steps)
+        if not push:
+            pinned = str(target.with_digest(built.digest))
+            progress.note(f"Built {pinned} (not pushed)")
+            return pinned
         auth = credentials.for_registry(target.registry)
         with Registry(target.registry, auth, insecure=insecure_registry) as registry:
             pinned, counts = pushing.push(built, target, registry, steps)

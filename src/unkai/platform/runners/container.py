@@ -38,8 +38,10 @@ import os
 import resource
 import secrets
 import shutil
+from pathlib import Path
 from typing import Final
 
+from unkai.build import references
 from unkai.platform.contracts import Reason, RevisionKey
 from unkai.platform.runners import volumes
 from unkai.platform.runners.base import HOST, Instance, InstanceSet, RunnerError, free_port
@@ -190,9 +192,18 @@ def default_ulimits() -> tuple[str, ...]:
 
 
 async def _pull(engine: list[str], image: str, limit: float) -> None:
+    """Pull ``image`` unless it is here. podman asks every registry for TLS; one on
+    loopback (``unkai build --push``'s local registry, a test's) speaks plain HTTP, as
+    Unkai's own registry client allows there and nowhere else, so for that one only it
+    gets ``--tls-verify=false`` (docker already treats 127.0.0.0/8 as insecure)."""
     if (await _client(engine, ("image", "inspect", image), limit))[0] == 0:
         return
-    code, last = await _client(engine, ("pull", "--quiet", image), limit)
+    try:
+        loopback = references.is_loopback(references.parse(image).registry)
+    except references.ImageReferenceError:
+        loopback = False  # the client words what is wrong with it
+    plain = ("--tls-verify=false",) if loopback and Path(engine[0]).name == "podman" else ()
+    code, last = await _client(engine, ("pull", "--quiet", *plain, image), limit)
     if code != 0:
         raise RunnerError(Reason.CONTAINER_MISSING, f'Unable to fetch image "{image}": {last}')
 
