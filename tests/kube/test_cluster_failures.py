@@ -86,18 +86,12 @@ def test_a_service_that_never_gets_ready_ends_the_wait_saying_what_it_waited_for
         "reason": "RevisionMissing",
         "message": 'Configuration "hello" is waiting for a Revision to become ready.',
     }
-    revision = {
-        "apiVersion": "serving.knative.dev/v1", "kind": "Revision",
-        "metadata": {"name": "hello-00001", "namespace": "default"},
-        "status": {"conditions": [{"type": "Ready", "status": "Unknown",
-                                   "reason": "Deploying", "message": ""}]},
-    }  # fmt: skip
     progress = Recorded()
     with served() as (cluster, api):
         cluster["get", TRIGGERS] << {"apiVersion": "v1", "kind": "List", "items": []}
         cluster["patch", SERVICES] << _service(None)
         cluster["get", SERVICES] << _service(waiting)
-        cluster["get", REVISION] << revision
+        cluster["get", REVISION] << _revision({"status": "Unknown", "reason": "Deploying"})
         cluster["get", PODS] << {"apiVersion": "v1", "kind": "PodList", "items": []}
         with pytest.raises(deploy.NotReadyError) as raised:
             deploy.deploy(api, function, progress, deploy.Options(image=IMAGE, timeout=1))
@@ -112,6 +106,12 @@ Traceback (most recent call last):
     import numpy
 ModuleNotFoundError: No module named 'numpy'
 """
+
+
+def _revision(ready: dict[str, str]) -> dict[str, object]:
+    return {"apiVersion": "serving.knative.dev/v1", "kind": "Revision",
+            "metadata": {"name": "hello-00001", "namespace": "default"},
+            "status": {"conditions": [{"type": "Ready", "message": "", **ready}]}}  # fmt: skip
 
 
 def _pod(name: str) -> dict[str, object]:
@@ -133,6 +133,7 @@ def test_a_failed_revision_shows_its_reason_and_the_last_lines_of_its_pods(
         cluster["get", TRIGGERS] << {"apiVersion": "v1", "kind": "List", "items": []}
         cluster["patch", SERVICES] << _service(None)
         cluster["get", SERVICES] << _service(failed)
+        cluster["get", REVISION] << _revision(failed)
         cluster["get", PODS] << {"apiVersion": "v1", "kind": "PodList", "items": [_pod(pod)]}
         cluster["get", f"{PODS}/{pod}/log"] << kmock.Response(
             status=200, payload=CRASHED.encode(), headers={"Content-Type": "text/plain"}
@@ -161,6 +162,7 @@ def test_pods_the_user_may_not_read_are_said_so_and_the_failure_still_shown(
         cluster["get", TRIGGERS] << {"apiVersion": "v1", "kind": "List", "items": []}
         cluster["patch", SERVICES] << _service(None)
         cluster["get", SERVICES] << _service(failed)
+        cluster["get", REVISION] << _revision(failed)
         cluster["get", PODS] << refusal(403, "Forbidden", forbidden)
         with pytest.raises(deploy.NotReadyError) as raised:
             deploy.deploy(api, function, Recorded(), deploy.Options(image=IMAGE))
