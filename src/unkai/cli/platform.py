@@ -9,7 +9,6 @@ it through the record it keeps in the data dir, so they need the same ``--data-d
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import ipaddress
 import os
@@ -53,13 +52,20 @@ def _is_loopback(host: str) -> bool:
 @click.option("--domain", default="localhost", show_default=True, help="Domain of service URLs.")
 @click.option("--detach", "-d", is_flag=True, help="Run in the background.")
 @click.option(
+    "--isolate/--no-isolate",
+    default=True,
+    hidden=True,
+    help="Sandbox instances (default); without, each also listens on a loopback port, "
+    "which benchmarks load directly to compare with the gateway.",
+)
+@click.option(
     "--log-file",
     type=click.Path(dir_okay=False, path_type=Path),
     hidden=True,
     help="Log here, rotated by size (what --detach asks of the background process).",
 )
 def up(data_dir: Path | None, host: str, api_port: int, port: int, domain: str,
-       detach: bool, log_file: Path | None) -> None:  # fmt: skip
+       detach: bool, isolate: bool, log_file: Path | None) -> None:  # fmt: skip
     """Start the embedded platform: a Knative API on this machine."""
     files = platform_files(data_dir)
     running = files.running()
@@ -71,14 +77,15 @@ def up(data_dir: Path | None, host: str, api_port: int, port: int, domain: str,
             "every API request still needs the token"
         )
     settings = embedded.Settings(
-        data_dir=files.root.parent, host=host, api_port=api_port, gateway_port=port, domain=domain
-    )
+        data_dir=files.root.parent, host=host, api_port=api_port, gateway_port=port,
+        domain=domain, isolate=isolate,
+    )  # fmt: skip
     if detach:
         _start_detached(files, settings)
         return
     platformlog.configure(log_file)
     try:
-        asyncio.run(_serve(settings))
+        embedded.run(_serve(settings))
     except OSError as error:
         hint = (
             " (choose others with --port and --api-port)" if error.errno == errno.EADDRINUSE else ""
@@ -101,6 +108,7 @@ def _start_detached(files: state.PlatformDir, settings: embedded.Settings) -> No
     command = [sys.executable, "-m", "unkai.cli", "up", "--data-dir", str(settings.data_dir),
                "--host", settings.host, "--api-port", str(settings.api_port),
                "--port", str(settings.gateway_port), "--domain", settings.domain,
+               "--isolate" if settings.isolate else "--no-isolate",
                "--log-file", str(files.log)]  # fmt: skip
     # Its stderr (what it prints before its log is set up, or when the log file cannot
     # be written) goes to the log file too.
