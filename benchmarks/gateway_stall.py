@@ -54,12 +54,13 @@ class Prober(threading.Thread):
         return [took for at, took in self.samples if start <= at < end]
 
 
-def summary(latencies: list[float]) -> str:
+def summary(latencies: list[float], seconds: float) -> str:
     ms = sorted(value * 1000 for value in latencies)
     p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+    slow = sum(1 for value in ms if value > 100)
     return (
-        f"{len(ms)} requests, p50 {statistics.median(ms):.2f} ms, p99 {p99:.2f} ms, "
-        f"max {ms[-1]:.1f} ms"
+        f"{len(ms) / seconds:.0f} requests/s, p50 {statistics.median(ms):.2f} ms, "
+        f"p99 {p99:.2f} ms, max {ms[-1]:.1f} ms, {slow} over 100 ms"
     )
 
 
@@ -94,11 +95,13 @@ def main() -> None:
         prober.stopping.set()
         prober.join()
     print(f"{args.configmaps} ConfigMaps, a listing is {size / 1e6:.1f} MB of JSON\n")
-    print(f"gateway, quiet 3 s: {summary(prober.between(quiet_start, quiet_end))}")
+    quiet = summary(prober.between(quiet_start, quiet_end), quiet_end - quiet_start)
+    print(f"gateway, quiet 3 s: {quiet}")
     during: list[float] = []
     for start, end in listings:
         during += prober.between(start, end)
-    print(f"gateway, during the {args.lists} listings: {summary(during)}")
+    busy = summary(during, sum(end - start for start, end in listings))
+    print(f"gateway, during the {args.lists} listings: {busy}")
     took = ", ".join(f"{(end - start) * 1000:.0f}" for start, end in listings)
     print(f"each listing took (ms): {took}")
 
