@@ -8,14 +8,15 @@ What it does: starts ``unkai up --detach`` (its own data dir, free ports) with t
 sandbox off (``--no-isolate``), so that the instance listens on a loopback port as well
 as on the Unix socket the gateway reaches it by: wrk speaks only TCP, and the "direct"
 rows are wrk to that port. It deploys the hello function with min-scale = max-scale = 1
-(one instance, which stays while the direct rows bypass the autoscaler's meter) and
-pins that instance (every thread) and its fork-server to CPU 0. The platform, nginx
-(one process: ``master_process off``, one worker), HAProxy (``nbthread 1``) and wrk run
-on CPU 1: each proxy placed as the gateway is, each keeping keep-alive connections to
-the same Unix socket. Every round loads each path at every concurrency, a warm-up then
+(one instance, which stays while the direct rows bypass the autoscaler's meter) and pins
+that instance (every thread) and its fork-server to CPU 0. The platform, nginx (one
+process: ``master_process off``, one worker), HAProxy (``nbthread 1``) and wrk run on
+CPU 1: each proxy placed as the gateway is, each keeping keep-alive connections to the
+same Unix socket. Every round loads each path at every concurrency, a warm-up then
 ``--seconds`` of wrk, so ratios within a round compare like with like on a shared
-machine. Besides requests/s and latency it prints each proxy's CPU time per request
-(its own user + system time over the run, from /proc) and the memory of the platform
+machine. Besides requests/s and latency it prints each proxy's CPU time per request (its
+own user + system time over the run, from /proc), the instance's likewise (a proxy that
+reuses fewer connections can save the instance work), and the memory of the platform
 (RSS and PSS from /proc/PID/smaps_rollup) idle, before anything is deployed, and after
 the load.
 """
@@ -111,20 +112,24 @@ def measure(
 ) -> None:
     targets = [
         Target("direct", instance.port, None),
-        Target("gateway", unkai.gateway_port, unkai.pid),
         *peer_targets,
+        Target("gateway", unkai.gateway_port, unkai.pid),
     ]
-    print("| round | c | path | req/s | × direct | × nginx | p50 / p99 ms | proxy CPU µs/req |")
-    print("|---:|---:|---|---:|---:|---:|---|---:|")
+    print(
+        "| round | c | path | req/s | × direct | × nginx | p50 / p99 ms "
+        "| proxy CPU µs/req | instance CPU µs/req |"
+    )
+    print("|---:|---:|---|---:|---:|---:|---|---:|---:|")
     for round_number in range(1, args.rounds + 1):
         for connections in args.connections:
             results: dict[str, dict[str, float]] = {}
             for target in targets:
                 url = f"http://127.0.0.1:{target.port}/"
                 wrk(url, connections=connections, seconds=2, host=HOST)  # warm-up
-                before = cpu_seconds(target.pid)
+                before = cpu_seconds(target.pid), cpu_seconds(instance.pid)
                 run = wrk(url, connections=connections, seconds=args.seconds, host=HOST)
-                spent = cpu_seconds(target.pid) - before
+                spent = cpu_seconds(target.pid) - before[0]
+                served = cpu_seconds(instance.pid) - before[1]
                 results[target.name] = run
                 nginx = results.get("nginx")
                 cpu = "" if target.pid is None else format(spent / run["requests"] * 1e6, ".0f")
@@ -133,7 +138,7 @@ def measure(
                     f"| {run['rps'] / results['direct']['rps']:.2f} "
                     f"| {'' if nginx is None else format(run['rps'] / nginx['rps'], '.2f')} "
                     f"| {run['p50']:.3f} / {run['p99']:.3f} "
-                    f"| {cpu} |",
+                    f"| {cpu} | {served / run['requests'] * 1e6:.0f} |",
                     flush=True,
                 )
 
@@ -147,13 +152,21 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 32])
+    parser.add_argument(
+        "--container-concurrency",
+        type=int,
+        default=0,
+        help="the hello's containerConcurrency: above 0, the gateway's breaker keeps at "
+        "most that many requests (so instance connections) busy on the instance",
+    )
     args = parser.parse_args()
     os.sched_setaffinity(0, {1})  # the platform (and all it starts) inherits CPU 1
     with platform("--no-isolate") as unkai, tempfile.TemporaryDirectory() as root:
         time.sleep(2)  # let start-up work finish before reading idle memory
         idle = procmem.rollup(unkai.pid)
         print(f"platform idle: RSS {mib(idle['Rss'])}, PSS {mib(idle['Pss'])}")
-        unkai.deploy("hello", HERE / "functions" / "hello_http", annotations=ONE_INSTANCE)
+        unkai.deploy("hello", HERE / "functions" / "hello_http", annotations=ONE_INSTANCE,
+                     concurrency=args.container_concurrency)  # fmt: skip
         unkai.wait_ready("hello")
         instance = find_instance(unkai.pid)
         for pid in procmem.family(unkai.pid)[1:]:
