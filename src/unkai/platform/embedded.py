@@ -337,8 +337,9 @@ def run(main: Coroutine[Any, Any, None]) -> None:
     """Run ``main`` (the platform) to its end on uvloop, or on asyncio's own loop where
     uvloop cannot be imported (a platform it does not build on), saying so.
 
-    uvloop because the gateway's request path is written for it: on asyncio's loop the
-    same gateway keeps markedly fewer requests per second (docs/benchmarks.md).
+    uvloop because the gateway's request path was written and measured on it (its
+    transports, and the loop's own overhead per callback, are C); the gateway's own
+    thread picks its loop the same way (:func:`.gateway.thread.new_event_loop`).
     """
     try:
         import uvloop
