@@ -146,7 +146,11 @@ class ThreadedGateway(Gateway):
         """The gateway's loop, its thread started on first use."""
         if self._loop is None:
             loop = self._loop = new_event_loop()
-            self._thread = threading.Thread(target=loop.run_forever, name="unkai-gateway")
+            # A daemon: a platform that fails while starting (its API port taken, say)
+            # never calls stop, and must still exit.
+            self._thread = threading.Thread(
+                target=loop.run_forever, name="unkai-gateway", daemon=True
+            )
             self._thread.start()
         return self._loop
 
