@@ -33,15 +33,17 @@ def respond(body: Object, status: int = 200) -> Response:
 
 
 def respond_list(listed: Object) -> Response:
-    """A list, encoded one item at a time. One ``json.dumps`` call holds the GIL for
-    its whole length (about 240 ms for 18 MB of ConfigMaps), and the gateway's thread
-    waits as long; between items the interpreter can hand the GIL over."""
+    """A list, encoded one item at a time, to bytes. One ``json.dumps`` call holds the
+    GIL for its whole length (about 240 ms for 18 MB of ConfigMaps), and encoding the
+    text to bytes at once another 24 ms: the gateway's thread would wait as long.
+    Between items the interpreter can hand the GIL over."""
     separators = (",", ":")
     head = json.dumps({key: value for key, value in listed.items() if key != "items"},
                       separators=separators)  # fmt: skip
-    items = ",".join(json.dumps(item, separators=separators) for item in listed["items"])
+    items = b",".join(json.dumps(item, separators=separators).encode() for item in listed["items"])
     opening = head[:-1] + "," if len(head) > 2 else "{"
-    return Response(f'{opening}"items":[{items}]}}', media_type="application/json")
+    body = b"".join((opening.encode(), b'"items":[', items, b"]}"))
+    return Response(body, media_type="application/json")
 
 
 class ResourceHandlers:
