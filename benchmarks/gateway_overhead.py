@@ -1,154 +1,185 @@
-"""Gateway overhead: wrk against an instance directly and through the gateway, same run.
+"""Gateway overhead, measured on the product: a real `unkai up`, its hello instance
+loaded directly and through the gateway, nginx and HAProxy, in the same run.
 
-Run by hand (needs wrk): ``.venv/bin/python benchmarks/gateway_overhead.py``.
+Run by hand (needs wrk; nginx and HAProxy rows are skipped, with the reason, where they
+are not installed): ``.venv/bin/python benchmarks/gateway_overhead.py``.
 
-Two handlers: ``/`` (hello) and ``/burn`` (1 ms of CPU). The instance is plain
-uvicorn (uvloop, httptools) pinned to CPU 0, listening on a loopback port and on a
-Unix socket. Two gateways are pinned to CPU 1, one reaching the instance through the
-Unix socket (as the platform reaches the process runner's instances) and one through
-TCP (as it reaches containers); only the one under test has work. wrk shares CPU 1
-with the gateways (2 cores: the instance gets a core of its own, as it would on a
-bigger machine; the gateway pays for wrk's share, so its figures are conservative).
-The direct runs use the same placement (instance on 0, wrk on 1). Each point is a
-warm-up, then ``--seconds`` of wrk; printed as a Markdown table.
+What it does: starts ``unkai up --detach`` (its own data dir, free ports) with the
+sandbox off (``--no-isolate``), so that the instance listens on a loopback port as well
+as on the Unix socket the gateway reaches it by: wrk speaks only TCP, and the "direct"
+rows are wrk to that port. It deploys the hello function with min-scale = max-scale = 1
+(one instance, which stays while the direct rows bypass the autoscaler's meter) and pins
+that instance (every thread) and its fork-server to CPU 0. The platform, nginx (one
+process: ``master_process off``, one worker), HAProxy (``nbthread 1``) and wrk run on
+CPU 1: each proxy placed as the gateway is, each keeping keep-alive connections to the
+same Unix socket. Every round loads each path at every concurrency, a warm-up then
+``--seconds`` of wrk, so ratios within a round compare like with like on a shared
+machine. Besides requests/s and latency it prints each proxy's CPU time per request (its
+own user + system time over the run, from /proc), the instance's likewise (a proxy that
+reuses fewer connections can save the instance work), and the memory of the platform
+(RSS and PSS from /proc/PID/smaps_rollup) idle, before anything is deployed, and after
+the load.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-import shutil
 import subprocess
-import sys
 import tempfile
 import time
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
+import peers
+import procmem
+import psutil
 from loadgen import free_port, wait_listening, wrk
+from platform_client import Running, platform
 
-PYTHON = sys.executable
+HERE = Path(__file__).parent
 HOST = "hello.default.localhost"
+ONE_INSTANCE = {"autoscaling.knative.dev/min-scale": "1", "autoscaling.knative.dev/max-scale": "1"}
 
 
-async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """The instance: hello, or hello after burning 1 ms of CPU on ``/burn``."""
-    if scope["type"] != "http":
-        return
-    if scope["path"] == "/burn":
-        until = time.perf_counter() + 0.001
-        while time.perf_counter() < until:
-            pass
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"text/plain")],
-        }
+@dataclass(frozen=True)
+class Target:
+    name: str
+    port: int
+    pid: int | None  # the proxy's process, whose CPU time per request is reported
+
+
+@dataclass(frozen=True)
+class Instance:
+    pid: int
+    port: int
+    socket: str
+
+
+def find_instance(platform_pid: int, timeout: float = 30) -> Instance:
+    """The instance below the platform: the process listening on a loopback TCP port,
+    with the Unix socket the gateway reaches it by."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for process in psutil.Process(platform_pid).children(recursive=True):
+            tcp = [c for c in process.net_connections("tcp") if c.status == psutil.CONN_LISTEN]
+            unix = [c.laddr for c in process.net_connections("unix") if c.laddr]
+            if tcp and unix:
+                return Instance(process.pid, tcp[0].laddr.port, str(unix[0]))
+        time.sleep(0.1)
+    raise RuntimeError("no instance listening under the platform")
+
+
+def pin(pid: int, cpu: int) -> None:
+    """Every thread of ``pid`` to ``cpu``."""
+    subprocess.run(["taskset", "-a", "-p", "-c", str(cpu), str(pid)], check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+
+
+def cpu_seconds(pid: int | None) -> float:
+    if pid is None:
+        return 0.0
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+@contextmanager
+def proxies(instance: Instance, root: Path) -> Iterator[list[Target]]:
+    """nginx and HAProxy in front of the instance's Unix socket, where installed."""
+    started: list[subprocess.Popen[bytes]] = []
+    targets: list[Target] = []
+    try:
+        for name in ("nginx", "haproxy"):
+            port = free_port()
+            process = peers.start(name, socket=instance.socket, port=port, root=root, cpu=1)
+            if isinstance(process, str):
+                print(f"(skipped: {process})")
+                continue
+            started.append(process)
+            wait_listening(port)
+            targets.append(Target(name, port, process.pid))
+        yield targets
+    finally:
+        for process in started:
+            process.terminate()
+            process.wait()
+
+
+def measure(
+    unkai: Running, instance: Instance, peer_targets: list[Target], args: argparse.Namespace
+) -> None:
+    targets = [
+        Target("direct", instance.port, None),
+        *peer_targets,
+        Target("gateway", unkai.gateway_port, unkai.pid),
+    ]
+    print(
+        "| round | c | path | req/s | × direct | × nginx | p50 / p99 ms "
+        "| proxy CPU µs/req | instance CPU µs/req |"
     )
-    await send({"type": "http.response.body", "body": b"Hello, world!"})
+    print("|---:|---:|---|---:|---:|---:|---|---:|---:|")
+    for round_number in range(1, args.rounds + 1):
+        for connections in args.connections:
+            results: dict[str, dict[str, float]] = {}
+            for target in targets:
+                url = f"http://127.0.0.1:{target.port}/"
+                wrk(url, connections=connections, seconds=2, host=HOST)  # warm-up
+                before = cpu_seconds(target.pid), cpu_seconds(instance.pid)
+                run = wrk(url, connections=connections, seconds=args.seconds, host=HOST)
+                spent = cpu_seconds(target.pid) - before[0]
+                served = cpu_seconds(instance.pid) - before[1]
+                results[target.name] = run
+                nginx = results.get("nginx")
+                cpu = "" if target.pid is None else format(spent / run["requests"] * 1e6, ".0f")
+                print(
+                    f"| {round_number} | {connections} | {target.name} | {run['rps']:,.0f} "
+                    f"| {run['rps'] / results['direct']['rps']:.2f} "
+                    f"| {'' if nginx is None else format(run['rps'] / nginx['rps'], '.2f')} "
+                    f"| {run['p50']:.3f} / {run['p99']:.3f} "
+                    f"| {cpu} | {served / run['requests'] * 1e6:.0f} |",
+                    flush=True,
+                )
 
 
-def serve_instance(port: int, path: str) -> None:
-    """The instance on a loopback port (for wrk, and the gateway's TCP way in) and on a
-    Unix socket (the gateway's way in to the process runner's instances)."""
-    import socket
-
-    import uvicorn
-
-    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    tcp.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    tcp.bind(("127.0.0.1", port))
-    unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    unix.bind(path)
-    config = uvicorn.Config(
-        app,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_level="warning",
-        lifespan="off",
-    )
-    uvicorn.Server(config).run(sockets=[tcp, unix])
-
-
-def serve_gateway(port: int, endpoint: str) -> None:
-    """A gateway routing every request to the instance at ``endpoint``: a port, or the
-    path of a Unix socket."""
-    import uvloop
-
-    from unkai.platform.contracts import RevisionKey, RoutingTable
-    from unkai.platform.gateway import Endpoint, Gateway
-
-    async def run() -> None:
-        gateway = Gateway()
-        key = RevisionKey("default", "hello-00001")
-        gateway.set_route("default", RoutingTable(host=HOST, split=((key.name, 100),)))
-        if endpoint.isdigit():
-            gateway.set_endpoints(key, [Endpoint("127.0.0.1", int(endpoint))])
-        else:
-            gateway.set_endpoints(key, [Endpoint("127.0.0.1", 0, endpoint)])
-        await gateway.start("127.0.0.1", port)
-        await asyncio.Event().wait()
-
-    uvloop.run(run())
-
-
-def start(cpu: int, *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(["taskset", "-c", str(cpu), PYTHON, __file__, *args])
+def mib(size: int) -> str:
+    return f"{size / 2**20:.1f} MiB"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 32])
+    parser.add_argument(
+        "--container-concurrency",
+        type=int,
+        default=0,
+        help="the hello's containerConcurrency: above 0, the gateway's breaker keeps at "
+        "most that many requests (so instance connections) busy on the instance",
+    )
     args = parser.parse_args()
-    directory = tempfile.mkdtemp(prefix="unkai-bench-")
-    unix_path = os.path.join(directory, "instance.sock")
-    instance_port, via_unix, via_tcp = free_port(), free_port(), free_port()
-    processes = [start(0, "instance", str(instance_port), unix_path)]
-    try:
-        wait_listening(instance_port)
-        processes += [
-            start(1, "gateway", str(via_unix), unix_path),
-            start(1, "gateway", str(via_tcp), str(instance_port)),
-        ]
-        wait_listening(via_unix)
-        wait_listening(via_tcp)
-        targets = (
-            ("direct", instance_port),
-            ("gateway → Unix socket", via_unix),
-            ("gateway → TCP", via_tcp),
-        )
-        print("| handler | c | path | req/s | × direct | p50 / p99 ms | added p50 ms |")
-        print("|---|---:|---|---:|---:|---|---:|")
-        for path in ("/", "/burn"):
-            handler = "hello" if path == "/" else "1 ms CPU"
-            for connections in args.connections:
-                direct: dict[str, float] = {}
-                for name, port in targets:
-                    url = f"http://127.0.0.1:{port}{path}"
-                    wrk(url, connections=connections, seconds=2, host=HOST)  # warm-up
-                    run = wrk(url, connections=connections, seconds=args.seconds, host=HOST)
-                    direct = direct or run
-                    print(
-                        f"| {handler} | {connections} | {name} | {run['rps']:,.0f} "
-                        f"| {run['rps'] / direct['rps']:.2f} "
-                        f"| {run['p50']:.3f} / {run['p99']:.3f} "
-                        f"| {run['p50'] - direct['p50']:.3f} |",
-                        flush=True,
-                    )
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait()
-        shutil.rmtree(directory, ignore_errors=True)
+    os.sched_setaffinity(0, {1})  # the platform (and all it starts) inherits CPU 1
+    with platform("--no-isolate") as unkai, tempfile.TemporaryDirectory() as root:
+        time.sleep(2)  # let start-up work finish before reading idle memory
+        idle = procmem.rollup(unkai.pid)
+        print(f"platform idle: RSS {mib(idle['Rss'])}, PSS {mib(idle['Pss'])}")
+        unkai.deploy("hello", HERE / "functions" / "hello_http", annotations=ONE_INSTANCE,
+                     concurrency=args.container_concurrency)  # fmt: skip
+        unkai.wait_ready("hello")
+        instance = find_instance(unkai.pid)
+        for pid in procmem.family(unkai.pid)[1:]:
+            pin(pid, 0)  # the fork-server and the instance
+        with proxies(instance, Path(root)) as peer_targets:
+            measure(unkai, instance, peer_targets, args)
+            loaded = procmem.rollup(unkai.pid)
+            print(f"\nplatform after the load: RSS {mib(loaded['Rss'])}, PSS {mib(loaded['Pss'])}")
+            for target in peer_targets:
+                assert target.pid is not None
+                memory = procmem.rollup(target.pid)
+                print(f"{target.name}: RSS {mib(memory['Rss'])}, PSS {mib(memory['Pss'])}")
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["instance"]:
-        serve_instance(int(sys.argv[2]), sys.argv[3])
-    elif sys.argv[1:2] == ["gateway"]:
-        serve_gateway(int(sys.argv[2]), sys.argv[3])
-    else:
-        main()
+    main()

@@ -38,7 +38,7 @@ def wrk(
     host: str | None = None,
     script: Path | None = None,
 ) -> dict[str, float]:
-    """One wrk run on CPU 1: ``{"rps", "p50", "p99"}`` (latencies in ms)."""
+    """One wrk run on CPU 1: ``{"rps", "p50", "p99", "requests"}`` (latencies in ms)."""
     command = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
     command.append("--latency")
     if host is not None:
@@ -52,6 +52,7 @@ def wrk(
         "rps": float(_find(r"Requests/sec:\s+([\d.]+)", text)),
         "p50": _ms(_find(r"50%\s+([\d.]+\w+)", text)),
         "p99": _ms(_find(r"99%\s+([\d.]+\w+)", text)),
+        "requests": float(_find(r"(\d+) requests in", text)),
     }
 
 

@@ -9,7 +9,6 @@ it through the record it keeps in the data dir, so they need the same ``--data-d
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import ipaddress
 import os
@@ -59,13 +58,21 @@ def _is_loopback(host: str) -> bool:
     "(nor the gateway: functions cannot call other services or brokers here).",
 )
 @click.option(
+    "--isolate/--no-isolate",
+    default=True,
+    hidden=True,
+    help="Sandbox instances (default); without, each also listens on a loopback port, "
+    "which benchmarks load directly to compare with the gateway.",
+)
+@click.option(
     "--log-file",
     type=click.Path(dir_okay=False, path_type=Path),
     hidden=True,
     help="Log here, rotated by size (what --detach asks of the background process).",
 )
 def up(data_dir: Path | None, host: str, api_port: int, port: int, domain: str,
-       detach: bool, private_network: bool, log_file: Path | None) -> None:  # fmt: skip
+       detach: bool, private_network: bool, isolate: bool,
+       log_file: Path | None) -> None:  # fmt: skip
     """Start the embedded platform: a Knative API on this machine."""
     files = platform_files(data_dir)
     running = files.running()
@@ -77,19 +84,15 @@ def up(data_dir: Path | None, host: str, api_port: int, port: int, domain: str,
             "every API request still needs the token"
         )
     settings = embedded.Settings(
-        data_dir=files.root.parent,
-        host=host,
-        api_port=api_port,
-        gateway_port=port,
-        domain=domain,
-        private_network=private_network,
-    )
+        data_dir=files.root.parent, host=host, api_port=api_port, gateway_port=port,
+        domain=domain, private_network=private_network, isolate=isolate,
+    )  # fmt: skip
     if detach:
         _start_detached(files, settings)
         return
     platformlog.configure(log_file)
     try:
-        asyncio.run(_serve(settings))
+        embedded.run(_serve(settings))
     except OSError as error:
         hint = (
             " (choose others with --port and --api-port)" if error.errno == errno.EADDRINUSE else ""
@@ -112,6 +115,7 @@ def _start_detached(files: state.PlatformDir, settings: embedded.Settings) -> No
     command = [sys.executable, "-m", "unkai.cli", "up", "--data-dir", str(settings.data_dir),
                "--host", settings.host, "--api-port", str(settings.api_port),
                "--port", str(settings.gateway_port), "--domain", settings.domain,
+               "--isolate" if settings.isolate else "--no-isolate",
                "--log-file", str(files.log),
                *(["--private-network"] if settings.private_network else [])]  # fmt: skip
     # Its stderr (what it prints before its log is set up, or when the log file cannot

@@ -25,7 +25,7 @@ import functools
 import logging
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,7 +49,7 @@ from unkai.platform.controllers.eventing_loop import EventingControllers
 from unkai.platform.controllers.loop import REVISIONS, ROUTES, ServingControllers
 from unkai.platform.controllers.route import Network
 from unkai.platform.dataplane import DataPlane
-from unkai.platform.gateway import Gateway, GatewayConfig, limits
+from unkai.platform.gateway import GatewayConfig, ThreadedGateway, limits
 from unkai.platform.runners import ContainerRunner, LogFiles, Mode, ProcessRunner
 from unkai.platform.runners.images import ImageRunner
 from unkai.platform.runners.sources import Kind
@@ -112,7 +112,7 @@ class Platform:
             gateway_port=lambda: self.gateway.port,
             registry=self.registry,
         )
-        self.gateway = Gateway(
+        self.gateway = ThreadedGateway(  # off the loop of the API server and store
             GatewayConfig(domain=settings.domain, max_connections=max_connections),
             registry=self.registry,
             on_cold_request=self.autoscaler.poke if self.autoscaler else None,
@@ -353,6 +353,23 @@ class Platform:
             return False
         ready = conditions.find(revision.get("status"), conditions.READY)
         return ready is not None and ready.status == "True"
+
+
+def run(main: Coroutine[Any, Any, None]) -> None:
+    """Run ``main`` (the platform) to its end on uvloop, or on asyncio's own loop where
+    uvloop cannot be imported (a platform it does not build on), saying so.
+
+    uvloop because the gateway's request path was written and measured on it (its
+    transports, and the loop's own overhead per callback, are C); the gateway's own
+    thread picks its loop the same way (:func:`.gateway.thread.new_event_loop`).
+    """
+    try:
+        import uvloop
+    except ImportError as error:
+        log.warning("uvloop cannot be imported (%s): running on asyncio's event loop", error)
+        asyncio.run(main)
+        return
+    uvloop.run(main)
 
 
 def _routed(routes: dict[RouteKey, RoutingTable]) -> set[RevisionKey]:

@@ -32,6 +32,20 @@ def respond(body: Object, status: int = 200) -> Response:
     return Response(json.dumps(body, separators=(",", ":")), status, media_type="application/json")
 
 
+def respond_list(listed: Object) -> Response:
+    """A list, encoded one item at a time, to bytes. One ``json.dumps`` call holds the
+    GIL for its whole length (about 240 ms for 18 MB of ConfigMaps), and encoding the
+    text to bytes at once another 24 ms: the gateway's thread would wait as long.
+    Between items the interpreter can hand the GIL over."""
+    separators = (",", ":")
+    head = json.dumps({key: value for key, value in listed.items() if key != "items"},
+                      separators=separators)  # fmt: skip
+    items = b",".join(json.dumps(item, separators=separators).encode() for item in listed["items"])
+    opening = head[:-1] + "," if len(head) > 2 else "{"
+    body = b"".join((opening.encode(), b'"items":[', items, b"]}"))
+    return Response(body, media_type="application/json")
+
+
 class ResourceHandlers:
     """Serves collection, object and status URLs of every registered kind."""
 
@@ -86,7 +100,7 @@ class ResourceHandlers:
         if self._wants_table(request):
             rv = result["metadata"]["resourceVersion"]
             return respond(self._render(request, target, result["items"], rv))
-        return respond(result)
+        return respond_list(result)
 
     async def create(self, request: Request, target: Target) -> Response:
         request.state.verb = "create"
