@@ -41,6 +41,7 @@ Classes keep the builtin base they had before the tree existed (``ValueError``,
     │   ├── TTLExhaustedError                 platform.eventing.brokers: a reply loop
     │   ├── TrafficError (ValueError)         kube.traffic: the --split/--tag flags
     │   ├── UnknownKindError (ValueError)     kube.client: a kind Unkai does not manage
+    │   ├── FlagError (ValueError)            kube.eventing: a broker/trigger/source flag
     │   └── FunctionCodeError                 kube.checks: the code, checked before upload
     └── TargetError                       the environment or the target failed or refused
         ├── StoreError                        platform.store.errors: refused by the store

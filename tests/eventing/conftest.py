@@ -5,6 +5,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -41,9 +42,9 @@ class Subscriber:
         raise AssertionError(f"{len(self.received)} requests arrived, wanted {count}")
 
 
-@pytest.fixture
-def subscriber() -> Iterator[Subscriber]:
-    recorder = Subscriber()
+@contextmanager
+def serving(recorder: Subscriber) -> Iterator[Subscriber]:
+    """``recorder`` answering on a loopback port (its ``url``) until the block ends."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -69,9 +70,17 @@ def subscriber() -> Iterator[Subscriber]:
     recorder.url = f"http://127.0.0.1:{server.server_address[1]}/"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield recorder
-    server.shutdown()
-    server.server_close()
+    try:
+        yield recorder
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def subscriber() -> Iterator[Subscriber]:
+    with serving(Subscriber()) as recorder:
+        yield recorder
 
 
 def ready(obj: dict[str, Any]) -> bool:
