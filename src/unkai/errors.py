@@ -20,6 +20,7 @@ Classes keep the builtin base they had before the tree existed (``ValueError``,
     │   ├── LoadError                         runtime.loader: the function cannot be served
     │   ├── LifespanFailedError               runtime.signatures.lifespan: its startup failed
     │   ├── BodyTooLargeError                 runtime.bodies: over runtime.max_body_size
+    │   ├── NoSinkError                       runtime.sink: send_event with no K_SINK
     │   ├── RequirementsError (RuntimeError)  build.requirements: cannot be installed
     │   │   ├── InstallCancelledError             build.pip: its revision went away
     │   │   └── NoWheelError                      build.sources: none for the image's platform
@@ -59,6 +60,8 @@ Classes keep the builtin base they had before the tree existed (``ValueError``,
         ├── UploadError (RuntimeError)        kube.uploads: bundle refused
         ├── NotReadyError                     kube.deploy: the revision did not come up
         ├── NoNamespaceError                  kube.deploy: deploying to a missing namespace
+        ├── SinkNotReadyError                 kube.sinks: func.yaml's sink has no address
+        ├── SinkRefusedError                  runtime.sink: the sink did not take an event
         ├── AlreadyRunningError               cli.records: another `unkai run` serves it
         └── DataDirInUseError (RuntimeError)  platform.state: another `unkai up` holds it
 

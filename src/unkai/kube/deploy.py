@@ -42,7 +42,7 @@ from lightkube.core.exceptions import ApiError
 
 from unkai.api import funcyaml
 from unkai.errors import TargetError
-from unkai.kube import checks, client, conditions, kinds, manifests, uploads
+from unkai.kube import checks, client, conditions, kinds, manifests, sinks, uploads
 from unkai.platform import bundles
 from unkai.platform.bundles import archive, ignore
 from unkai.runtime import concurrency
@@ -143,9 +143,10 @@ def deploy(
         namespace=namespace, name=spec.name, digest=digest
     )
     current = _current(api, spec.name, namespace)
+    sink_env = sinks.environment(api, spec.sink, namespace=namespace) if spec.sink else None
     service = manifests.make_service(
         spec, image=image, namespace=namespace, one_at_a_time=function.one_at_a_time,
-        restarted_at=manifests.restart_stamp(current, now=datetime.now(UTC)),
+        restarted_at=manifests.restart_stamp(current, now=datetime.now(UTC)), sink_env=sink_env,
     )  # fmt: skip
     changes = manifests.trigger_changes(
         manifests.make_triggers(spec, namespace=namespace),

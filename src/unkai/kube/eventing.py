@@ -1,10 +1,9 @@
 """Brokers, Triggers and PingSources from the CLI's words (pure builders, no I/O).
 
-``unkai broker|trigger|source ping create`` and ``func.yaml``'s ``sink`` name a
-destination the way ``kn`` does: a URL is a ``uri``; ``NAME`` or ``ksvc:NAME`` is a
-Knative Service; ``broker:NAME`` is a Broker. What cannot become a valid object is
-refused here with the flag that said it, before anything reaches the API (which
-checks again: a cluster's webhook, or ``unkai up``'s admission).
+``unkai broker|trigger|source ping create`` name a sink the way ``kn`` does
+(:mod:`unkai.api.destinations`). What cannot become a valid object is refused here with
+the flag that said it, before anything reaches the API (which checks again: a
+cluster's webhook, or ``unkai up``'s admission).
 """
 
 from __future__ import annotations
@@ -12,13 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from unkai.api import kinds
+from unkai.api import destinations, kinds
 from unkai.errors import UserError
 from unkai.events import cesql
 
-DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 ATTRIBUTE = re.compile(r"[a-z0-9]+")
-_SINK_KINDS = {"ksvc": kinds.SERVICE, "broker": kinds.BROKER}
 
 
 class FlagError(UserError, ValueError):
@@ -30,24 +27,15 @@ class FlagError(UserError, ValueError):
 
 
 def destination(text: str, *, flag: str = "--sink") -> dict[str, Any]:
-    """A Knative ``Destination`` (``ref`` or ``uri``) for ``text`` (see the module doc)."""
-    if text.startswith(("http://", "https://")):
-        return {"uri": text}
-    prefix, colon, name = text.partition(":")
-    if not colon:
-        prefix, name = "ksvc", text
-    kind = _SINK_KINDS.get(prefix)
-    if kind is None:
-        raise FlagError(
-            flag, f"{text!r}: name a Service (NAME or ksvc:NAME), a Broker (broker:NAME) or a URL"
-        )
-    if not DNS_LABEL.fullmatch(name):
-        raise FlagError(flag, f"{name!r} is not a valid name (lower-case letters, digits, '-')")
-    return {"ref": {"apiVersion": kind.api_version, "kind": kind.kind, "name": name}}
+    """A Knative ``Destination`` for ``text`` (:mod:`unkai.api.destinations`)."""
+    try:
+        return destinations.parse(text)
+    except ValueError as error:
+        raise FlagError(flag, str(error)) from None
 
 
 def _metadata(name: str, namespace: str | None) -> dict[str, Any]:
-    if not DNS_LABEL.fullmatch(name):
+    if not destinations.NAME.fullmatch(name):
         raise FlagError("NAME", f"{name!r} is not a valid name (lower-case letters, digits, '-')")
     return {"name": name, **({"namespace": namespace} if namespace else {})}
 

@@ -11,6 +11,7 @@ before and :func:`trigger_changes` says how to make them exactly what ``func.yam
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -49,19 +50,25 @@ def make_service(
     namespace: str,
     one_at_a_time: bool = False,
     restarted_at: str | None = None,
+    sink_env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The Knative Service running ``image`` as the function ``spec`` describes.
 
     ``one_at_a_time``: its instances serve one request at a time (a sync handler, see
     ``unkai.runtime.concurrency``), so containerConcurrency is 1 unless func.yaml sets it.
     ``restarted_at``: the template's :data:`RESTARTED_AT` (see :func:`restart_stamp`).
+    ``sink_env``: ``K_SINK`` and ``K_CE_OVERRIDES`` for func.yaml's ``sink``
+    (:mod:`unkai.kube.sinks`), beside the function's own env.
     """
     deploy = spec.deploy
     template_spec: dict[str, Any] = {
         "containers": [
             {
                 "image": image,
-                "env": [{"name": name, "value": value} for name, value in spec.env.items()],
+                "env": [
+                    {"name": name, "value": value}
+                    for name, value in {**spec.env, **(sink_env or {})}.items()
+                ],
             }
         ]
     }
