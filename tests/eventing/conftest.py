@@ -2,6 +2,7 @@
 recording subscriber: a real HTTP server on a loopback port that answers as told."""
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -43,8 +44,9 @@ class Subscriber:
 
 
 @contextmanager
-def serving(recorder: Subscriber) -> Iterator[Subscriber]:
-    """``recorder`` answering on a loopback port (its ``url``) until the block ends."""
+def serving(recorder: Subscriber, tls: ssl.SSLContext | None = None) -> Iterator[Subscriber]:
+    """``recorder`` answering on a loopback port (its ``url``) until the block ends;
+    over TLS with ``tls``, a server context."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -67,7 +69,10 @@ def serving(recorder: Subscriber) -> Iterator[Subscriber]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    recorder.url = f"http://127.0.0.1:{server.server_address[1]}/"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls else "http"
+    recorder.url = f"{scheme}://127.0.0.1:{server.server_address[1]}/"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

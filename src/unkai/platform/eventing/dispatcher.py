@@ -130,7 +130,7 @@ class TriggerDispatcher:
         plan = self.plan
         outgoing = rebuilt(event, drop=(TTL,))
         attempt, reply, attempts = await self._attempts(
-            plan.subscriber_uri, outgoing, seq, attempts
+            plan.subscriber_uri, plan.subscriber_ca_certs, outgoing, seq, attempts
         )
         if attempt.status is not None and 200 <= attempt.status < 300:
             self.metrics.latency.labels(*self.key).observe(max(0.0, time.time() - stored.arrival))
@@ -140,7 +140,8 @@ class TriggerDispatcher:
         elif plan.delivery.dead_letter_uri:
             extensions = delivery.error_extensions(plan.subscriber_uri, attempt)
             dead = rebuilt(outgoing, add=extensions)
-            final, _, _ = await self._attempts(plan.delivery.dead_letter_uri, dead, seq, 0)
+            trust = plan.delivery.dead_letter_ca_certs
+            final, _, _ = await self._attempts(plan.delivery.dead_letter_uri, trust, dead, seq, 0)
             outcome = "dead_lettered" if final.status and 200 <= final.status < 300 else "dropped"
             self.metrics.done(self.key, outcome)
         else:
@@ -152,13 +153,13 @@ class TriggerDispatcher:
         self._done(Done(self.key, seq))
 
     async def _attempts(
-        self, uri: str, event: BaseCloudEvent, seq: int, attempts: int
+        self, uri: str, ca_certs: str, event: BaseCloudEvent, seq: int, attempts: int
     ) -> tuple[Attempt, BaseCloudEvent | None, int]:
         """Send until delivered or out of retries; the last attempt, reply and count."""
         plan = self.plan.delivery
         while True:
             sent = await self.sender.send(
-                uri, event, timeout=plan.timeout, wire_format=plan.wire_format
+                uri, event, timeout=plan.timeout, wire_format=plan.wire_format, ca_certs=ca_certs
             )
             attempts += 1
             outcome = delivery.judge(sent.attempt, attempts, plan)

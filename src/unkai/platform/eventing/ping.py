@@ -102,8 +102,9 @@ class PingScheduler:
         attempts = 0
         while True:
             sent = await self.sender.send(
-                plan.sink_uri, event, timeout=SEND_POLICY.timeout, wire_format=None
-            )
+                plan.sink_uri, event, timeout=SEND_POLICY.timeout, wire_format=None,
+                ca_certs=plan.sink_ca_certs,
+            )  # fmt: skip
             attempts += 1
             outcome = delivery.judge(sent.attempt, attempts, SEND_POLICY)
             if outcome is delivery.Outcome.DELIVERED:
