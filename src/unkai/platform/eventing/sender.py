@@ -28,9 +28,9 @@ from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
-from cloudevents.core.base import BaseCloudEvent
 
-from unkai.events import http as ce_http
+from unkai.events import codec
+from unkai.events.http import InvalidEventError, Mode
 from unkai.platform.eventing.delivery import Attempt
 
 DEFAULT_TIMEOUT = 600.0  # Knative's brokers wait up to ten minutes for a subscriber
@@ -39,7 +39,7 @@ DEFAULT_TIMEOUT = 600.0  # Knative's brokers wait up to ten minutes for a subscr
 @dataclass(frozen=True)
 class Sent:
     attempt: Attempt
-    reply: BaseCloudEvent | None = None
+    reply: codec.Event | None = None
 
 
 class Sender:
@@ -90,15 +90,14 @@ class Sender:
     async def send(
         self,
         uri: str,
-        event: BaseCloudEvent,
+        event: codec.Event,
         *,
         timeout: float | None,  # noqa: ASYNC109 (per request, handed to the client)
         wire_format: Literal["json", "binary"] | None,
         ca_certs: str = "",
     ) -> Sent:
-        mode = ce_http.Mode.STRUCTURED if wire_format == "json" else ce_http.Mode.BINARY
-        message = ce_http.encode([event], mode)
-        headers = dict(message.headers)
+        mode = Mode.STRUCTURED if wire_format == "json" else Mode.BINARY
+        headers, content = codec.encode([event], mode)
         headers["prefer"] = "reply"
         url, host = self.target(uri)
         if host is not None:
@@ -106,7 +105,7 @@ class Sender:
         limit = aiohttp.ClientTimeout(total=timeout or DEFAULT_TIMEOUT)
         try:
             async with self._client().post(
-                url, data=message.body, headers=headers, timeout=limit, allow_redirects=False,
+                url, data=content, headers=headers, timeout=limit, allow_redirects=False,
                 ssl=self._context(ca_certs),
             ) as response:  # fmt: skip
                 status, body = response.status, await response.read()
@@ -120,8 +119,8 @@ class Sender:
         if not body and "ce-specversion" not in response_headers:
             return Sent(attempt)
         try:
-            _, events = ce_http.decode(response_headers, body)
-        except ce_http.InvalidEventError as error:
+            _, events = codec.decode(response_headers, body)
+        except InvalidEventError as error:
             return Sent(Attempt(502, f"invalid reply: {error}".encode()))
         if len(events) != 1:
             return Sent(Attempt(502, b"a reply carries exactly one event"))

@@ -27,9 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from cloudevents.core.base import BaseCloudEvent
-
 from unkai.errors import TargetError
+from unkai.events.codec import Event
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS events (
@@ -59,7 +58,7 @@ class StoredEvent:
     broker: str
     arrival: float
     event: bytes
-    decoded: BaseCloudEvent | None = field(default=None, compare=False, repr=False)
+    decoded: Event | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
