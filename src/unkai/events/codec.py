@@ -38,6 +38,9 @@ BATCH_TYPE: Final = "application/cloudevents-batch+json"
 STRUCTURED_TYPE: Final = "application/cloudevents+json; charset=UTF-8"
 _SAFE: Final = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"%')
 _INT_RANGE: Final = range(-(2**31), 2**31)
+_PLAIN: Final = re.compile(r"[!#$&-~]*")
+"""Printable ASCII but space, ``"`` and ``%``: a header value that needs no escape."""
+_DUMPS: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class Event:
@@ -96,10 +99,10 @@ def _checked(attributes: dict[str, Value]) -> dict[str, Value]:
     if missing:
         raise InvalidEventError(f"invalid CloudEvent: missing required {', '.join(missing)}")
     for name, value in attributes.items():
-        if not NAME.fullmatch(name):
-            raise InvalidEventError(
-                f"invalid CloudEvent: attribute name {name!r} is not lower-case a-z and 0-9"
-            )
+        if name not in _GOOD_NAMES:
+            _check_name(name)
+        if type(value) is str:
+            continue
         if isinstance(value, bool | int) and name in _STRING_ONLY:
             raise InvalidEventError(f"invalid CloudEvent: {name} must be a string")
         if isinstance(value, int) and not isinstance(value, bool) and value not in _INT_RANGE:
@@ -115,6 +118,20 @@ def _checked(attributes: dict[str, Value]) -> dict[str, Value]:
     if "time" in attributes:
         _check_time(str(attributes["time"]))
     return attributes
+
+
+_GOOD_NAMES: set[str] = set()
+"""Attribute names seen valid (senders repeat theirs): a set lookup instead of a regex."""
+_GOOD_NAMES_MAX: Final = 10_000
+
+
+def _check_name(name: str) -> None:
+    if not NAME.fullmatch(name):
+        raise InvalidEventError(
+            f"invalid CloudEvent: attribute name {name!r} is not lower-case a-z and 0-9"
+        )
+    if len(_GOOD_NAMES) < _GOOD_NAMES_MAX:
+        _GOOD_NAMES.add(name)
 
 
 _STRING_ONLY: Final = frozenset(
@@ -186,12 +203,11 @@ def encode_binary(event: Event) -> tuple[dict[str, str], bytes]:
 
 
 def _header_value(value: Value) -> str:
+    if type(value) is str and _PLAIN.fullmatch(value):
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    text = str(value)
-    if text.isascii() and text.isprintable() and " " not in text and '"' not in text:
-        return text.replace("%", "%25")
-    return quote(text, safe=_SAFE)
+    return quote(str(value), safe=_SAFE)
 
 
 def encode(events: Sequence[Event], mode: Mode) -> tuple[dict[str, str], bytes]:
@@ -267,13 +283,13 @@ def _data_bytes(value: object, content_type: object) -> bytes | None:
         return None
     if isinstance(value, str) and not _is_json(content_type):
         return value.encode()
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    return _DUMPS(value).encode()
 
 
 def to_json(event: Event) -> bytes:
     """``event`` in the JSON format: JSON data embedded as it came, text as a string,
     anything else (or JSON that does not parse) as ``data_base64``."""
-    head = json.dumps(event.attributes, ensure_ascii=False, separators=(",", ":")).encode()
+    head = _DUMPS(event.attributes).encode()
     data = event.data
     if data is None:
         return head
