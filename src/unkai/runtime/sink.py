@@ -57,7 +57,10 @@ def send_event(
     """
     url = sink or os.environ.get("K_SINK")
     if not url:
-        raise NoSinkError("no sink: K_SINK is not set (name a sink in func.yaml)")
+        raise NoSinkError(
+            "no sink: K_SINK is not set. `unkai deploy` sets it from func.yaml's sink; "
+            "under `unkai run`, export K_SINK (a broker's URL) before starting it"
+        )
     attributes: dict[str, object] = {
         "type": type, "source": source, "id": id or str(uuid.uuid4()),
         "time": datetime.now(UTC), **(extensions or {}), **_overrides(),
