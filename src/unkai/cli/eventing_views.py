@@ -7,6 +7,7 @@ Shared by the ``broker``, ``trigger`` and ``source`` commands and by ``describe`
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -90,7 +91,7 @@ def describe(obj: dict[str, Any], counts: Counts | None) -> list[RenderableType]
 
 def _filter(spec: dict[str, Any]) -> str:
     if spec.get("filters"):
-        return str(spec["filters"])
+        return json.dumps(spec["filters"])
     attributes = (spec.get("filter") or {}).get("attributes") or {}
     return ", ".join(f"{key}={value}" for key, value in attributes.items()) or "(every event)"
 

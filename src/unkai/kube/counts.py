@@ -20,7 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from unkai.kube import uploads
 
-_OUTCOMES = {"delivered": "delivered", "dead_lettered": "dead_lettered", "dropped": "dropped"}
+_OUTCOMES = frozenset({"delivered", "dead_lettered", "dropped"})
+"""The outcomes counted (``filtered`` is not: it is neither delivered nor lost)."""
 
 
 @dataclass(frozen=True)
@@ -70,9 +71,8 @@ def parse(text: str, namespace: str) -> EventingCounts:
             if sample.name == "unkai_broker_events_accepted_total":
                 brokers[labels["broker"]] = value
             elif sample.name == "unkai_trigger_events_total":
-                outcome = _OUTCOMES.get(labels["outcome"])
-                if outcome is not None:
-                    fields[labels["trigger"]][outcome] = value
+                if labels["outcome"] in _OUTCOMES:
+                    fields[labels["trigger"]][labels["outcome"]] = value
             elif sample.name == "unkai_trigger_retries_total":
                 fields[labels["trigger"]]["retried"] = value
             elif sample.name == "unkai_trigger_queue_depth":
