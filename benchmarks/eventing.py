@@ -26,11 +26,10 @@ from typing import Any
 import httpx2
 import uvicorn
 import uvloop
-from cloudevents.core.formats.json import JSONFormat
-from cloudevents.core.v1.event import CloudEvent
 from tests.controllers.readiness import InMemoryReadiness
 
 from unkai.api import kinds
+from unkai.events import codec
 from unkai.platform.embedded import Platform, Settings
 from unkai.platform.eventing.store import EventStore, StoredEvent
 
@@ -85,11 +84,12 @@ async def bytes_per_event(count: int = 10_000) -> None:
     directory = Path(tempfile.mkdtemp())
     store = EventStore(directory / "events.db")
     store.open()
-    attributes = {"specversion": "1.0", "id": "bench-1", "type": "dev.unkai.bench",
+    attributes: dict[str, codec.Value] = {
+                  "specversion": "1.0", "id": "bench-1", "type": "dev.unkai.bench",
                   "source": "/bench", "datacontenttype": "application/json",
                   "knativearrivaltime": "2026-12-05T09:00:00.000000Z",
                   "knativebrokerttl": 255}  # fmt: skip
-    body = JSONFormat().write(CloudEvent(attributes, {"n": 1}))
+    body = codec.to_json(codec.Event(attributes, b'{"n": 1}'))
     events = [StoredEvent(n, "default/default", 0.0, body) for n in range(1, count + 1)]
     await store.append(events, ["default/t"])
     await store.close()

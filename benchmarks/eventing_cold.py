@@ -1,7 +1,7 @@
 # ruff: noqa: ASYNC110  (a by-hand benchmark script: it polls for counts with a sleep)
 """Delivery latency to a real function: the first event to a Service at zero, then warm.
 
-Run: PYTHONPATH=. .venv/bin/python benchmarks/eventing_cold.py [--events 200]
+Run: PYTHONPATH=. .venv/bin/python benchmarks/eventing_cold.py [--events 200] [--no-sandbox]
 
 An embedded platform in-process with its real data plane (fork-server runner); the
 subscriber is ``tests/eventing/functions/relay`` (a CloudEvents function) deployed as
@@ -72,9 +72,9 @@ async def one(platform: Platform, client: httpx2.AsyncClient, url: str, number: 
     return (sample(platform)[1] - total) * 1000
 
 
-async def main(events: int) -> None:
+async def main(events: int, sandbox: bool) -> None:
     settings = Settings(data_dir=Path(tempfile.mkdtemp()), api_port=0, gateway_port=0,
-                        autoscaler=QUICK)  # fmt: skip
+                        autoscaler=QUICK, isolate=sandbox)  # fmt: skip
     platform = Platform(settings)
     await platform.start()
     digest = platform.bundles.of("default").put(bundles.pack(RELAY))
@@ -113,4 +113,9 @@ async def main(events: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=200)
-    uvloop.run(main(parser.parse_args().events))
+    parser.add_argument(
+        "--no-sandbox", dest="sandbox", action="store_false",
+        help="instances without the sandbox (where bwrap cannot bind the temporary data dir)",
+    )  # fmt: skip
+    args = parser.parse_args()
+    uvloop.run(main(args.events, args.sandbox))

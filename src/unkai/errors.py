@@ -21,6 +21,7 @@ Classes keep the builtin base they had before the tree existed (``ValueError``,
     │   │   └── EnvReferenceError                 runtime.environment: a Secret's key unset
     │   ├── LifespanFailedError               runtime.signatures.lifespan: its startup failed
     │   ├── BodyTooLargeError                 runtime.bodies: over runtime.max_body_size
+    │   ├── NoSinkError                       runtime.sink: send_event with no K_SINK
     │   ├── RequirementsError (RuntimeError)  build.requirements: cannot be installed
     │   │   ├── InstallCancelledError             build.pip: its revision went away
     │   │   └── NoWheelError                      build.sources: none for the image's platform
@@ -42,6 +43,7 @@ Classes keep the builtin base they had before the tree existed (``ValueError``,
     │   ├── TTLExhaustedError                 platform.eventing.brokers: a reply loop
     │   ├── TrafficError (ValueError)         kube.traffic: the --split/--tag flags
     │   ├── UnknownKindError (ValueError)     kube.client: a kind Unkai does not manage
+    │   ├── FlagError (ValueError)            kube.eventing: a broker/trigger/source flag
     │   ├── FunctionCodeError                 kube.checks: the code, checked before upload
     │   └── UnknownContextError               kube.contexts: not in the kubeconfig
     └── TargetError                       the environment or the target failed or refused
@@ -61,6 +63,8 @@ Classes keep the builtin base they had before the tree existed (``ValueError``,
         ├── UploadError (RuntimeError)        kube.uploads: bundle refused
         ├── NotReadyError                     kube.deploy: the revision did not come up
         ├── NoNamespaceError                  kube.deploy: deploying to a missing namespace
+        ├── SinkNotReadyError                 kube.sinks: func.yaml's sink has no address
+        ├── SinkRefusedError                  runtime.sink: the sink did not take an event
         ├── AlreadyRunningError               cli.records: another `unkai run` serves it
         └── DataDirInUseError (RuntimeError)  platform.state: another `unkai up` holds it
 

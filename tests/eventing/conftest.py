@@ -2,9 +2,11 @@
 recording subscriber: a real HTTP server on a loopback port that answers as told."""
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -41,9 +43,10 @@ class Subscriber:
         raise AssertionError(f"{len(self.received)} requests arrived, wanted {count}")
 
 
-@pytest.fixture
-def subscriber() -> Iterator[Subscriber]:
-    recorder = Subscriber()
+@contextmanager
+def serving(recorder: Subscriber, tls: ssl.SSLContext | None = None) -> Iterator[Subscriber]:
+    """``recorder`` answering on a loopback port (its ``url``) until the block ends;
+    over TLS with ``tls``, a server context."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -66,12 +69,23 @@ def subscriber() -> Iterator[Subscriber]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    recorder.url = f"http://127.0.0.1:{server.server_address[1]}/"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls else "http"
+    recorder.url = f"{scheme}://127.0.0.1:{server.server_address[1]}/"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield recorder
-    server.shutdown()
-    server.server_close()
+    try:
+        yield recorder
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def subscriber() -> Iterator[Subscriber]:
+    with serving(Subscriber()) as recorder:
+        yield recorder
 
 
 def ready(obj: dict[str, Any]) -> bool:

@@ -24,8 +24,9 @@ def test_the_event_is_knative_s_ping_with_the_data_and_overrides() -> None:
                     content_type="application/json", data=b'{"hi": 1}',
                     extensions=(("team", "blue"),))  # fmt: skip
     event = ping_event(KEY, plan, datetime(2026, 12, 5, tzinfo=UTC))
-    assert event.get_type() == "dev.knative.sources.ping"
-    assert event.get_source() == "/apis/v1/namespaces/default/pingsources/heartbeat"
+    assert event.attributes["type"] == "dev.knative.sources.ping"
+    assert event.attributes["source"] == "/apis/v1/namespaces/default/pingsources/heartbeat"
+    assert event.attributes["time"] == "2026-12-05T00:00:00Z"
     assert event.get_extension("team") == "blue"
     assert event.get_data() == b'{"hi": 1}'
 

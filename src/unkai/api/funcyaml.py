@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, WithJsonSchema
 
-from unkai.api import envrefs, pyproject, yamlsource
+from unkai.api import destinations, envrefs, pyproject, yamlsource
 from unkai.api.contract import RESERVED_ENV
 
 FILENAME = "func.yaml"
@@ -41,6 +41,8 @@ PATTERN_MEANINGS = {
     ENV_NAME: "not an environment variable name (letters, digits and '_', not starting"
     " with a digit)",
 }
+SINK_ENV = ("K_SINK", "K_CE_OVERRIDES")
+"""What ``sink`` sets in the function's environment."""
 _COMMENT = re.compile(r"(^|\s+)#.*$")  # pip's rule: file:lib#egg=lib keeps its fragment
 
 
@@ -194,6 +196,28 @@ class Deploy(_Model):
     subscriptions: list[Subscription] = Field(default_factory=list)
 
 
+def _sink_destination(text: str) -> str:
+    destinations.parse(text)  # a ValueError names the forms allowed
+    return text
+
+
+def _sink_shorthand(value: object) -> object:
+    return {"to": value} if isinstance(value, str) else value
+
+
+class Sink(_Model):
+    """Where the function sends its own events: ``K_SINK`` in its environment (and
+    ``K_CE_OVERRIDES`` with ``extensions``), as a Knative SinkBinding sets them.
+    ``sink: broker:default`` is short for ``sink: {to: broker:default}``."""
+
+    to: Annotated[str, pydantic.AfterValidator(_sink_destination)] = Field(
+        description=f"The sink: {destinations.FORMS}."
+    )
+    extensions: dict[Annotated[str, Field(pattern=r"^[a-z0-9]+$")], str] = Field(
+        default_factory=dict, description="Extension attributes added to every event sent."
+    )
+
+
 class RuntimeOptions(_Model):
     """How the function runtime treats requests (all have safe defaults)."""
 
@@ -241,6 +265,9 @@ class FuncSpec(_Model):
     )
     runtime: RuntimeOptions = Field(default_factory=lambda: RuntimeOptions())
     deploy: Deploy = Field(default_factory=lambda: Deploy())
+    sink: Annotated[Sink | None, pydantic.BeforeValidator(_sink_shorthand)] = Field(
+        None, description="Where the function's own events go (K_SINK); see docs/eventing.md."
+    )
     # Lines for whoever deploys (fields read and not applied); set by the reader of
     # Knative func's format, never read from a file, so not a field.
     _notes: tuple[str, ...] = pydantic.PrivateAttr(default=())
@@ -256,6 +283,15 @@ class FuncSpec(_Model):
                 _requirements_file(directory, value)
             except OSError as error:  # a name the OS refuses (too long…)
                 raise ValueError(f"cannot read {value}: {error.strerror or error}") from None
+        return value
+
+    @pydantic.field_validator("sink")
+    @classmethod
+    def _sink_env_is_the_sink_s(cls, value: Sink | None, info: pydantic.ValidationInfo
+                                ) -> Sink | None:  # fmt: skip
+        taken = [name for name in SINK_ENV if value and name in info.data.get("env", {})]
+        if taken:
+            raise ValueError(f"env sets {', '.join(taken)} too: the sink sets it")
         return value
 
     @property

@@ -155,4 +155,10 @@ def _print_manifests(
         )  # fmt: skip
     options = deploying.Options(namespace, image=pinned)
     where = deploying.namespace_of(function, options, default)
+    if function.spec.sink:
+        console.err.print(
+            "K_SINK (func.yaml's sink) is left out: a deploy reads it from the sink's "
+            "address on the target",
+            markup=False,
+        )
     target.emit(deploying.render(function, namespace=where, image=pinned), output)

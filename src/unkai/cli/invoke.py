@@ -11,8 +11,6 @@ be piped; the status, headers and a CloudEvent reply's attributes go to stderr.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -28,6 +26,7 @@ from rich.text import Text
 from unkai.api import funcyaml, yamlsource
 from unkai.cli import console, records
 from unkai.cli import target as targets
+from unkai.cli.payloads import interpret, loopback_for, read_data
 from unkai.kube import client, kinds
 
 DEFAULT_EVENT_DATA = b'{"message": "Hello World"}'
@@ -101,26 +100,6 @@ def _deployed_url(name: str, *, context: str | None, namespace: str | None) -> s
     return str(url) if url else None
 
 
-def loopback_for(url: str) -> tuple[str, dict[str, str]]:
-    """Browsers and curl send ``*.localhost`` to loopback, but the system resolver does
-    not: connect to 127.0.0.1 and name the host in the ``Host`` header instead."""
-    parsed = httpx2.URL(url)
-    if parsed.host == "localhost" or parsed.host.endswith(".localhost"):
-        host = parsed.host if parsed.port is None else f"{parsed.host}:{parsed.port}"
-        return str(parsed.copy_with(host="127.0.0.1")), {"Host": host}
-    return url, {}
-
-
-def read_data(data: str | None) -> bytes | None:
-    """``--data`` as given, or the bytes of the file it names with ``@file``."""
-    if data is None or not data.startswith("@"):
-        return None if data is None else os.fsencode(data)
-    try:
-        return Path(data[1:]).read_bytes()
-    except OSError as error:
-        raise console.Failure(f"cannot read {data[1:]}: {error.strerror}") from None
-
-
 def parse_headers(values: tuple[str, ...]) -> dict[str, str]:
     headers = {}
     for value in values:
@@ -129,18 +108,6 @@ def parse_headers(values: tuple[str, ...]) -> dict[str, str]:
             raise console.Failure(f"header {value!r} is not of the form 'Name: value'")
         headers[name.strip()] = content.strip()
     return headers
-
-
-def interpret(body: bytes) -> tuple[object, str]:
-    """``body`` as a payload and its content type: JSON, else UTF-8 text, else bytes."""
-    try:
-        text = body.decode()
-    except UnicodeDecodeError:
-        return body, "application/octet-stream"
-    try:
-        return json.loads(text), "application/json"
-    except ValueError:
-        return text, "text/plain; charset=utf-8"
 
 
 def build_request(

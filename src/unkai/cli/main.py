@@ -8,6 +8,7 @@ import click
 
 from unkai import __version__
 from unkai.cli import (
+    broker,
     build,
     console,
     context,
@@ -19,8 +20,11 @@ from unkai.cli import (
     resources,
     run,
     runtime,
+    send,
+    source,
     tokens,
     traffic,
+    trigger,
 )
 
 
@@ -58,6 +62,10 @@ for command in (
     resources.revisions,
     traffic.traffic,
     tokens.token,
+    broker.broker,
+    trigger.trigger,
+    source.source,
+    send.send,
 ):
     cli.add_command(command)
 

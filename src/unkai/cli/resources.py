@@ -16,7 +16,7 @@ import lightkube
 from lightkube.core.exceptions import ApiError
 
 from unkai.api import yamlsource
-from unkai.cli import console, tables, target
+from unkai.cli import console, objects, tables, target
 from unkai.kube import client, deploy, kinds
 
 
@@ -135,7 +135,11 @@ def list_(context: str | None, namespace: str | None, output: str) -> None:
 @target.options
 @target.output_option
 def describe(name: str, context: str | None, namespace: str | None, output: str) -> None:
-    """Show a service: URL, conditions, revisions and traffic."""
+    """Show a service (NAME): URL, conditions, revisions and traffic; or a broker or
+    trigger (broker/NAME, trigger/NAME) with its event counts."""
+    if "/" in name:
+        objects.describe(name, context=context, namespace=namespace, output=output)
+        return
     service, revisions = _service_and_revisions(name, context, namespace)
     if output != "table":
         target.emit(service, output)

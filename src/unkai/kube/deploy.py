@@ -44,7 +44,7 @@ from lightkube.core.exceptions import ApiError
 
 from unkai.api import funcyaml
 from unkai.errors import TargetError
-from unkai.kube import checks, client, conditions, kinds, manifests, podlogs, uploads
+from unkai.kube import checks, client, conditions, kinds, manifests, podlogs, sinks, uploads
 from unkai.platform import bundles
 from unkai.platform.bundles import archive, ignore
 from unkai.runtime import concurrency
@@ -141,18 +141,19 @@ def prepare(directory: Path, progress: Progress) -> Function:
 
 def render(
     function: Function, *, namespace: str, image: str | None = None,
-    restarted_at: str | None = None,
+    restarted_at: str | None = None, sink_env: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """The manifests a deploy applies, Service first, then its Triggers (pure: what
     ``--dry-run`` prints is what :func:`deploy` sends). ``image``: one already pushed;
-    else the function's bundle reference."""
+    else the function's bundle reference. ``sink_env``: func.yaml's ``sink`` resolved
+    (:mod:`unkai.kube.sinks`, which reads the target)."""
     spec = function.spec
     image = image or bundles.format_reference(
         namespace=namespace, name=spec.name, digest=function.digest
     )
     service = manifests.make_service(
         spec, image=image, namespace=namespace, one_at_a_time=function.one_at_a_time,
-        restarted_at=restarted_at,
+        restarted_at=restarted_at, sink_env=sink_env,
     )  # fmt: skip
     return [service, *manifests.make_triggers(spec, namespace=namespace)]
 
@@ -169,9 +170,10 @@ def deploy(
     spec, digest = function.spec, function.digest
     namespace = namespace_of(function, options, api.namespace)
     current = _current(api, spec.name, namespace)
+    sink_env = sinks.environment(api, spec.sink, namespace=namespace) if spec.sink else None
     service, *triggers = render(
         function, namespace=namespace, image=options.image,
-        restarted_at=manifests.restart_stamp(current, now=datetime.now(UTC)),
+        restarted_at=manifests.restart_stamp(current, now=datetime.now(UTC)), sink_env=sink_env,
     )  # fmt: skip
     changes = manifests.trigger_changes(triggers, function_triggers(api, spec.name, namespace))
     _dry_run(api, [service, *changes.checks], namespace=namespace)

@@ -14,11 +14,22 @@ from typing import Any
 from lightkube import generic_resource
 
 from unkai.api import kinds
-from unkai.api.kinds import CONFIGURATION, REVISION, ROUTE, SERVICE, TRIGGER, Kind
+from unkai.api.kinds import (
+    BROKER,
+    CONFIGURATION,
+    PING_SOURCE,
+    REVISION,
+    ROUTE,
+    SERVICE,
+    TRIGGER,
+    Kind,
+)
 
 __all__ = [
+    "BROKER",
     "CONFIGURATION",
     "KNOWN",
+    "PING_SOURCE",
     "REVISION",
     "ROUTE",
     "SERVICE",

@@ -11,6 +11,7 @@ before and :func:`trigger_changes` says how to make them exactly what ``func.yam
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -49,15 +50,18 @@ def make_service(
     namespace: str,
     one_at_a_time: bool = False,
     restarted_at: str | None = None,
+    sink_env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The Knative Service running ``image`` as the function ``spec`` describes.
 
     ``one_at_a_time``: its instances serve one request at a time (a sync handler, see
     ``unkai.runtime.concurrency``), so containerConcurrency is 1 unless func.yaml sets it.
     ``restarted_at``: the template's :data:`RESTARTED_AT` (see :func:`restart_stamp`).
+    ``sink_env``: ``K_SINK`` and ``K_CE_OVERRIDES`` for func.yaml's ``sink``
+    (:mod:`unkai.kube.sinks`), beside the function's own env.
     """
     deploy = spec.deploy
-    container: dict[str, Any] = {"image": image, "env": env_entries(spec)}
+    container: dict[str, Any] = {"image": image, "env": env_entries(spec, sink_env)}
     if spec.env_from:
         container["envFrom"] = [source.ref.env_from() for source in spec.env_from]
     template_spec: dict[str, Any] = {"containers": [container]}
@@ -86,15 +90,16 @@ def make_service(
     }
 
 
-def env_entries(spec: FuncSpec) -> list[dict[str, Any]]:
-    """``env`` as the container's entries: text as ``value``, a Secret or ConfigMap key
-    (``{{ secret:NAME:KEY }}``) as ``valueFrom``, read where the function runs."""
+def env_entries(spec: FuncSpec, sink_env: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """``env`` (then ``sink_env``) as the container's entries: text as ``value``, a Secret
+    or ConfigMap key (``{{ secret:NAME:KEY }}``) as ``valueFrom``, read where the function
+    runs."""
     references = spec.references
     return [
         {"name": name, "valueFrom": references[name].value_from()}
         if name in references
         else {"name": name, "value": value}
-        for name, value in spec.env.items()
+        for name, value in {**spec.env, **(sink_env or {})}.items()
     ]
 
 

@@ -22,7 +22,9 @@ class UploadError(TargetError, RuntimeError):
     """The platform refused the bundle, or is not an Unkai platform at all."""
 
 
-def _client(config: SingleConfig) -> httpx2.Client:
+def http_client(config: SingleConfig) -> httpx2.Client:
+    """An HTTP client for the platform's own endpoints beside the Kubernetes API
+    (bundles, ``/metrics``), with the context's server, CA and token."""
     cluster, user = config.cluster, config.user
     verify: ssl.SSLContext | bool = True
     if cluster.certificate_auth_data:
@@ -38,7 +40,7 @@ def _client(config: SingleConfig) -> httpx2.Client:
 
 def upload(config: SingleConfig, data: bytes, *, namespace: str, digest: str) -> bool:
     """Send the bundle to ``namespace`` unless it has it; whether it was sent."""
-    with _client(config) as client:
+    with http_client(config) as client:
         url = path(namespace, digest)
         present = client.head(url)
         if present.status_code == 200:

@@ -166,6 +166,8 @@ class DeliveryPlan:
     retry_after_max: float | None = None
     dead_letter_uri: str | None = None
     wire_format: Literal["json", "binary"] | None = None
+    dead_letter_ca_certs: str = ""
+    """PEM certificates to trust for an https dead-letter sink (its ``CACerts``)."""
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,8 @@ class TriggerPlan:
     delivery: DeliveryPlan
     filter_attributes: tuple[tuple[str, str], ...] = ()
     filters: str = ""
+    subscriber_ca_certs: str = ""
+    """PEM certificates to trust for an https subscriber (the Destination's ``CACerts``)."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,7 @@ class PingPlan:
     content_type: str = ""
     data: bytes = b""
     extensions: tuple[tuple[str, str], ...] = ()
+    sink_ca_certs: str = ""
 
 
 class EventingPlane(Protocol):

@@ -9,13 +9,18 @@ so ``kubectl wait --for=condition=Ready`` and scripts written for a cluster work
 
 Destinations resolve as Knative's resolver does: a ``ref`` to an Addressable (a Service,
 a Broker) gives its ``status.address.url``; a ``uri`` alone is used as written, and with
-a ``ref`` it is resolved relative to the ref's URL.
+a ``ref`` it is resolved relative to the ref's URL. A destination's ``CACerts`` (PEM) is
+what an https request to it trusts; certificates that do not load leave it unresolved.
+Its ``audience`` is not used: it names the OIDC token Knative sends when its
+``authentication-oidc`` feature is on (off by default), and ``unkai up`` issues no
+tokens; the resolved condition's message says so.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,6 +52,9 @@ class Resolved:
     uri: str | None
     reason: str = ""
     message: str = ""
+    ca_certs: str = ""
+    note: str = ""
+    """For a resolved destination: what of it is not applied (its ``audience``)."""
 
 
 def broker_url(namespace: str, name: str, *, domain: str, port: int) -> str:
@@ -60,10 +68,14 @@ def resolve(destination: Mapping[str, Any] | None, namespace: str, lookup: Looku
     """The URI a ``duckv1.Destination`` names now."""
     if not destination:
         return Resolved(None, "DestinationMissing", "no destination given")
+    ca_certs = str(destination.get("CACerts") or "")
+    if ca_certs and (problem := _pem_problem(ca_certs)):
+        return Resolved(None, "InvalidCACerts", f"CACerts: {problem}")
+    note = AUDIENCE_NOTE if destination.get("audience") else ""
     uri = destination.get("uri") or ""
     ref = destination.get("ref")
     if not ref:
-        return Resolved(uri)
+        return Resolved(uri, ca_certs=ca_certs, note=note)
     group = str(ref.get("apiVersion", "")).partition("/")[0]
     kind, name = ref.get("kind", ""), ref.get("name", "")
     where = f"{kind} {ref.get('namespace') or namespace}/{name}"
@@ -77,10 +89,27 @@ def resolve(destination: Mapping[str, Any] | None, namespace: str, lookup: Looku
     address = ((target.get("status") or {}).get("address") or {}).get("url")
     if not address:
         return Resolved(None, "AddressNotSet", f"{where} has no address yet (not Ready)")
-    return Resolved(urljoin(address, uri) if uri else address)
+    return Resolved(urljoin(address, uri) if uri else address, ca_certs=ca_certs, note=note)
 
 
-def delivery_plan(spec: Mapping[str, Any] | None, dead_letter_uri: str | None) -> DeliveryPlan:
+AUDIENCE_NOTE = (
+    "audience is not used: unkai up sends no OIDC token (as Knative with its "
+    "authentication-oidc feature off, the default)"
+)
+
+
+def _pem_problem(pem: str) -> str:
+    """Why ``pem`` does not load as trusted certificates ("" when it does)."""
+    try:
+        ssl.create_default_context(cadata=pem)
+    except (ssl.SSLError, ValueError) as error:
+        return f"not PEM certificates ({error.args[-1] if error.args else error})"
+    return ""
+
+
+def delivery_plan(
+    spec: Mapping[str, Any] | None, dead_letter_uri: str | None, dead_letter_ca_certs: str = ""
+) -> DeliveryPlan:
     """A validated DeliverySpec in seconds (admission checked every field)."""
     spec = spec or {}
 
@@ -96,23 +125,29 @@ def delivery_plan(spec: Mapping[str, Any] | None, dead_letter_uri: str | None) -
         retry_after_max=seconds("retryAfterMax"),
         dead_letter_uri=dead_letter_uri,
         wire_format=spec.get("format") or None,
+        dead_letter_ca_certs=dead_letter_ca_certs,
     )
 
 
 def _dead_letter(
     delivery: Mapping[str, Any] | None, namespace: str, lookup: Lookup
-) -> tuple[Condition, str | None]:
-    """``DeadLetterSinkResolved`` and the sink's URI (True, not configured, when none)."""
+) -> tuple[Condition, Resolved]:
+    """``DeadLetterSinkResolved`` and the sink (True, not configured, when none)."""
     sink = (delivery or {}).get("deadLetterSink")
     if not sink:
         message = "No dead letter sink is configured."
         return Condition("DeadLetterSinkResolved", "True", "DeadLetterSinkNotConfigured",
-                         message), None  # fmt: skip
+                         message), Resolved(None)  # fmt: skip
     found = resolve(sink, namespace, lookup)
     if found.uri is None:
         reason = "Unable to get the dead letter sink's URI"
-        return Condition("DeadLetterSinkResolved", "False", reason, found.message), None
-    return Condition.true("DeadLetterSinkResolved"), found.uri
+        return Condition("DeadLetterSinkResolved", "False", reason, found.message), found
+    return _resolved("DeadLetterSinkResolved", found), found
+
+
+def _resolved(kind: str, found: Resolved) -> Condition:
+    """A True condition for a resolved destination, saying what of it is not applied."""
+    return Condition(kind, "True", "", found.note) if found.note else Condition.true(kind)
 
 
 def _status(obj: Any, wanted: list[Condition], now: datetime) -> dict[str, Any]:
@@ -135,7 +170,7 @@ def reconcile_broker(
     metadata = broker["metadata"]
     url = broker_url(metadata["namespace"], metadata["name"], domain=domain, port=port)
     delivery = (broker.get("spec") or {}).get("delivery")
-    dead_letter, dead_letter_uri = _dead_letter(delivery, metadata["namespace"], lookup)
+    dead_letter, dead_letter_sink = _dead_letter(delivery, metadata["namespace"], lookup)
     wanted = [
         Condition.true("Addressable"),
         Condition.true("FilterReady"),
@@ -146,8 +181,8 @@ def reconcile_broker(
     status = _status(broker, wanted, now)
     status["address"] = {"name": "http", "url": url}
     status["addresses"] = [{"name": "http", "url": url}]
-    if dead_letter_uri:
-        status["deadLetterSinkUri"] = dead_letter_uri
+    if dead_letter_sink.uri:
+        status["deadLetterSinkUri"] = dead_letter_sink.uri
     ready = all(condition.status == "True" for condition in wanted)
     return BrokerDecision(status, ready)
 
@@ -176,12 +211,12 @@ def reconcile_trigger(trigger: Any, *, lookup: Lookup, now: datetime) -> Trigger
     else:
         broker_condition = Condition.true("BrokerReady")
     subscriber = resolve(spec.get("subscriber"), namespace, lookup)
-    subscriber_condition = Condition.true("SubscriberResolved")
+    subscriber_condition = _resolved("SubscriberResolved", subscriber)
     if not subscriber.uri:
         reason = "Unable to get the Subscriber's URI"
         subscriber_condition = Condition("SubscriberResolved", "False", reason, subscriber.message)
     delivery = spec.get("delivery") or ((broker or {}).get("spec") or {}).get("delivery")
-    dead_letter, dead_letter_uri = _dead_letter(delivery, namespace, lookup)
+    dead_letter, dead_letter_sink = _dead_letter(delivery, namespace, lookup)
     wanted = [
         broker_condition,
         _dependency(metadata, lookup),
@@ -197,8 +232,8 @@ def reconcile_trigger(trigger: Any, *, lookup: Lookup, now: datetime) -> Trigger
     status = _status(trigger, wanted, now)
     if subscriber.uri:
         status["subscriberUri"] = subscriber.uri
-    if dead_letter_uri:
-        status["deadLetterSinkUri"] = dead_letter_uri
+    if dead_letter_sink.uri:
+        status["deadLetterSinkUri"] = dead_letter_sink.uri
     if not ready or subscriber.uri is None:
         return TriggerDecision(status, None)
     attributes = (spec.get("filter") or {}).get("attributes") or {}
@@ -206,9 +241,10 @@ def reconcile_trigger(trigger: Any, *, lookup: Lookup, now: datetime) -> Trigger
     plan = TriggerPlan(
         broker=spec["broker"],
         subscriber_uri=subscriber.uri,
-        delivery=delivery_plan(delivery, dead_letter_uri),
+        delivery=delivery_plan(delivery, dead_letter_sink.uri, dead_letter_sink.ca_certs),
         filter_attributes=tuple(sorted(attributes.items())),
         filters=json.dumps(filters, sort_keys=True) if filters else "",
+        subscriber_ca_certs=subscriber.ca_certs,
     )
     return TriggerDecision(status, plan)
 
@@ -257,7 +293,7 @@ def reconcile_ping(source: Any, *, lookup: Lookup, now: datetime) -> PingDecisio
             Condition("Deployed", "Unknown", "NoSink", "waiting for the sink"),
         ]
         return PingDecision(_status(source, wanted, now), None)
-    wanted = [Condition.true("SinkProvided"), Condition.true("Deployed")]
+    wanted = [_resolved("SinkProvided", sink), Condition.true("Deployed")]
     status = _status(source, wanted, now)
     status["sinkUri"] = sink.uri
     overrides = (spec.get("ceOverrides") or {}).get("extensions") or {}
@@ -273,5 +309,6 @@ def reconcile_ping(source: Any, *, lookup: Lookup, now: datetime) -> PingDecisio
         content_type=spec.get("contentType") or "",
         data=data,
         extensions=tuple(sorted(overrides.items())),
+        sink_ca_certs=sink.ca_certs,
     )
     return PingDecision(status, plan)

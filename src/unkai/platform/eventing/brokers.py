@@ -21,20 +21,17 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cloudevents.core.base import BaseCloudEvent
-from cloudevents.core.formats.json import JSONFormat
-
 from unkai.errors import UserError
+from unkai.events import codec
 from unkai.platform.contracts import NamespacedName, PingPlan, TriggerPlan
 from unkai.platform.eventing.dispatcher import Done, TriggerDispatcher
-from unkai.platform.eventing.events import ARRIVAL, DEFAULT_TTL, TTL, rebuilt
+from unkai.platform.eventing.events import ARRIVAL, DEFAULT_TTL, TTL
 from unkai.platform.eventing.metrics import EventingMetrics
 from unkai.platform.eventing.ping import PingScheduler
 from unkai.platform.eventing.sender import Sender
 from unkai.platform.eventing.store import EventStore, StoredEvent
 
 log = logging.getLogger("unkai.eventing")
-_FORMAT = JSONFormat()
 
 
 class TTLExhaustedError(UserError):
@@ -77,7 +74,7 @@ class Brokers:
 
     # -- ingress ---------------------------------------------------------------------
 
-    async def accept(self, broker: NamespacedName, events: Sequence[BaseCloudEvent]) -> None:
+    async def accept(self, broker: NamespacedName, events: Sequence[codec.Event]) -> None:
         """Stamp, store and queue ``events``; returns once they are on disk.
 
         Raises :class:`TTLExhaustedError` for an event whose TTL has run out."""
@@ -88,10 +85,10 @@ class Brokers:
             ttl = event.get_extension(TTL)
             if ttl is not None and _int(ttl) <= 0:
                 raise TTLExhaustedError(f"event {event.get_id()!r}: {TTL} is {ttl}")
-            add: dict[str, object] = {ARRIVAL: stamp}
+            add: dict[str, codec.Value] = {ARRIVAL: stamp}
             if ttl is None:
                 add[TTL] = DEFAULT_TTL
-            stamped.append(rebuilt(event, add=add))
+            stamped.append(event.with_extensions(add))
         triggers = [key for key, each in self.dispatchers.items() if each.plan.broker == broker.name
                     and key.namespace == broker.namespace]  # fmt: skip
         if not triggers:
@@ -100,7 +97,7 @@ class Brokers:
         name = str(broker)
         stored = []
         for event in stamped:
-            body = _FORMAT.write(event)
+            body = codec.to_json(event)
             stored.append(StoredEvent(self._next_seq, name, arrival, body, decoded=event))
             self._next_seq += 1
         await self.store.append(stored, [str(key) for key in triggers])
@@ -116,7 +113,7 @@ class Brokers:
                 else:  # taken out while the store wrote
                     self._finish(Done(key, item.seq))
 
-    async def _reply(self, trigger: NamespacedName, event: BaseCloudEvent) -> None:
+    async def _reply(self, trigger: NamespacedName, event: codec.Event) -> None:
         """A subscriber's reply goes back into the trigger's broker, unless its TTL is
         spent (the loop guard): then it is dropped, and the delivery still counts."""
         dispatcher = self.dispatchers.get(trigger)

@@ -23,13 +23,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from cloudevents.core.base import BaseCloudEvent
-from cloudevents.core.formats.json import JSONFormat
-
+from unkai.events import codec
 from unkai.platform.contracts import NamespacedName, TriggerPlan
 from unkai.platform.eventing import delivery
 from unkai.platform.eventing.delivery import Attempt, Outcome
-from unkai.platform.eventing.events import TTL, rebuilt
+from unkai.platform.eventing.events import TTL
 from unkai.platform.eventing.filtering import compile_trigger_filter
 from unkai.platform.eventing.metrics import EventingMetrics
 from unkai.platform.eventing.sender import Sender
@@ -39,7 +37,6 @@ log = logging.getLogger("unkai.eventing")
 
 IN_FLIGHT: Final = 32
 RETRY_CRASHED: Final = 1.0  # after a delivery raised (the store failed to take a reply)
-_FORMAT = JSONFormat()
 
 
 @dataclass(frozen=True)
@@ -61,7 +58,7 @@ class TriggerDispatcher:
         event: Callable[[int], StoredEvent | None],
         done: Callable[[Done], None],
         attempted: Callable[[NamespacedName, int, int], None],
-        reply: Callable[[NamespacedName, BaseCloudEvent], Awaitable[None]],
+        reply: Callable[[NamespacedName, codec.Event], Awaitable[None]],
         sender: Sender,
         metrics: EventingMetrics,
     ) -> None:
@@ -122,25 +119,26 @@ class TriggerDispatcher:
         stored = self._event(seq)
         if stored is None:
             return  # dropped with its broker
-        event = stored.decoded or _FORMAT.read(None, stored.event)
+        event = stored.decoded or codec.from_json(stored.event)
         if not self.filter.matches(event.get_attributes()):
             self.metrics.done(self.key, "filtered")
             self._done(Done(self.key, seq))
             return
         plan = self.plan
-        outgoing = rebuilt(event, drop=(TTL,))
+        outgoing = event.with_extensions(drop=(TTL,))
         attempt, reply, attempts = await self._attempts(
-            plan.subscriber_uri, outgoing, seq, attempts
+            plan.subscriber_uri, plan.subscriber_ca_certs, outgoing, seq, attempts
         )
         if attempt.status is not None and 200 <= attempt.status < 300:
             self.metrics.latency.labels(*self.key).observe(max(0.0, time.time() - stored.arrival))
             if reply is not None:
-                await self._reply(self.key, rebuilt(reply, add={TTL: _ttl(event) - 1}))
+                await self._reply(self.key, reply.with_extensions({TTL: _ttl(event) - 1}))
             self.metrics.done(self.key, "delivered")
         elif plan.delivery.dead_letter_uri:
             extensions = delivery.error_extensions(plan.subscriber_uri, attempt)
-            dead = rebuilt(outgoing, add=extensions)
-            final, _, _ = await self._attempts(plan.delivery.dead_letter_uri, dead, seq, 0)
+            dead = outgoing.with_extensions(extensions)
+            trust = plan.delivery.dead_letter_ca_certs
+            final, _, _ = await self._attempts(plan.delivery.dead_letter_uri, trust, dead, seq, 0)
             outcome = "dead_lettered" if final.status and 200 <= final.status < 300 else "dropped"
             self.metrics.done(self.key, outcome)
         else:
@@ -152,13 +150,13 @@ class TriggerDispatcher:
         self._done(Done(self.key, seq))
 
     async def _attempts(
-        self, uri: str, event: BaseCloudEvent, seq: int, attempts: int
-    ) -> tuple[Attempt, BaseCloudEvent | None, int]:
+        self, uri: str, ca_certs: str, event: codec.Event, seq: int, attempts: int
+    ) -> tuple[Attempt, codec.Event | None, int]:
         """Send until delivered or out of retries; the last attempt, reply and count."""
         plan = self.plan.delivery
         while True:
             sent = await self.sender.send(
-                uri, event, timeout=plan.timeout, wire_format=plan.wire_format
+                uri, event, timeout=plan.timeout, wire_format=plan.wire_format, ca_certs=ca_certs
             )
             attempts += 1
             outcome = delivery.judge(sent.attempt, attempts, plan)
@@ -169,8 +167,8 @@ class TriggerDispatcher:
             await asyncio.sleep(delivery.wait(plan, attempts, sent.attempt, datetime.now(UTC)))
 
 
-def _ttl(event: BaseCloudEvent) -> int:
+def _ttl(event: codec.Event) -> int:
     try:
-        return int(event.get_extension(TTL))
+        return int(event.get_extension(TTL))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return 0

@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from unkai.events import http as ce_http
+from unkai.events import codec
+from unkai.events.http import InvalidEventError
 from unkai.platform.contracts import NamespacedName
 from unkai.platform.eventing.brokers import Brokers, TTLExhaustedError
 from unkai.platform.eventing.store import EventStoreError
@@ -78,9 +79,9 @@ class BrokerIngress:
         except UnicodeDecodeError:
             return Response(400, b"invalid CloudEvent: a header is not valid UTF-8\n")
         try:
-            _, events = ce_http.decode(fields, body)
+            _, events = codec.decode(fields, body)
             await self.brokers.accept(key, events)
-        except (ce_http.InvalidEventError, TTLExhaustedError) as error:
+        except (InvalidEventError, TTLExhaustedError) as error:
             self.brokers.metrics.refused.labels(*key, "400").inc()
             return Response(400, f"{error}\n".encode())
         except EventStoreError as error:

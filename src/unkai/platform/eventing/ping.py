@@ -23,10 +23,8 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from cloudevents.core.base import BaseCloudEvent
-from cloudevents.core.v1.event import CloudEvent
-
 from unkai.api.knative import cron
+from unkai.events import codec
 from unkai.platform.contracts import DeliveryPlan, NamespacedName, PingPlan
 from unkai.platform.eventing import delivery
 from unkai.platform.eventing.metrics import EventingMetrics
@@ -44,18 +42,18 @@ def next_tick(plan: PingPlan, now: datetime) -> datetime | None:
     return cron.parse(plan.schedule, timezone=plan.timezone).next_after(now)
 
 
-def ping_event(key: NamespacedName, plan: PingPlan, now: datetime) -> BaseCloudEvent:
-    attributes: dict[str, object] = {
+def ping_event(key: NamespacedName, plan: PingPlan, now: datetime) -> codec.Event:
+    attributes: dict[str, codec.Value] = {
         "type": EVENT_TYPE,
         "source": f"/apis/v1/namespaces/{key.namespace}/pingsources/{key.name}",
         "id": str(uuid.uuid4()),
         "specversion": "1.0",
-        "time": now,
+        "time": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         **dict(plan.extensions),
     }
     if plan.content_type:
         attributes["datacontenttype"] = plan.content_type
-    return CloudEvent(attributes, plan.data or None)
+    return codec.Event(attributes, plan.data or None)
 
 
 class PingScheduler:
@@ -102,8 +100,9 @@ class PingScheduler:
         attempts = 0
         while True:
             sent = await self.sender.send(
-                plan.sink_uri, event, timeout=SEND_POLICY.timeout, wire_format=None
-            )
+                plan.sink_uri, event, timeout=SEND_POLICY.timeout, wire_format=None,
+                ca_certs=plan.sink_ca_certs,
+            )  # fmt: skip
             attempts += 1
             outcome = delivery.judge(sent.attempt, attempts, SEND_POLICY)
             if outcome is delivery.Outcome.DELIVERED:

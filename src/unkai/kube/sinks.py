@@ -1,0 +1,53 @@
+"""``func.yaml``'s ``sink`` as the environment a Knative SinkBinding gives a function.
+
+``K_SINK`` is the sink's URL: a ``uri`` as written, or the ``status.address.url`` of the
+Broker or Service it names, read when the function is deployed (a SinkBinding keeps
+watching it; Unkai reads it again on every deploy, and brokers' and services' addresses
+do not change while they exist). ``K_CE_OVERRIDES`` is ``{"extensions": {...}}`` when
+the sink adds extensions, as Knative's ``ceOverrides``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import lightkube
+from lightkube.core.exceptions import ApiError
+
+from unkai.api import destinations
+from unkai.api.funcyaml import Sink
+from unkai.errors import TargetError
+from unkai.kube import client, eventing, kinds
+
+
+class SinkNotReadyError(TargetError):
+    """The Broker or Service ``sink`` names does not exist yet, or has no address."""
+
+
+def environment(api: lightkube.Client, sink: Sink, *, namespace: str) -> dict[str, str]:
+    """``K_SINK`` (and ``K_CE_OVERRIDES``) for a function whose func.yaml says ``sink``."""
+    destination = destinations.parse(sink.to)
+    url = destination.get("uri") or _address(api, destination["ref"], namespace=namespace)
+    env = {"K_SINK": url}
+    if sink.extensions:
+        env["K_CE_OVERRIDES"] = json.dumps({"extensions": sink.extensions}, sort_keys=True)
+    return env
+
+
+def _address(api: lightkube.Client, ref: dict[str, str], *, namespace: str) -> str:
+    kind = kinds.find(ref["apiVersion"], ref["kind"])
+    assert kind is not None, ref
+    name = ref["name"]
+    hint = f"`unkai broker create {name}`" if kind is kinds.BROKER else f"deploy {name} first"
+    try:
+        found = client.to_dict(api.get(kinds.resource(kind), name, namespace=namespace))
+    except ApiError as error:
+        if error.status.code != 404:
+            raise
+        raise SinkNotReadyError(
+            f"sink: {kind.kind} {name} does not exist in namespace {namespace}: {hint}"
+        ) from None
+    address = eventing.address(found)
+    if address is None:
+        raise SinkNotReadyError(f"sink: {kind.kind} {name} has no address yet (not Ready)")
+    return address
