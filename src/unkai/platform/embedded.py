@@ -21,6 +21,7 @@ commands can find it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import os
@@ -34,7 +35,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from unkai.api import kinds
-from unkai.platform import bundles, eventing, pods, state
+from unkai.api.knative.clusterconfig import ClusterConfig
+from unkai.platform import bundles, clustersettings, eventing, pods, state
 from unkai.platform.apiserver import ApiServer, knative_registry
 from unkai.platform.autoscaler import Autoscaler, AutoscalerConfig
 from unkai.platform.bundles import endpoint
@@ -155,6 +157,7 @@ class Platform:
         self.eventing: EventingControllers | None = None
         self.routes: dict[RouteKey, RoutingTable] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self.cluster = ClusterConfig()
         self._started_at = datetime.now(UTC)
         self._hold: int | None = None
         self._pods: pods.PodMirror | None = None
@@ -170,6 +173,12 @@ class Platform:
         await self.gateway.start(self.settings.host, self.settings.gateway_port, serve=False)
         await self.api.start()
         self._unloaded = await self._ready_routes()
+        settings_loaded = asyncio.Event()
+        follow_settings = functools.partial(
+            clustersettings.follow, self.api.service, self._configure, settings_loaded
+        )
+        self._tasks.append(supervise("cluster settings", follow_settings, forever=True))
+        await settings_loaded.wait()
         if self.autoscaler is not None and self.data_plane is not None:
             self._tasks.append(supervise("autoscaler", self.autoscaler.run))
             for kind in ("ConfigMap", "Secret"):
@@ -188,7 +197,7 @@ class Platform:
         self.controllers = ServingControllers(
             self.api.service,
             readiness=self.readiness,
-            network=Network(domain=self.settings.domain, port=self.gateway.port),
+            network=self._network(),
             program_route=self._program_route,
         )
         await self.controllers.start()
@@ -242,6 +251,26 @@ class Platform:
             await stopping.wait()
         finally:
             await self.stop()
+
+    def _configure(self, cluster: ClusterConfig) -> None:
+        """The ``knative-serving`` settings changed: routes are published by the new
+        network settings, revisions scaled by the new autoscaler settings (over the
+        ones ``unkai up`` was started with)."""
+        self.cluster = cluster
+        if self.controllers is not None:
+            self.controllers.configure(self._network())
+        if self.data_plane is not None:
+            try:
+                scaling = dataclasses.replace(self.settings.autoscaler, **cluster.autoscaler)
+            except ValueError as error:  # a combination only Unkai's own checks refuse
+                log.warning("config-autoscaler not applied: %s", error)
+            else:
+                self.data_plane.configure(scaling)
+
+    def _network(self) -> Network:
+        return Network(
+            domain=self.settings.domain, port=self.gateway.port, config=self.cluster.network
+        )
 
     def _revision_changed(self, key: RevisionKey) -> None:
         if self.controllers is not None:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from unkai.api import kinds, knative
+from unkai.api.knative import clusterconfig
 from unkai.api.yamlsource import Problem
 from unkai.platform.apiserver.types import Column, Object, Registry, ResourceType
 
@@ -190,4 +191,4 @@ def knative_registry() -> Registry:
             default=definition.default,
             validate=definition.validate,
         )
-    return registry
+    return registry.with_admission(kinds.CONFIG_MAP.group_resource, validate=clusterconfig.validate)

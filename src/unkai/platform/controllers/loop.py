@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -38,7 +38,8 @@ from unkai.platform.controllers.configuration import reconcile_configuration, re
 from unkai.platform.controllers.reconciling import MANAGER, Key, ReconcileLoop, utc_now
 from unkai.platform.controllers.retry import RESYNC_SECONDS
 from unkai.platform.controllers.revision import reconcile_revision
-from unkai.platform.controllers.route import Network, reconcile_route
+from unkai.platform.controllers.rollout import Timing
+from unkai.platform.controllers.route import Network, RolloutKey, reconcile_route
 from unkai.platform.controllers.service import reconcile_service
 from unkai.platform.supervision import supervise
 
@@ -75,6 +76,8 @@ class ServingControllers(ReconcileLoop):
         self.network = network
         self.program_route = program_route
         self.programmed: dict[RouteKey, RoutingTable] = {}
+        self._timings: dict[RouteKey, Mapping[RolloutKey, Timing]] = {}
+        self._steps: dict[RouteKey, asyncio.TimerHandle] = {}
         self._reconcilers = {
             SERVICES: self._service,
             CONFIGURATIONS: self._configuration,
@@ -85,6 +88,19 @@ class ServingControllers(ReconcileLoop):
     async def start(self) -> None:
         await super().start()
         self._tasks.append(supervise("event-expiry", self._expire_events))
+
+    def configure(self, network: Network) -> None:
+        """New ``config-network`` settings: every Route is published by them from now."""
+        if network == self.network:
+            return
+        self.network = network
+        for namespace, name in self.cache.keys(ROUTES):
+            self._enqueue((ROUTES, namespace, name))
+
+    async def stop(self) -> None:
+        for handle in self._steps.values():
+            handle.cancel()
+        await super().stop()
 
     def revision_changed(self, namespace: str, name: str) -> None:
         """The data plane's answer for this revision changed: reconcile it."""
@@ -192,6 +208,7 @@ class ServingControllers(ReconcileLoop):
         if route is None or route["metadata"].get("deletionTimestamp"):
             if self.programmed.pop(key, None) is not None:
                 self.program_route(key, None)
+            self._timings.pop(key, None)
             return
         decision = reconcile_route(
             route,
@@ -200,12 +217,24 @@ class ServingControllers(ReconcileLoop):
             network=self.network,
             programmed=self.programmed.get(key),
             now=self.clock(),
+            timings=self._timings.get(key),
         )
+        self._timings[key] = decision.timings
+        self._step_at(key, decision.next_step)
         if decision.table is not None and self.programmed.get(key) != decision.table:
             self.programmed[key] = decision.table
             self.program_route(key, decision.table)
             self._enqueue((ROUTES, namespace, name))  # IngressReady follows the programming
         await self._write_status(ROUTES, route, decision.status)
+
+    def _step_at(self, key: RouteKey, moment: float | None) -> None:
+        """Reconcile the Route again when its next rollout step is due."""
+        if (handle := self._steps.pop(key, None)) is not None:
+            handle.cancel()
+        if moment is not None:
+            delay = max(0.0, moment - self.clock().timestamp())
+            item = (ROUTES, *key)
+            self._steps[key] = asyncio.get_running_loop().call_later(delay, self._enqueue, item)
 
 
 def _serves(table: RoutingTable, revision: str) -> bool:

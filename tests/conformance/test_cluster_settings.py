@@ -1,0 +1,78 @@
+"""Cluster settings the Knative way: the ``knative-serving`` ConfigMaps on a real
+``unkai up``, changed through the API as ``kubectl edit`` would, taking effect at once.
+
+Aspects: ``config-network``'s ``domain-template`` renames a running Service's URL and
+the gateway answers at the new host (and the old one again once the map is deleted);
+``config-autoscaler``'s ``min-scale`` keeps that many instances of every revision (and
+an idle one goes back to zero once the map is gone); a
+value Knative's webhook refuses is refused with its message and the field.
+"""
+
+import pytest
+from lightkube import ApiError
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import ConfigMap, Namespace
+
+from tests.conformance.conftest import Conformance, until
+from unkai.kube import kinds
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def settings(live: Conformance) -> Conformance:
+    """The live platform with namespace ``knative-serving`` and a Service serving."""
+    live.client().create(Namespace(metadata=ObjectMeta(name="knative-serving")))
+    live.service_with("settings")
+    live.ready("settings")
+    return live
+
+
+def put(live: Conformance, name: str, data: dict[str, str]) -> None:
+    meta = ObjectMeta(name=name, namespace="knative-serving")
+    live.client().apply(ConfigMap(metadata=meta, data=data), force=True)
+
+
+def drop(live: Conformance, name: str) -> None:
+    live.client().delete(ConfigMap, name, namespace="knative-serving")
+
+
+def test_domain_template_renames_urls_and_the_gateway_follows(settings: Conformance) -> None:
+    port = settings.platform.gateway.port
+    put(settings, "config-network", {"domain-template": "{{.Name}}-{{.Namespace}}.{{.Domain}}"})
+    renamed = f"http://settings-default.localhost:{port}"
+    settings.wait_for("settings", lambda svc: svc["status"].get("url") == renamed)
+    with settings.http() as http:
+        until(
+            lambda: http.get("/", headers={"Host": "settings-default.localhost"}).status_code
+            == 200,
+            timeout=30, what="the gateway serves the templated host",
+        )  # fmt: skip
+        assert http.get("/", headers={"Host": "settings.default.localhost"}).status_code == 404
+
+    drop(settings, "config-network")
+    original = f"http://settings.default.localhost:{port}"
+    settings.wait_for("settings", lambda svc: svc["status"].get("url") == original)
+    until(lambda: settings.get("settings").status_code == 200, timeout=30, what="old host back")
+
+
+def test_autoscaler_min_scale_keeps_instances(settings: Conformance) -> None:
+    def replicas(count: int) -> bool:
+        revision = settings.service("settings-00001", kinds.REVISION)
+        return revision.get("status", {}).get("actualReplicas") == count
+
+    put(settings, "config-autoscaler", {"min-scale": "2"})
+    until(lambda: replicas(2), timeout=60, what="two instances under min-scale 2")
+    drop(settings, "config-autoscaler")
+    until(lambda: replicas(0), timeout=60, what="idle again, scaled to zero")
+
+
+def test_a_bad_value_is_refused_with_knatives_message(settings: Conformance) -> None:
+    with pytest.raises(ApiError) as refused:
+        put(settings, "config-network", {"rollout-duration": "-1"})
+    status = refused.value.status
+    assert status.code == 422
+    assert status.message is not None
+    assert status.message.endswith(
+        "data.rollout-duration: rollout-duration must be a positive integer, but was -1"
+    )
