@@ -5,7 +5,8 @@ Aspects: ``config-network``'s ``domain-template`` renames a running Service's UR
 the gateway answers at the new host (and the old one again once the map is deleted);
 ``config-autoscaler``'s ``min-scale`` keeps that many instances of every revision (and
 an idle one goes back to zero once the map is gone); a
-value Knative's webhook refuses is refused with its message and the field.
+value Knative's webhook refuses is refused with its message and the field. (The same
+platform also shows the creator and lastModifier annotations naming the token's user.)
 """
 
 import pytest
@@ -76,3 +77,9 @@ def test_a_bad_value_is_refused_with_knatives_message(settings: Conformance) -> 
     assert status.message.endswith(
         "data.rollout-duration: rollout-duration must be a positive integer, but was -1"
     )
+
+
+def test_creator_and_last_modifier_name_the_tokens_user(settings: Conformance) -> None:
+    annotations = settings.service("settings")["metadata"]["annotations"]
+    assert annotations["serving.knative.dev/creator"] == "unkai:admin"
+    assert annotations["serving.knative.dev/lastModifier"] == "unkai:admin"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from unkai.api.knative import userinfo
 from unkai.api.yamlsource import Problem
 from unkai.platform.apiserver import errors, objectmeta
 from unkai.platform.apiserver.types import Object, ResourceType
@@ -96,6 +97,7 @@ def admit(rt: ResourceType, obj: Object, old: Object | None) -> Object:
     Metadata comes first so that defaulters and validators may rely on its shape."""
     _refuse(rt, obj, objectmeta.problems(rt, obj["metadata"]))
     obj = rt.default(obj)
+    _refuse(rt, obj, userinfo.stamp(rt.group_resource, obj, old))
     _refuse(rt, obj, rt.validate(obj, old))
     return obj
 
