@@ -33,14 +33,15 @@ class Conformance(LivePlatform):
         self.client().apply(kinds.resource(kind).from_dict(obj), force=True)
 
     def service_with(self, name: str, container: dict[str, Any] | None = None, *,
-                     annotations: dict[str, str] | None = None, **spec: Any) -> None:  # fmt: skip
+                     annotations: dict[str, str] | None = None,
+                     labels: dict[str, str] | None = None, **spec: Any) -> None:  # fmt: skip
         """Apply Service ``name`` running the runtime function, with these container and
-        revision spec fields and template annotations."""
+        revision spec fields and template annotations, and the Service's ``labels``."""
         digest = self.platform.bundles.put(bundles.pack(RUNTIME))
         image = bundles.format_reference(namespace="default", name=name, digest=digest)
         self.apply({
             "apiVersion": "serving.knative.dev/v1", "kind": "Service",
-            "metadata": {"name": name},
+            "metadata": {"name": name, "labels": labels or {}},
             "spec": {"template": {
                 "metadata": {"annotations": annotations or {}},
                 "spec": {"containers": [{"image": image, **(container or {})}], **spec},

@@ -52,6 +52,7 @@ from unkai.platform.controllers.loop import REVISIONS, ROUTES, ServingController
 from unkai.platform.controllers.route import Network
 from unkai.platform.dataplane import DataPlane
 from unkai.platform.gateway import Gateway, GatewayConfig, limits
+from unkai.platform.gateway.internal import InternalListener
 from unkai.platform.runners import ContainerRunner, LogFiles, Mode, ProcessRunner
 from unkai.platform.runners.images import ImageRunner
 from unkai.platform.runners.sources import Kind
@@ -111,6 +112,7 @@ class Platform:
             gateway_host=settings.host,
             gateway_port=lambda: self.gateway.port,
             registry=self.registry,
+            internal_port=lambda: self.internal.port,
         )
         self.gateway = Gateway(
             GatewayConfig(domain=settings.domain, max_connections=max_connections),
@@ -119,6 +121,7 @@ class Platform:
             meter=self.autoscaler.meter if self.autoscaler else None,
             local_app=ingress,
         )
+        self.internal = InternalListener(self.gateway)  # callers inside: cluster-local
         self.bundles = bundles.BundleStore(self.files.root / "bundles")
         self.logs = LogFiles(self.files.root / "logs")
         self.api = ApiServer(
@@ -171,6 +174,7 @@ class Platform:
         self.bundles.clean()
         self._started_at = datetime.now(UTC).replace(microsecond=0)
         await self.gateway.start(self.settings.host, self.settings.gateway_port, serve=False)
+        await self.internal.start()
         await self.api.start()
         self._unloaded = await self._ready_routes()
         settings_loaded = asyncio.Event()
@@ -232,6 +236,7 @@ class Platform:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.data_plane is not None:
             await self.data_plane.close()
+        await self.internal.stop()
         await self.gateway.stop()
         await self.api.stop()
         self.files.clear_running(os.getpid())

@@ -18,7 +18,12 @@ from datetime import datetime
 from unkai.api import kinds
 from unkai.api.knative.clusterconfig import NetworkConfig
 from unkai.api.knative.durations import parse_go_duration
-from unkai.api.knative.metadata import CONFIGURATION_LABEL, ROLLOUT_DURATION_ANNOTATION
+from unkai.api.knative.metadata import (
+    CLUSTER_LOCAL,
+    CONFIGURATION_LABEL,
+    ROLLOUT_DURATION_ANNOTATION,
+    VISIBILITY_LABEL,
+)
 from unkai.api.knative.types import Configuration, Revision, Route, RouteStatus, TrafficTarget
 from unkai.api.objects import Condition as StoredCondition
 from unkai.errors import UserError
@@ -26,6 +31,7 @@ from unkai.platform.contracts import RoutingTable, Status
 from unkai.platform.controllers import conditions, objects, rollout
 from unkai.platform.controllers.conditions import Condition
 
+CLUSTER_DOMAIN = "svc.cluster.local"
 RolloutKey = tuple[str, str]
 """A configuration target of a Route: its tag (``""`` for none) and configuration."""
 ROLLOUT_IN_PROGRESS = "RolloutInProgress"
@@ -39,7 +45,9 @@ REVISION_MISSING = "RevisionMissing"
 @dataclass(frozen=True)
 class Network:
     """Where routes are published: ``http://{host}[:port]``, the host made by
-    ``config-network``'s templates (``{name}.{namespace}.{domain}`` by default)."""
+    ``config-network``'s templates (``{name}.{namespace}.{domain}`` by default), or
+    ``http://{name}.{namespace}.svc.cluster.local`` for a cluster-local Route (reached
+    through the gateway's internal listener, whatever its port)."""
 
     domain: str = "localhost"
     port: int = 80
@@ -52,13 +60,30 @@ class Network:
         name = objects.name(route)
         if tag:
             name = self.config.tag_template.render({"Name": name, "Tag": tag})
+        if cluster_local(route):
+            return f"{name}.{objects.namespace(route)}.{CLUSTER_DOMAIN}"
         values = {"Name": name, "Namespace": objects.namespace(route), "Domain": self.domain}
         return self.config.domain_template.render(
             values, annotations=metadata.get("annotations"), labels=metadata.get("labels")
         )
 
     def url(self, host: str) -> str:
-        return f"http://{host}" if self.port == 80 else f"http://{host}:{self.port}"
+        if self.port == 80 or host.endswith("." + CLUSTER_DOMAIN):
+            return f"http://{host}"
+        return f"http://{host}:{self.port}"
+
+
+def cluster_local(route: Route) -> bool:
+    """``networking.knative.dev/visibility: cluster-local`` (a Service's label is its
+    Route's too)."""
+    return (route["metadata"].get("labels") or {}).get(VISIBILITY_LABEL) == CLUSTER_LOCAL
+
+
+def internal_names(route: Route) -> tuple[str, ...]:
+    """The names a Route answers to inside the platform besides its host, as its
+    Kubernetes Service would: ``{name}.{namespace}.svc.cluster.local`` and ``….svc``."""
+    short = f"{objects.name(route)}.{objects.namespace(route)}.svc"
+    return (short,) if cluster_local(route) else (f"{short}.cluster.local", short)
 
 
 @dataclass(frozen=True)
@@ -237,7 +262,13 @@ def _table(
             shares[revision] = shares.get(revision, 0) + percent
         if tag := target.get("tag"):
             tags[network.host(route, tag)] = revision
-    return RoutingTable(host=host, split=tuple(shares.items()), tags=tags)
+    return RoutingTable(
+        host=host,
+        split=tuple(shares.items()),
+        tags=tags,
+        aliases=internal_names(route),
+        public=not cluster_local(route),
+    )
 
 
 _UNKNOWN = Condition(conditions.READY, "Unknown")

@@ -1,0 +1,46 @@
+"""``networking.knative.dev/visibility: cluster-local`` on a real ``unkai up``.
+
+Aspects: a cluster-local Service's URL is ``http://{name}.{ns}.svc.cluster.local``; the
+public listener answers 404 for it by any name, while the internal listener (callers
+inside the platform) serves it at its ``.svc.cluster.local`` and ``.svc`` names; a
+public Service answers on both, by its cluster-local names only inside.
+"""
+
+import httpx2
+import pytest
+
+from tests.conformance.conftest import Conformance
+
+pytestmark = pytest.mark.slow
+LOCAL = {"networking.knative.dev/visibility": "cluster-local"}
+
+
+def status(live: Conformance, port: int, host: str) -> int:
+    with httpx2.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+        return http.get("/", headers={"Host": host}).status_code
+
+
+def test_cluster_local_service_answers_inside_only(live: Conformance) -> None:
+    live.service_with("hidden", labels=LOCAL)
+    ready = live.ready("hidden")
+    assert ready["status"]["url"] == "http://hidden.default.svc.cluster.local"
+    assert ready["status"]["address"]["url"] == "http://hidden.default.svc.cluster.local"
+    public, inside = live.platform.gateway.port, live.platform.internal.port
+    for host in (
+        "hidden.default.svc.cluster.local",
+        "hidden.default.svc",
+        "hidden.default.localhost",
+    ):
+        assert status(live, public, host) == 404, host
+    assert status(live, inside, "hidden.default.svc.cluster.local") == 200
+    assert status(live, inside, "hidden.default.svc") == 200
+
+
+def test_public_service_has_cluster_local_names_inside(live: Conformance) -> None:
+    live.service_with("open")
+    live.ready("open")
+    public, inside = live.platform.gateway.port, live.platform.internal.port
+    assert status(live, public, "open.default.localhost") == 200
+    assert status(live, public, "open.default.svc.cluster.local") == 404
+    assert status(live, inside, "open.default.svc.cluster.local") == 200
+    assert status(live, inside, "open.default.localhost") == 200
