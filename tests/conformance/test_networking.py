@@ -1,15 +1,19 @@
-"""``networking.knative.dev/visibility: cluster-local`` on a real ``unkai up``.
+"""Networking on a real ``unkai up``: cluster-local visibility and DomainMapping.
 
 Aspects: a cluster-local Service's URL is ``http://{name}.{ns}.svc.cluster.local``; the
 public listener answers 404 for it by any name, while the internal listener (callers
 inside the platform) serves it at its ``.svc.cluster.local`` and ``.svc`` names; a
-public Service answers on both, by its cluster-local names only inside.
+public Service answers on both, by its cluster-local names only inside; a DomainMapping
+(Knative's ``TestDomainMapping``) serves a custom host with its Service's traffic on the
+public listener, becomes Ready, and stops serving it once deleted.
 """
 
 import httpx2
 import pytest
 
-from tests.conformance.conftest import Conformance
+from tests.conformance.conftest import Conformance, is_ready, until
+from unkai.api.kinds import DOMAIN_MAPPING
+from unkai.kube.kinds import resource
 
 pytestmark = pytest.mark.slow
 LOCAL = {"networking.knative.dev/visibility": "cluster-local"}
@@ -44,3 +48,23 @@ def test_public_service_has_cluster_local_names_inside(live: Conformance) -> Non
     assert status(live, public, "open.default.svc.cluster.local") == 404
     assert status(live, inside, "open.default.svc.cluster.local") == 200
     assert status(live, inside, "open.default.localhost") == 200
+
+
+def test_domain_mapping(live: Conformance) -> None:
+    live.service_with("mapped")
+    live.ready("mapped")
+    live.apply({
+        "apiVersion": "serving.knative.dev/v1beta1", "kind": "DomainMapping",
+        "metadata": {"name": "www.example.com"},
+        "spec": {"ref": {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
+                         "name": "mapped"}},
+    })  # fmt: skip
+    port = live.platform.gateway.port
+    mapping = live.wait_for("www.example.com", is_ready, kind=DOMAIN_MAPPING, timeout=60)
+    assert mapping["status"]["url"] == f"http://www.example.com:{port}"
+    assert status(live, port, "www.example.com") == 200
+    listed = live.kubectl("get", "domainmappings", "-n", "default")  # v1beta1 beside v1
+    assert listed.returncode == 0, listed.stderr
+    assert "www.example.com" in listed.stdout
+    live.client().delete(resource(DOMAIN_MAPPING), "www.example.com", namespace="default")
+    until(lambda: status(live, port, "www.example.com") == 404, timeout=30, what="unmapped")
