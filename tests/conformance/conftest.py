@@ -37,8 +37,7 @@ class Conformance(LivePlatform):
                      labels: dict[str, str] | None = None, **spec: Any) -> None:  # fmt: skip
         """Apply Service ``name`` running the runtime function, with these container and
         revision spec fields and template annotations, and the Service's ``labels``."""
-        digest = self.platform.bundles.put(bundles.pack(RUNTIME))
-        image = bundles.format_reference(namespace="default", name=name, digest=digest)
+        image = self.image(name)
         self.apply({
             "apiVersion": "serving.knative.dev/v1", "kind": "Service",
             "metadata": {"name": name, "labels": labels or {}},
@@ -47,6 +46,11 @@ class Conformance(LivePlatform):
                 "spec": {"containers": [{"image": image, **(container or {})}], **spec},
             }},
         })  # fmt: skip
+
+    def image(self, name: str) -> str:
+        """The runtime function's bundle, as the image of a revision of ``name``."""
+        digest = self.platform.bundles.put(bundles.pack(RUNTIME))
+        return bundles.format_reference(namespace="default", name=name, digest=digest)
 
     def condition(
         self, name: str, kind: kinds.Kind, type_: str, check: Callable[[dict[str, Any]], bool]
