@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 
-from unkai.api.knative import clusterconfig
+from tests.api.manifests import admit, service
+from unkai.api.knative import KINDS, clusterconfig
 
 
 def config_map(name: str, data: dict[str, str], namespace: str = "knative-serving") -> Any:
@@ -65,9 +66,17 @@ def refused(name: str, data: dict[str, str]) -> list[tuple[str, str]]:
         ("config-gc", {"max-non-active-revisions": "5"},
          [("data.max-non-active-revisions", '"5" is not supported by unkai up: unkai up keeps'
            " every revision (no revision garbage collection yet)")]),
-        ("config-defaults", {"revision-timeout-seconds": "120"},
-         [("data.revision-timeout-seconds", '"120" is not supported by unkai up: unkai up'
-           " applies Knative's default for it, which cannot be changed yet")]),
+        ("config-defaults", {"revision-timeout-seconds": "900"},
+         [("data.max-revision-timeout-seconds", "revision-timeout-seconds (900) cannot be"
+           " greater than max-revision-timeout-seconds (600)")]),
+        ("config-defaults",
+         {"container-concurrency": "50", "container-concurrency-max-limit": "10"},
+         [("data.container-concurrency", "expected 0 <= 50 <= 10")]),
+        ("config-defaults", {"revision-cpu-limit": "1"},
+         [("data.revision-cpu-limit", '"1" is not supported by unkai up: unkai up\'s admission'
+           " applies Knative's default here and cannot change it yet")]),
+        ("config-defaults", {"revision-timeout-seconds": "0"},
+         [("data.revision-timeout-seconds", "expected 1 <= 0 <= 2147483647")]),
     ],
 )  # fmt: skip
 def test_admission_refuses_what_knative_refuses_or_unkai_cannot_honour(
@@ -85,7 +94,9 @@ def test_admission_refuses_what_knative_refuses_or_unkai_cannot_honour(
                                "container-concurrency-target-percentage": "0.5"}),
         ("config-features", {"kubernetes.podspec-fieldref": "Enabled", "_example": "anything"}),
         ("config-gc", {"max-non-active-revisions": "1000", "retain-since-create-time": "48h"}),
-        ("config-defaults", {"revision-timeout-seconds": "300"}),
+        ("config-defaults", {"revision-timeout-seconds": "900",
+                             "max-revision-timeout-seconds": "1200",
+                             "container-name-template": "user-container"}),
     ],
 )  # fmt: skip
 def test_admission_takes_values_knative_takes_and_unkai_honours(
@@ -144,3 +155,22 @@ def test_unsupported_template_actions_are_refused_by_name() -> None:
     [(field, message)] = refused("config-network", {"tag-template": "{{if .Tag}}x{{end}}"})
     assert field == "data.tag-template"
     assert "{{if .Tag}} is not supported by unkai up" in message
+
+
+def test_config_defaults_reach_revision_defaulting_and_bounds() -> None:
+    settings, problems = clusterconfig.defaults(
+        {"revision-timeout-seconds": "900", "max-revision-timeout-seconds": "1200",
+         "container-concurrency": "7"}
+    )  # fmt: skip
+    assert problems == []
+    kind = KINDS[("serving.knative.dev", "v1", "services")]
+    default = clusterconfig.admitting(kind.default, lambda: settings)
+    spec = default(service())["spec"]["template"]["spec"]
+    assert (spec["timeoutSeconds"], spec["containerConcurrency"]) == (900, 7)
+    long = service()
+    long["spec"]["template"]["spec"]["timeoutSeconds"] = 1000
+    validate = clusterconfig.admitting(kind.validate, lambda: settings)
+    assert validate(default(long), None) == []
+    assert admit(long) == [  # outside admission: Knative's defaults
+        ("spec.template.spec.timeoutSeconds", "expected 1 <= 1000 <= 600")
+    ]

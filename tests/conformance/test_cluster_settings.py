@@ -4,9 +4,10 @@
 Aspects: ``config-network``'s ``domain-template`` renames a running Service's URL and
 the gateway answers at the new host (and the old one again once the map is deleted);
 ``config-autoscaler``'s ``min-scale`` keeps that many instances of every revision (and
-an idle one goes back to zero once the map is gone); a
-value Knative's webhook refuses is refused with its message and the field. (The same
-platform also shows the creator and lastModifier annotations naming the token's user.)
+an idle one goes back to zero once the map is gone); ``config-defaults`` changes what
+admission fills in; a value Knative's webhook refuses is refused with its message and
+the field. (The same platform also shows the creator and lastModifier annotations
+naming the token's user.)
 """
 
 import pytest
@@ -83,3 +84,22 @@ def test_creator_and_last_modifier_name_the_tokens_user(settings: Conformance) -
     annotations = settings.service("settings")["metadata"]["annotations"]
     assert annotations["serving.knative.dev/creator"] == "unkai:admin"
     assert annotations["serving.knative.dev/lastModifier"] == "unkai:admin"
+
+
+def test_config_defaults_set_what_admission_fills_in(settings: Conformance) -> None:
+    manifest = {
+        "apiVersion": "serving.knative.dev/v1", "kind": "Service",
+        "metadata": {"name": "defaulted", "namespace": "default"},
+        "spec": {"template": {"spec": {"containers": [{"image": settings.image("defaulted")}]}}},
+    }  # fmt: skip
+
+    def defaulted_timeout() -> int:
+        created = settings.client().create(
+            kinds.resource(kinds.SERVICE).from_dict(manifest), dry_run=True
+        )
+        return int(created.to_dict()["spec"]["template"]["spec"]["timeoutSeconds"])
+
+    put(settings, "config-defaults", {"revision-timeout-seconds": "120"})
+    until(lambda: defaulted_timeout() == 120, timeout=30, what="the new default applies")
+    drop(settings, "config-defaults")
+    until(lambda: defaulted_timeout() == 300, timeout=30, what="Knative's default again")

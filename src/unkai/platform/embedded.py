@@ -92,6 +92,7 @@ class Platform:
 
     def __init__(self, settings: Settings, *, readiness: RevisionReadiness | None = None) -> None:
         self.settings = settings
+        self.cluster = ClusterConfig()  # the knative-serving ConfigMaps' settings
         self.files = state.PlatformDir.under(settings.data_dir)
         self.registry = CollectorRegistry()
         self.autoscaler = (
@@ -129,7 +130,7 @@ class Platform:
             token=self.files.token(),
             host=settings.host,
             port=settings.api_port,
-            registry=knative_registry(),
+            registry=knative_registry(lambda: self.cluster.defaults),
             metrics=self.registry,
             extra_routes=[*endpoint.routes(self.bundles), *pods.log_routes(self._instance_log)],
         )
@@ -160,7 +161,6 @@ class Platform:
         self.eventing: EventingControllers | None = None
         self.routes: dict[RouteKey, RoutingTable] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self.cluster = ClusterConfig()
         self._started_at = datetime.now(UTC)
         self._hold: int | None = None
         self._pods: pods.PodMirror | None = None

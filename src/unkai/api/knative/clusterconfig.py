@@ -16,13 +16,16 @@ What each map does here (docs/knative-compat.md has the table):
 * ``config-autoscaler``: every KPA setting is honoured; an HPA class and a changed
   ``activator-capacity`` are refused (there is no HPA, and the activator has no
   capacity limit to set).
-* ``config-defaults``, ``config-features``, ``config-gc``: validated; a value that differs
-  from what ``unkai up`` does is refused with the reason, never stored and ignored.
+* ``config-defaults``: the revision timeout and concurrency defaults and limits are
+  honoured by admission (through :data:`ADMISSION_DEFAULTS`).
+* ``config-features``, ``config-gc``: validated; a value that differs from what
+  ``unkai up`` does is refused with the reason, never stored and ignored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -73,11 +76,32 @@ class NetworkConfig:
 
 
 @dataclass(frozen=True)
+class DefaultsConfig:
+    """``config-defaults``: what admission fills in and the bounds it checks against."""
+
+    revision_timeout_seconds: int = 300
+    max_revision_timeout_seconds: int = 600
+    container_concurrency: int = 0
+    container_concurrency_max_limit: int = 1000
+
+
+ADMISSION_DEFAULTS: ContextVar[DefaultsConfig] = ContextVar(
+    "unkai_admission_defaults",
+    default=DefaultsConfig(),  # noqa: B039 (frozen: shared safely)
+)
+"""The ``config-defaults`` in force for the admission being run: as Knative's webhook
+reads its config from the request's context, the API server's admission sets this
+around each call (:func:`admitting`) and the defaulters and validators of
+:mod:`.revision` read it; outside admission it holds Knative's defaults."""
+
+
+@dataclass(frozen=True)
 class ClusterConfig:
     """Everything the platform's parts take from the ``knative-serving`` ConfigMaps."""
 
     network: NetworkConfig = field(default_factory=NetworkConfig)
     autoscaler: AutoscalerOverrides = field(default_factory=dict)
+    defaults: DefaultsConfig = field(default_factory=DefaultsConfig)
 
 
 class _Reader:
@@ -335,13 +359,28 @@ def _dur(seconds: float) -> str:
 
 # -- config-defaults, config-features, config-gc -------------------------------------------
 
-_DEFAULTS_INTS = {
-    "revision-timeout-seconds": 300,
-    "max-revision-timeout-seconds": 600,
-    "container-concurrency": 0,
-    "container-concurrency-max-limit": 1000,
-}
-_DEFAULTS_WHY = "unkai up applies Knative's default for it, which cannot be changed yet"
+_DEFAULTS_KEYS = (
+    "revision-timeout-seconds",
+    "max-revision-timeout-seconds",
+    "container-concurrency",
+    "container-concurrency-max-limit",
+)
+MAX_INT32 = 2**31 - 1
+_DEFAULTS_FIXED = {  # keys admission does not read yet, and the only value it takes
+    "container-name-template": "user-container",
+    "allow-container-concurrency-zero": "true",
+    "enable-service-links": "false",
+    **dict.fromkeys(
+        (
+            "revision-response-start-timeout-seconds", "revision-idle-timeout-seconds",
+            "init-container-name-template", "revision-cpu-request", "revision-memory-request",
+            "revision-ephemeral-storage-request", "revision-cpu-limit", "revision-memory-limit",
+            "revision-ephemeral-storage-limit",
+        ),
+        "",
+    ),
+}  # fmt: skip
+_DEFAULTS_WHY = "unkai up's admission applies Knative's default here and cannot change it yet"
 
 FEATURES_HERE = {
     "multi-container": "disabled",
@@ -379,13 +418,31 @@ _GC_DEFAULTS = {
 }
 
 
-def defaults(data: Mapping[str, str]) -> list[Problem]:
+def defaults(data: Mapping[str, str]) -> tuple[DefaultsConfig, list[Problem]]:
+    """The defaults the map gives, checked as Knative's ``NewDefaultsConfigFromMap``."""
     reader = _Reader(data)
-    for key, knative in _DEFAULTS_INTS.items():
-        value = reader.value(key, _go_int_syntax)
-        if value is not None and value != knative:
-            reader.bad(key, f'"{data[key]}" is not supported by unkai up: {_DEFAULTS_WHY}')
-    return reader.problems
+    given = {key: reader.value(key, _go_int_syntax) for key in _DEFAULTS_KEYS}
+    result = DefaultsConfig(
+        **{key.replace("-", "_"): value for key, value in given.items() if value is not None}
+    )
+    timeout, ceiling = result.revision_timeout_seconds, result.max_revision_timeout_seconds
+    concurrency, limit = result.container_concurrency, result.container_concurrency_max_limit
+    rules = [
+        ("revision-timeout-seconds", timeout < 1, f"expected 1 <= {timeout} <= {MAX_INT32}"),
+        ("max-revision-timeout-seconds", timeout > ceiling,
+         f"revision-timeout-seconds ({timeout}) cannot be greater than"
+         f" max-revision-timeout-seconds ({ceiling})"),
+        ("container-concurrency-max-limit", limit < 1, f"expected 1 <= {limit} <= {MAX_INT32}"),
+        ("container-concurrency", not 0 <= concurrency <= limit,
+         f"expected 0 <= {concurrency} <= {limit}"),
+    ]  # fmt: skip
+    if not reader.problems:
+        for key, broken, message in rules:
+            if broken:
+                reader.bad(key, message)
+    for key, allowed in _DEFAULTS_FIXED.items():
+        reader.fixed(key, allowed, _DEFAULTS_WHY, same=_lower)
+    return result, reader.problems
 
 
 def features(data: Mapping[str, str]) -> list[Problem]:
@@ -422,7 +479,7 @@ def gc(data: Mapping[str, str]) -> list[Problem]:
 _CHECKS: dict[str, Callable[[Mapping[str, str]], list[Problem]]] = {
     NETWORK: lambda data: network(data)[1],
     AUTOSCALER: lambda data: autoscaler(data)[1],
-    DEFAULTS: defaults,
+    DEFAULTS: lambda data: defaults(data)[1],
     FEATURES: features,
     GC: gc,
 }
@@ -452,4 +509,24 @@ def read(maps: Mapping[str, Mapping[str, str]]) -> tuple[ClusterConfig, list[Pro
     if found:
         problems += [Problem((AUTOSCALER, *p.path), p.message) for p in found]
         scaling = {}
-    return ClusterConfig(network=net, autoscaler=scaling), problems
+    admission, found = defaults(maps.get(DEFAULTS, {}))
+    if found:
+        problems += [Problem((DEFAULTS, *p.path), p.message) for p in found]
+        admission = DefaultsConfig()
+    return ClusterConfig(network=net, autoscaler=scaling, defaults=admission), problems
+
+
+def admitting(
+    hook: Callable[..., Any], settings: Callable[[], DefaultsConfig]
+) -> Callable[..., Any]:
+    """``hook`` (a defaulter or validator) run with ``settings()`` as
+    :data:`ADMISSION_DEFAULTS`."""
+
+    def run(*args: Any) -> Any:
+        token = ADMISSION_DEFAULTS.set(settings())
+        try:
+            return hook(*args)
+        finally:
+            ADMISSION_DEFAULTS.reset(token)
+
+    return run

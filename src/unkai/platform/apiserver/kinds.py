@@ -182,13 +182,16 @@ def standard_registry() -> Registry:
     return Registry((*CORE, *(knative_type(definition) for definition in knative.KINDS.values())))
 
 
-def knative_registry() -> Registry:
-    """The served kinds with Knative's defaulting and validation plugged in."""
+def knative_registry(
+    defaults: Callable[[], clusterconfig.DefaultsConfig] = clusterconfig.DefaultsConfig,
+) -> Registry:
+    """The served kinds with Knative's defaulting and validation plugged in, run with
+    the ``config-defaults`` that ``defaults()`` gives at the time."""
     registry = standard_registry()
     for definition in knative.KINDS.values():
         registry = registry.with_admission(
             definition.identity.group_resource,
-            default=definition.default,
-            validate=definition.validate,
+            default=clusterconfig.admitting(definition.default, defaults),
+            validate=clusterconfig.admitting(definition.validate, defaults),
         )
     return registry.with_admission(kinds.CONFIG_MAP.group_resource, validate=clusterconfig.validate)
