@@ -17,6 +17,17 @@ from unkai.kube.kinds import resource
 
 pytestmark = pytest.mark.slow
 LOCAL = {"networking.knative.dev/visibility": "cluster-local"}
+DOMAIN_MAPPING_YAML = """
+apiVersion: serving.knative.dev/v1beta1
+kind: DomainMapping
+metadata:
+  name: www.example.com
+spec:
+  ref:
+    apiVersion: serving.knative.dev/v1
+    kind: Service
+    name: mapped
+"""
 
 
 def status(live: Conformance, port: int, host: str) -> int:
@@ -53,12 +64,8 @@ def test_public_service_has_cluster_local_names_inside(live: Conformance) -> Non
 def test_domain_mapping(live: Conformance) -> None:
     live.service_with("mapped")
     live.ready("mapped")
-    live.apply({
-        "apiVersion": "serving.knative.dev/v1beta1", "kind": "DomainMapping",
-        "metadata": {"name": "www.example.com"},
-        "spec": {"ref": {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
-                         "name": "mapped"}},
-    })  # fmt: skip
+    applied = live.kubectl("apply", "-n", "default", "-f", "-", stdin=DOMAIN_MAPPING_YAML)
+    assert applied.returncode == 0, applied.stderr
     port = live.platform.gateway.port
     mapping = live.wait_for("www.example.com", is_ready, kind=DOMAIN_MAPPING, timeout=60)
     assert mapping["status"]["url"] == f"http://www.example.com:{port}"
