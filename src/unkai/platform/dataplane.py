@@ -209,6 +209,8 @@ class DataPlane:
 
     def configure(self, config: AutoscalerConfig) -> None:
         """New ``config-autoscaler`` settings: every revision is scaled by them from now."""
+        if config == self._config:
+            return
         self._config = config
         for key in self._revisions:
             self._register(key)
