@@ -2,7 +2,8 @@
 ``unkai up``, changed through the API as ``kubectl edit`` would, taking effect at once.
 
 Aspects: ``config-network``'s ``domain-template`` renames a running Service's URL and
-the gateway answers at the new host (and the old one again once the map is deleted);
+the gateway answers at the new host (and the old one again once the map is deleted),
+and its ``rollout-duration`` moves a new revision's traffic in steps (1% first);
 ``config-autoscaler``'s ``min-scale`` keeps that many instances of every revision (and
 an idle one goes back to zero once the map is gone); ``config-defaults`` changes what
 admission fills in; a value Knative's webhook refuses is refused with its message and
@@ -103,3 +104,24 @@ def test_config_defaults_set_what_admission_fills_in(settings: Conformance) -> N
     until(lambda: defaulted_timeout() == 120, timeout=30, what="the new default applies")
     drop(settings, "config-defaults")
     until(lambda: defaulted_timeout() == 300, timeout=30, what="Knative's default again")
+
+
+def test_rollout_duration_moves_traffic_in_steps(settings: Conformance) -> None:
+    put(settings, "config-network", {"rollout-duration": "4"})
+    settings.service_with("rolling")
+    settings.ready("rolling")
+    seen: list[list[tuple[str, int]]] = []
+
+    def split() -> list[tuple[str, int]]:
+        traffic = settings.service("rolling")["status"].get("traffic", [])
+        current = [(entry["revisionName"], entry["percent"]) for entry in traffic]
+        if not seen or seen[-1] != current:
+            seen.append(current)
+        return current
+
+    settings.service_with("rolling", {"env": [{"name": "STEP", "value": "2"}]})
+    until(lambda: split() == [("rolling-00002", 100)], timeout=60, what="rolled out")
+    drop(settings, "config-network")
+    midway = [shares for shares in seen if len(shares) == 2]
+    assert midway, seen  # the old and the new revision shared the traffic for a while
+    assert midway[0] == [("rolling-00001", 99), ("rolling-00002", 1)]
