@@ -13,9 +13,8 @@ What each map does here (docs/knative-compat.md has the table):
   honoured. TLS and HTTP-protocol settings other than Knative's defaults are refused
   (the gateway serves plain HTTP); ingress and certificate classes name cluster
   components and change nothing on one machine.
-* ``config-autoscaler``: every KPA setting is honoured; an HPA class and a changed
-  ``activator-capacity`` are refused (there is no HPA, and the activator has no
-  capacity limit to set).
+* ``config-autoscaler`` (:mod:`.autoscalerconfig`): every KPA setting is honoured; an
+  HPA class and a changed ``activator-capacity`` are refused.
 * ``config-defaults``: the revision timeout and concurrency defaults and limits are
   honoured by admission (through :data:`ADMISSION_DEFAULTS`).
 * ``config-features``, ``config-gc``: validated; a value that differs from what
@@ -27,13 +26,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from unkai.api.knative import hosttemplate
-from unkai.api.knative.autoscaling import parse_go_float, parse_go_int
-from unkai.api.knative.durations import format_go_duration, parse_go_duration
-from unkai.api.knative.problems import go_value
+from unkai.api.knative.autoscalerconfig import AutoscalerOverrides, autoscaler
+from unkai.api.knative.configmaps import Reader, go_int, lower, seconds
 from unkai.api.yamlsource import Problem
 
 NAMESPACE = "knative-serving"
@@ -47,9 +44,6 @@ DEFAULT_DOMAIN_TEMPLATE = "{{.Name}}.{{.Namespace}}.{{.Domain}}"
 DEFAULT_TAG_TEMPLATE = "{{.Tag}}-{{.Name}}"
 EXAMPLE_KEY = "_example"
 """Knative's shipped ConfigMaps document themselves under this key; it is never read."""
-
-AutoscalerOverrides = Mapping[str, Any]
-"""``AutoscalerConfig`` field names (``stable_window``) and the values the map gives."""
 
 
 def _domain_template(source: str) -> hosttemplate.HostTemplate:
@@ -104,62 +98,6 @@ class ClusterConfig:
     defaults: DefaultsConfig = field(default_factory=DefaultsConfig)
 
 
-class _Reader:
-    """Reads one map's keys (Knative's legacy camelCase alias first, the new key winning)
-    and collects a problem per bad key instead of stopping at the first."""
-
-    def __init__(self, data: Mapping[str, str]) -> None:
-        self.data = data
-        self.problems: list[Problem] = []
-
-    def raw(self, key: str, alias: str = "") -> tuple[str, str] | None:
-        for name in (key, alias):
-            if name and name in self.data:
-                return name, self.data[name]
-        return None
-
-    def bad(self, key: str, message: str) -> None:
-        self.problems.append(Problem(("data", key), message))
-
-    def value(self, key: str, parse: Callable[[str], Any], alias: str = "") -> Any:
-        found = self.raw(key, alias)
-        if found is None:
-            return None
-        name, text = found
-        try:
-            return parse(text)
-        except ValueError as error:
-            self.bad(name, f'failed to parse "{name}": {error}')
-            return None
-
-    def fixed(self, key: str, allowed: str, why: str, *, same: Callable[[str], str]) -> None:
-        """``key`` may only say what ``unkai up`` does (``allowed``); otherwise refuse."""
-        found = self.raw(key)
-        if found is not None and same(found[1]) != same(allowed):
-            self.bad(key, f'"{found[1]}" is not supported by unkai up: {why}')
-
-
-def _lower(text: str) -> str:
-    return text.strip().lower()
-
-
-def _exact(text: str) -> str:
-    return text
-
-
-def _go_bool(text: str) -> bool:
-    """``strconv.ParseBool``, as ``cm.AsBool`` reads it."""
-    if text in ("1", "t", "T", "TRUE", "true", "True"):
-        return True
-    if text in ("0", "f", "F", "FALSE", "false", "False"):
-        return False
-    raise ValueError(f'strconv.ParseBool: parsing "{text}": invalid syntax')
-
-
-def _seconds(text: str) -> float:
-    return parse_go_duration(text).total_seconds()
-
-
 # -- config-network -----------------------------------------------------------------------
 
 _NETWORK_FIXED = {
@@ -172,29 +110,22 @@ _NETWORK_FIXED = {
 
 
 def network(data: Mapping[str, str]) -> tuple[NetworkConfig, list[Problem]]:
-    reader = _Reader(data)
+    reader = Reader(data)
     result = NetworkConfig()
     domain = reader.value("domain-template", _checked_domain_template, "domainTemplate")
     tag = reader.value("tag-template", _checked_tag_template, "tagTemplate")
-    duration = reader.value("rollout-duration", _go_int_syntax, "rolloutDuration")
+    duration = reader.value("rollout-duration", go_int, "rolloutDuration")
     if duration is not None and duration < 0:
         message = f"rollout-duration must be a positive integer, but was {duration}"
         reader.bad("rollout-duration", message)
         duration = None
     for key, (allowed, why) in _NETWORK_FIXED.items():
-        reader.fixed(key, allowed, why, same=_lower)
+        reader.fixed(key, allowed, why, same=lower)
     return NetworkConfig(
         domain_template=domain or result.domain_template,
         tag_template=tag or result.tag_template,
         rollout_duration=duration or 0,
     ), reader.problems
-
-
-def _go_int_syntax(text: str) -> int:
-    try:
-        return parse_go_int(text)
-    except ValueError:
-        raise ValueError(f'strconv.ParseInt: parsing "{text}": invalid syntax') from None
 
 
 def _checked_domain_template(source: str) -> hosttemplate.HostTemplate:
@@ -213,148 +144,6 @@ def _checked_tag_template(source: str) -> hosttemplate.HostTemplate:
     template = _tag_template(source)
     template.render({"Name": "foo", "Tag": "v2"})
     return template
-
-
-# -- config-autoscaler --------------------------------------------------------------------
-
-_AUTOSCALER_FLOATS = (
-    "container-concurrency-target-percentage",
-    "container-concurrency-target-default",
-    "requests-per-second-target-default",
-    "target-burst-capacity",
-    "panic-window-percentage",
-    "panic-threshold-percentage",
-    "max-scale-up-rate",
-    "max-scale-down-rate",
-)
-_AUTOSCALER_INTS = ("initial-scale", "min-scale", "max-scale", "max-scale-limit")
-_AUTOSCALER_DURATIONS = (
-    "stable-window",
-    "scale-down-delay",
-    "scale-to-zero-grace-period",
-    "scale-to-zero-pod-retention-period",
-)
-_AUTOSCALER_BOOLS = ("enable-scale-to-zero", "allow-zero-initial-scale")
-KPA = "kpa.autoscaling.knative.dev"
-
-
-def autoscaler(data: Mapping[str, str]) -> tuple[AutoscalerOverrides, list[Problem]]:
-    """The KPA settings the map gives, checked as Knative's ``NewConfigFromMap`` does
-    (with Knative's defaults for what it leaves out, since the checks relate keys)."""
-    reader = _Reader(data)
-    parsers: list[tuple[tuple[str, ...], Callable[[str], Any]]] = [
-        (_AUTOSCALER_FLOATS, _go_float_syntax),
-        (_AUTOSCALER_INTS, _go_int_syntax),
-        (_AUTOSCALER_DURATIONS, _seconds),
-        (_AUTOSCALER_BOOLS, _go_bool),
-    ]
-    given: dict[str, Any] = {}
-    for keys, parse in parsers:
-        for key in keys:
-            value = reader.value(key, parse)
-            if value is not None:
-                given[key] = value
-    reader.fixed(
-        "pod-autoscaler-class", KPA, "unkai up scales with the KPA only (no HPA)", same=_exact
-    )
-    capacity = reader.value("activator-capacity", _go_float_syntax)
-    if capacity is not None and capacity < 1:
-        reader.bad(
-            "activator-capacity", f"activator-capacity = {go_value(capacity)}, must be at least 1"
-        )
-    elif capacity is not None and capacity != 100:
-        why = "the activator holds requests without a per-activator capacity to set"
-        reader.bad(
-            "activator-capacity",
-            f'"{data["activator-capacity"]}" is not supported by unkai up: {why}',
-        )
-    if not reader.problems:
-        for key, message in _autoscaler_rules({**_KNATIVE_AUTOSCALER, **given}):
-            reader.bad(key, message)
-    overrides = {key.replace("-", "_"): value for key, value in given.items()}
-    return overrides, reader.problems
-
-
-def _go_float_syntax(text: str) -> float:
-    try:
-        return parse_go_float(text)
-    except ValueError:
-        raise ValueError(f'strconv.ParseFloat: parsing "{text}": invalid syntax') from None
-
-
-_KNATIVE_AUTOSCALER: dict[str, Any] = {
-    "container-concurrency-target-percentage": 70.0,
-    "container-concurrency-target-default": 100.0,
-    "requests-per-second-target-default": 200.0,
-    "target-burst-capacity": 211.0,
-    "panic-window-percentage": 10.0,
-    "max-scale-up-rate": 1000.0,
-    "max-scale-down-rate": 2.0,
-    "initial-scale": 1,
-    "min-scale": 0,
-    "max-scale": 0,
-    "max-scale-limit": 0,
-    "stable-window": 60.0,
-    "scale-down-delay": 0.0,
-    "scale-to-zero-grace-period": 30.0,
-    "scale-to-zero-pod-retention-period": 0.0,
-    "allow-zero-initial-scale": False,
-}
-
-
-def _autoscaler_rules(c: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Knative's ``validate`` for ``config-autoscaler``, each broken rule with its key."""
-    fraction = c["container-concurrency-target-percentage"]
-    fraction = fraction / 100 if fraction > 1 else fraction
-    window, delay = c["stable-window"], c["scale-down-delay"]
-    max_scale, limit = c["max-scale"], c["max-scale-limit"]
-    lowest_max = 1 if limit > 0 else 0
-    grace, burst = c["scale-to-zero-grace-period"], c["target-burst-capacity"]
-    panic = go_value(c["panic-window-percentage"])
-    rules = [
-        ("scale-to-zero-grace-period", grace <= 0,
-         f"scale-to-zero-grace-period must be positive, was: {_dur(grace)}"),
-        ("scale-down-delay", delay < 0, f"scale-down-delay cannot be negative, was: {_dur(delay)}"),
-        ("scale-down-delay", delay != round(delay),
-         f"scale-down-delay = {_dur(delay)}, must be specified with at most second precision"),
-        ("scale-to-zero-pod-retention-period", c["scale-to-zero-pod-retention-period"] < 0,
-         "scale-to-zero-pod-retention-period cannot be negative, was: "
-         f"{_dur(c['scale-to-zero-pod-retention-period'])}"),
-        ("target-burst-capacity", burst < 0 and burst != -1,
-         "target-burst-capacity must be either non-negative or -1 (for unlimited),"
-         f" was: {burst:f}"),
-        ("container-concurrency-target-percentage", not 0 < fraction <= 1,
-         f"container-concurrency-target-percentage = {fraction:f}"
-         " is outside of valid range of (0, 100]"),
-        ("requests-per-second-target-default", c["requests-per-second-target-default"] < 0.01,
-         "requests-per-second-target-default must be at least 0.01, was: "
-         f"{go_value(c['requests-per-second-target-default'])}"),
-        ("max-scale-up-rate", c["max-scale-up-rate"] <= 1,
-         f"max-scale-up-rate = {go_value(c['max-scale-up-rate'])}, must be greater than 1.0"),
-        ("max-scale-down-rate", c["max-scale-down-rate"] <= 1,
-         f"max-scale-down-rate = {go_value(c['max-scale-down-rate'])}, must be greater than 1.0"),
-        ("stable-window", not 6 <= window <= 3600,
-         f"stable-window = {_dur(window)}, must be in [6s; 1h0m0s] range"),
-        ("stable-window", window != round(window),
-         f"stable-window = {_dur(window)}, must be specified with at most second precision"),
-        ("panic-window-percentage", not 1 <= c["panic-window-percentage"] <= 100,
-         f"panic-window-percentage = {panic}, must be in [1, 100] interval"),
-        ("initial-scale",
-         c["initial-scale"] < 0 or (c["initial-scale"] == 0 and not c["allow-zero-initial-scale"]),
-         f"initial-scale = {c['initial-scale']}, must be at least 0 (or at least 1 when "
-         "allow-zero-initial-scale is false)"),
-        ("max-scale", max_scale < lowest_max or (limit > 0 and max_scale > limit),
-         f"max-scale = {max_scale}, must be in [{lowest_max}, max-scale-limit({limit})] range"),
-        ("max-scale-limit", limit < 0, f"max-scale-limit = {limit}, must be at least 0"),
-        ("min-scale", c["min-scale"] < 0, f"min-scale = {c['min-scale']}, must be at least 0"),
-        ("min-scale", 0 < max_scale < c["min-scale"],
-         f"min-scale = {c['min-scale']}, must be less than or equal to max-scale ({max_scale})"),
-    ]  # fmt: skip
-    return [(key, message) for key, broken, message in rules if broken]
-
-
-def _dur(seconds: float) -> str:
-    return format_go_duration(timedelta(seconds=seconds))
 
 
 # -- config-defaults, config-features, config-gc -------------------------------------------
@@ -420,8 +209,8 @@ _GC_DEFAULTS = {
 
 def defaults(data: Mapping[str, str]) -> tuple[DefaultsConfig, list[Problem]]:
     """The defaults the map gives, checked as Knative's ``NewDefaultsConfigFromMap``."""
-    reader = _Reader(data)
-    given = {key: reader.value(key, _go_int_syntax) for key in _DEFAULTS_KEYS}
+    reader = Reader(data)
+    given = {key: reader.value(key, go_int) for key in _DEFAULTS_KEYS}
     result = DefaultsConfig(
         **{key.replace("-", "_"): value for key, value in given.items() if value is not None}
     )
@@ -441,33 +230,33 @@ def defaults(data: Mapping[str, str]) -> tuple[DefaultsConfig, list[Problem]]:
             if broken:
                 reader.bad(key, message)
     for key, allowed in _DEFAULTS_FIXED.items():
-        reader.fixed(key, allowed, _DEFAULTS_WHY, same=_lower)
+        reader.fixed(key, allowed, _DEFAULTS_WHY, same=lower)
     return result, reader.problems
 
 
 def features(data: Mapping[str, str]) -> list[Problem]:
-    reader = _Reader(data)
+    reader = Reader(data)
     for key, text in data.items():
         if key == EXAMPLE_KEY:
             continue
-        if _lower(text) not in _FEATURE_VALUES:
+        if lower(text) not in _FEATURE_VALUES:
             reader.bad(key, f'failed to parse "{key}": unsupported value "{text}"')
         elif key in FEATURES_HERE:
             why = f"unkai up runs with {key} {FEATURES_HERE[key]}"
-            reader.fixed(key, FEATURES_HERE[key], why, same=_lower)
+            reader.fixed(key, FEATURES_HERE[key], why, same=lower)
     return reader.problems
 
 
 def gc(data: Mapping[str, str]) -> list[Problem]:
-    reader = _Reader(data)
+    reader = Reader(data)
     why = "unkai up keeps every revision (no revision garbage collection yet)"
     for key, knative in _GC_DEFAULTS.items():
-        parse: Callable[[str], Any] = _go_int_syntax if key.endswith("revisions") else _seconds
+        parse: Callable[[str], Any] = go_int if key.endswith("revisions") else seconds
         found = reader.raw(key)
         if found is None:
             continue
-        value = None if _lower(found[1]) == "disabled" else reader.value(key, parse)
-        if value is None and _lower(found[1]) != "disabled":
+        value = None if lower(found[1]) == "disabled" else reader.value(key, parse)
+        if value is None and lower(found[1]) != "disabled":
             continue  # unparsable: reported
         if value != parse(knative):
             reader.bad(key, f'"{found[1]}" is not supported by unkai up: {why}')
