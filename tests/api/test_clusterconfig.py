@@ -174,3 +174,12 @@ def test_config_defaults_reach_revision_defaulting_and_bounds() -> None:
     assert admit(long) == [  # outside admission: Knative's defaults
         ("spec.template.spec.timeoutSeconds", "expected 1 <= 1000 <= 600")
     ]
+
+
+def test_tag_header_routing_is_the_switchable_feature() -> None:
+    config, problems = clusterconfig.read(
+        {"config-features": {"tag-header-based-routing": "Enabled", "multi-container": "disabled"}}
+    )
+    assert problems == []
+    assert config.features.tag_header_routing is True
+    assert clusterconfig.read({})[0].features.tag_header_routing is False

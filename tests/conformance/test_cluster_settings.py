@@ -6,7 +6,8 @@ the gateway answers at the new host (and the old one again once the map is delet
 and its ``rollout-duration`` moves a new revision's traffic in steps (1% first);
 ``config-autoscaler``'s ``min-scale`` keeps that many instances of every revision (and
 an idle one goes back to zero once the map is gone); ``config-defaults`` changes what
-admission fills in; a value Knative's webhook refuses is refused with its message and
+admission fills in; ``config-features`` switches routing by the ``Knative-Serving-Tag``
+header; a value Knative's webhook refuses is refused with its message and
 the field. (The same platform also shows the creator and lastModifier annotations
 naming the token's user.)
 """
@@ -125,3 +126,30 @@ def test_rollout_duration_moves_traffic_in_steps(settings: Conformance) -> None:
     midway = [shares for shares in seen if len(shares) == 2]
     assert midway, seen  # the old and the new revision shared the traffic for a while
     assert midway[0] == [("rolling-00001", 99), ("rolling-00002", 1)]
+
+
+def test_tag_header_routing_follows_config_features(settings: Conformance) -> None:
+    settings.service_with("tagged")
+    settings.ready("tagged")
+    settings.service_with("tagged", {"env": [{"name": "STEP", "value": "2"}]})
+    settings.wait_for("tagged", lambda svc: svc["status"].get("latestReadyRevisionName")
+                      == "tagged-00002", timeout=60)  # fmt: skip
+    manifest = settings.service("tagged")
+    manifest["spec"]["traffic"] = [
+        {"latestRevision": True, "percent": 100},
+        {"tag": "old", "revisionName": "tagged-00001", "percent": 0},
+    ]
+    manifest["metadata"] = {"name": "tagged", "namespace": "default"}
+    manifest.pop("status", None)
+    settings.apply(manifest)
+
+    def answered_by() -> str:
+        with settings.http() as http:
+            headers = {"Host": "tagged.default.localhost", "Knative-Serving-Tag": "old"}
+            return str(http.get("/", headers=headers).json()["env"]["K_REVISION"])
+
+    until(lambda: answered_by() == "tagged-00002", timeout=30, what="the split serves 00002")
+    put(settings, "config-features", {"tag-header-based-routing": "Enabled"})
+    until(lambda: answered_by() == "tagged-00001", timeout=30, what="the header picks the tag")
+    drop(settings, "config-features")
+    until(lambda: answered_by() == "tagged-00002", timeout=30, what="the header is ignored")

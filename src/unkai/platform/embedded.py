@@ -260,8 +260,13 @@ class Platform:
     def _configure(self, cluster: ClusterConfig) -> None:
         """The ``knative-serving`` settings changed: routes are published by the new
         network settings, revisions scaled by the new autoscaler settings (over the
-        ones ``unkai up`` was started with)."""
+        ones ``unkai up`` was started with), and both gateway listeners route by the
+        tag header or not."""
         self.cluster = cluster
+        for door in (self.gateway.state, self.internal.state):
+            door.config = dataclasses.replace(
+                door.config, tag_header_routing=cluster.features.tag_header_routing
+            )
         if self.controllers is not None:
             self.controllers.configure(self._network())
         if self.data_plane is not None:

@@ -17,8 +17,10 @@ What each map does here (docs/knative-compat.md has the table):
   HPA class and a changed ``activator-capacity`` are refused.
 * ``config-defaults``: the revision timeout and concurrency defaults and limits are
   honoured by admission (through :data:`ADMISSION_DEFAULTS`).
-* ``config-features``, ``config-gc``: validated; a value that differs from what
-  ``unkai up`` does is refused with the reason, never stored and ignored.
+* ``config-features``: ``tag-header-based-routing`` is honoured (by the gateway); any
+  other flag is validated and may only say what ``unkai up`` does.
+* ``config-gc``: validated; a value that differs from what ``unkai up`` does is
+  refused with the reason, never stored and ignored.
 """
 
 from __future__ import annotations
@@ -90,12 +92,20 @@ around each call (:func:`admitting`) and the defaulters and validators of
 
 
 @dataclass(frozen=True)
+class FeaturesConfig:
+    """The switchable part of ``config-features``."""
+
+    tag_header_routing: bool = False
+
+
+@dataclass(frozen=True)
 class ClusterConfig:
     """Everything the platform's parts take from the ``knative-serving`` ConfigMaps."""
 
     network: NetworkConfig = field(default_factory=NetworkConfig)
     autoscaler: AutoscalerOverrides = field(default_factory=dict)
     defaults: DefaultsConfig = field(default_factory=DefaultsConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
 
 
 # -- config-network -----------------------------------------------------------------------
@@ -192,9 +202,11 @@ FEATURES_HERE = {
     "kubernetes.podspec-shareprocessnamespace": "disabled",
     "kubernetes.podspec-topologyspreadconstraints": "disabled",
     "kubernetes.containerspec-addcapabilities": "disabled",
-    "tag-header-based-routing": "disabled",
     "autodetect-http2": "disabled",
 }
+TAG_HEADER_ROUTING = "tag-header-based-routing"
+"""The one feature flag ``unkai up`` lets a user switch (the gateway routes by the
+``Knative-Serving-Tag`` header when it is enabled)."""
 """What ``unkai up`` does for each Knative feature flag (Knative's default where the
 platform can do it). A ConfigMap may restate these, not change them."""
 _FEATURE_VALUES = ("enabled", "disabled", "allowed")
@@ -234,7 +246,7 @@ def defaults(data: Mapping[str, str]) -> tuple[DefaultsConfig, list[Problem]]:
     return result, reader.problems
 
 
-def features(data: Mapping[str, str]) -> list[Problem]:
+def features(data: Mapping[str, str]) -> tuple[FeaturesConfig, list[Problem]]:
     reader = Reader(data)
     for key, text in data.items():
         if key == EXAMPLE_KEY:
@@ -244,7 +256,8 @@ def features(data: Mapping[str, str]) -> list[Problem]:
         elif key in FEATURES_HERE:
             why = f"unkai up runs with {key} {FEATURES_HERE[key]}"
             reader.fixed(key, FEATURES_HERE[key], why, same=lower)
-    return reader.problems
+    header = lower(data.get(TAG_HEADER_ROUTING, "disabled")) == "enabled"
+    return FeaturesConfig(tag_header_routing=header), reader.problems
 
 
 def gc(data: Mapping[str, str]) -> list[Problem]:
@@ -269,7 +282,7 @@ _CHECKS: dict[str, Callable[[Mapping[str, str]], list[Problem]]] = {
     NETWORK: lambda data: network(data)[1],
     AUTOSCALER: lambda data: autoscaler(data)[1],
     DEFAULTS: lambda data: defaults(data)[1],
-    FEATURES: features,
+    FEATURES: lambda data: features(data)[1],
     GC: gc,
 }
 NAMES = tuple(_CHECKS)
@@ -302,7 +315,11 @@ def read(maps: Mapping[str, Mapping[str, str]]) -> tuple[ClusterConfig, list[Pro
     if found:
         problems += [Problem((DEFAULTS, *p.path), p.message) for p in found]
         admission = DefaultsConfig()
-    return ClusterConfig(network=net, autoscaler=scaling, defaults=admission), problems
+    flags, found = features(maps.get(FEATURES, {}))
+    if found:
+        problems += [Problem((FEATURES, *p.path), p.message) for p in found]
+        flags = FeaturesConfig()
+    return ClusterConfig(net, scaling, admission, flags), problems
 
 
 def admitting(
