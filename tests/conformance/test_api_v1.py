@@ -59,6 +59,7 @@ def test_service_create_and_update(live: Conformance) -> None:
     first = obj(live, kinds.REVISION, "svc-update-00001")
     image = first["spec"]["containers"][0]["image"]
     assert first["status"]["containerStatuses"][0]["imageDigest"] == image  # a bundle's pin
+    assert first["metadata"]["annotations"][CREATOR] == ADMIN
     for kind in (kinds.SERVICE, kinds.CONFIGURATION, kinds.ROUTE):
         annotations = obj(live, kind, "svc-update")["metadata"]["annotations"]
         assert (annotations[CREATOR], annotations[LAST_MODIFIER]) == (ADMIN, ADMIN), kind
