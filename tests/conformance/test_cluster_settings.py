@@ -75,10 +75,11 @@ def test_a_bad_value_is_refused_with_knatives_message(settings: Conformance) -> 
     with pytest.raises(ApiError) as refused:
         put(settings, "config-network", {"rollout-duration": "-1"})
     status = refused.value.status
-    assert status.code == 422
-    assert status.message is not None
-    assert status.message.endswith(
-        "data.rollout-duration: rollout-duration must be a positive integer, but was -1"
+    assert status.code == 400
+    assert status.message == (
+        'admission webhook "config.webhook.serving.knative.dev" denied the request:'
+        " validation failed: rollout-duration must be a positive integer, but was -1:"
+        " data.rollout-duration"
     )
 
 

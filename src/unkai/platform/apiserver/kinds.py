@@ -193,5 +193,18 @@ def knative_registry(
             definition.identity.group_resource,
             default=clusterconfig.admitting(definition.default, defaults),
             validate=clusterconfig.admitting(definition.validate, defaults),
+            webhook=WEBHOOKS[definition.identity.group],
         )
-    return registry.with_admission(kinds.CONFIG_MAP.group_resource, validate=clusterconfig.validate)
+    return registry.with_admission(
+        kinds.CONFIG_MAP.group_resource,
+        validate=clusterconfig.validate,
+        webhook="config.webhook.serving.knative.dev",
+    )
+
+
+WEBHOOKS = {
+    kinds.SERVING: "validation.webhook.serving.knative.dev",
+    kinds.EVENTING: "validation.webhook.eventing.knative.dev",
+    kinds.SOURCES: "validation.webhook.eventing.knative.dev",
+}
+"""The Knative webhook each group's refusals come from, as a cluster names it."""
