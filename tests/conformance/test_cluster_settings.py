@@ -109,7 +109,7 @@ def test_config_defaults_set_what_admission_fills_in(settings: Conformance) -> N
 
 
 def test_rollout_duration_moves_traffic_in_steps(settings: Conformance) -> None:
-    put(settings, "config-network", {"rollout-duration": "4"})
+    put(settings, "config-network", {"rollout-duration": "2"})
     settings.service_with("rolling")
     settings.ready("rolling")
     seen: list[list[tuple[str, int]]] = []
