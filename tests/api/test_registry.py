@@ -18,6 +18,11 @@ EXPECTED = {
     ),
     ("serving.knative.dev", "v1", "revisions"): ("Revision", "revision", ("rev",)),
     ("serving.knative.dev", "v1", "routes"): ("Route", "route", ("rt",)),
+    ("serving.knative.dev", "v1beta1", "domainmappings"): (
+        "DomainMapping",
+        "domainmapping",
+        ("dm",),
+    ),
     ("eventing.knative.dev", "v1", "brokers"): ("Broker", "broker", ()),
     ("eventing.knative.dev", "v1", "triggers"): ("Trigger", "trigger", ()),
     ("sources.knative.dev", "v1", "pingsources"): ("PingSource", "pingsource", ()),

@@ -323,3 +323,20 @@ def test_byo_name_must_change_when_the_template_changes() -> None:
 def test_wrong_types_are_reported_not_raised() -> None:
     manifest = at(service(), "spec.template.spec.containers", {"image": "x"})
     assert ("spec.template.spec.containers", "must be of type array") in admit(manifest)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("1m", None),
+        ("0s", None),
+        ("90", "invalid value: 90"),
+        ("1.5s", "rollout-duration=1.5s is not at second precision"),
+        ("-5s", "rollout-duration=-5s must be positive"),
+    ],
+)
+def test_rollout_duration_annotation(value: str, message: str | None) -> None:
+    manifest = service()
+    manifest["metadata"]["annotations"] = {"serving.knative.dev/rollout-duration": value}
+    field = "metadata.annotations.serving.knative.dev/rollout-duration"
+    assert admit(manifest) == ([] if message is None else [(field, message)])

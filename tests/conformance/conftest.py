@@ -33,19 +33,24 @@ class Conformance(LivePlatform):
         self.client().apply(kinds.resource(kind).from_dict(obj), force=True)
 
     def service_with(self, name: str, container: dict[str, Any] | None = None, *,
-                     annotations: dict[str, str] | None = None, **spec: Any) -> None:  # fmt: skip
+                     annotations: dict[str, str] | None = None,
+                     labels: dict[str, str] | None = None, **spec: Any) -> None:  # fmt: skip
         """Apply Service ``name`` running the runtime function, with these container and
-        revision spec fields and template annotations."""
-        digest = self.platform.bundles.of("default").put(bundles.pack(RUNTIME))
-        image = bundles.format_reference(namespace="default", name=name, digest=digest)
+        revision spec fields and template annotations, and the Service's ``labels``."""
+        image = self.image(name)
         self.apply({
             "apiVersion": "serving.knative.dev/v1", "kind": "Service",
-            "metadata": {"name": name},
+            "metadata": {"name": name, "labels": labels or {}},
             "spec": {"template": {
                 "metadata": {"annotations": annotations or {}},
                 "spec": {"containers": [{"image": image, **(container or {})}], **spec},
             }},
         })  # fmt: skip
+
+    def image(self, name: str) -> str:
+        """The runtime function's bundle, as the image of a revision of ``name``."""
+        digest = self.platform.bundles.of("default").put(bundles.pack(RUNTIME))
+        return bundles.format_reference(namespace="default", name=name, digest=digest)
 
     def condition(
         self, name: str, kind: kinds.Kind, type_: str, check: Callable[[dict[str, Any]], bool]

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.api.manifests import admit
+from unkai.api.knative.podspec import QUANTITY_MESSAGE
 
 CONTAINER = "spec.containers[0]"
 
@@ -114,3 +115,46 @@ def test_aggressive_readiness_probe_owns_its_timing() -> None:
         ),
     ]
     assert admit(revision({"readinessProbe": {**probe, "periodSeconds": 1}})) == []
+
+
+SECURITY = f"{CONTAINER}.securityContext"
+
+
+@pytest.mark.parametrize(
+    ("context", "found"),
+    [
+        ({"runAsUser": 1000, "runAsGroup": 1000, "runAsNonRoot": True,
+          "readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
+          "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}, []),
+        ({"privileged": True}, [(f"{SECURITY}.privileged", "must not set the field(s)")]),
+        ({"capabilities": {"add": ["NET_ADMIN"]}},
+         [(f"{SECURITY}.capabilities.add", "must not set the field(s)")]),
+        ({"runAsUser": -1}, [(f"{SECURITY}.runAsUser", "expected 0 <= -1 <= 2147483647")]),
+        ({"runAsGroup": -5}, [(f"{SECURITY}.runAsGroup", "expected 0 <= -5 <= 2147483647")]),
+        ({"procMount": "Unmasked"}, [(f"{SECURITY}.procMount", "must not set the field(s)")]),
+    ],
+)  # fmt: skip
+def test_must_not_container_constraints_security_context(
+    context: dict[str, Any], found: list[tuple[str, str]]
+) -> None:
+    """TestMustNotContainerConstraints: what a container's securityContext may not say."""
+    assert admit(revision({"securityContext": context})) == found
+
+
+@pytest.mark.parametrize(
+    ("resources", "found"),
+    [
+        ({"limits": {"memory": "128Mi", "cpu": "500m"}, "requests": {"cpu": "0.1"}}, []),
+        ({"limits": {"memory": "1e3", "cpu": 2}}, []),
+        ({"limits": {"memory": "lots"}},
+         [(f"{CONTAINER}.resources.limits.memory", QUANTITY_MESSAGE)]),
+        ({"requests": {"cpu": "1.5cores"}},
+         [(f"{CONTAINER}.resources.requests.cpu", QUANTITY_MESSAGE)]),
+        ({"limits": {"cpu": "-1"}},
+         [(f"{CONTAINER}.resources.limits.cpu", "must be greater than or equal to 0")]),
+        ({"claims": [{"name": "gpu"}]},
+         [(f"{CONTAINER}.resources.claims", "must not set the field(s)")]),
+    ],
+)  # fmt: skip
+def test_resource_quantities(resources: dict[str, Any], found: list[tuple[str, str]]) -> None:
+    assert admit(revision({"resources": resources})) == found

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +20,8 @@ from unkai.api.knative import KINDS
 from unkai.platform.contracts import RoutingTable
 from unkai.platform.controllers.configuration import reconcile_configuration
 from unkai.platform.controllers.revision import reconcile_revision
-from unkai.platform.controllers.route import Network, reconcile_route
+from unkai.platform.controllers.rollout import Timing
+from unkai.platform.controllers.route import Network, RolloutKey, reconcile_route
 from unkai.platform.controllers.service import reconcile_service
 
 NAMESPACE = "default"
@@ -37,6 +39,7 @@ class Cluster:
         self.readiness = InMemoryReadiness()
         self.network = network or Network()
         self.gateway: dict[str, RoutingTable] = {}
+        self.timings: dict[str, Mapping[RolloutKey, Timing]] = {}
         self.now = datetime(2026, 1, 1, tzinfo=UTC)
         self._uids = itertools.count(1)
 
@@ -115,7 +118,9 @@ class Cluster:
                 network=self.network,
                 programmed=self.gateway.get(name),
                 now=self.now,
+                timings=self.timings.get(name),
             )
+            self.timings[name] = outcome.timings
             if outcome.table is not None:
                 self.gateway[name] = outcome.table
             self.set_status("Route", name, outcome.status)

@@ -88,6 +88,17 @@ def test_new_revision_is_labelled_and_owned() -> None:
         }
     ]
     assert revision["spec"] == config["spec"]["template"]["spec"]
+    assert "annotations" not in revision["metadata"]  # nobody modified it through the API
+
+
+def test_a_revisions_creator_is_the_configurations_last_modifier() -> None:
+    config = configuration()
+    config["metadata"]["annotations"] = {
+        "serving.knative.dev/creator": "alice",
+        "serving.knative.dev/lastModifier": "bob",
+    }
+    annotations = make_revision(config)["metadata"]["annotations"]
+    assert annotations == {"serving.knative.dev/creator": "bob"}
 
 
 def test_byo_revision_names() -> None:

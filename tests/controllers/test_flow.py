@@ -13,6 +13,8 @@ from tests.controllers.cluster import Cluster, condition
 from tests.controllers.readiness import READY
 from unkai.platform.contracts import RoutingTable
 
+INTERNAL = ("hello.default.svc.cluster.local", "hello.default.svc")
+
 
 def hello(target: str, **spec: Any) -> dict[str, Any]:
     manifest = service("hello", **spec)
@@ -46,7 +48,7 @@ def test_traffic_splitting_tutorial() -> None:
     assert svc["status"]["address"] == {"url": "http://hello.default.localhost"}
     assert svc["status"]["observedGeneration"] == 1
     assert cluster.gateway["hello"] == RoutingTable(
-        "hello.default.localhost", (("hello-00001", 100),)
+        "hello.default.localhost", (("hello-00001", 100),), aliases=INTERNAL
     )
 
     cluster.apply(hello("v2"))
@@ -97,6 +99,7 @@ def test_traffic_splitting_tutorial() -> None:
         "hello.default.localhost",
         (("hello-00001", 50), ("hello-00002", 50)),
         {"v1-hello.default.localhost": "hello-00001", "v2-hello.default.localhost": "hello-00002"},
+        aliases=INTERNAL,
     )
 
     cluster.apply(hello("v2", traffic=[{"revisionName": "hello-00002", "percent": 100}]))

@@ -72,3 +72,15 @@ def test_reconcile_asks_the_readiness_protocol() -> None:
     readiness: RevisionReadiness = InMemoryReadiness({("default", "hello-00001"): READY})
     status = reconcile_revision(REVISION, readiness=readiness, now=NOW)
     assert by_type(status)["Ready"][0] == "True"
+
+
+def test_image_digest_is_recorded_only_when_the_reference_pins_one() -> None:
+    pinned = "unkai.local/default/hello@sha256:" + "a" * 64
+    revision: Any = {
+        **REVISION,
+        "spec": {"containers": [{"image": pinned}]},
+    }
+    status = revision_status(revision, health=READY, now=NOW)
+    assert status["containerStatuses"] == [{"name": "user-container", "imageDigest": pinned}]
+    tagged: Any = {**REVISION, "spec": {"containers": [{"image": "example.com/hello:v1"}]}}
+    assert "containerStatuses" not in revision_status(tagged, health=READY, now=NOW)

@@ -73,7 +73,11 @@ def test_latest_revision_target_resolves_to_latest_ready() -> None:
     ]
     assert decision.status["url"] == "http://hello.default.localhost"
     assert decision.status["observedGeneration"] == 2
-    assert decision.table == RoutingTable("hello.default.localhost", (("hello-00002", 100),))
+    assert decision.table == RoutingTable(
+        "hello.default.localhost",
+        (("hello-00002", 100),),
+        aliases=("hello.default.svc.cluster.local", "hello.default.svc"),
+    )
     assigned = conditions.find(decision.status, "AllTrafficAssigned")
     assert assigned is not None
     assert assigned.status == "True"
@@ -197,3 +201,22 @@ def test_shares_of_one_revision_are_merged_in_the_table() -> None:
     )
     assert decision.table.split == (("hello-00002", 100),)
     assert [t["percent"] for t in decision.status["traffic"]] == [40, 60]
+
+
+def test_cluster_local_visibility_publishes_the_internal_name_only() -> None:
+    obj = route(LATEST)
+    obj["metadata"]["labels"] = {"networking.knative.dev/visibility": "cluster-local"}
+    decision = decide(
+        obj,
+        configurations={"hello": config("hello-00001", "True")},
+        revisions=(revision("hello-00001"),),
+        network=Network(domain="example.test", port=8080),
+    )
+    assert decision.status["url"] == "http://hello.default.svc.cluster.local"
+    assert decision.status["address"] == {"url": "http://hello.default.svc.cluster.local"}
+    assert decision.table == RoutingTable(
+        "hello.default.svc.cluster.local",
+        (("hello-00001", 100),),
+        aliases=("hello.default.svc",),
+        public=False,
+    )

@@ -331,7 +331,11 @@ def test_merge_json_and_strategic_patches(http: httpx2.Client) -> None:
     json_patch = {"content-type": "application/json-patch+json"}
     patched = http.patch(f"{SERVICES}/p", json=ops, headers=json_patch).json()
     assert patched["spec"]["template"]["spec"]["containers"][0]["image"] == "img:2"
-    assert patched["metadata"]["annotations"] == {"a/b": "c"}
+    assert patched["metadata"]["annotations"] == {  # Knative's stay: admission keeps them
+        "a/b": "c",
+        "serving.knative.dev/creator": "unkai:admin",
+        "serving.knative.dev/lastModifier": "unkai:admin",
+    }
     assert patched["metadata"]["generation"] == 2
     failing = [{"op": "test", "path": "/metadata/labels/keep", "value": "2"}]
     response = http.patch(f"{SERVICES}/p", json=failing, headers=json_patch)

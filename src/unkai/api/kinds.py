@@ -54,10 +54,13 @@ SERVICE = Kind(SERVING, "v1", "Service", "services")
 CONFIGURATION = Kind(SERVING, "v1", "Configuration", "configurations")
 REVISION = Kind(SERVING, "v1", "Revision", "revisions")
 ROUTE = Kind(SERVING, "v1", "Route", "routes")
+DOMAIN_MAPPING = Kind(SERVING, "v1beta1", "DomainMapping", "domainmappings")
 BROKER = Kind(EVENTING, "v1", "Broker", "brokers")
 TRIGGER = Kind(EVENTING, "v1", "Trigger", "triggers")
 PING_SOURCE = Kind(SOURCES, "v1", "PingSource", "pingsources")
-KNATIVE = (SERVICE, CONFIGURATION, REVISION, ROUTE, BROKER, TRIGGER, PING_SOURCE)
+KNATIVE = (
+    SERVICE, CONFIGURATION, REVISION, ROUTE, DOMAIN_MAPPING, BROKER, TRIGGER, PING_SOURCE,
+)  # fmt: skip
 """The Knative kinds Unkai serves and deploys."""
 
 NAMESPACE = Kind(CORE_GROUP, "v1", "Namespace", "namespaces", namespaced=False)

@@ -135,12 +135,17 @@ class RoutingTable:
 
     ``split``: ``(revision, percent)`` pairs for ``host``, merged per revision, zero
     shares left out, in the order of ``spec.traffic``. ``tags``: tag host → revision,
-    each served 100%.
+    each served 100%. ``aliases``: more names of ``host`` (the cluster-local
+    ``{name}.{namespace}.svc.cluster.local`` and ``….svc``), served to callers inside
+    the platform only. ``public``: whether callers outside may reach ``host`` and the
+    tags at all (``False`` for ``networking.knative.dev/visibility: cluster-local``).
     """
 
     host: str
     split: tuple[tuple[str, int], ...]
     tags: Mapping[str, str] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+    public: bool = True
 
     def revisions(self, namespace: str) -> set[RevisionKey]:
         """Every revision this table sends traffic to, by percent or by tag."""

@@ -208,6 +208,14 @@ class DataPlane:
             self._revisions[key].set_routed(key in reachable)
             self._register(key)
 
+    def configure(self, config: AutoscalerConfig) -> None:
+        """New ``config-autoscaler`` settings: every revision is scaled by them from now."""
+        if config == self._config:
+            return
+        self._config = config
+        for key in self._revisions:
+            self._register(key)
+
     async def close(self) -> None:
         """Stop every instance, then the runners (zygotes, container engine)."""
         for key in list(self._revisions):

@@ -21,6 +21,7 @@ commands can find it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import os
@@ -34,7 +35,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from unkai.api import kinds
-from unkai.platform import bundles, eventing, pods, state
+from unkai.api.knative.clusterconfig import ClusterConfig
+from unkai.platform import bundles, clustersettings, eventing, pods, state
 from unkai.platform.apiserver import ApiServer, knative_registry
 from unkai.platform.autoscaler import Autoscaler, AutoscalerConfig
 from unkai.platform.bundles import endpoint
@@ -50,6 +52,7 @@ from unkai.platform.controllers.loop import REVISIONS, ROUTES, ServingController
 from unkai.platform.controllers.route import Network
 from unkai.platform.dataplane import DataPlane
 from unkai.platform.gateway import GatewayConfig, ThreadedGateway, limits
+from unkai.platform.gateway.internal import InternalListener
 from unkai.platform.runners import ContainerRunner, LogFiles, Mode, ProcessRunner
 from unkai.platform.runners.images import ImageRunner
 from unkai.platform.runners.sources import Kind
@@ -91,6 +94,7 @@ class Platform:
 
     def __init__(self, settings: Settings, *, readiness: RevisionReadiness | None = None) -> None:
         self.settings = settings
+        self.cluster = ClusterConfig()  # the knative-serving ConfigMaps' settings
         self.files = state.PlatformDir.under(settings.data_dir)
         self.registry = CollectorRegistry()
         self.autoscaler = (
@@ -111,6 +115,7 @@ class Platform:
             gateway_host=settings.host,
             gateway_port=lambda: self.gateway.port,
             registry=self.registry,
+            internal_port=lambda: self.internal.port,
         )
         self.gateway = ThreadedGateway(  # off the loop of the API server and store
             GatewayConfig(domain=settings.domain, max_connections=max_connections),
@@ -119,6 +124,7 @@ class Platform:
             meter=self.autoscaler.meter if self.autoscaler else None,
             local_app=ingress,
         )
+        self.internal = InternalListener(self.gateway)  # callers inside: cluster-local
         self.bundles = bundles.NamespacedBundles(self.files.root / "bundles")
         self.logs = LogFiles(self.files.root / "logs")
         self.api = ApiServer(
@@ -126,7 +132,7 @@ class Platform:
             token=self.files.token(),
             host=settings.host,
             port=settings.api_port,
-            registry=knative_registry(),
+            registry=knative_registry(lambda: self.cluster.defaults),
             metrics=self.registry,
             extra_routes=[*endpoint.routes(self.bundles), *pods.log_routes(self._instance_log)],
         )
@@ -173,10 +179,17 @@ class Platform:
         self.bundles.clean()
         self._started_at = datetime.now(UTC).replace(microsecond=0)
         await self.gateway.start(self.settings.host, self.settings.gateway_port, serve=False)
+        await self.internal.start()
         await self.api.start()
         if self.bundles.has_shared():
             await asyncio.to_thread(self.bundles.adopt_shared, await self._bundle_owners())
         self._unloaded = await self._ready_routes()
+        settings_loaded = asyncio.Event()
+        follow_settings = functools.partial(
+            clustersettings.follow, self.api.service, self._configure, settings_loaded
+        )
+        self._tasks.append(supervise("cluster settings", follow_settings, forever=True))
+        await settings_loaded.wait()
         if self.autoscaler is not None and self.data_plane is not None:
             self._tasks.append(supervise("autoscaler", self.autoscaler.run))
             for kind in ("ConfigMap", "Secret"):
@@ -195,7 +208,7 @@ class Platform:
         self.controllers = ServingControllers(
             self.api.service,
             readiness=self.readiness,
-            network=Network(domain=self.settings.domain, port=self.gateway.port),
+            network=self._network(),
             program_route=self._program_route,
         )
         await self.controllers.start()
@@ -230,6 +243,7 @@ class Platform:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.data_plane is not None:
             await self.data_plane.close()
+        await self.internal.stop()
         await self.gateway.stop()
         await self.api.stop()
         self.files.clear_running(os.getpid())
@@ -249,6 +263,31 @@ class Platform:
             await stopping.wait()
         finally:
             await self.stop()
+
+    def _configure(self, cluster: ClusterConfig) -> None:
+        """The ``knative-serving`` settings changed: routes are published by the new
+        network settings, revisions scaled by the new autoscaler settings (over the
+        ones ``unkai up`` was started with), and both gateway listeners route by the
+        tag header or not."""
+        self.cluster = cluster
+        for door in (self.gateway.state, self.internal.state):
+            door.config = dataclasses.replace(
+                door.config, tag_header_routing=cluster.features.tag_header_routing
+            )
+        if self.controllers is not None:
+            self.controllers.configure(self._network())
+        if self.data_plane is not None:
+            try:
+                scaling = dataclasses.replace(self.settings.autoscaler, **cluster.autoscaler)
+            except ValueError as error:  # a combination only Unkai's own checks refuse
+                log.warning("config-autoscaler not applied: %s", error)
+            else:
+                self.data_plane.configure(scaling)
+
+    def _network(self) -> Network:
+        return Network(
+            domain=self.settings.domain, port=self.gateway.port, config=self.cluster.network
+        )
 
     def _revision_changed(self, key: RevisionKey) -> None:
         if self.controllers is not None:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from unkai.api import kinds
 from unkai.api.knative import problems
+from unkai.api.knative.durations import parse_go_duration
 from unkai.api.knative.fields import Node, dicts
 from unkai.api.knative.names import dns1035_label, go_list
 from unkai.api.yamlsource import Problem
@@ -29,6 +30,7 @@ ROUTING_STATE_LABEL = "serving.knative.dev/routingState"
 VISIBILITY_LABEL = "networking.knative.dev/visibility"
 CLUSTER_LOCAL = "cluster-local"
 AUTOSCALING_GROUP = "autoscaling.knative.dev"
+ROLLOUT_DURATION_ANNOTATION = "serving.knative.dev/rollout-duration"
 
 OBJECT_FIELDS = frozenset({"apiVersion", "kind", "metadata", "spec", "status"})
 # All of ObjectMeta: the API server and the controllers write most of it.
@@ -97,6 +99,25 @@ def validate_serving_labels(meta: Node, *, owned: Mapping[str, str | None]) -> N
                 meta.report(problems.missing_field(path))
         elif key.startswith(kinds.SERVING + "/"):
             meta.report(problems.invalid_key_name(key, path))
+
+
+def validate_rollout_duration(meta: Node) -> None:
+    """``serving.knative.dev/rollout-duration`` on a Service or Route: a Go duration,
+    whole seconds, not negative (Knative's ``ValidateRolloutDurationAnnotation``)."""
+    annotations = meta.at("annotations")
+    value = annotations.string_map().get(ROLLOUT_DURATION_ANNOTATION)
+    if value is None:
+        return
+    path = (*annotations.path, ROLLOUT_DURATION_ANNOTATION)
+    try:
+        duration = parse_go_duration(value)
+    except ValueError:
+        meta.report(problems.invalid_value(value, path))
+        return
+    if duration.microseconds:
+        meta.report(Problem(path, f"rollout-duration={value} is not at second precision"))
+    elif duration.total_seconds() < 0:
+        meta.report(Problem(path, f"rollout-duration={value} must be positive"))
 
 
 def reject_autoscaling_annotations(meta: Node) -> None:

@@ -71,6 +71,28 @@ POD_FIELDS = frozenset(
     }
 )
 
+# Knative's SecurityContextMask with default features; capabilities.add is behind
+# kubernetes.containerspec-addcapabilities, off by default.
+SECURITY_CONTEXT_FIELDS = frozenset(
+    {
+        "allowPrivilegeEscalation",
+        "capabilities",
+        "readOnlyRootFilesystem",
+        "runAsGroup",
+        "runAsNonRoot",
+        "runAsUser",
+        "seccompProfile",
+    }
+)
+CAPABILITIES_FIELDS = frozenset({"drop"})
+MAX_ID = 2**31 - 1
+RESOURCES_FIELDS = frozenset({"limits", "requests"})
+# Kubernetes' quantity grammar (resource.ParseQuantity) and its message for a bad one.
+_QUANTITY = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?")
+QUANTITY_MESSAGE = (
+    "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+)
+
 # A pragmatic form of the distribution reference grammar: [host[:port]/]path[:tag][@digest].
 _IMAGE = re.compile(
     r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::\d+)?/)?"
@@ -209,10 +231,40 @@ def _validate_container(container: Node, volumes: dict[str, str]) -> set[str]:
         container.report(Problem(container.at("ports").path, message))
     for port in ports[:1]:
         _validate_port(port)
+    if container.at("securityContext").present():
+        _validate_security_context(container.at("securityContext"))
+    if container.at("resources").present():
+        _validate_resources(container.at("resources"))
     for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
         if container.at(probe).present():
             _validate_probe(container.at(probe), readiness=probe == "readinessProbe")
     return _validate_mounts(container, volumes)
+
+
+def _validate_security_context(context: Node) -> None:
+    """Knative's ``validateSecurityContext``: no ``privileged`` (nor other fields off
+    its mask), no added capabilities, user and group ids in ``[0, 2^31-1]``."""
+    context.allow_only(SECURITY_CONTEXT_FIELDS)
+    if context.at("capabilities").present():
+        context.at("capabilities").allow_only(CAPABILITIES_FIELDS)
+    for key in ("runAsUser", "runAsGroup"):
+        value = context.at(key).integer()
+        if value is not None and not 0 <= value <= MAX_ID:
+            context.report(problems.out_of_bounds(value, 0, MAX_ID, context.at(key).path))
+
+
+def _validate_resources(resources: Node) -> None:
+    """Every limit and request a Kubernetes quantity, and not negative."""
+    resources.allow_only(RESOURCES_FIELDS)
+    for key in ("limits", "requests"):
+        amounts = resources.at(key)
+        for name, value in amounts.mapping().items():
+            path = (*amounts.path, name)
+            text = str(value) if isinstance(value, (str, int, float)) else ""
+            if _QUANTITY.fullmatch(text) is None:
+                resources.report(Problem(path, QUANTITY_MESSAGE))
+            elif text.startswith("-"):
+                resources.report(Problem(path, "must be greater than or equal to 0"))
 
 
 def _validate_env(env: Node) -> None:

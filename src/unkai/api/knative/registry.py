@@ -18,6 +18,7 @@ from unkai.api.kinds import Kind
 from unkai.api.knative import (
     broker,
     configuration,
+    domainmapping,
     pingsource,
     revision,
     route,
@@ -96,6 +97,15 @@ _ALL = (
         kinds.REVISION, short_names=("rev",), categories=_SERVING_CATEGORIES, module=revision
     ),
     _definition(kinds.ROUTE, short_names=("rt",), categories=_SERVING_CATEGORIES, module=route),
+    Definition(
+        identity=kinds.DOMAIN_MAPPING,
+        short_names=("dm",),
+        categories=_SERVING_CATEGORIES,
+        default=domainmapping.default,
+        validate=domainmapping.validate,
+        schema=domainmapping.SCHEMA,
+        printer_columns=domainmapping.PRINTER_COLUMNS,
+    ),
     _definition(kinds.BROKER, short_names=(), categories=_EVENTING_CATEGORIES, module=broker),
     _definition(kinds.TRIGGER, short_names=(), categories=_EVENTING_CATEGORIES, module=trigger),
     _definition(

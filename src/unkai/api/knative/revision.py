@@ -12,15 +12,11 @@ import copy
 from typing import Any
 
 from unkai.api import kinds
-from unkai.api.knative import autoscaling, metadata, podspec, problems
+from unkai.api.knative import autoscaling, clusterconfig, metadata, podspec, problems
 from unkai.api.knative.diff import diff
 from unkai.api.knative.fields import Node, root
 from unkai.api.knative.names import dns1035_label, go_list
 from unkai.api.yamlsource import Problem
-
-DEFAULT_TIMEOUT_SECONDS = 300
-MAX_TIMEOUT_SECONDS = 600
-CONTAINER_CONCURRENCY_MAX = 1000
 
 SPEC_FIELDS = podspec.POD_FIELDS | {
     "containerConcurrency",
@@ -46,14 +42,16 @@ REVISION_LABELS: dict[str, str | None] = {
 
 
 def default_spec(spec: dict[str, Any]) -> None:
-    """Fill a RevisionSpec in place: timeout, concurrency and the container defaults.
+    """Fill a RevisionSpec in place: timeout, concurrency (``config-defaults``'s, see
+    :data:`~.clusterconfig.ADMISSION_DEFAULTS`) and the container defaults.
 
     ``responseStartTimeoutSeconds`` and ``idleTimeoutSeconds`` stay unset, as Knative
     leaves them with its default config: unset they mean "as ``timeoutSeconds``" and
     "none", and a stored default would make lowering ``timeoutSeconds`` alone invalid.
     """
-    spec.setdefault("timeoutSeconds", DEFAULT_TIMEOUT_SECONDS)
-    spec.setdefault("containerConcurrency", 0)
+    settings = clusterconfig.ADMISSION_DEFAULTS.get()
+    spec.setdefault("timeoutSeconds", settings.revision_timeout_seconds)
+    spec.setdefault("containerConcurrency", settings.container_concurrency)
     podspec.default(spec)
 
 
@@ -61,21 +59,22 @@ def validate_spec(spec: Node) -> None:
     """Pod spec, the three timeouts and the concurrency limit of a RevisionSpec."""
     spec.allow_only(SPEC_FIELDS)
     podspec.validate(spec)
+    settings = clusterconfig.ADMISSION_DEFAULTS.get()
+    ceiling = settings.max_revision_timeout_seconds
     timeout = spec.at("timeoutSeconds").integer()
-    if timeout is not None and not 1 <= timeout <= MAX_TIMEOUT_SECONDS:
-        spec.report(
-            problems.out_of_bounds(timeout, 1, MAX_TIMEOUT_SECONDS, spec.at("timeoutSeconds").path)
-        )
+    if timeout is not None and not 1 <= timeout <= ceiling:
+        spec.report(problems.out_of_bounds(timeout, 1, ceiling, spec.at("timeoutSeconds").path))
         timeout = None
-    limit = timeout if timeout is not None else DEFAULT_TIMEOUT_SECONDS
+    limit = timeout if timeout is not None else settings.revision_timeout_seconds
     for key in ("responseStartTimeoutSeconds", "idleTimeoutSeconds"):
         value = spec.at(key).integer()
         if value is not None and not 0 <= value <= limit:
             spec.report(problems.out_of_bounds(value, 0, limit, spec.at(key).path))
     concurrency = spec.at("containerConcurrency")
     value = concurrency.integer()
-    if value is not None and not 0 <= value <= CONTAINER_CONCURRENCY_MAX:
-        spec.report(problems.out_of_bounds(value, 0, CONTAINER_CONCURRENCY_MAX, concurrency.path))
+    most = settings.container_concurrency_max_limit
+    if value is not None and not 0 <= value <= most:
+        spec.report(problems.out_of_bounds(value, 0, most, concurrency.path))
 
 
 def validate_template(template: Node, *, parent: Node) -> None:

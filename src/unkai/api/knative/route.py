@@ -33,5 +33,6 @@ def validate(obj: dict[str, Any], old: dict[str, Any] | None) -> list[Problem]:
     meta = node.at("metadata")
     metadata.validate_name(meta)
     metadata.validate_serving_labels(meta, owned=ROUTE_LABELS)
+    metadata.validate_rollout_duration(meta)
     traffic.validate(node.at("spec").at("traffic"), in_service=False)
     return node.problems

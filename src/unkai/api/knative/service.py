@@ -32,6 +32,7 @@ def validate(obj: dict[str, Any], old: dict[str, Any] | None) -> list[Problem]:
     metadata.validate_object_fields(node)
     node.at("spec").allow_only(SPEC_FIELDS)
     metadata.validate_serving_labels(node.at("metadata"), owned=SERVICE_LABELS)
+    metadata.validate_rollout_duration(node.at("metadata"))
     configuration.validate_template_holder(node, old)
     traffic.validate(node.at("spec").at("traffic"), in_service=True)
     return node.problems

@@ -52,9 +52,15 @@ class RevisionTemplate(TypedDict, total=False):
     spec: RevisionSpec
 
 
+class ContainerStatus(TypedDict, total=False):
+    name: str
+    imageDigest: str
+
+
 class RevisionStatus(Status, total=False):
     actualReplicas: int
     desiredReplicas: int
+    containerStatuses: list[ContainerStatus]
 
 
 class Revision(Object, total=False):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from unkai.api.knative import userinfo
 from unkai.api.yamlsource import Problem
 from unkai.platform.apiserver import errors, objectmeta
 from unkai.platform.apiserver.types import Object, ResourceType
@@ -96,15 +97,20 @@ def admit(rt: ResourceType, obj: Object, old: Object | None) -> Object:
     Metadata comes first so that defaulters and validators may rely on its shape."""
     _refuse(rt, obj, objectmeta.problems(rt, obj["metadata"]))
     obj = rt.default(obj)
-    _refuse(rt, obj, rt.validate(obj, old))
+    _refuse(rt, obj, userinfo.stamp(rt.group_resource, obj, old), webhook=rt.webhook)
+    _refuse(rt, obj, rt.validate(obj, old), webhook=rt.webhook)
     return obj
 
 
-def _refuse(rt: ResourceType, obj: Object, problems: list[Problem]) -> None:
+def _refuse(rt: ResourceType, obj: Object, problems: list[Problem], *, webhook: str = "") -> None:
     if problems:
         metadata = obj["metadata"]
-        name = metadata.get("name") or metadata.get("generateName") or ""
-        raise errors.invalid(group=rt.group, kind=rt.kind, name=str(name), problems=problems)
+        name = str(metadata.get("name") or metadata.get("generateName") or "")
+        if webhook:
+            raise errors.denied(
+                webhook=webhook, group=rt.group, kind=rt.kind, name=name, problems=problems
+            )
+        raise errors.invalid(group=rt.group, kind=rt.kind, name=name, problems=problems)
 
 
 def begin_deletion(obj: Object, *, now: str) -> Object:

@@ -14,6 +14,7 @@ import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from unkai.api.knative import userinfo
 from unkai.platform.apiserver.access import refusal
 from unkai.platform.apiserver.errors import ApiError, unauthorized
 from unkai.platform.apiserver.tokens import TokenBook
@@ -46,7 +47,11 @@ class BearerAuth:
             await _refuse(scope, send, ApiError(403, "Forbidden", why))
             return
         scope["unkai.identity"] = identity
-        await self.app(scope, receive, send)
+        user = userinfo.REQUEST_USER.set(identity.user)  # Knative's creator annotation
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            userinfo.REQUEST_USER.reset(user)
 
 
 async def _refuse(scope: Scope, send: Send, error: ApiError) -> None:

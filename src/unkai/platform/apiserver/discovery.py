@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from unkai import __version__
-from unkai.platform.apiserver.types import Object, Registry, ResourceType
+from unkai.platform.apiserver.types import Object, Registry
 
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 KUBERNETES_VERSION = ("1", "32")
@@ -41,25 +41,28 @@ def api_versions(server_address: str) -> Object:
     }
 
 
-def _group(name: str, types: list[ResourceType]) -> Object:
-    versions = [{"groupVersion": rt.api_version, "version": rt.version} for rt in types[:1]]
-    return {"name": name, "versions": versions, "preferredVersion": versions[0]}
+def _groups(registry: Registry) -> dict[str, Object]:
+    """Each named group with its versions in registration order (the first preferred:
+    ``serving.knative.dev`` serves ``v1`` and ``v1beta1`` for DomainMapping)."""
+    groups: dict[str, list[dict[str, str]]] = {}
+    for group_version, types in registry.group_versions().items():
+        if types[0].group:
+            version = {"groupVersion": group_version, "version": types[0].version}
+            groups.setdefault(types[0].group, []).append(version)
+    return {
+        name: {"name": name, "versions": versions, "preferredVersion": versions[0]}
+        for name, versions in groups.items()
+    }
 
 
 def api_groups(registry: Registry) -> Object:
-    groups = [
-        _group(types[0].group, types)
-        for gv, types in registry.group_versions().items()
-        if types[0].group
-    ]
+    groups = list(_groups(registry).values())
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
 
 def api_group(registry: Registry, group: str) -> Object | None:
-    for types in registry.group_versions().values():
-        if types[0].group == group:
-            return {"kind": "APIGroup", "apiVersion": "v1", **_group(group, types)}
-    return None
+    found = _groups(registry).get(group)
+    return None if found is None else {"kind": "APIGroup", "apiVersion": "v1", **found}
 
 
 def resource_list(registry: Registry, group_version: str) -> Object | None:

@@ -105,6 +105,24 @@ def invalid(*, group: str, kind: str, name: str, problems: Sequence[Problem]) ->
     return ApiError(422, "Invalid", f'{what} "{name}" is invalid: {joined}', details=details)
 
 
+def denied(
+    *, webhook: str, group: str, kind: str, name: str, problems: Sequence[Problem]
+) -> ApiError:
+    """400 as Kubernetes answers a validating webhook's refusal, worded as Knative's
+    ``FieldError``: each message first, then its field path, one per line."""
+    lines = "\n".join(
+        f"{problem.message}: {problem.field}" if problem.path else problem.message
+        for problem in problems
+    )
+    details = _details(group, kind, name)
+    details["causes"] = [
+        {"reason": "FieldValueInvalid", "message": problem.message, "field": problem.field}
+        for problem in problems
+    ]
+    message = f'admission webhook "{webhook}" denied the request: validation failed: {lines}'
+    return ApiError(400, "BadRequest", message, details=details)
+
+
 def forbidden(*, group: str, plural: str, name: str, why: str) -> ApiError:
     what = f"{plural}.{group}" if group else plural
     return ApiError(

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from unkai.api import kinds, knative
+from unkai.api.knative import clusterconfig
 from unkai.api.yamlsource import Problem
 from unkai.platform.apiserver.types import Column, Object, Registry, ResourceType
 
@@ -181,13 +182,29 @@ def standard_registry() -> Registry:
     return Registry((*CORE, *(knative_type(definition) for definition in knative.KINDS.values())))
 
 
-def knative_registry() -> Registry:
-    """The served kinds with Knative's defaulting and validation plugged in."""
+def knative_registry(
+    defaults: Callable[[], clusterconfig.DefaultsConfig] = clusterconfig.DefaultsConfig,
+) -> Registry:
+    """The served kinds with Knative's defaulting and validation plugged in, run with
+    the ``config-defaults`` that ``defaults()`` gives at the time."""
     registry = standard_registry()
     for definition in knative.KINDS.values():
         registry = registry.with_admission(
             definition.identity.group_resource,
-            default=definition.default,
-            validate=definition.validate,
+            default=clusterconfig.admitting(definition.default, defaults),
+            validate=clusterconfig.admitting(definition.validate, defaults),
+            webhook=WEBHOOKS[definition.identity.group],
         )
-    return registry
+    return registry.with_admission(
+        kinds.CONFIG_MAP.group_resource,
+        validate=clusterconfig.validate,
+        webhook="config.webhook.serving.knative.dev",
+    )
+
+
+WEBHOOKS = {
+    kinds.SERVING: "validation.webhook.serving.knative.dev",
+    kinds.EVENTING: "validation.webhook.eventing.knative.dev",
+    kinds.SOURCES: "validation.webhook.eventing.knative.dev",
+}
+"""The Knative webhook each group's refusals come from, as a cluster names it."""

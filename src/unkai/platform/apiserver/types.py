@@ -71,6 +71,10 @@ class ResourceType:
     """The OpenAPI v3 schema published for the kind; None publishes a permissive one."""
     default: Defaulter = field(default=keep, compare=False)
     validate: Validator = field(default=accept, compare=False)
+    webhook: str = ""
+    """The admission webhook ``validate`` stands for (Knative's), whose refusal layout
+    it answers with: 400, ``admission webhook "…" denied the request: validation
+    failed: message: field``; empty: the API server's own 422 ``Invalid``."""
 
     # The kind's names, read through, so request handling says ``rt.plural``.
 
@@ -152,6 +156,7 @@ class Registry:
         default: Defaulter | None = None,
         validate: Validator | None = None,
         schema: Object | None = None,
+        webhook: str | None = None,
     ) -> Registry:
         """A copy of this registry with the hooks (and schema) of one type replaced."""
         rt = self.get(group_resource)
@@ -160,5 +165,6 @@ class Registry:
             default=default or rt.default,
             validate=validate or rt.validate,
             schema=schema or rt.schema,
+            webhook=rt.webhook if webhook is None else webhook,
         )
         return Registry(changed if t is rt else t for t in self)

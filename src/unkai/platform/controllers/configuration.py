@@ -20,6 +20,7 @@ from datetime import datetime
 
 from unkai.api import kinds
 from unkai.api.knative import metadata as labels
+from unkai.api.knative import userinfo
 from unkai.api.knative.names import child_name
 from unkai.api.knative.types import (
     Configuration,
@@ -54,7 +55,8 @@ def revision_name(configuration: Configuration) -> str:
 
 
 def make_revision(configuration: Configuration) -> Revision:
-    """The Revision for the current template: template metadata and spec, our labels."""
+    """The Revision for the current template: template metadata and spec, our labels,
+    and as its creator the Configuration's last modifier."""
     template = copy.deepcopy(_template(configuration))
     meta = template.get("metadata", {})
     config_meta = objects.meta(configuration)
@@ -70,6 +72,9 @@ def make_revision(configuration: Configuration) -> Revision:
         if value := config_meta.get("labels", {}).get(key):
             revision_labels[key] = value
     meta["labels"] = revision_labels
+    if modifier := config_meta.get("annotations", {}).get(userinfo.LAST_MODIFIER):
+        # Knative: the Revision's creator is who last changed the Configuration.
+        meta["annotations"] = {**meta.get("annotations", {}), userinfo.CREATOR: modifier}
     meta["ownerReferences"] = [objects.owner_reference(configuration)]
     return {
         "apiVersion": kinds.REVISION.api_version,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -35,10 +35,12 @@ from unkai.platform.contracts import RevisionReadiness, RouteKey, RoutingTable
 from unkai.platform.controllers import events
 from unkai.platform.controllers.cache import where
 from unkai.platform.controllers.configuration import reconcile_configuration, revision_name
+from unkai.platform.controllers.domainmapping import host_owner, reconcile_domain_mapping
 from unkai.platform.controllers.reconciling import MANAGER, Key, ReconcileLoop, utc_now
 from unkai.platform.controllers.retry import RESYNC_SECONDS
 from unkai.platform.controllers.revision import reconcile_revision
-from unkai.platform.controllers.route import Network, reconcile_route
+from unkai.platform.controllers.rollout import Timing
+from unkai.platform.controllers.route import Network, RolloutKey, reconcile_route
 from unkai.platform.controllers.service import reconcile_service
 from unkai.platform.supervision import supervise
 
@@ -48,9 +50,10 @@ SERVICES = kinds.SERVICE.group_resource
 CONFIGURATIONS = kinds.CONFIGURATION.group_resource
 REVISIONS = kinds.REVISION.group_resource
 ROUTES = kinds.ROUTE.group_resource
+DOMAIN_MAPPINGS = kinds.DOMAIN_MAPPING.group_resource
 EVENTS = kinds.EVENT.group_resource
 EVENT_SWEEP_SECONDS = 600.0
-KINDS = (SERVICES, CONFIGURATIONS, REVISIONS, ROUTES)
+KINDS = (SERVICES, CONFIGURATIONS, REVISIONS, ROUTES, DOMAIN_MAPPINGS)
 ProgramRoute = Callable[[RouteKey, RoutingTable | None], None]
 
 
@@ -75,16 +78,33 @@ class ServingControllers(ReconcileLoop):
         self.network = network
         self.program_route = program_route
         self.programmed: dict[RouteKey, RoutingTable] = {}
+        self._timings: dict[RouteKey, Mapping[RolloutKey, Timing]] = {}
+        self._steps: dict[RouteKey, asyncio.TimerHandle] = {}
         self._reconcilers = {
             SERVICES: self._service,
             CONFIGURATIONS: self._configuration,
             REVISIONS: self._revision,
             ROUTES: self._route,
+            DOMAIN_MAPPINGS: self._domain_mapping,
         }
+        self.mapped: dict[RouteKey, RoutingTable] = {}  # DomainMappings' tables
 
     async def start(self) -> None:
         await super().start()
         self._tasks.append(supervise("event-expiry", self._expire_events))
+
+    def configure(self, network: Network) -> None:
+        """New ``config-network`` settings: every Route is published by them from now."""
+        if network == self.network:
+            return
+        self.network = network
+        for namespace, name in self.cache.keys(ROUTES):
+            self._enqueue((ROUTES, namespace, name))
+
+    async def stop(self) -> None:
+        for handle in self._steps.values():
+            handle.cancel()
+        await super().stop()
 
     def revision_changed(self, namespace: str, name: str) -> None:
         """The data plane's answer for this revision changed: reconcile it."""
@@ -102,6 +122,14 @@ class ServingControllers(ReconcileLoop):
             owner_kind = owners.get(owner["kind"])
             if owner_kind is not None:
                 yield owner_kind, namespace, owner["name"]
+        if kind == ROUTES:  # the mappings that serve its traffic
+            for mapping in self.cache.namespace(DOMAIN_MAPPINGS, namespace).values():
+                if mapping["spec"]["ref"]["name"] == name:
+                    yield DOMAIN_MAPPINGS, namespace, mapping["metadata"]["name"]
+        if kind == DOMAIN_MAPPINGS:  # the others claiming the same host
+            for other_namespace, other in self.cache.keys(DOMAIN_MAPPINGS):
+                if other == name and other_namespace != namespace:
+                    yield DOMAIN_MAPPINGS, other_namespace, name
         if kind in (REVISIONS, CONFIGURATIONS):
             routes = self.cache.targeting(ROUTES, namespace, name)
             if kind == REVISIONS:
@@ -192,6 +220,7 @@ class ServingControllers(ReconcileLoop):
         if route is None or route["metadata"].get("deletionTimestamp"):
             if self.programmed.pop(key, None) is not None:
                 self.program_route(key, None)
+            self._timings.pop(key, None)
             return
         decision = reconcile_route(
             route,
@@ -200,12 +229,52 @@ class ServingControllers(ReconcileLoop):
             network=self.network,
             programmed=self.programmed.get(key),
             now=self.clock(),
+            timings=self._timings.get(key),
         )
+        self._timings[key] = decision.timings
+        self._step_at(key, decision.next_step)
         if decision.table is not None and self.programmed.get(key) != decision.table:
             self.programmed[key] = decision.table
             self.program_route(key, decision.table)
             self._enqueue((ROUTES, namespace, name))  # IngressReady follows the programming
         await self._write_status(ROUTES, route, decision.status)
+
+    def _step_at(self, key: RouteKey, moment: float | None) -> None:
+        """Reconcile the Route again when its next rollout step is due."""
+        if (handle := self._steps.pop(key, None)) is not None:
+            handle.cancel()
+        if moment is not None:
+            delay = max(0.0, moment - self.clock().timestamp())
+            item = (ROUTES, *key)
+            self._steps[key] = asyncio.get_running_loop().call_later(delay, self._enqueue, item)
+
+    async def _domain_mapping(self, namespace: str, name: str) -> None:
+        key = RouteKey(namespace, name)
+        mapping = self._get(DOMAIN_MAPPINGS, namespace, name)
+        if mapping is None or mapping["metadata"].get("deletionTimestamp"):
+            if self.mapped.pop(key, None) is not None:
+                self.program_route(key, None)
+            return
+        claims = [
+            self._get(DOMAIN_MAPPINGS, other_namespace, other)
+            for other_namespace, other in self.cache.keys(DOMAIN_MAPPINGS)
+            if other == name
+        ]
+        decision = reconcile_domain_mapping(
+            mapping,
+            owned=host_owner([claim for claim in claims if claim is not None]) == namespace,
+            route=self._get(ROUTES, namespace, mapping["spec"]["ref"]["name"]),
+            network=self.network,
+            programmed=self.mapped.get(key),
+            now=self.clock(),
+        )
+        if decision.table is None and self.mapped.pop(key, None) is not None:
+            self.program_route(key, None)
+        elif decision.table is not None and self.mapped.get(key) != decision.table:
+            self.mapped[key] = decision.table
+            self.program_route(key, decision.table)
+            self._enqueue((DOMAIN_MAPPINGS, namespace, name))  # IngressReady follows
+        await self._write_status(DOMAIN_MAPPINGS, mapping, decision.status)
 
 
 def _serves(table: RoutingTable, revision: str) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from datetime import datetime
 
-from unkai.api.knative.types import Revision, RevisionStatus
+from unkai.api.knative.types import ContainerStatus, Revision, RevisionStatus
 from unkai.platform.contracts import DEPLOYING, Report, RevisionHealth, RevisionReadiness, Status
 from unkai.platform.controllers import conditions, objects
 from unkai.platform.controllers.conditions import Condition
@@ -46,7 +46,21 @@ def revision_status(
         status["actualReplicas"] = health.actual_replicas
     if health.desired_replicas is not None:
         status["desiredReplicas"] = health.desired_replicas
+    if digests := _digests(revision):
+        status["containerStatuses"] = digests
     return status
+
+
+def _digests(revision: Revision) -> list[ContainerStatus]:
+    """``containerStatuses[].imageDigest`` for containers whose image names its digest
+    (a bundle's reference always does): Knative resolves a tag to one; Unkai records
+    only a digest the reference pins, never one it did not see."""
+    found: list[ContainerStatus] = []
+    for container in revision.get("spec", {}).get("containers", []):
+        image = container.get("image", "")
+        if "@sha256:" in image:
+            found.append({"name": container.get("name") or "user-container", "imageDigest": image})
+    return found
 
 
 def reconcile_revision(

@@ -12,17 +12,30 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from unkai.api import kinds
+from unkai.api.knative.clusterconfig import NetworkConfig
+from unkai.api.knative.durations import parse_go_duration
+from unkai.api.knative.metadata import (
+    CLUSTER_LOCAL,
+    CONFIGURATION_LABEL,
+    ROLLOUT_DURATION_ANNOTATION,
+    VISIBILITY_LABEL,
+)
 from unkai.api.knative.types import Configuration, Revision, Route, RouteStatus, TrafficTarget
 from unkai.api.objects import Condition as StoredCondition
 from unkai.errors import UserError
 from unkai.platform.contracts import RoutingTable, Status
-from unkai.platform.controllers import conditions, objects
+from unkai.platform.controllers import conditions, objects, rollout
 from unkai.platform.controllers.conditions import Condition
 
+CLUSTER_DOMAIN = "svc.cluster.local"
+RolloutKey = tuple[str, str]
+"""A configuration target of a Route: its tag (``""`` for none) and configuration."""
+ROLLOUT_IN_PROGRESS = "RolloutInProgress"
+ROLLOUT_MESSAGE = "A gradual rollout of the latest revision(s) is in progress."
 ALL_TRAFFIC_ASSIGNED = "AllTrafficAssigned"
 INGRESS_READY = "IngressReady"
 CERTIFICATE_PROVISIONED = "CertificateProvisioned"
@@ -31,17 +44,46 @@ REVISION_MISSING = "RevisionMissing"
 
 @dataclass(frozen=True)
 class Network:
-    """Where routes are published: ``http://{name}.{namespace}.{domain}[:port]``."""
+    """Where routes are published: ``http://{host}[:port]``, the host made by
+    ``config-network``'s templates (``{name}.{namespace}.{domain}`` by default), or
+    ``http://{name}.{namespace}.svc.cluster.local`` for a cluster-local Route (reached
+    through the gateway's internal listener, whatever its port)."""
 
     domain: str = "localhost"
     port: int = 80
+    config: NetworkConfig = field(default_factory=NetworkConfig)
 
-    def host(self, route: str, namespace: str, tag: str = "") -> str:
-        label = f"{tag}-{route}" if tag else route
-        return f"{label}.{namespace}.{self.domain}"
+    def host(self, route: Route, tag: str = "") -> str:
+        """The host of ``route`` (of its ``tag``): as Knative, a tag's label from the tag
+        template takes the route's name's place in the domain template."""
+        metadata = route["metadata"]
+        name = objects.name(route)
+        if tag:
+            name = self.config.tag_template.render({"Name": name, "Tag": tag})
+        if cluster_local(route):
+            return f"{name}.{objects.namespace(route)}.{CLUSTER_DOMAIN}"
+        values = {"Name": name, "Namespace": objects.namespace(route), "Domain": self.domain}
+        return self.config.domain_template.render(
+            values, annotations=metadata.get("annotations"), labels=metadata.get("labels")
+        )
 
     def url(self, host: str) -> str:
-        return f"http://{host}" if self.port == 80 else f"http://{host}:{self.port}"
+        if self.port == 80 or host.endswith("." + CLUSTER_DOMAIN):
+            return f"http://{host}"
+        return f"http://{host}:{self.port}"
+
+
+def cluster_local(route: Route) -> bool:
+    """``networking.knative.dev/visibility: cluster-local`` (a Service's label is its
+    Route's too)."""
+    return (route["metadata"].get("labels") or {}).get(VISIBILITY_LABEL) == CLUSTER_LOCAL
+
+
+def internal_names(route: Route) -> tuple[str, ...]:
+    """The names a Route answers to inside the platform besides its host, as its
+    Kubernetes Service would: ``{name}.{namespace}.svc.cluster.local`` and ``….svc``."""
+    short = f"{objects.name(route)}.{objects.namespace(route)}.svc"
+    return (short,) if cluster_local(route) else (f"{short}.cluster.local", short)
 
 
 @dataclass(frozen=True)
@@ -50,6 +92,10 @@ class RouteDecision:
 
     status: RouteStatus
     table: RoutingTable | None
+    timings: Mapping[RolloutKey, rollout.Timing] = field(default_factory=dict)
+    """The step timing of each rollout still under way, for the next reconcile."""
+    next_step: float | None = None
+    """When (``now.timestamp()`` seconds) the next rollout step is due, if one is."""
 
 
 class _UnassignedError(UserError):
@@ -65,35 +111,99 @@ def reconcile_route(
     network: Network,
     programmed: RoutingTable | None,
     now: datetime,
+    timings: Mapping[RolloutKey, rollout.Timing] | None = None,
 ) -> RouteDecision:
     """Decide from the Route, the Configurations and Revisions of its namespace (by
-    name) and the table the gateway currently applies for it."""
-    name, namespace = objects.name(route), objects.namespace(route)
+    name), the table the gateway currently applies for it and the timing of its
+    rollouts under way (:mod:`.rollout`)."""
     old = route.get("status", {})
-    host = network.host(name, namespace)
+    host = network.host(route)
     status = copy.copy(old)
     status["observedGeneration"] = objects.generation(route)
     status["url"] = network.url(host)
     status["address"] = {"url": network.url(host)}
+    spec_traffic = route.get("spec", {}).get("traffic", [])
     try:
-        traffic = [
-            _resolve(target, configurations, revisions)
-            for target in route.get("spec", {}).get("traffic", [])
-        ]
+        traffic = [_resolve(target, configurations, revisions) for target in spec_traffic]
     except _UnassignedError as unassigned:
         ingress = conditions.find(old, INGRESS_READY) or _ingress_not_configured()
         wanted = [unassigned.condition, ingress, _certificate()]
         status["conditions"] = _with_ready(old, wanted, now=now)
         return RouteDecision(status=status, table=None)
+    moment = now.timestamp()
+    rollouts: dict[RolloutKey, rollout.Rollout] = {}
+    if (duration := rollout_duration(route, network)) > 0:
+        traffic, rollouts = _roll(
+            spec_traffic, traffic, old.get("traffic", []), revisions, timings or {}, moment
+        )
     for target in traffic:
         if tag := target.get("tag"):
-            target["url"] = network.url(network.host(name, namespace, tag))
-    table = _table(host, traffic, route=name, namespace=namespace, network=network)
+            target["url"] = network.url(network.host(route, tag))
+    table = _table(host, traffic, route=route, network=network)
     status["traffic"] = traffic
     ingress = Condition.true(INGRESS_READY) if programmed == table else _ingress_not_configured()
+    if programmed == table:
+        rollouts = {
+            key: rollout.observe_ready(ro, duration=duration, now=moment)
+            for key, ro in rollouts.items()
+        }
+        if not all(ro.done for ro in rollouts.values()):
+            ingress = Condition(INGRESS_READY, "Unknown", ROLLOUT_IN_PROGRESS, ROLLOUT_MESSAGE)
     wanted = [Condition.true(ALL_TRAFFIC_ASSIGNED), ingress, _certificate()]
     status["conditions"] = _with_ready(old, wanted, now=now)
-    return RouteDecision(status=status, table=table)
+    timings = {key: ro.timing for key, ro in rollouts.items() if ro.timing and not ro.done}
+    due = [timing.next_step for timing in timings.values() if timing.next_step]
+    return RouteDecision(status, table, timings, min(due) if due else None)
+
+
+def rollout_duration(route: Route, network: Network) -> float:
+    """Seconds of a gradual rollout: the Route's annotation, else ``config-network``'s."""
+    annotations = route["metadata"].get("annotations") or {}
+    text = annotations.get(ROLLOUT_DURATION_ANNOTATION)
+    if text is None:
+        return float(network.config.rollout_duration)
+    try:
+        return parse_go_duration(text).total_seconds()
+    except ValueError:  # refused at admission; one stored before is taken as none
+        return 0.0
+
+
+def _roll(
+    spec_traffic: list[TrafficTarget],
+    traffic: list[TrafficTarget],
+    old_traffic: list[TrafficTarget],
+    revisions: Mapping[str, Revision],
+    timings: Mapping[RolloutKey, rollout.Timing],
+    now: float,
+) -> tuple[list[TrafficTarget], dict[RolloutKey, rollout.Rollout]]:
+    """Status traffic with each configuration target expanded into its rollout's
+    shares (older revisions first, the tag on the newest), and those rollouts. The
+    previous shares are read back from the old ``status.traffic``."""
+    out: list[TrafficTarget] = []
+    rollouts: dict[RolloutKey, rollout.Rollout] = {}
+    for target, resolved in zip(spec_traffic, traffic, strict=True):
+        config = target.get("configurationName", "")
+        if target.get("revisionName") or not config:
+            out.append(resolved)
+            continue
+        tag = target.get("tag", "")
+        before = tuple(
+            (name, entry.get("percent") or 0)
+            for entry in old_traffic
+            if entry.get("latestRevision")
+            and entry.get("tag", "") in ("", tag)
+            and (name := entry.get("revisionName", "")) in revisions
+            and (revisions[name]["metadata"].get("labels") or {}).get(CONFIGURATION_LABEL) == config
+        )
+        previous = rollout.Rollout(sum(p for _, p in before), before, timings.get((tag, config)))
+        ro = rollout.step(
+            previous, latest=resolved["revisionName"], percent=resolved["percent"], now=now
+        )
+        rollouts[(tag, config)] = ro
+        *older, (newest, share) = ro.shares or ((resolved["revisionName"], 0),)
+        out += [{"revisionName": n, "latestRevision": True, "percent": p} for n, p in older]
+        out.append({**resolved, "revisionName": newest, "percent": share})
+    return out, rollouts
 
 
 def _resolve(
@@ -141,7 +251,7 @@ def _resolve(
 
 
 def _table(
-    host: str, traffic: list[TrafficTarget], *, route: str, namespace: str, network: Network
+    host: str, traffic: list[TrafficTarget], *, route: Route, network: Network
 ) -> RoutingTable:
     """The split by revision (targets naming one revision add up) and the tags' hosts."""
     shares: dict[str, int] = {}
@@ -151,8 +261,14 @@ def _table(
         if percent := target.get("percent", 0):
             shares[revision] = shares.get(revision, 0) + percent
         if tag := target.get("tag"):
-            tags[network.host(route, namespace, tag)] = revision
-    return RoutingTable(host=host, split=tuple(shares.items()), tags=tags)
+            tags[network.host(route, tag)] = revision
+    return RoutingTable(
+        host=host,
+        split=tuple(shares.items()),
+        tags=tags,
+        aliases=internal_names(route),
+        public=not cluster_local(route),
+    )
 
 
 _UNKNOWN = Condition(conditions.READY, "Unknown")

@@ -29,11 +29,17 @@ def build(
     gateway_host: str,
     gateway_port: Callable[[], int],
     registry: CollectorRegistry | None,
+    internal_port: Callable[[], int] | None = None,
 ) -> tuple[Brokers, BrokerIngress]:
     """The broker data plane storing under ``data_dir`` and its ingress handler."""
     holder: list[Brokers] = []
     metrics = EventingMetrics(registry, lambda: holder[0].depths() if holder else {})
-    sender = Sender(domain=domain, gateway_host=gateway_host, gateway_port=gateway_port)
+    sender = Sender(
+        domain=domain,
+        gateway_host=gateway_host,
+        gateway_port=gateway_port,
+        internal_port=internal_port,
+    )
     brokers = Brokers(data_dir / "eventing.db", sender=sender, metrics=metrics)
     holder.append(brokers)
     return brokers, BrokerIngress(brokers, domain=domain)

@@ -4,7 +4,9 @@ Destinations on this platform (a Service's URL, a Broker's address) name hosts u
 the platform's domain on the gateway's port; ``*.localhost`` does not resolve
 everywhere, so such a request is sent to the gateway's own address with the URI's host
 in ``Host`` — the gateway routes it (and wakes a Service scaled to zero, through its
-activator). Any other URI is sent as written.
+activator). A cluster-local name (``….svc.cluster.local``, ``….svc``) goes to the
+gateway's internal listener the same way: deliveries are callers inside the platform.
+Any other URI is sent as written.
 
 The client is aiohttp's: on this machine it sent 4.6× the requests per second of
 httpx2 (900 vs 190/s, 32 in flight to a local uvicorn app, both in one process), and
@@ -45,10 +47,18 @@ class Sent:
 class Sender:
     """One pooled HTTP client for every delivery of the platform."""
 
-    def __init__(self, *, domain: str, gateway_host: str, gateway_port: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        *,
+        domain: str,
+        gateway_host: str,
+        gateway_port: Callable[[], int],
+        internal_port: Callable[[], int] | None = None,
+    ) -> None:
         self.domain = domain.lower()
         self.gateway_host = gateway_host
         self.gateway_port = gateway_port  # asked per request: known once the gateway listens
+        self.internal_port = internal_port
         self._session: aiohttp.ClientSession | None = None
         self._trust: dict[str, ssl.SSLContext] = {}
 
@@ -71,6 +81,9 @@ class Sender:
         parts = urlsplit(uri)
         host = (parts.hostname or "").lower()
         port = parts.port or 80
+        if self.internal_port is not None and host.endswith((".svc", ".svc.cluster.local")):
+            address = f"127.0.0.1:{self.internal_port()}"
+            return urlunsplit((parts.scheme, address, parts.path or "/", parts.query, "")), host
         ours = host == self.domain or host.endswith("." + self.domain)
         gateway_port = self.gateway_port()
         if not ours or port != gateway_port:

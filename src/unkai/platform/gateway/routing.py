@@ -71,15 +71,30 @@ class Router(Generic[T]):
     ``resolve`` turns a revision key into the target the routes hold (the gateway's
     per-revision state), once per change rather than per request; ``draw`` is what
     splits draw from (:class:`CompiledRoute`).
+
+    ``hosts`` is what callers outside the platform reach: public routes' hosts and
+    tags. :attr:`internal` is the same router as callers inside see it (the gateway's
+    internal listener): every host of ``hosts``, each route's cluster-local names
+    (``aliases``), and the cluster-local routes. It is kept up to date by this one.
     """
 
     def __init__(
-        self, resolve: Callable[[RevisionKey], T], draw: Callable[[], float] = random.random
+        self,
+        resolve: Callable[[RevisionKey], T],
+        draw: Callable[[], float] = random.random,
+        *,
+        inside: bool = False,
     ) -> None:
         self._resolve = resolve
         self._draw = draw
         self._tables: dict[str, tuple[str, RoutingTable]] = {}
         self.hosts: dict[bytes, CompiledRoute[T]] = {}
+        self._internal = None if inside else Router(resolve, draw, inside=True)
+
+    @property
+    def internal(self) -> Router[T]:
+        """The routes as the internal listener serves them (itself, for that view)."""
+        return self if self._internal is None else self._internal
 
     def add(self, namespace: str, table: RoutingTable) -> None:
         """Serve ``table`` (replacing the previous table of its host)."""
@@ -110,6 +125,7 @@ class Router(Generic[T]):
 
     def _compile(self) -> None:
         hosts: dict[bytes, CompiledRoute[T]] = {}
+        inside: dict[bytes, CompiledRoute[T]] = {}
         for namespace, table in self._tables.values():
             split = [
                 (self._resolve(RevisionKey(namespace, name)), percent)
@@ -120,11 +136,18 @@ class Router(Generic[T]):
                 _tag_of(tag_host, table.host): self._resolve(RevisionKey(namespace, name))
                 for tag_host, name in table.tags.items()
             }
-            hosts[table.host.lower().encode()] = CompiledRoute(split, tags, self._draw)
+            served = {table.host.lower().encode(): CompiledRoute(split, tags, self._draw)}
             for tag_host, name in table.tags.items():
                 target = self._resolve(RevisionKey(namespace, name))
-                hosts[tag_host.lower().encode()] = CompiledRoute([(target, 100)], {})
+                served[tag_host.lower().encode()] = CompiledRoute([(target, 100)], {})
+            if table.public:
+                hosts.update(served)
+            inside.update(served)
+            main = served[table.host.lower().encode()]
+            inside.update({alias.lower().encode(): main for alias in table.aliases})
         self.hosts = hosts
+        if self._internal is not None:
+            self._internal.hosts = inside
 
 
 def _tag_of(tag_host: str, host: str) -> bytes:

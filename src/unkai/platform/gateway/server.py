@@ -27,7 +27,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from typing import TypeVar
 
 from prometheus_client import CollectorRegistry
 
@@ -45,6 +46,8 @@ from unkai.platform.gateway.protocol import ClientConnection
 from unkai.platform.gateway.routing import Router
 from unkai.platform.gateway.settings import Endpoint, GatewayConfig, RevisionSettings
 from unkai.platform.gateway.state import GatewayState
+
+T = TypeVar("T")
 
 log = logging.getLogger("unkai.gateway")
 
@@ -187,6 +190,12 @@ class Gateway:
         throttle = self.throttles.get(key)
         backend = throttle.backends.get(endpoint) if throttle else None
         return backend.in_flight if backend else 0
+
+    async def on_loop(self, work: Awaitable[T]) -> T:
+        """Await ``work`` on the loop the gateway's connections run on: the caller's here,
+        a :class:`~.thread.ThreadedGateway`'s own there (for a listener sharing its
+        state, whose throttles and timers belong to that loop)."""
+        return await work
 
     async def drained(self, key: RevisionKey, endpoint: Endpoint) -> None:
         """Wait until an instance left out of the endpoints has nothing in flight; then

@@ -94,17 +94,17 @@ class ThreadedGateway(Gateway):
 
     async def start(self, host: str = "127.0.0.1", port: int = 8080, *, serve: bool = True) -> None:
         self._caller = asyncio.get_running_loop()
-        await self._on_gateway(super().start(host, port, serve=serve))
+        await self.on_loop(super().start(host, port, serve=serve))
         if self._requests is not None:
             self._flusher = asyncio.create_task(self._flush_meters())
 
     async def serve(self) -> None:
-        await self._on_gateway(super().serve())
+        await self.on_loop(super().serve())
 
     async def stop(self, grace: float = 10.0) -> None:
         if self._loop is None:
             return
-        await self._on_gateway(super().stop(grace))
+        await self.on_loop(super().stop(grace))
         if self._flusher is not None:
             self._flusher.cancel()
             self._flusher = None
@@ -138,7 +138,7 @@ class ThreadedGateway(Gateway):
         self._call(super().forget_revision, key)
 
     async def drained(self, key: RevisionKey, endpoint: Endpoint) -> None:
-        await self._on_gateway(super().drained(key, endpoint))
+        await self.on_loop(super().drained(key, endpoint))
 
     # crossing
 
@@ -170,7 +170,7 @@ class ThreadedGateway(Gateway):
         loop.call_soon_threadsafe(run)
         return done.result()
 
-    async def _on_gateway(self, work: Awaitable[T]) -> T:
+    async def on_loop(self, work: Awaitable[T]) -> T:
         """Await ``work`` on the gateway's loop, from the caller's."""
 
         async def run() -> T:
