@@ -90,7 +90,7 @@ def test_a_trigger_delivers_to_a_cluster_local_service(
     live: Conformance,
     subscriber: Subscriber,  # noqa: F811
 ) -> None:
-    digest = live.platform.bundles.put(bundles.pack(RELAY))
+    digest = live.platform.bundles.of("default").put(bundles.pack(RELAY))
     image = bundles.format_reference(namespace="default", name="relay", digest=digest)
     live.apply({
         "apiVersion": "serving.knative.dev/v1", "kind": "Service",
