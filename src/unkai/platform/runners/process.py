@@ -3,12 +3,17 @@
 Two modes, chosen when the runner is made:
 
 * ``"fork"`` (default): one zygote per active revision (see ``zygote``) loads the
-  function once; each instance is a fork of it, serving about 10 ms later on a Unix
-  socket in the runner's private directory (mode 0700), which is how the gateway and
-  the readiness probe reach it. Isolated (the default, where this machine allows: see
-  ``sandbox`` and ``cgroups``), the zygote runs in a sandbox and each instance in a
-  control group of its own with the container's limits, and it has no TCP port;
-  otherwise it also serves on a loopback ``PORT``.
+  function once; each instance is a fork of it, serving a few milliseconds later on a
+  Unix socket in the runner's private directory (mode 0700), which is how the gateway
+  and the readiness probe reach it. Its socket listens before the fork and it tells
+  the platform when its function has started and whether the runtime's readiness
+  passes then (its *started* pipe), so an instance whose readiness is the runtime's
+  own (no probe declared, or Knative's default TCP one) is ready at that moment,
+  without a poll; a readiness probe the Service declares is run as the kubelet would.
+  Isolated (the default, where this machine allows: see ``sandbox`` and ``cgroups``),
+  the zygote runs in a sandbox and each instance in a control group of its own with
+  the container's limits, and it has no TCP port; otherwise it also serves on a
+  loopback ``PORT``.
 * ``"spawn"``: each instance is a fresh ``python -m unkai.runtime``, which imports and
   loads the function itself. Slower to start, but nothing is shared between instances;
   the fallback where forking is unwelcome (a function that starts threads at import).
@@ -67,7 +72,7 @@ from unkai.platform.runners.forkserver import Forked, ForkServer
 from unkai.platform.runners.limits import Limits, QuantityError, from_resources
 from unkai.platform.runners.logfiles import LogFiles, summary, tail
 from unkai.platform.runners.sandbox import Sandbox
-from unkai.platform.runners.spec import InstanceSpec
+from unkai.platform.runners.spec import DEFAULT_READINESS, InstanceSpec
 from unkai.runtime import LoadError, lifeline, load_spec
 
 Mode = Literal["fork", "spawn"]
@@ -137,6 +142,7 @@ class ProcessRunner:
         socket_path = None
         group: cgroups.InstanceGroup | None = None
         self._check_non_root(spec)
+        started: asyncio.Future[bool] | None = None
         if self.mode == "fork":
             limits = _limits(spec)
             zygote = await self._zygote(spec)
@@ -155,6 +161,8 @@ class ProcessRunner:
 
             port = 0 if self.sandbox.enabled else forked.port  # no TCP outside the sandbox
             returncode = asyncio.ensure_future(_ended(forked.returncode, group))
+            if spec.readiness == DEFAULT_READINESS:
+                started = forked.started
         else:
             port, process = await self._spawn(spec, log_path)
             returncode = asyncio.ensure_future(process.wait())
@@ -175,6 +183,7 @@ class ProcessRunner:
             exec_env={**self._inherited, **spec.env, **spec.contract_env(port=port)},
             oom_killed=lambda: group is not None and group.oom_kills() > 0,
             unisolated="; ".join(self._gaps(spec)),
+            started=started,
         )
         if socket_path is not None:
             instance.on_exit(lambda: socket_path.unlink(missing_ok=True))
