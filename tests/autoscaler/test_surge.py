@@ -34,6 +34,7 @@ def test_a_queue_needs_in_flight_over_the_per_instance_target() -> None:
     assert queue_demand(annotated(10, metric="rps"), in_flight=50) == 5  # by CC
     assert queue_demand(annotated(0, metric="rps"), in_flight=50) == 0  # nothing bounds
     assert queue_demand(annotated(10), in_flight=0) == 0
+    assert queue_demand(annotated(10, **{"max-scale": "3"}), in_flight=50) == 3
 
 
 def test_the_scale_up_rate_bounds_a_surge() -> None:

@@ -11,9 +11,9 @@ how many instances the requests in flight need now; the loop asks for them and
 enters panic holding that count (:meth:`DeciderState.surged`), so that the KPA then
 settles as it would have: no scale down for a stable window after the last surge.
 
-Bounds: max-scale (with the platform's max-scale-limit) is applied after, by
-:func:`~.activation.settle`; here the count is capped by Knative's max-scale-up-rate,
-and the instances start through the platform's limit on starts at once.
+Bounds: the count is capped by max-scale (with the platform's max-scale-limit) and
+Knative's max-scale-up-rate, :func:`~.activation.settle` applies the bounds as to any
+decision, and the instances start through the platform's limit on starts at once.
 """
 
 from __future__ import annotations
@@ -27,13 +27,15 @@ def queue_demand(spec: RevisionSpec, *, in_flight: int) -> int:
     """Instances for ``in_flight`` requests (held ones included) at the revision's
     per-instance target: its concurrency target, or its containerConcurrency when it
     scales on requests per second (then only a full breaker holds requests); 0 when
-    nothing bounds an instance's share (rps with containerConcurrency 0)."""
+    nothing bounds an instance's share (rps with containerConcurrency 0). At most
+    max-scale, so that a revision held at its maximum is not asked again and again."""
     per_instance = (
         spec.target_value if spec.metric == "concurrency" else float(spec.container_concurrency)
     )
     if per_instance <= 0 or in_flight <= 0:
         return 0
-    return math.ceil(in_flight / per_instance)
+    wanted = math.ceil(in_flight / per_instance)
+    return min(wanted, spec.max_scale) if spec.max_scale else wanted
 
 
 def scale_up_limit(spec: RevisionSpec, *, ready_pods: int) -> int:
