@@ -52,6 +52,7 @@ from unkai.platform.dataplane import DataPlane
 from unkai.platform.gateway import Gateway, GatewayConfig, limits
 from unkai.platform.runners import ContainerRunner, LogFiles, Mode, ProcessRunner
 from unkai.platform.runners.images import ImageRunner
+from unkai.platform.runners.retirement import KeepPolicy
 from unkai.platform.runners.sources import Kind
 from unkai.platform.supervision import supervise
 
@@ -78,6 +79,8 @@ class Settings:
     runner_mode: Mode = "fork"
     isolate: bool = True
     """Sandbox bundle instances and limit them with cgroups where the machine allows."""
+    zygotes: KeepPolicy = field(default_factory=KeepPolicy)
+    """How long revisions at zero keep their zygotes (``runners.retirement``)."""
 
 
 class Platform:
@@ -135,8 +138,9 @@ class Platform:
             self.readiness = readiness
         else:
             processes = ProcessRunner(
-                logs=self.logs, mode=settings.runner_mode, isolate=settings.isolate
-            )
+                logs=self.logs, mode=settings.runner_mode, isolate=settings.isolate,
+                keep=settings.zygotes,
+            )  # fmt: skip
             self.data_plane = self.readiness = DataPlane(
                 gateway=self.gateway,
                 autoscaler=self.autoscaler,
