@@ -273,11 +273,13 @@ class ProcessRunner:
             chosen = retirement.to_retire(
                 self._idle_since, now=time.monotonic(), policy=self._keep, pressure=pressure
             )
+            closing = []  # all taken out before any wait: a start meanwhile makes a new one
             for key in chosen:
                 del self._idle_since[key]
                 if (task := self._zygotes.pop(key, None)) is not None:
                     log.info("revision %s/%s: closing its idle zygote", *key)
-                    await _close(task)
+                    closing.append(_close(task))
+            await asyncio.gather(*closing)
 
     def _check_non_root(self, spec: InstanceSpec) -> None:
         """``runAsNonRoot`` refuses to run as uid 0, as the kubelet does (its words)."""
