@@ -1,6 +1,7 @@
 """Cold start: scale from zero to the first response, fork-server vs plain process spawn.
 
-Run by hand: ``.venv/bin/python benchmarks/cold_start.py [-n 30]``.
+Run by hand: ``.venv/bin/python benchmarks/cold_start.py [-n 30]``, and through the
+real ``unkai up`` with ``--through-gateway`` (below).
 
 For the hello ``http`` function (``benchmarks/functions/hello_http``, deployed as a
 bundle), each round times one scale-from-zero: from asking the process runner for an
@@ -12,19 +13,35 @@ cgroup). The fork-server's zygote is started beforehand, as the data plane does 
 revision becomes active; a spawn has nothing to start before. Three ways run in the same
 process, one after the other: forks in the sandbox with a cgroup each (the default where
 the machine allows it), forks without (``isolate=False``), and spawns; p50/p95 in ms.
+The forks are then broken down, straight on a zygote (``ForkServer``): from asking it
+to fork to hearing the child's pid (*fork*), from there to the child's word that its
+function has started (*child setup*), and from there to the status line of a first
+``GET`` (*first byte*).
+
+``--through-gateway N`` measures what a client sees instead: ``unkai up`` (a process
+of its own, sandbox on where the machine allows), ``N`` hello services (window 6 s, so
+that they are back at zero ~10 s after their last request), then rounds of: wait
+until every one is at zero, then one ``GET`` to each in turn through the gateway on a
+fresh connection, timed from the connect to the status line.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import signal
+import socket
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from platform_client import Running, platform
+
 from unkai.platform.bundles import BundleStore, pack
 from unkai.platform.runners import Instance, InstanceSpec, LogFiles, Mode, ProcessRunner
+from unkai.platform.runners.forkserver import ForkServer
 
 HELLO = Path(__file__).parent / "functions" / "hello_http"
 
@@ -72,10 +89,96 @@ async def first_get(instance: Instance) -> int:
     return status
 
 
+async def phases(bundle: Path, root: Path, rounds: int) -> list[tuple[float, float, float]]:
+    """Fork, child setup and first byte (ms) of ``rounds`` forks straight from a zygote
+    (unsandboxed, no cgroup: the platform's own steps are in the totals above)."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    zygote = await ForkServer.start(bundle, env=env, log_path=root / "zygote.log", grace=5)
+    times = []
+    try:
+        for number in range(rounds):
+            path = root / f"{number}.sock"
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(str(path))
+            listener.listen(64)
+            log = os.open(root / "instances.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+            began = time.perf_counter()
+            forked = await zygote.fork(str(number), log=log, listener=listener.fileno())
+            pid_heard = time.perf_counter()
+            listener.close()
+            os.close(log)
+            await forked.started
+            started = time.perf_counter()
+            reader, writer = await asyncio.open_unix_connection(str(path))
+            writer.write(b"GET / HTTP/1.1\r\nHost: instance\r\nConnection: close\r\n\r\n")
+            assert (await reader.readline()).split()[1] == b"200"
+            answered = time.perf_counter()
+            writer.close()
+            times.append(
+                ((pid_heard - began) * 1e3, (started - pid_heard) * 1e3, (answered - started) * 1e3)
+            )
+            await zygote.signal(str(number), signal.SIGKILL)
+            await forked.returncode
+    finally:
+        await zygote.close()
+    return times
+
+
+def through_gateway(services: int, rounds: int) -> list[float]:
+    """Client-side ms from connect to status line of a request to a service at zero."""
+    window = {"autoscaling.knative.dev/window": "6s"}
+    times = []
+    with platform() as unkai:
+        names = [f"cold-{number}" for number in range(services)]
+        for name in names:
+            unkai.deploy(name, HELLO, annotations=window)
+        for name in names:
+            unkai.wait_ready(name)
+        for _ in range(rounds):
+            deadline = time.monotonic() + 180
+            while not at_zero(unkai, services):
+                assert time.monotonic() < deadline, "the services did not scale to zero"
+                time.sleep(0.5)
+            for name in names:
+                began = time.perf_counter()
+                with socket.create_connection(("127.0.0.1", unkai.gateway_port)) as client:
+                    host = f"{name}.default.localhost"
+                    client.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+                    assert client.recv(64).split()[1] == b"200"
+                times.append((time.perf_counter() - began) * 1e3)
+    return times
+
+
+def at_zero(unkai: Running, services: int) -> bool:
+    """Every service wanted at zero and without an instance, twice a tick apart (the
+    gauges are published at the autoscaler's decisions, every 2 s)."""
+    for look in range(2):
+        if look:
+            time.sleep(2.5)
+        wanted = unkai.metric("unkai_autoscaler_desired_pods")
+        if wanted != 0 or unkai.metric("unkai_autoscaler_ready_pods") != 0:
+            return False
+        if unkai.metric("unkai_gateway_ready_instances") != 0:
+            return False
+    return services > 0
+
+
+def row(name: str, times: list[float]) -> str:
+    figures = [statistics.median(times), percentile(times, 0.95), min(times), max(times)]
+    return f"| {name} | " + " | ".join(f"{value:.1f}" for value in figures) + " |"
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--rounds", type=int, default=30)
+    parser.add_argument("--through-gateway", type=int, metavar="SERVICES", default=0)
     args = parser.parse_args()
+    if args.through_gateway:
+        times = through_gateway(args.through_gateway, args.rounds)
+        print(f"zero to first byte through `unkai up`'s gateway, {len(times)} requests (ms)")
+        print("| way | p50 | p95 | min | max |\n|---|---|---|---|---|")
+        print(row("client view", times))
+        return
     with tempfile.TemporaryDirectory(prefix="unkai-cold-start-") as tmp:
         root = Path(tmp)
         store = BundleStore(root / "bundles")
@@ -97,8 +200,10 @@ async def main() -> None:
         ]
         for name, mode, isolate in ways:
             times = await cold_starts(mode, spec, isolate=isolate, root=root, rounds=args.rounds)
-            figures = [statistics.median(times), percentile(times, 0.95), min(times), max(times)]
-            print(f"| {name} | " + " | ".join(f"{value:.1f}" for value in figures) + " |")
+            print(row(name, times))
+        split = await phases(store.path(digest), root, args.rounds)
+        for index, name in enumerate(("fork", "child setup", "first byte")):
+            print(row(f"phase: {name}", [phase[index] for phase in split]))
 
 
 if __name__ == "__main__":

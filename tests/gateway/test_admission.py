@@ -133,7 +133,7 @@ def test_a_deleted_revision_answers_its_held_requests_at_once() -> None:
     assert (held.held, revision.stats.held) == (False, 0)
 
 
-def test_the_autoscaler_is_poked_once_per_cold_period() -> None:
+def test_the_autoscaler_is_poked_once_per_cold_period_then_for_each_queued() -> None:
     poked: list[RevisionKey] = []
     loop = FakeLoop()
     revision = RevisionThrottle(
@@ -142,12 +142,13 @@ def test_the_autoscaler_is_poked_once_per_cold_period() -> None:
     revision.configure(RevisionSettings(container_concurrency=1))
     revision.admit(FakeWaiter())
     revision.admit(FakeWaiter())
-    assert poked == [KEY]  # at the first held request, not at every one
+    assert poked == [KEY]  # at the first held request while cold, not at every one
     [backend] = ready(revision)  # takes the first; the second waits for room
-    revision.admit(FakeWaiter())  # held too, but the revision has an instance
-    assert poked == [KEY]
+    assert poked == [KEY] * 2  # still held beyond ready capacity: more instances
+    revision.admit(FakeWaiter())  # queued beyond ready capacity too
+    assert poked == [KEY] * 3
     revision.set_endpoints([], GatewayConfig())  # its last instance goes, requests held
-    assert poked == [KEY, KEY]
+    assert poked == [KEY] * 4
     assert backend.draining
 
 

@@ -55,6 +55,7 @@ from unkai.platform.gateway import GatewayConfig, ThreadedGateway, limits
 from unkai.platform.gateway.internal import InternalListener
 from unkai.platform.runners import ContainerRunner, LogFiles, Mode, ProcessRunner
 from unkai.platform.runners.images import ImageRunner
+from unkai.platform.runners.retirement import KeepPolicy
 from unkai.platform.runners.sources import Kind
 from unkai.platform.supervision import supervise
 
@@ -83,6 +84,8 @@ class Settings:
     """Sandbox bundle instances and limit them with cgroups where the machine allows."""
     private_network: bool = False
     """Give each sandboxed revision a network of its own: out only, no loopback."""
+    zygotes: KeepPolicy = field(default_factory=KeepPolicy)
+    """How long revisions at zero keep their zygotes (``runners.retirement``)."""
 
 
 class Platform:
@@ -143,11 +146,9 @@ class Platform:
             self.readiness = readiness
         else:
             processes = ProcessRunner(
-                logs=self.logs,
-                mode=settings.runner_mode,
-                isolate=settings.isolate,
-                private_network=settings.private_network,
-            )
+                logs=self.logs, mode=settings.runner_mode, isolate=settings.isolate,
+                private_network=settings.private_network, keep=settings.zygotes,
+            )  # fmt: skip
             self.data_plane = self.readiness = DataPlane(
                 gateway=self.gateway,
                 autoscaler=self.autoscaler,

@@ -17,6 +17,9 @@ here too).
 
 The function is started *after* the server listens (in the background of the lifespan
 startup), so probes answer while it starts; requests that arrive meanwhile wait for it.
+Once it has started, :attr:`RuntimeApp.on_started` (when set) hears whether readiness
+passes then: a fork-server's instance tells the platform at once instead of waiting to
+be probed (a cold start's held request goes in that much sooner).
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ class RuntimeApp:
         self._state: dict[str, Any] = {}
         self._started: asyncio.Event | None = None
         self._start_task: asyncio.Task[None] | None = None
+        self.on_started: Callable[[bool], None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -165,7 +169,18 @@ class RuntimeApp:
         else:
             self.started = True
             log.info("function started")
+            if self.on_started is not None:
+                self.on_started(await self._ready_now())
         self._started.set()
+
+    async def _ready_now(self) -> bool:
+        """Whether a readiness probe would pass now; a hook that raises says no here
+        (the probe that follows logs its error)."""
+        try:
+            ok, _ = await self._readiness()
+        except Exception:
+            return False
+        return ok
 
 
 def _framing(headers: list[tuple[bytes, bytes]]) -> tuple[int, bool]:

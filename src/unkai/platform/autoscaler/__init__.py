@@ -6,6 +6,7 @@
   averaged over the stable and panic windows;
 * :mod:`.decider`: desired pods from observed load (pure);
 * :mod:`.activation`: bounds, initial scale, scale to zero, the Active condition (pure);
+* :mod:`.surge`: instances for the requests queued beyond ready capacity (pure);
 * :mod:`.loop`: :class:`Autoscaler`, which ticks and talks to :mod:`.ports`;
 * :mod:`.metrics`: Prometheus gauges.
 

@@ -49,6 +49,12 @@ class DeciderState:
             return cls(panic_time=now, max_panic_pods=ready_pods)
         return cls(max_panic_pods=ready_pods)
 
+    def surged(self, pods: int, *, now: float) -> DeciderState:
+        """Panic now, holding at least ``pods``: requests queued for that many
+        (:mod:`.surge`). The ratchet keeps them until a stable window passes with no
+        over-threshold decision, as after any panic."""
+        return DeciderState(now, max(self.max_panic_pods, pods), self.delay_window)
+
     @property
     def panicking(self) -> bool:
         return self.panic_time is not None

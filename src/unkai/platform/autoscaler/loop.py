@@ -7,10 +7,11 @@ and Prometheus gauges. Time comes from an injected clock and sleep, so tests run
 loop on fake time.
 
 Like Knative's multiscaler, it decides every ``tick_interval`` (2 s), and at once for a
-revision that is registered or poked: the gateway's activator calls :meth:`poke` when a
-request arrives for a revision with no ready instance; if the last decision wanted
-zero pods, the poke records the activator's first-request stat (one request in flight)
-and decides for that revision without waiting for the tick.
+revision that is registered or poked. The gateway's activator calls :meth:`poke` for
+every request it holds (no ready instance has room). If the last decision wanted zero
+pods, the poke records the activator's first-request stat (one request in flight) and
+decides for that revision without waiting for the tick; when the requests in flight
+need more instances than the revision has, it asks for them at once (:mod:`.surge`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from prometheus_client import CollectorRegistry
 
@@ -36,6 +37,7 @@ from unkai.platform.autoscaler.metrics import AutoscalerMetrics
 from unkai.platform.autoscaler.ports import ReadyPods, Scaler
 from unkai.platform.autoscaler.spec import RevisionSpec, revision_spec
 from unkai.platform.autoscaler.status import RevisionStatus
+from unkai.platform.autoscaler.surge import queue_demand, scale_up_limit
 from unkai.platform.contracts import RevisionKey
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ class _Revision:
     latest: Recommendation | None = None
     replicas: int | None = None
     status: RevisionStatus | None = None
+    surge: int = 0  # instances queued requests asked for since the last decision
 
 
 class Autoscaler:
@@ -124,13 +127,20 @@ class Autoscaler:
             self._metrics.forget(key)
 
     def poke(self, key: RevisionKey) -> None:
-        """A request arrived for a revision that has no ready instance."""
+        """The gateway holds a request for the revision: no ready instance has room.
+
+        Called for every held request, so it stays O(1) unless it asks for more."""
         entry = self._revisions.get(key)
-        if entry is None or key in self._due:
+        if entry is None:
             return
-        if entry.latest is None or entry.latest.desired == 0:
-            now = self._clock()
-            self.collector.meter(key, now=now).report_now(now)
+        now = self._clock()
+        meter = self.collector.meter(key, now=now)
+        if key not in self._due and (entry.latest is None or entry.latest.desired == 0):
+            meter.report_now(now)
+            self._wake(key)
+        pods = queue_demand(entry.spec, in_flight=meter.inflight)
+        if pods > max(1, entry.surge, entry.replicas or 0):
+            entry.surge = min(pods, scale_up_limit(entry.spec, ready_pods=self._pods.ready(key)))
             self._wake(key)
 
     def status(self, key: RevisionKey) -> RevisionStatus | None:
@@ -184,11 +194,17 @@ class Autoscaler:
     async def _step(self, key: RevisionKey, entry: _Revision, now: float) -> None:
         spec = entry.spec
         ready = self._pods.ready(key)
+        if entry.surge:
+            entry.decider = entry.decider.surged(entry.surge, now=now)
+            entry.surge = 0
         observed = self.collector.observe(key, now=now, reporting=ready > 0)
         if observed is not None:
             entry.latest, entry.decider = decide(
                 spec, entry.decider, observed=observed, ready_pods=ready, now=now
             )
+        elif entry.latest is not None and entry.decider.panicking:  # a surge before data
+            held = max(entry.latest.desired, entry.decider.max_panic_pods)
+            entry.latest = replace(entry.latest, desired=held, panicking=True)
         latest = entry.latest
         # Before any decision, Knative's decider reports the burst capacity of initial scale.
         ebc = (

@@ -33,8 +33,9 @@ class RevisionSpec:
 
     ``target_value`` is the per-pod target the decider divides by (``TargetValue``);
     ``total_value`` the per-pod capacity used for excess burst capacity. Durations are
-    seconds. ``max_scale`` is 0 for unlimited. ``min_scale`` applies only while
-    ``reachable`` (some route sends traffic to the revision).
+    seconds. ``max_scale`` and ``container_concurrency`` are 0 for unlimited.
+    ``min_scale`` applies only while ``reachable`` (some route sends traffic to the
+    revision).
     """
 
     metric: Metric
@@ -58,6 +59,7 @@ class RevisionSpec:
     activation_timeout: float
     tick_interval: float
     bucket_size: float
+    container_concurrency: int = 0
     reachable: bool = True
     notes: tuple[str, ...] = ()
 
@@ -124,6 +126,7 @@ def revision_spec(
         activation_timeout=config.activation_timeout,
         tick_interval=config.tick_interval,
         bucket_size=config.bucket_size,
+        container_concurrency=container_concurrency,
         reachable=reachable,
         notes=notes,
     )

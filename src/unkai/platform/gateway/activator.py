@@ -5,9 +5,12 @@ activator calls it ``revisionThrottler``), not the Revision resource.
 
 A request that finds no instance with room is *held*, not failed: the Knative runtime
 contract wants a request for a revision with no instances kept until one is ready,
-and on the revision first chosen. Held requests wait first in, first out, and the
-first one held while the revision has no ready instance tells the autoscaler at once
-(``on_cold``), without waiting for a metrics scrape. Beyond the queue depth
+and on the revision first chosen. Held requests wait first in, first out. The
+autoscaler hears of them at once (``on_cold``, ``Autoscaler.poke``), without waiting
+for a metrics scrape: of the first one held while the revision has no ready instance
+(it wakes a revision at zero), and of every one held while it has some, and of those
+still held when the ready instances change (requests queue beyond ready capacity:
+it starts as many instances as the queue needs). Beyond the queue depth
 (:meth:`~.breaker.Breaker.queue_depth`) a request is refused (503). A held request
 that times out or whose client leaves is withdrawn in O(1): it is marked, and the
 queue skips marked entries (and is compacted when they pile up).
@@ -128,8 +131,14 @@ class RevisionThrottle:
         waiters.append(waiter)
         if len(waiters) > 2 * stats.held + 64:
             self.waiters = deque(waiter for waiter in waiters if waiter.held)
-        if stats.held == 1 and not self.breaker.ready:
-            self._cold()
+        if self.breaker.ready:
+            self._poke()
+        elif stats.held == 1:
+            log.info(
+                "request held for a revision with no ready instance",
+                extra={"revision": str(self.key), "held": stats.held},
+            )
+            self._poke()
         return None
 
     def withdraw(self, waiter: Waiter) -> None:
@@ -166,8 +175,13 @@ class RevisionThrottle:
         self._dispatch()
         if not ready and self.unavailable is not None:
             self.abandon()
-        elif had_backends and not ready and self.stats.held:
-            self._cold()
+        elif self.stats.held and (ready or had_backends):
+            if not ready:
+                log.info(
+                    "requests held for a revision whose last instance left",
+                    extra={"revision": str(self.key), "held": self.stats.held},
+                )
+            self._poke()
 
     def give_up(self, why: bytes | None) -> None:
         """The data plane stopped starting instances of the revision (``why``: the body
@@ -208,11 +222,7 @@ class RevisionThrottle:
             stats.held -= 1
             waiter.dispatch(backend)
 
-    def _cold(self) -> None:
-        log.info(
-            "request held for a revision with no ready instance",
-            extra={"revision": str(self.key), "held": self.stats.held},
-        )
+    def _poke(self) -> None:
         try:
             self._on_cold(self.key)
         except Exception:

@@ -10,7 +10,8 @@ Who calls what:
 * the autoscaler, through two constructor arguments: ``meter`` (``Autoscaler.meter``:
   the gateway asks once per revision and tells it every request's start and end) and
   ``on_cold_request`` (``Autoscaler.poke``: called at once when a request is held for
-  a revision with no ready instance); :meth:`Gateway.stats` has the same counts to read;
+  a revision with no ready instance, and for requests held beyond ready capacity);
+  :meth:`Gateway.stats` has the same counts to read;
 * broker ingress, as ``local_app``: offered the requests whose host names no route.
 
 Every setter takes effect for the next request and is safe to call with what is

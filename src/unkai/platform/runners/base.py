@@ -110,7 +110,9 @@ class Instance:
     memory; ``unisolated`` says what of the sandbox could not be applied ("" when all).
 
     Runners build it from the exit status to come (``returncode``) and a way to signal
-    the process (group); everything else is the same whatever runs it.
+    the process (group); everything else is the same whatever runs it. A runner whose
+    instance says when it has started passes that as ``started``, which stands for the
+    first readiness probe when it says ``True`` (ready as it started).
     """
 
     def __init__(
@@ -127,8 +129,10 @@ class Instance:
         exec_env: Mapping[str, str] | None = None,
         oom_killed: Callable[[], bool] = lambda: False,
         unisolated: str = "",
+        started: Awaitable[bool] | None = None,
     ) -> None:
         self.id = id
+        self._started = started
         self.spec = spec
         self.port = port
         self.socket_path = socket_path
@@ -218,13 +222,16 @@ class Instance:
                 await self._send_signal(signal.SIGKILL)
         return await self.wait()
 
+    async def _first_ready(self) -> None:
+        if self._started is not None and await self._started:
+            return  # it said it was ready as it started
+        await prober.first_ready(self.spec.readiness, self.target, started=self.started_at)
+
     async def until_ready(self, *, limit: float) -> None:
         """Probe until ready; raise :class:`InstanceStartError` if it exits, or is not ready
         within ``limit`` seconds after the probe's initial delay (stopping it then). Once
         ready, it serves and its probes keep running (module docstring)."""
-        probing = asyncio.ensure_future(
-            prober.first_ready(self.spec.readiness, self.target, started=self.started_at)
-        )
+        probing = asyncio.ensure_future(self._first_ready())
         if self.spec.readiness is not None:  # the wait starts after initialDelaySeconds
             limit += self.spec.readiness.initial_delay
         either: set[asyncio.Future[Any]] = {probing, self._returncode}

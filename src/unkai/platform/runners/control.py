@@ -14,9 +14,11 @@ Messages, one JSON object per line::
 
 Just before a "fork", the platform sends the instance's ``fds`` descriptors as one
 datagram on a second socket pair (``SCM_RIGHTS``): its log file, its listening Unix
-socket, then the ``tasks`` or ``cgroup.procs`` files it joins. With ``tcp`` the zygote also binds a
-loopback port (reported as ``port``, and the child's ``PORT``); without, ``PORT`` is the
-request's ``port``.
+socket, the write end of a pipe on which the instance writes one byte once its
+function has started (its *started* pipe: :data:`READY`, or :data:`PROBE` when its
+readiness did not pass then), then the ``tasks`` or ``cgroup.procs`` files it joins.
+With ``tcp`` the zygote also binds a loopback port (reported as ``port``, and the
+child's ``PORT``); without, ``PORT`` is the request's ``port``.
 
 Signals go through the zygote because it is the instances' parent: until it has reaped
 a child, that pid cannot be reused, so a signal never reaches a stranger. When the
@@ -28,9 +30,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Final
 
 Message = dict[str, Any]
+READY: Final = b"r"
+"""On the started pipe: serving, and readiness passes (no start probe needed)."""
+PROBE: Final = b"p"
+"""On the started pipe: serving, but readiness did not pass yet: probe as usual."""
 
 
 def encode(message: Message) -> bytes:

@@ -5,10 +5,12 @@ sandbox's command, with one end of a Unix socket pair for JSON lines and one of 
 datagram pair for file descriptors, and waits until it has loaded the function.
 :meth:`ForkServer.fork` hands it the instance's descriptors, then returns the new
 instance's pid (as the zygote sees it) and port together with a future of its exit
-status; the future exists before the request is sent, so an instance that dies at
-once is still heard of. If the zygote itself dies, its instances are killed (their
-process groups, or the kernel does it when the zygote had a pid namespace of its own)
-and their futures end with SIGKILL's status: nothing is left running unwatched.
+status and one that says, once its function has started, whether it is ready then (a
+byte on its *started* pipe); the futures exist before the request is sent, so an
+instance that dies at once is still heard of. If the zygote itself dies, its
+instances are killed (their process groups, or the kernel does it when the zygote had
+a pid namespace of its own) and their futures end with SIGKILL's status: nothing is
+left running unwatched.
 """
 
 from __future__ import annotations
@@ -36,9 +38,13 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Forked:
+    """A forked instance: ``started`` says whether it was ready when its function had
+    started (``False``: probe it); it stays pending if the instance dies first."""
+
     pid: int
     port: int
     returncode: asyncio.Future[int]
+    started: asyncio.Future[bool]
 
 
 class ForkServer:
@@ -148,7 +154,9 @@ class ForkServer:
         loop = asyncio.get_running_loop()
         forked = self._forks[instance_id] = loop.create_future()
         exited = self._exits[instance_id] = loop.create_future()
-        fds = [log, listener, *groups]
+        told, tell = os.pipe()
+        started = _started(told)
+        fds = [log, listener, tell, *groups]
         request: control.Message = {"op": "fork", "id": instance_id, "fds": len(fds)}
         request.update(tcp=tcp, port=port)
         try:  # a tiny datagram into an idle socket: no wait in practice, 5 s at worst
@@ -157,6 +165,8 @@ class ForkServer:
             self._forks.pop(instance_id, None)
             self._exits.pop(instance_id, None)
             raise RunnerError(Reason.FORK_FAILED, f"cannot reach the zygote: {error}") from None
+        finally:
+            os.close(tell)  # the instance's copy is what counts: closed, it means gone
         await self._send(request)
         try:
             pid, port = await forked
@@ -165,7 +175,7 @@ class ForkServer:
                 kill = {"op": "signal", "id": instance_id, "signal": int(signal.SIGKILL)}
                 self._writer.write(control.encode(kill))
             raise
-        return Forked(pid, port, exited)
+        return Forked(pid, port, exited, started)
 
     async def signal(self, instance_id: str, signum: int) -> None:
         """Signal an instance's process group, unless it has been reaped already."""
@@ -233,6 +243,30 @@ class ForkServer:
         self._forks.clear()
         self._exits.clear()
         self._pids.clear()
+
+
+def _started(fd: int) -> asyncio.Future[bool]:
+    """Whether the instance was ready once started, from the byte on the started pipe's
+    read end ``fd``; left pending at end-of-file (the instance died before it started:
+    its exit status tells the rest). The descriptor is closed either way."""
+    loop = asyncio.get_running_loop()
+    started: asyncio.Future[bool] = loop.create_future()
+    os.set_blocking(fd, False)
+
+    def readable() -> None:
+        try:
+            told = os.read(fd, 1)
+        except BlockingIOError:
+            return
+        except OSError:
+            told = b""
+        loop.remove_reader(fd)
+        os.close(fd)
+        if told and not started.done():
+            started.set_result(told == control.READY)
+
+    loop.add_reader(fd, readable)
+    return started
 
 
 def _settle(future: asyncio.Future[T] | None, value: T) -> None:

@@ -3,12 +3,17 @@
 Two modes, chosen when the runner is made:
 
 * ``"fork"`` (default): one zygote per active revision (see ``zygote``) loads the
-  function once; each instance is a fork of it, serving about 10 ms later on a Unix
-  socket in the runner's private directory (mode 0700), which is how the gateway and
-  the readiness probe reach it. Isolated (the default, where this machine allows: see
-  ``sandbox`` and ``cgroups``), the zygote runs in a sandbox and each instance in a
-  control group of its own with the container's limits, and it has no TCP port;
-  otherwise it also serves on a loopback ``PORT``.
+  function once; each instance is a fork of it, serving a few milliseconds later on a
+  Unix socket in the runner's private directory (mode 0700), which is how the gateway
+  and the readiness probe reach it. Its socket listens before the fork and it tells
+  the platform when its function has started and whether the runtime's readiness
+  passes then (its *started* pipe), so an instance whose readiness is the runtime's
+  own (no probe declared, or Knative's default TCP one) is ready at that moment,
+  without a poll; a readiness probe the Service declares is run as the kubelet would.
+  Isolated (the default, where this machine allows: see ``sandbox`` and ``cgroups``),
+  the zygote runs in a sandbox and each instance in a control group of its own with
+  the container's limits, and it has no TCP port; otherwise it also serves on a
+  loopback ``PORT``.
 * ``"spawn"``: each instance is a fresh ``python -m unkai.runtime``, which imports and
   loads the function itself. Slower to start, but nothing is shared between instances;
   the fallback where forking is unwelcome (a function that starts threads at import).
@@ -26,6 +31,12 @@ network. What a process cannot honour
 without the sandbox's mount namespace (``volumeMounts``) or because the runtime is the
 entrypoint (``command``, ``args``) fails the start with a reason saying so
 (:func:`refusal`), never silently.
+
+A revision at zero keeps its zygote, so that its next cold start is a fork, for as long
+as ``keep`` (:class:`~.retirement.KeepPolicy`) says: an idle zygote (no live instance)
+is closed after ``idle_after`` seconds, the least recently used first beyond
+``at_most`` of them, and all of them when the machine is short of memory; the next cold
+start of its revision starts a zygote again.
 
 Requirements are installed in a small pool of the runner's own (:data:`INSTALLS_AT_ONCE`
 threads), not the event loop's shared one, each within ``install_timeout``; retiring a
@@ -47,6 +58,7 @@ import socket
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -55,7 +67,7 @@ from typing import Final, Literal
 from unkai.api.yamlsource import SourceError
 from unkai.build import environments, pip
 from unkai.platform.contracts import Reason, RevisionKey
-from unkai.platform.runners import cgroups
+from unkai.platform.runners import cgroups, retirement
 from unkai.platform.runners.base import (
     HOST,
     Instance,
@@ -67,12 +79,15 @@ from unkai.platform.runners.base import (
 from unkai.platform.runners.forkserver import Forked, ForkServer
 from unkai.platform.runners.limits import Limits, checked
 from unkai.platform.runners.logfiles import LogFiles, summary, tail
+from unkai.platform.runners.retirement import KeepPolicy
 from unkai.platform.runners.sandbox import Sandbox
-from unkai.platform.runners.spec import InstanceSpec, base_environment
+from unkai.platform.runners.spec import DEFAULT_READINESS, InstanceSpec, base_environment
+from unkai.platform.supervision import supervise
 from unkai.runtime import LoadError, lifeline, load_spec
 
 Mode = Literal["fork", "spawn"]
 INSTALLS_AT_ONCE: Final = 2
+RETIRE_INTERVAL: Final = 10.0
 BACKLOG: Final = 2048
 log = logging.getLogger("unkai.runners")
 
@@ -89,7 +104,9 @@ class ProcessRunner:
     instances unsandboxed and unlimited, as the platform's user (and says so in every
     instance's ``unisolated``, as it does for whatever this machine does not permit).
     Forked instances' Unix sockets live in a private temporary directory (short, as
-    socket paths must be) that :meth:`close` removes.
+    socket paths must be) that :meth:`close` removes. ``keep`` says how long the zygote
+    of a revision without instances is kept, looked at every ``retire_interval``
+    seconds (module docstring).
     """
 
     def __init__(
@@ -103,6 +120,8 @@ class ProcessRunner:
         inherited: Mapping[str, str] | None = None,
         isolate: bool = True,
         private_network: bool = False,
+        keep: KeepPolicy | None = None,
+        retire_interval: float = RETIRE_INTERVAL,
     ) -> None:
         self.logs = logs
         self.mode = mode
@@ -126,6 +145,11 @@ class ProcessRunner:
         self._unwanted: dict[RevisionKey, threading.Event] = {}
         self._inherited = base_environment(os.environ) if inherited is None else dict(inherited)
         self._zygotes: dict[RevisionKey, asyncio.Task[ForkServer]] = {}
+        self._keep = keep or KeepPolicy()
+        self._retire_interval = retire_interval
+        self._idle_since: dict[RevisionKey, float] = {}  # zygotes with no live instance
+        self._starting: dict[RevisionKey, int] = {}  # instances being started, by revision
+        self._retiring: asyncio.Task[None] | None = None
         self._sockets: Path | None = None
         self._socket_numbers = itertools.count(1)
         self.instances = InstanceSet()
@@ -137,6 +161,18 @@ class ProcessRunner:
             await self._environment(spec)
 
     async def start(self, spec: InstanceSpec) -> Instance:
+        key = spec.key
+        self._idle_since.pop(key, None)
+        self._starting[key] = self._starting.get(key, 0) + 1
+        try:
+            return await self._start(spec)
+        finally:
+            self._starting[key] -= 1
+            if not self._starting[key]:
+                del self._starting[key]
+            self._maybe_idle(key)
+
+    async def _start(self, spec: InstanceSpec) -> Instance:
         if (refused := refusal(spec, sandboxed=self.sandbox.enabled)) is not None:
             raise RunnerError(*refused)
         instance_id = f"{spec.revision}-{secrets.token_hex(3)}"
@@ -144,6 +180,7 @@ class ProcessRunner:
         socket_path = None
         group: cgroups.InstanceGroup | None = None
         self._check_non_root(spec)
+        started: asyncio.Future[bool] | None = None
         if self.mode == "fork":
             limits = checked(spec.resources)
             zygote = await self._zygote(spec)
@@ -162,6 +199,8 @@ class ProcessRunner:
 
             port = 0 if self.sandbox.enabled else forked.port  # no TCP outside the sandbox
             returncode = asyncio.ensure_future(_ended(forked.returncode, group))
+            if spec.readiness == DEFAULT_READINESS:
+                started = forked.started
         else:
             port, process = await self._spawn(spec, log_path)
             returncode = asyncio.ensure_future(process.wait())
@@ -182,10 +221,12 @@ class ProcessRunner:
             exec_env={**self._inherited, **spec.env, **spec.contract_env(port=port)},
             oom_killed=lambda: group is not None and group.oom_kills() > 0,
             unisolated="; ".join(self._gaps(spec)),
+            started=started,
         )
         if socket_path is not None:
             instance.on_exit(lambda: socket_path.unlink(missing_ok=True))
         self.instances.add(instance)
+        instance.on_exit(lambda: self._maybe_idle(spec.key))
         await instance.until_ready(limit=self._ready_timeout)
         return instance
 
@@ -193,11 +234,15 @@ class ProcessRunner:
         if (unwanted := self._unwanted.pop(key, None)) is not None:
             unwanted.set()  # an install still running for it stops
         await self.instances.stop(key)
+        self._idle_since.pop(key, None)
         task = self._zygotes.pop(key, None)
         if task is not None:
             await _close(task)
 
     async def close(self) -> None:
+        if self._retiring is not None:
+            self._retiring.cancel()
+            await asyncio.gather(self._retiring, return_exceptions=True)
         for unwanted in self._unwanted.values():
             unwanted.set()
         self._unwanted.clear()
@@ -211,6 +256,37 @@ class ProcessRunner:
             self._sockets = None
         if self.cgroups is not None:
             cgroups.release(self.cgroups)
+
+    @property
+    def zygotes(self) -> int:
+        """Zygotes running or starting now (one per revision that has one)."""
+        return len(self._zygotes)
+
+    def _maybe_idle(self, key: RevisionKey) -> None:
+        """The revision's zygote, if it has one, is idle from now if nothing of it runs."""
+        if (
+            key in self._zygotes
+            and key not in self._idle_since
+            and key not in self._starting
+            and not self.instances.of(key)
+        ):
+            self._idle_since[key] = time.monotonic()
+
+    async def _retire_idle(self) -> None:
+        """Every ``retire_interval``, close the idle zygotes the keep policy gives up."""
+        while True:
+            await asyncio.sleep(self._retire_interval)
+            pressure = retirement.short_of_memory(_meminfo())
+            chosen = retirement.to_retire(
+                self._idle_since, now=time.monotonic(), policy=self._keep, pressure=pressure
+            )
+            closing = []  # all taken out before any wait: a start meanwhile makes a new one
+            for key in chosen:
+                del self._idle_since[key]
+                if (task := self._zygotes.pop(key, None)) is not None:
+                    log.info("revision %s/%s: closing its idle zygote", *key)
+                    closing.append(_close(task))
+            await asyncio.gather(*closing)
 
     def _check_non_root(self, spec: InstanceSpec) -> None:
         """``runAsNonRoot`` refuses to run as uid 0, as the kubelet does (its words)."""
@@ -304,7 +380,12 @@ class ProcessRunner:
         task = self._zygotes.get(spec.key)
         if task is None or not _usable(task):
             task = self._zygotes[spec.key] = asyncio.ensure_future(self._start_zygote(spec))
-        return await asyncio.shield(task)
+            if self._retiring is None:
+                self._retiring = supervise("retiring idle zygotes", self._retire_idle)
+        try:
+            return await asyncio.shield(task)
+        finally:
+            self._maybe_idle(spec.key)  # prepared ahead of any instance, or failed
 
     async def _start_zygote(self, spec: InstanceSpec) -> ForkServer:
         env = await self._environment(spec)
@@ -428,6 +509,13 @@ def _usable(task: asyncio.Task[ForkServer]) -> bool:
     if not task.done():
         return True
     return not task.cancelled() and task.exception() is None and task.result().alive
+
+
+def _meminfo() -> str:
+    try:
+        return Path("/proc/meminfo").read_text()
+    except OSError:
+        return ""
 
 
 async def _close(task: asyncio.Task[ForkServer]) -> None:

@@ -6,12 +6,14 @@ requirements' site on ``PYTHONPATH``, the ``K_*`` variables, the container's ``e
 It applies ``func.yaml``'s env, calls :func:`unkai.runtime.prepare` once, and then
 answers the control channel (see ``control``): each "fork" comes with open file
 descriptors from the platform (on a second, datagram socket: ``--fd-channel``): the
-instance's log file, its listening Unix socket (the gateway's way in) and the
-``tasks`` (or ``cgroup.procs``) files of its control groups. Unless the instance is sandboxed, the
-zygote also binds a socket on ``127.0.0.1:0`` (the contract's ``PORT``). It forks; the
-child joins its groups, then serves, so its first request is answered ~10 ms after the
-fork (``docs/architecture.md``, "Cold start is a fork"). A sandboxed zygote (see
-``sandbox``) sees neither the logs nor the socket directory: descriptors are all it gets.
+instance's log file, its listening Unix socket (the gateway's way in), the write end of
+its *started* pipe and the ``tasks`` (or ``cgroup.procs``) files of its control groups.
+Unless the instance is sandboxed, the zygote also binds a socket on ``127.0.0.1:0``
+(the contract's ``PORT``). It forks; the child joins its groups, then serves, and
+writes one byte to the started pipe once the function has started: the platform
+hears it is ready without polling it (``docs/architecture.md``, "Cold start is a
+fork"). A sandboxed zygote (see ``sandbox``) sees neither the logs nor the socket
+directory: descriptors are all it gets.
 
 Forking is only safe from a process with one thread and no running event loop, so the
 zygote is a plain blocking loop over ``selectors``; SIGCHLD and SIGTERM only wake it up
@@ -105,14 +107,14 @@ class Zygote:
         instance_id = request["id"]
         if threading.active_count() > 1:
             logs.log.warning("forking with %d threads running", threading.active_count())
-        log_fd, unix, *groups = _received(self._fds, int(request["fds"]))
+        log_fd, unix, started, *groups = _received(self._fds, int(request["fds"]))
         listeners = [socket.socket(fileno=unix)]
         port = int(request.get("port", 0))
         if request.get("tcp"):
             try:
                 listeners.insert(0, socket.create_server(("127.0.0.1", 0), backlog=_BACKLOG))
             except OSError as error:
-                _close_all(listeners, log_fd, groups)
+                _close_all(listeners, log_fd, started, *groups)
                 self._send({"event": "fork-failed", "id": instance_id, "error": str(error)})
                 return
             port = listeners[0].getsockname()[1]
@@ -124,8 +126,8 @@ class Zygote:
             pid = -1
             self._send({"event": "fork-failed", "id": instance_id, "error": str(error)})
         if pid == 0:
-            self._become_instance(listeners, port, log_fd, groups)
-        _close_all(listeners, log_fd, groups)
+            self._become_instance(listeners, port, log_fd, groups, started)
+        _close_all(listeners, log_fd, started, *groups)
         if pid < 0:
             return
         # Both sides set the group, so it exists whichever runs first; the child may
@@ -137,7 +139,12 @@ class Zygote:
         self._send({"event": "forked", "id": instance_id, "pid": pid, "port": port})
 
     def _become_instance(
-        self, listeners: list[socket.socket], port: int, log_fd: int, groups: list[int]
+        self,
+        listeners: list[socket.socket],
+        port: int,
+        log_fd: int,
+        groups: list[int],
+        started: int,
     ) -> NoReturn:
         code = 1
         try:
@@ -161,7 +168,9 @@ class Zygote:
             os.dup2(log_fd, 2)
             os.close(log_fd)
             os.environ["PORT"] = str(port)
-            code = self._prepared.serve(*listeners)
+            code = self._prepared.serve(
+                *listeners, started=lambda ready: _tell_started(started, ready)
+            )
         except BaseException:
             traceback.print_exc()
         finally:
@@ -218,10 +227,19 @@ def _received(channel: socket.socket, count: int) -> list[int]:
     return fds
 
 
-def _close_all(listeners: list[socket.socket], log_fd: int, groups: list[int]) -> None:
+def _tell_started(fd: int, ready: bool) -> None:
+    """One byte on the started pipe, then close it: ``r`` ready, ``p`` started but not
+    ready yet (probe it); end-of-file when the instance died before it started."""
+    try:
+        os.write(fd, control.READY if ready else control.PROBE)
+    finally:
+        os.close(fd)
+
+
+def _close_all(listeners: list[socket.socket], *fds: int) -> None:
     for listener in listeners:
         listener.close()
-    for fd in (log_fd, *groups):
+    for fd in fds:
         os.close(fd)
 
 
