@@ -15,6 +15,7 @@ whoever started ``unkai up``), as a container on Kubernetes sees nothing of the 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -44,10 +45,15 @@ UTF-8 locale."""
 def base_environment(platform: Mapping[str, str]) -> dict[str, str]:
     """:data:`BASE_ENVIRONMENT`, plus the ``platform``'s ``PYTHONPATH`` when it has one:
     the instance runs the platform's interpreter and imports Unkai's runtime from where
-    the platform does; nothing else of ``platform`` is passed on."""
+    the platform does; nothing else of ``platform`` is passed on.
+
+    Its entries are made absolute here: a relative one (``PYTHONPATH=.``) means the
+    platform's working directory, which the instance does not share (it starts in its
+    bundle), and the sandbox cannot bind a relative path where it belongs."""
     env = dict(BASE_ENVIRONMENT)
     if python_path := platform.get("PYTHONPATH"):
-        env["PYTHONPATH"] = python_path
+        entries = python_path.split(os.pathsep)
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(e) for e in entries if e)
     return env
 
 
