@@ -147,6 +147,7 @@ class Platform:
                 mode=settings.runner_mode,
                 isolate=settings.isolate,
                 private_network=settings.private_network,
+                internal_gateway=lambda: self.internal.port,
             )
             self.data_plane = self.readiness = DataPlane(
                 gateway=self.gateway,

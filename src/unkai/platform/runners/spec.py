@@ -57,6 +57,20 @@ def base_environment(platform: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
+INTERNAL_GATEWAY: Final = "K_INTERNAL_GATEWAY"
+
+
+def internal_gateway_env(port: int) -> dict[str, str]:
+    """How an instance reaches other services by their cluster-local names: the URL of the
+    gateway's internal listener, ``K_INTERNAL_GATEWAY``, to be used as an HTTP proxy
+    for ``*.svc.cluster.local`` URLs (it routes a request by the host of its absolute
+    URL, as a proxy is sent) or called with that name as ``Host``. A proxy variable
+    (``http_proxy``) is not set: it would send every plain-HTTP call there, the
+    internet's too, and there is no variable that proxies some names only; nor is a
+    resolver, as the listener is not on port 80. See docs/runners.md."""
+    return {INTERNAL_GATEWAY: f"http://127.0.0.1:{port}"}
+
+
 @dataclass(frozen=True)
 class Mount:
     """A volume at ``mount_path`` inside the instance; its files are materialised in
