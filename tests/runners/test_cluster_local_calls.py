@@ -1,12 +1,14 @@
 """A function calls another Service by its cluster-local name on a real ``unkai up``:
 instances are told the gateway's internal listener (``K_INTERNAL_GATEWAY``) and use it
 as the HTTP proxy of ``*.svc.cluster.local`` URLs, with plain ``urllib``; the callee is
-cluster-local, so the public gateway does not serve it at all. One platform (sandboxed
-instances, as ``unkai up`` runs them) for the module."""
+cluster-local, so the public gateway does not serve it at all (one platform, sandboxed
+instances as ``unkai up`` runs them). An instance with a network of its own, where
+loopback is out of reach, is not told the address."""
 
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx2
 import pytest
 from tests.conformance.conftest import Conformance
 from tests.controllers.readiness import InMemoryReadiness
@@ -15,7 +17,9 @@ from tests.runners.conftest import FUNCTIONS
 from tests.support.embedded import started
 
 from unkai.platform import bundles
+from unkai.platform.bundles import BundleStore
 from unkai.platform.embedded import Settings
+from unkai.platform.runners import InstanceSpec, LogFiles, ProcessRunner
 
 pytestmark = pytest.mark.slow
 LOCAL_VISIBILITY = {"networking.knative.dev/visibility": "cluster-local"}
@@ -57,3 +61,29 @@ def test_a_function_calls_a_cluster_local_service_by_its_name(live: Conformance)
     assert hidden.status_code == 404  # not on the public listener
     assert called.json() == {"status": 200, "body": "hello"}
     assert missing.json()["status"] == 404
+
+
+@pytest.mark.anyio
+async def test_a_private_network_instance_is_not_told_an_unreachable_gateway(
+    tmp_path: Path,
+) -> None:
+    store = BundleStore(tmp_path / "bundles")
+    digest = store.put(bundles.pack(FUNCTIONS / "caller"))
+    spec = InstanceSpec(
+        namespace="default", revision="caller-00001", configuration="caller",
+        image=f"unkai.local/default/caller@{digest}", bundle=store.path(digest),
+    )  # fmt: skip
+    runner = ProcessRunner(
+        logs=LogFiles(tmp_path / "logs"), environments=tmp_path / "envs", ready_timeout=30,
+        private_network=True, internal_gateway=lambda: 9,
+    )  # fmt: skip
+    try:
+        if runner.gaps:
+            pytest.skip("; ".join(runner.gaps))
+        instance = await runner.start(spec)
+        transport = httpx2.AsyncHTTPTransport(uds=str(instance.socket_path))
+        async with httpx2.AsyncClient(transport=transport, timeout=30) as client:
+            answer = (await client.get("http://caller/", params={"name": "callee"})).json()
+    finally:
+        await runner.close()
+    assert answer == {"error": "K_INTERNAL_GATEWAY is not set"}
