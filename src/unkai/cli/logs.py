@@ -1,4 +1,5 @@
-"""``unkai logs``: what a service's instances wrote, from the local platform's log files.
+"""``unkai logs``: what a service's instances wrote, from the local platform's log files,
+or from a cluster's pods.
 
 Instances of ``unkai up`` write to files in its data dir (one per instance, kept after
 the instance is gone), read through :mod:`unkai.platform.logs`, together with the
@@ -11,6 +12,14 @@ The runtime logs JSON lines (one event per line, as log collectors want); people
 them as time, level and message, with a traceback as the multi-line text Python
 prints. ``-o json`` gives one JSON object per line instead (the record as written and
 its ``instance``), for scripts.
+
+With a cluster as the target (``--context``, ``UNKAI_CONTEXT`` or ``unkai context use``,
+as for the other commands) the lines are the service's pods' (container
+``user-container``, where Knative runs the function), read through the Pods API
+(:mod:`unkai.kube.podlogs`), as ``kubectl logs -l serving.knative.dev/service=NAME -c
+user-container`` would, each line under its pod's name; ``-f`` follows the pods there
+when it starts. A service scaled to zero has no pods, so nothing to read: its lines
+are the cluster's log collector's business then, and the command says so.
 """
 
 from __future__ import annotations
@@ -18,16 +27,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import queue
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 import httpx2
+import lightkube
 from lightkube.core.exceptions import ApiError
 from rich.markup import escape
 
-from unkai.cli import console
+from unkai.cli import console, target
 from unkai.cli.target import data_dir_option, platform_files
-from unkai.kube import client, kinds
+from unkai.kube import client, kinds, podlogs
 from unkai.platform import state
 from unkai.platform.logs import LogLine, ServiceLogs, readable, record
 
@@ -54,7 +67,15 @@ def _show_json(line: LogLine) -> None:
 @click.argument("name")
 @click.option("--revision", "-r", help="Only this revision's instances.")
 @click.option("--follow", "-f", "keep_following", is_flag=True, help="Keep printing new lines.")
-@click.option("--namespace", "-n", default="default", show_default=True)
+@click.option(
+    "--namespace", "-n", default=None, help="Namespace (default: the context's, or default)."
+)
+@click.option(
+    "--context",
+    default=None,
+    help="Kubeconfig context: read a cluster's pods (default: UNKAI_CONTEXT, else `unkai"
+    " context use`'s, else the local platform's files).",
+)
 @click.option(
     "--output",
     "-o",
@@ -68,12 +89,20 @@ def logs(
     name: str,
     revision: str | None,
     keep_following: bool,
-    namespace: str,
+    namespace: str | None,
+    context: str | None,
     output: str,
     data_dir: Path | None,
 ) -> None:
-    """Show the output of service NAME's instances (on the local platform)."""
+    """Show the output of service NAME's instances (or, on a cluster, pods)."""
     show = _show_json if output == "json" else _show_text
+    if not target.choice(context).local:
+        api = target.connect(context, namespace)
+        with target.api_errors(subject=f"the logs of {name}"):
+            from_pods(api, name, namespace=api.namespace, revision=revision,
+                      follow=keep_following, show=show)  # fmt: skip
+        return
+    namespace = namespace or "default"
     platform = platform_files(data_dir)
     service = ServiceLogs(platform, namespace=namespace, service=name, revision=revision)
     found = service.exist()
@@ -97,6 +126,63 @@ def logs(
         asyncio.run(stream())
 
 
+def from_pods(
+    api: lightkube.Client,
+    name: str,
+    *,
+    namespace: str,
+    revision: str | None,
+    follow: bool,
+    show: Callable[[LogLine], None],
+) -> None:
+    """Show what service ``name``'s pods (``revision``'s only, when given) wrote, each
+    line as its pod's; with ``follow``, until every pod's stream ends or Ctrl-C. API
+    errors reach the caller."""
+    pods = podlogs.pods_of(api, name, namespace=namespace, revision=revision)
+    if not pods:
+        if _missing(api, name):
+            raise console.Failure(f"there is no service {name} in namespace {namespace}")
+        scope = f"revision {revision} of {name}" if revision else name
+        raise console.Failure(
+            f"{scope} has no pods in namespace {namespace} (scaled to zero?): nothing to read"
+        )
+    if not follow:
+        for pod in pods:
+            for text in podlogs.lines_of(api, pod, namespace=namespace):
+                show(LogLine(pod, text))
+        return
+    _follow(api, pods, namespace=namespace, show=show)
+
+
+def _follow(
+    api: lightkube.Client, pods: list[str], *, namespace: str, show: Callable[[LogLine], None]
+) -> None:
+    """Each pod's stream on a thread of its own (the Pods API streams one pod a
+    request), shown from this one as lines arrive; a stream's error ends the command."""
+    lines: queue.Queue[LogLine | BaseException | None] = queue.Queue()
+
+    def read(pod: str) -> None:
+        try:
+            for text in podlogs.lines_of(api, pod, namespace=namespace, follow=True):
+                lines.put(LogLine(pod, text))
+        except (ApiError, httpx2.HTTPError) as error:
+            lines.put(error)
+        lines.put(None)
+
+    for pod in pods:
+        threading.Thread(target=read, args=(pod,), daemon=True, name=f"logs-{pod}").start()
+    open_streams = len(pods)
+    with contextlib.suppress(KeyboardInterrupt):
+        while open_streams:
+            item = lines.get()
+            if item is None:
+                open_streams -= 1
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                show(item)
+
+
 def _no_such_service(platform: state.PlatformDir, *, name: str, namespace: str) -> bool:
     """Whether the running platform says service ``name`` does not exist; ``False`` when
     no platform runs or it cannot be asked."""
@@ -104,11 +190,17 @@ def _no_such_service(platform: state.PlatformDir, *, name: str, namespace: str) 
         return False
     api = client.connect(context=None, local=platform.kubeconfig, namespace=namespace)
     try:
-        api.get(kinds.resource(kinds.SERVICE), name)
-    except ApiError as error:
-        return error.status.code == 404
+        return _missing(api, name)
     except httpx2.TransportError:
         return False
     finally:
         api.close()
+
+
+def _missing(api: lightkube.Client, name: str) -> bool:
+    """Whether the API says service ``name`` does not exist (its other errors: no)."""
+    try:
+        api.get(kinds.resource(kinds.SERVICE), name)
+    except ApiError as error:
+        return error.status.code == 404
     return False

@@ -1,4 +1,5 @@
-"""The last log lines of a revision's pods, for a deploy that failed.
+"""The log lines of a service's pods: the last ones for a deploy that failed, all of
+them for ``unkai logs`` against a cluster.
 
 A failing condition says *that* the function did not start (``ExitCode1``,
 ``CrashLoopBackOff``, a probe that never passed); the function's own output says *why*
@@ -9,11 +10,14 @@ would: pods labelled with the revision, container ``user-container`` (where Knat
 runs the user's image; ``unkai up``'s Pod view names it the same).
 
 Reading logs is a courtesy on the way to an error: a refusal (RBAC may allow deploying
-but not reading logs) becomes a line saying so, never an error of its own.
+but not reading logs) becomes a line saying so, never an error of its own. For ``unkai
+logs`` (:func:`pods_of`, :func:`lines_of`) it is the command's point, so there the
+API's errors go to the caller.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Final
 
 import httpx2
@@ -23,6 +27,7 @@ from lightkube.resources.core_v1 import Pod
 
 CONTAINER: Final = "user-container"
 REVISION_LABEL: Final = "serving.knative.dev/revision"
+SERVICE_LABEL: Final = "serving.knative.dev/service"
 LINES: Final = 10
 """Lines per pod: enough for a Python traceback's end, short enough for a terminal."""
 PODS: Final = 2
@@ -33,10 +38,8 @@ def last_lines(api: lightkube.Client, revision: str, *, namespace: str) -> list[
     """What to add to a deploy's failure about ``revision``'s pods: for each of the first
     :data:`PODS`, a heading and its last :data:`LINES` lines; nothing when it has no pod
     or the pods wrote nothing."""
-    selector: dict[str, Any] = {REVISION_LABEL: revision}
     try:
-        listed = api.list(Pod, namespace=namespace, labels=selector)
-        pods = sorted(str(pod.metadata.name) for pod in listed if pod.metadata is not None)
+        pods = _listed(api, {REVISION_LABEL: revision}, namespace=namespace)
     except (ApiError, httpx2.HTTPStatusError) as error:
         return [f"(the pods of {revision} cannot be listed: {_why(error)})"]
     except httpx2.TransportError:
@@ -55,6 +58,28 @@ def last_lines(api: lightkube.Client, revision: str, *, namespace: str) -> list[
             continue
         said += shown(name, lines)
     return said
+
+
+def pods_of(
+    api: lightkube.Client, service: str, *, namespace: str, revision: str | None = None
+) -> list[str]:
+    """The names of ``service``'s pods (only ``revision``'s, when given), sorted: those
+    Knative labels with it, as ``kubectl logs -l`` would select them."""
+    selector = {REVISION_LABEL: revision} if revision else {SERVICE_LABEL: service}
+    return _listed(api, selector, namespace=namespace)
+
+
+def lines_of(
+    api: lightkube.Client, pod: str, *, namespace: str, follow: bool = False
+) -> Iterator[str]:
+    """What ``pod``'s ``user-container`` wrote, line by line; with ``follow``, new lines
+    as they come until the container ends."""
+    return api.log(pod, namespace=namespace, container=CONTAINER, follow=follow, newlines=False)
+
+
+def _listed(api: lightkube.Client, selector: dict[str, Any], *, namespace: str) -> list[str]:
+    listed = api.list(Pod, namespace=namespace, labels=selector)
+    return sorted(str(pod.metadata.name) for pod in listed if pod.metadata is not None)
 
 
 def shown(pod: str, lines: list[str]) -> list[str]:

@@ -148,6 +148,7 @@ class Platform:
             processes = ProcessRunner(
                 logs=self.logs, mode=settings.runner_mode, isolate=settings.isolate,
                 private_network=settings.private_network, keep=settings.zygotes,
+                internal_gateway=lambda: self.internal.port,
             )  # fmt: skip
             self.data_plane = self.readiness = DataPlane(
                 gateway=self.gateway,

@@ -75,6 +75,7 @@ def pod_of(instance: Instance, *, revision: dict[str, Any], now: datetime) -> di
                     "ready": True,
                     "restartCount": 0,
                     "image": spec.image,
+                    "imageID": spec.image,  # required by the API's schema (lightkube checks)
                     "state": {"running": {"startedAt": started}},
                 }
             ],

@@ -81,7 +81,12 @@ from unkai.platform.runners.limits import Limits, checked
 from unkai.platform.runners.logfiles import LogFiles, summary, tail
 from unkai.platform.runners.retirement import KeepPolicy
 from unkai.platform.runners.sandbox import Sandbox
-from unkai.platform.runners.spec import DEFAULT_READINESS, InstanceSpec, base_environment
+from unkai.platform.runners.spec import (
+    DEFAULT_READINESS,
+    InstanceSpec,
+    base_environment,
+    internal_gateway_env,
+)
 from unkai.platform.supervision import supervise
 from unkai.runtime import LoadError, lifeline, load_spec
 
@@ -100,7 +105,9 @@ class ProcessRunner:
     readiness; ``install_timeout`` bounds installing the requirements; ``inherited`` is
     the environment instances start from (default: ``spec.base_environment``, not ours);
     ``private_network=True`` gives each sandboxed zygote a network of its own (see
-    ``network``); ``isolate=False`` runs
+    ``network``); ``internal_gateway`` gives the port of the gateway's internal listener,
+    told to instances that can reach it (see ``spec.internal_gateway_env``);
+    ``isolate=False`` runs
     instances unsandboxed and unlimited, as the platform's user (and says so in every
     instance's ``unisolated``, as it does for whatever this machine does not permit).
     Forked instances' Unix sockets live in a private temporary directory (short, as
@@ -122,6 +129,7 @@ class ProcessRunner:
         private_network: bool = False,
         keep: KeepPolicy | None = None,
         retire_interval: float = RETIRE_INTERVAL,
+        internal_gateway: Callable[[], int] | None = None,
     ) -> None:
         self.logs = logs
         self.mode = mode
@@ -132,6 +140,7 @@ class ProcessRunner:
             why = "no writable cgroup hierarchy" if isolate else "switched off (isolate=False)"
             self.gaps += (f"memory, CPU and process limits are not enforced: {why}",)
         self._private_network = private_network
+        self._internal_gateway = internal_gateway
         if private_network and (missing := self.sandbox.no_private_network) is not None:
             self.gaps += (f"instances share the machine's network (no private one): {missing}",)
         if mode == "spawn" and self.sandbox.enabled:
@@ -454,11 +463,19 @@ class ProcessRunner:
             site = await asyncio.get_running_loop().run_in_executor(self._installs, install)
         except environments.RequirementsError as error:
             raise RunnerError(Reason.REQUIREMENTS_FAILED, str(error)) from None
-        env = {**self._inherited, **spec.env, **spec.contract_env()}
+        env = {**self._inherited, **self._platform_env(), **spec.env, **spec.contract_env()}
         env.pop("PORT", None)
         env["PYTHONPATH"] = site.python_path(self._inherited.get("PYTHONPATH"))
         env["PYTHONUNBUFFERED"] = "1"
         return env
+
+    def _platform_env(self) -> dict[str, str]:
+        """What the platform tells instances about itself: the internal gateway, unless
+        they are in a network of their own, where loopback is out of reach."""
+        private = self._private_network and self.sandbox.no_private_network is None
+        if self._internal_gateway is None or private:
+            return {}
+        return internal_gateway_env(self._internal_gateway())
 
 
 def refusal(spec: InstanceSpec, *, sandboxed: bool = False) -> tuple[str, str] | None:

@@ -188,8 +188,10 @@ class Sandbox:
                 args += ["--symlink", os.readlink(path), system]
             elif path.is_dir():
                 args += ["--ro-bind", system, system]
-        args += _binds(_python_paths() + sorted({Path(p) for p in read_only}))
-        args += _binds(writable, how="--bind")
+        # absolute: bwrap reads a relative destination from the new root, so a bind of
+        # "." (a relative PYTHONPATH entry) would cover "/" and every later bind's parents
+        args += _binds(_python_paths() + sorted({Path(p).absolute() for p in read_only}))
+        args += _binds([Path(p).absolute() for p in writable], how="--bind")
         args += ["--chdir", str(workdir), "--"]
         if identity is not None:
             assert self.setpriv is not None

@@ -15,6 +15,7 @@ whoever started ``unkai up``), as a container on Kubernetes sees nothing of the 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -44,11 +45,30 @@ UTF-8 locale."""
 def base_environment(platform: Mapping[str, str]) -> dict[str, str]:
     """:data:`BASE_ENVIRONMENT`, plus the ``platform``'s ``PYTHONPATH`` when it has one:
     the instance runs the platform's interpreter and imports Unkai's runtime from where
-    the platform does; nothing else of ``platform`` is passed on."""
+    the platform does; nothing else of ``platform`` is passed on.
+
+    Its entries are made absolute here: a relative one (``PYTHONPATH=.``) means the
+    platform's working directory, which the instance does not share (it starts in its
+    bundle), and the sandbox cannot bind a relative path where it belongs."""
     env = dict(BASE_ENVIRONMENT)
     if python_path := platform.get("PYTHONPATH"):
-        env["PYTHONPATH"] = python_path
+        entries = python_path.split(os.pathsep)
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(e) for e in entries if e)
     return env
+
+
+INTERNAL_GATEWAY: Final = "K_INTERNAL_GATEWAY"
+
+
+def internal_gateway_env(port: int) -> dict[str, str]:
+    """How an instance reaches other services by their cluster-local names: the URL of the
+    gateway's internal listener, ``K_INTERNAL_GATEWAY``, to be used as an HTTP proxy
+    for ``*.svc.cluster.local`` URLs (it routes a request by the host of its absolute
+    URL, as a proxy is sent) or called with that name as ``Host``. A proxy variable
+    (``http_proxy``) is not set: it would send every plain-HTTP call there, the
+    internet's too, and there is no variable that proxies some names only; nor is a
+    resolver, as the listener is not on port 80. See docs/runners.md."""
+    return {INTERNAL_GATEWAY: f"http://127.0.0.1:{port}"}
 
 
 @dataclass(frozen=True)
