@@ -8,12 +8,20 @@ single slow tests elsewhere carry ``@pytest.mark.slow`` themselves. ``./scripts/
 with no arguments runs everything, and is what CI runs.
 """
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.build.registries import LocalRegistry, running
+
+# The commands' output is tested as a pipe receives it, with no terminal size. pytest
+# imports readline (a capture workaround), GNU readline exports its idea of the
+# terminal (COLUMNS=80, LINES=24) into the C environment, and pytest-xdist's workers
+# inherit that as ordinary variables, which rich obeys.
+for name in ("COLUMNS", "LINES"):
+    os.environ.pop(name, None)
 
 SLOW_FOLDERS = tuple(Path(__file__).parent / name for name in ("cli", "e2e"))
 
@@ -22,6 +30,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if any(item.path.is_relative_to(folder) for folder in SLOW_FOLDERS):
             item.add_marker(pytest.mark.slow)
+    # Modules with slow tests first, each kept whole (its module-scoped fixtures start
+    # once): a parallel run (scripts/test) then ends on short tests, which balance the
+    # workers, instead of on a long test that a worker took up last.
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)
 
 
 @pytest.fixture
