@@ -214,7 +214,31 @@ class ResourceService:
         """Delete, or start deleting: objects with finalizers (and namespaces, which
         are emptied first) get a ``deletionTimestamp`` and stay until those are done.
         Dependents go later, through the garbage collector, or first (``Foreground``),
-        or stay (``Orphan``): see :mod:`.cascade`."""
+        or stay (``Orphan``): see :mod:`.cascade`. A write that lands between the read
+        and the delete (a controller's status) is retried, as Kubernetes does, unless a
+        precondition pins what the client saw."""
+        pinned = any(value is not None for value in (preconditions or {}).values())
+        for attempt in range(_PATCH_RETRIES):
+            try:
+                return await self._delete_once(
+                    rt, name=name, namespace=namespace, preconditions=preconditions,
+                    dry_run=dry_run, propagation=propagation,
+                )  # fmt: skip
+            except errors.ApiError as error:
+                if error.reason != "Conflict" or pinned or attempt == _PATCH_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _delete_once(
+        self,
+        rt: ResourceType,
+        *,
+        name: str,
+        namespace: str | None,
+        preconditions: dict[str, Any] | None,
+        dry_run: bool,
+        propagation: str,
+    ) -> Object:
         old = await self.get(rt, name=name, namespace=namespace)
         for field, value in (preconditions or {}).items():
             if value is not None and str(old["metadata"].get(field)) != str(value):
