@@ -79,6 +79,7 @@ from unkai.platform.runners.base import (
 from unkai.platform.runners.forkserver import Forked, ForkServer
 from unkai.platform.runners.limits import Limits, checked
 from unkai.platform.runners.logfiles import LogFiles, summary, tail
+from unkai.platform.runners.refusals import refusal
 from unkai.platform.runners.retirement import KeepPolicy
 from unkai.platform.runners.sandbox import Sandbox
 from unkai.platform.runners.spec import (
@@ -476,33 +477,6 @@ class ProcessRunner:
         if self._internal_gateway is None or private:
             return {}
         return internal_gateway_env(self._internal_gateway())
-
-
-def refusal(spec: InstanceSpec, *, sandboxed: bool = False) -> tuple[str, str] | None:
-    """Why the process runner cannot run ``spec`` as asked (reason, message), or ``None``.
-
-    In the sandbox an ``exec`` probe is refused: it would run outside the instance's
-    namespaces (another ``/tmp``, no route to the instance's port), so its answer would
-    not be about the instance."""
-    if spec.command or spec.args:
-        return Reason.UNSUPPORTED_BY_RUNNER, (
-            "command and args cannot apply to a function bundle: the process runner starts"
-            " Unkai's function runtime; build an image to choose the entrypoint"
-        )
-    if spec.mounts:
-        paths = ", ".join(mount.mount_path for mount in spec.mounts)
-        return Reason.UNSUPPORTED_BY_RUNNER, (
-            f"the process runner cannot mount volumes at {paths}: that needs the instance"
-            " sandbox's mount namespace; run an image with the container runner instead"
-        )
-    probes = [probe for probe in (spec.readiness, spec.liveness) if probe is not None]
-    if sandboxed and any(probe.handler == "exec" for probe in probes):
-        return Reason.UNSUPPORTED_BY_RUNNER, (
-            "exec probes cannot run in the process runner's sandbox yet (they would not see"
-            " the instance's files or port): use an httpGet or tcpSocket probe, or run an"
-            " image with the container runner"
-        )
-    return None
 
 
 def _bundle(spec: InstanceSpec) -> Path:
