@@ -6,14 +6,21 @@ client calls it through the gateway by the Service's host (the ``authority`` opt
 Messages are raw bytes (no protobuf): the relay carries frames, not messages.
 """
 
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from concurrent import futures
 from pathlib import Path
 
 import grpc
+import h2.connection
+import h2.events
+import hpack
 import httpx2
 import pytest
+from h2.errors import ErrorCodes
+from h2.settings import SettingCodes
+from hyperframe.frame import ContinuationFrame, Frame, GoAwayFrame, HeadersFrame
 from tests.gateway.conftest import NS, RunningGateway, wait_for
 
 from unkai.platform.contracts import RevisionKey
@@ -191,3 +198,108 @@ def test_plain_http1_still_works_on_the_same_port(gw: RunningGateway) -> None:
     """The preface check must not take HTTP/1.1 requests for HTTP/2 ones."""
     with httpx2.Client(base_url=gw.url, headers={"Host": "nobody.default.localhost"}) as client:
         assert client.get("/").status_code == 404
+
+
+class RawH2:
+    """A bare HTTP/2 client (the ``h2`` state machine over a blocking socket), to see
+    frames a gRPC client hides. A context manager: the socket closes at the end."""
+
+    def __enter__(self) -> "RawH2":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.sock.close()
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.h2 = h2.connection.H2Connection()
+        self.raw_stream = 1  # the next stream of oversized_request (which h2 does not see)
+        self.h2.initiate_connection()
+        self.sock.sendall(self.h2.data_to_send())
+
+    def events(self) -> list[h2.events.Event]:
+        """The events of the next read; a closed connection reads as ``[]``."""
+        data = self.sock.recv(1 << 16)
+        events = self.h2.receive_data(data) if data else []
+        self.sock.sendall(self.h2.data_to_send())
+        return events
+
+    def request(self, host: str, extra: list[tuple[str, str]] | None = None) -> int:
+        stream_id = self.h2.get_next_available_stream_id()
+        head = [(":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", host)]
+        self.h2.send_headers(stream_id, head + (extra or []), end_stream=True)
+        self.sock.sendall(self.h2.data_to_send())
+        return stream_id
+
+    def oversized_request(self, host: str, size: int) -> Frame:
+        """Send a request with a header of ``size`` bytes, framed by hand (``h2`` would
+        Huffman-code it in Python, which takes minutes at this size); the first frame
+        that answers it (read raw too: ``h2`` does not know the stream)."""
+        head = [(":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", host)]
+        block = hpack.Encoder().encode([*head, ("x-big", "a" * size)], huffman=False)
+        stream_id = self.raw_stream
+        self.raw_stream += 2
+        chunks = [block[at : at + 16384] for at in range(0, len(block), 16384)]
+        frames: list[HeadersFrame | ContinuationFrame] = [
+            HeadersFrame(stream_id, chunks[0], flags=["END_STREAM"]),
+            *(ContinuationFrame(stream_id, chunk) for chunk in chunks[1:]),
+        ]
+        frames[-1].flags.add("END_HEADERS")
+        self.sock.sendall(b"".join(frame.serialize() for frame in frames))
+        while True:
+            frame, length = Frame.parse_frame_header(memoryview(self._read(9)))
+            frame.parse_body(memoryview(self._read(length)))
+            if frame.stream_id == stream_id or isinstance(frame, GoAwayFrame):
+                return frame
+
+    def _read(self, count: int) -> bytes:
+        data = b""
+        while len(data) < count:
+            more = self.sock.recv(count - len(data))
+            assert more, "the gateway closed the connection without a frame"
+            data += more
+        return data
+
+
+def test_limits_are_advertised_and_an_oversized_header_block_ends_the_connection(
+    gw: RunningGateway,
+) -> None:
+    with RawH2(gw.gateway.port) as client:
+        first = client.events()
+        settings = next(e for e in first if isinstance(e, h2.events.RemoteSettingsChanged))
+        advertised = {code: change.new_value for code, change in settings.changed_settings.items()}
+        assert advertised[SettingCodes.MAX_CONCURRENT_STREAMS] == 250
+        assert advertised[SettingCodes.MAX_HEADER_LIST_SIZE] == 1 << 20
+        answered = client.oversized_request("nobody.default.localhost", 512 << 10)
+        assert isinstance(answered, HeadersFrame)  # a response: h2's own default is 64 KiB
+        refused = client.oversized_request("nobody.default.localhost", (1 << 20) + 1)
+        assert isinstance(refused, GoAwayFrame)
+        assert refused.error_code == ErrorCodes.ENHANCE_YOUR_CALM  # what h2 says to a bomb
+
+
+def test_a_refusal_body_says_why(gw: RunningGateway, echo: tuple[EchoServicer, int, Path]) -> None:
+    host = serve(gw, Endpoint("127.0.0.1", echo[1]), h2c=False)
+    head: list[tuple[bytes, bytes]] = []
+    body = b""
+    ended = False
+    with RawH2(gw.gateway.port) as client:
+        stream_id = client.request(host)
+        while not ended:
+            for event in client.events():
+                if isinstance(event, h2.events.ResponseReceived) and event.stream_id == stream_id:
+                    head = event.headers
+                elif isinstance(event, h2.events.DataReceived):
+                    body += event.data
+                ended = ended or isinstance(event, h2.events.StreamEnded)
+    assert (b":status", b"505") in head
+    assert body.startswith(b"this revision serves HTTP/1.1")
+
+
+def test_an_idle_http2_connection_is_closed_after_the_keep_alive_timeout(
+    start_gateway: Callable[..., RunningGateway],
+) -> None:
+    gw = start_gateway(keep_alive_timeout=0.2)
+    with RawH2(gw.gateway.port) as client:
+        while client.events():  # settings, then nothing until the gateway closes it
+            pass
+    assert gw.call(lambda: len(gw.gateway.state.connections)) == 0

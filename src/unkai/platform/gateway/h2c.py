@@ -36,7 +36,7 @@ from h2.events import (
     WindowUpdated,
 )
 from h2.exceptions import H2Error
-from h2.settings import SettingCodes
+from h2.settings import SettingCodes, Settings
 
 from unkai.platform.gateway import responses
 from unkai.platform.gateway.activator import OverloadedError, RevisionThrottle, UnavailableError
@@ -65,7 +65,7 @@ class H2Session(Peer):
 
     ``owner`` is the HTTP/1.1 connection object the connection table knows: it stays
     there (idle while no stream is open, closed by the keep-alive sweep and when the
-    gateway stops), and ``done`` tells it the connection is lost.
+    gateway stops), and ``done`` tells it the connection is lost, after how many streams.
     """
 
     def __init__(
@@ -74,7 +74,7 @@ class H2Session(Peer):
         state: GatewayState,
         route: Route,
         client: bytes,
-        done: Callable[[Exception | None], None],
+        done: Callable[[int, Exception | None], None],
     ) -> None:
         config = H2Configuration(client_side=False, header_encoding=None)
         super().__init__(H2Connection(config))
@@ -83,15 +83,16 @@ class H2Session(Peer):
         self.client = client
         self.done = done
         self.streams: dict[int, H2Exchange] = {}
+        self.requests = 0  # streams opened, for the requests-per-connection histogram
         self.upstreams: dict[Backend, H2Upstream] = {}
         self.owner = owner
         self.transport = owner.transport
-        self.h2.local_settings.update(
-            {
-                SettingCodes.MAX_CONCURRENT_STREAMS: MAX_CONCURRENT_STREAMS,
-                SettingCodes.MAX_HEADER_LIST_SIZE: MAX_HEADER_LIST_SIZE,
-            }
-        )
+        limits = {
+            SettingCodes.MAX_CONCURRENT_STREAMS: MAX_CONCURRENT_STREAMS,
+            SettingCodes.MAX_HEADER_LIST_SIZE: MAX_HEADER_LIST_SIZE,
+        }  # in the first SETTINGS frame, in force from the start (h2 enforces both)
+        self.h2.local_settings = Settings(client=False, initial_values=limits)
+        self.h2.decoder.max_header_list_size = MAX_HEADER_LIST_SIZE
         self.h2.initiate_connection()
         self.write()
 
@@ -133,7 +134,7 @@ class H2Session(Peer):
         for upstream in self.upstreams.values():
             upstream.close()
         self.upstreams.clear()
-        self.done(exc)
+        self.done(self.requests, exc)
 
     # helpers
 
@@ -166,6 +167,7 @@ class H2Session(Peer):
 
     def _request(self, stream_id: int, headers: Headers) -> None:
         self.state.connections.busy(self.owner)
+        self.requests += 1
         host = b""
         for name, value in headers:
             if name in (b":authority", b"host"):

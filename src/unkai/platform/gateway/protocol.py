@@ -291,11 +291,19 @@ class ClientConnection(asyncio.Protocol):
     def _switch_to_h2(self, data: bytes) -> None:
         """The client speaks HTTP/2 (it sent the preface): an :class:`~.h2c.H2Session`
         reads this transport from now on, and this object stays what the connection
-        table knows (no header timeout: HTTP/2 has its own framing)."""
-        self.state.connections.busy(self)
-        session = H2Session(self, self.state, self._route, self._client[0], self.connection_lost)
+        table knows: idle while no stream is open (no header timeout: HTTP/2 has its own
+        framing)."""
+        connections = self.state.connections
+        connections.busy(self)
+        connections.rested(self, self.state.clock())
+        session = H2Session(self, self.state, self._route, self._client[0], self._h2_lost)
         self.transport.set_protocol(session)
         session.data_received(data)
+
+    def _h2_lost(self, streams: int, exc: Exception | None) -> None:
+        """The HTTP/2 connection is gone, having carried ``streams`` requests."""
+        self.requests = streams
+        self.connection_lost(exc)
 
     def _each_upstream(self, *, pause: bool) -> None:
         if self.exchanges:
