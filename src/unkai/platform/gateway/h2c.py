@@ -292,9 +292,13 @@ class H2Exchange:
     def opened(self, upstream: H2Upstream) -> None:
         if self.backend is None:
             return  # answered while the connection opened
-        self.upstream = upstream
         end = self.request_ended and not self.early and self.trailers is None
-        self.upstream_id = upstream.open_stream(self, self.request_head, end=end)
+        try:
+            self.upstream_id = upstream.open_stream(self, self.request_head, end=end)
+        except H2Error as error:
+            self.upstream_failed(f"the instance took no stream: {error}", None)
+            return
+        self.upstream = upstream
         for data, _ in self.early:
             upstream.send_data(self.upstream_id, data, self._client_sent)
         self.early = []

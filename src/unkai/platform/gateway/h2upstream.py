@@ -93,10 +93,12 @@ class H2Upstream(Peer):
             self.waiting.append(stream)
 
     def open_stream(self, stream: Relayed, headers: Headers, *, end: bool) -> int:
-        """Start ``stream`` upstream with the request's ``headers``; its stream id."""
+        """Start ``stream`` upstream with the request's ``headers``; its stream id.
+        Raises ``H2Error`` when the instance takes no more streams (its
+        ``MAX_CONCURRENT_STREAMS``) or refuses the headers."""
         stream_id = self.h2.get_next_available_stream_id()
-        self.streams[stream_id] = stream
         self.send_headers(stream_id, headers, end=end)
+        self.streams[stream_id] = stream
         return stream_id
 
     def forget(self, stream_id: int) -> None:
