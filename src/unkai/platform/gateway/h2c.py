@@ -22,7 +22,6 @@ import logging
 from collections.abc import Callable
 from typing import Final
 
-from h2.config import H2Configuration
 from h2.connection import H2Connection
 from h2.errors import ErrorCodes
 from h2.events import (
@@ -40,7 +39,7 @@ from h2.settings import SettingCodes, Settings
 
 from unkai.platform.gateway import responses
 from unkai.platform.gateway.activator import OverloadedError, RevisionThrottle, UnavailableError
-from unkai.platform.gateway.h2peer import Peer
+from unkai.platform.gateway.h2peer import Peer, configuration
 from unkai.platform.gateway.h2upstream import H2Upstream
 from unkai.platform.gateway.headers import Headers
 from unkai.platform.gateway.ports import Connection
@@ -76,8 +75,7 @@ class H2Session(Peer):
         client: bytes,
         done: Callable[[int, Exception | None], None],
     ) -> None:
-        config = H2Configuration(client_side=False, header_encoding=None)
-        super().__init__(H2Connection(config))
+        super().__init__(H2Connection(configuration(client_side=False)))
         self.state = state
         self.route = route
         self.client = client
@@ -119,7 +117,7 @@ class H2Session(Peer):
             events = self.h2.receive_data(data)
         except H2Error as error:
             log.debug("HTTP/2 protocol error", extra={"error": str(error)})
-            self.write()  # the GOAWAY h2 queued
+            self._write_now()  # the GOAWAY h2 queued, before the close
             if self.transport is not None:
                 self.transport.close()
             return

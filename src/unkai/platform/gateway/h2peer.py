@@ -18,11 +18,26 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from h2.config import H2Configuration
 from h2.connection import H2Connection
 from h2.errors import ErrorCodes
 from h2.exceptions import H2Error
 
 from unkai.platform.gateway.headers import Headers
+
+
+def configuration(*, client_side: bool) -> H2Configuration:
+    """``h2``'s settings for one side of the relay. Headers sent were validated as they
+    came in on the other side (inbound validation stays on) or are the gateway's own,
+    so they are not checked again on the way out (that was a fifth of the relay's time
+    in a profile); they stay bytes (no decoding)."""
+    return H2Configuration(
+        client_side=client_side,
+        header_encoding=None,
+        validate_outbound_headers=False,
+        normalize_outbound_headers=False,
+    )
+
 
 Acknowledge = Callable[[int], None]
 """Reopens the source's window by that many bytes, once they went on."""
@@ -46,6 +61,8 @@ class Peer(asyncio.Protocol):
         self.h2 = connection
         self.transport: asyncio.Transport | None = None
         self.outgoing: dict[int, Outgoing] = {}
+        self._loop = asyncio.get_running_loop()
+        self._write_due = False
 
     def send_headers(self, stream_id: int, headers: Headers, *, end: bool = False) -> None:
         self.h2.send_headers(stream_id, headers, end_stream=end)
@@ -93,6 +110,16 @@ class Peer(asyncio.Protocol):
             self.write()
 
     def write(self) -> None:
+        """Send what ``h2`` has queued, once per turn of the event loop: a gRPC call is
+        a handful of frames each way, and one write for all of them is one system
+        call instead of one per frame (a third as many writes, profiled: 8.8k instead
+        of 28.7k for 1,200 calls)."""
+        if not self._write_due:
+            self._write_due = True
+            self._loop.call_soon(self._write_now)
+
+    def _write_now(self) -> None:
+        self._write_due = False
         data = self.h2.data_to_send()
         if data and self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)

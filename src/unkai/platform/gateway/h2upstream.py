@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
-from h2.config import H2Configuration
 from h2.connection import H2Connection
 from h2.events import (
     ConnectionTerminated,
@@ -26,7 +25,7 @@ from h2.events import (
 )
 from h2.exceptions import H2Error
 
-from unkai.platform.gateway.h2peer import Peer
+from unkai.platform.gateway.h2peer import Peer, configuration
 from unkai.platform.gateway.headers import Headers
 from unkai.platform.gateway.settings import Endpoint
 
@@ -53,7 +52,7 @@ class H2Upstream(Peer):
     """An h2c connection to one instance, carrying any number of relayed streams."""
 
     def __init__(self, endpoint: Endpoint) -> None:
-        super().__init__(H2Connection(H2Configuration(client_side=True, header_encoding=None)))
+        super().__init__(H2Connection(configuration(client_side=True)))
         self.endpoint = endpoint
         self.streams: dict[int, Relayed] = {}
         self.waiting: list[Relayed] = []  # placed here while connecting
@@ -123,7 +122,7 @@ class H2Upstream(Peer):
         try:
             events = self.h2.receive_data(data)
         except H2Error as error:
-            self.write()  # the GOAWAY h2 queued
+            self._write_now()  # the GOAWAY h2 queued, before the close
             self._fail_all(f"the instance broke HTTP/2: {error}")
             self.close()
             return
