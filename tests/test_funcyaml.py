@@ -79,7 +79,7 @@ def test_unknown_fields_are_reported_not_ignored() -> None:
 
 
 def test_bad_name_and_signature() -> None:
-    found = problems_of("name: Hello_World\nsignature: grpc\n")
+    found = problems_of("name: Hello_World\nsignature: soap\n")
     assert found[0].startswith("line 1: name:")
     assert found[1].startswith("line 2: signature:")
     assert "'http'" in found[1]

@@ -33,7 +33,7 @@ from cloudevents.core.base import BaseCloudEvent
 from starlette.testclient import TestClient
 
 from unkai.events import http as ce_http
-from unkai.runtime import environment, load_spec, loader, prepare
+from unkai.runtime import PreparedGrpc, environment, load_spec, loader, prepare
 from unkai.runtime.importing import ImportingThread
 
 T = TypeVar("T")
@@ -51,6 +51,11 @@ class FunctionClient(TestClient):
         os.environ.update(environment(spec, os.environ))
         try:
             prepared = prepare(self.directory, spec=spec, host="127.0.0.1", port=0)
+            if isinstance(prepared, PreparedGrpc):
+                raise loader.LoadError(
+                    f"{self.directory}: signature grpc is served by grpcio, not over ASGI:"
+                    " call it with a gRPC client (run it with `unkai up` and `unkai deploy`)"
+                )
         except BaseException:
             self._restore()
             raise

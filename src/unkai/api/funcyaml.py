@@ -54,6 +54,7 @@ class Signature(StrEnum):
     ASGI = "asgi"
     EVENT = "event"
     WSGI = "wsgi"
+    GRPC = "grpc"
 
 
 class _Model(BaseModel):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from unkai.api.funcyaml import FuncSpec
+from unkai.api.funcyaml import FuncSpec, Signature
 from unkai.kube.conditions import condition
 
 AUTOSCALING = "autoscaling.knative.dev"
@@ -58,12 +58,15 @@ def make_service(
     ``unkai.runtime.concurrency``), so containerConcurrency is 1 unless func.yaml sets it.
     ``restarted_at``: the template's :data:`RESTARTED_AT` (see :func:`restart_stamp`).
     ``sink_env``: ``K_SINK`` and ``K_CE_OVERRIDES`` for func.yaml's ``sink``
-    (:mod:`unkai.kube.sinks`), beside the function's own env.
+    (:mod:`unkai.kube.sinks`), beside the function's own env. A gRPC function
+    (``signature: grpc``) gets its port named ``h2c``, so Knative speaks HTTP/2 to it.
     """
     deploy = spec.deploy
     container: dict[str, Any] = {"image": image, "env": env_entries(spec, sink_env)}
     if spec.env_from:
         container["envFrom"] = [source.ref.env_from() for source in spec.env_from]
+    if spec.signature is Signature.GRPC:  # gRPC: HTTP/2 cleartext to the container
+        container["ports"] = [{"name": "h2c", "containerPort": 8080}]
     template_spec: dict[str, Any] = {"containers": [container]}
     if deploy.concurrency is not None:
         template_spec["containerConcurrency"] = deploy.concurrency

@@ -14,8 +14,8 @@ watch): a revision's ``env``/``envFrom`` are resolved from them when it is first
 and its volumes are written under ``volumes/{namespace}/{revision}/`` and written again
 whenever a source they name changes. A revision that names a missing source waits,
 ``False`` with the kubelet's reason, and is tried again when the source appears.
-What no runner here can honour (an ``h2c`` port) fails the revision with a reason that
-says so.
+What the instance cannot serve (an ``h2c`` port on a function that is not a gRPC one,
+or the other way round) fails the revision with a reason that says so.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram
 
+from unkai.api.funcyaml import Signature
 from unkai.platform import bundles
 from unkai.platform.autoscaler import Activity, Autoscaler, AutoscalerConfig, revision_spec
 from unkai.platform.contracts import (
@@ -54,6 +55,7 @@ from unkai.platform.runners import (
 )
 from unkai.platform.runners import sources as env_sources
 from unkai.platform.runners import volumes as volume_files
+from unkai.runtime import LoadError, load_spec
 
 log = logging.getLogger("unkai.dataplane")
 ACTIVE_CONDITION: dict[Activity, Status] = {
@@ -303,13 +305,32 @@ class DataPlane:
 
 
 def _refuse_unsupported(spec: InstanceSpec) -> None:
-    """What no runner here honours fails the revision rather than being ignored."""
-    if spec.protocol == "h2c":
+    """What the instance cannot serve fails the revision rather than being ignored.
+
+    The gateway relays HTTP/2 to an ``h2c`` port and HTTP/1.1 to any other (it does not
+    translate, see docs/gateway.md). An image serves what it serves; a bundle's runtime
+    serves h2c for ``signature: grpc`` only, and only h2c for it, so the port's name
+    and the function's signature must agree.
+    """
+    if spec.bundle is None:
+        return
+    try:
+        signature = load_spec(spec.bundle).signature
+    except LoadError:
+        return  # the runner reports a bad func.yaml (FunctionInvalid) when it prepares
+    grpc = signature is Signature.GRPC
+    if spec.protocol == "h2c" and not grpc:
         raise RunnerError(
             Reason.PROTOCOL_UNSUPPORTED,
-            "port name h2c (HTTP/2 cleartext, as gRPC needs) is not supported by Unkai's"
-            " gateway yet, which speaks HTTP/1.1 to instances; name the port http1 or"
-            " leave the name out",
+            f"port name h2c (HTTP/2 cleartext) needs a gRPC function (`signature: grpc` in"
+            f" func.yaml); this function's signature is {signature or 'detected'}, served"
+            " over HTTP/1.1: name the port http1 or leave the name out",
+        )
+    if grpc and spec.protocol != "h2c":
+        raise RunnerError(
+            Reason.PROTOCOL_UNSUPPORTED,
+            "signature grpc serves HTTP/2 cleartext only: name the container port h2c"
+            " (ports: [{name: h2c}])",
         )
 
 
@@ -317,7 +338,9 @@ def _settings(revision: dict[str, Any]) -> RevisionSettings:
     spec = revision["spec"]
     timeout = float(spec.get("timeoutSeconds") or 300)
     start = spec.get("responseStartTimeoutSeconds")
+    ports = (spec.get("containers") or [{}])[0].get("ports") or [{}]
     return RevisionSettings(
+        h2c=ports[0].get("name") == "h2c",
         container_concurrency=int(spec.get("containerConcurrency") or 0),
         timeout=timeout,
         response_start_timeout=float(start) if start is not None else None,

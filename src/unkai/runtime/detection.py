@@ -50,6 +50,7 @@ CALLS: Final[Mapping[Signature, tuple[tuple[int, str], ...]]] = {
     Signature.EVENT: ((1, "handler(event)"), (2, "handler(event, context)")),
     Signature.ASGI: ((0, "new()"), (3, "handle(scope, receive, send)")),
     Signature.WSGI: ((2, "app(environ, start_response)"),),
+    Signature.GRPC: ((1, "handle(server)"),),
 }
 _WSGI_NAMES: Final = ("app", "application")
 _PARAMETER_NAMES: Final = {

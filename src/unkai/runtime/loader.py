@@ -43,6 +43,7 @@ CONVENTIONAL_NAMES: Final[Mapping[Signature, tuple[str, ...]]] = {
     Signature.EVENT: ("handler",),
     Signature.ASGI: ("new", "app", "handle"),
     Signature.WSGI: ("app", "application"),
+    Signature.GRPC: ("handle",),
 }
 DETECTABLE: Final = ("new", "app", "application", "handle", "handler")
 DEFAULT_MODULE: Final = "func"

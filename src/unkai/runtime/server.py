@@ -53,8 +53,9 @@ from typing import Final, NoReturn
 import uvicorn
 
 from unkai.api.funcyaml import FuncSpec, Signature
-from unkai.runtime import loader, signatures
+from unkai.runtime import grpcserve, loader, signatures
 from unkai.runtime.app import RuntimeApp
+from unkai.runtime.grpcserve import PreparedGrpc
 from unkai.runtime.importing import ImportingThread
 from unkai.runtime.logs import log
 from unkai.runtime.workers import Workers
@@ -137,7 +138,7 @@ def prepare(
     spec: FuncSpec | None = None,
     host: str = "0.0.0.0",
     port: int = 8080,
-) -> Prepared:
+) -> Prepared | PreparedGrpc:
     """Load the function in ``directory`` and get everything ready to serve it.
 
     ``spec`` is ``func.yaml`` when the caller has read it already (:func:`loader.load_spec`).
@@ -147,6 +148,8 @@ def prepare(
     """
     spec = spec or loader.load_spec(directory)
     target = loader.load(directory, spec)
+    if target.signature is Signature.GRPC:
+        return grpcserve.prepare(target, spec, host=host, port=port)
     workers = spec.runtime.sync_workers
     executor = ImportingThread() if workers is None else Workers(workers)
     try:

@@ -77,6 +77,7 @@ class RevisionThrottle:
         "breaker",
         "deadlines",
         "first_byte_limit",
+        "h2c",
         "idle_timeout",
         "key",
         "max_held",
@@ -110,6 +111,7 @@ class RevisionThrottle:
     def configure(self, settings: RevisionSettings) -> None:
         self.first_byte_limit = settings.first_byte_limit
         self.idle_timeout = settings.idle_timeout
+        self.h2c = settings.h2c
         self.breaker.configure(settings.container_concurrency, settings.queue_depth)
         self._dispatch()
 

@@ -136,6 +136,9 @@ class Exchange:
             )
             self._respond(404, body)
             return
+        if throttle.h2c:
+            self._respond(505, responses.H2C_REVISION)
+            return
         self.started = now = state.clock()
         throttle.stats.arrive(now)
         try:

@@ -24,6 +24,7 @@ from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 from unkai.platform.gateway import responses
 from unkai.platform.gateway.activator import RevisionThrottle
 from unkai.platform.gateway.exchange import Exchange
+from unkai.platform.gateway.h2c import PREFACE, H2Session
 from unkai.platform.gateway.headers import (
     Headers,
     RequestRejectedError,
@@ -143,6 +144,9 @@ class ClientConnection(asyncio.Protocol):
         state = self.state
         if self._head_size >= 0:  # a head is being received: bound it (httptools won't)
             if self._head_size == 0:
+                if not self.requests and data[:3] == PREFACE[:3]:  # HTTP/2 prior knowledge
+                    self._switch_to_h2(data)
+                    return
                 state.connections.head_started(self, state.clock())
             self._head_size += len(data)
             if self._head_size > MAX_HEAD_BYTES:
@@ -283,6 +287,23 @@ class ClientConnection(asyncio.Protocol):
         )  # fmt: skip
         answered.serve(local, method, url, headers)
         return answered
+
+    def _switch_to_h2(self, data: bytes) -> None:
+        """The client speaks HTTP/2 (it sent the preface): an :class:`~.h2c.H2Session`
+        reads this transport from now on, and this object stays what the connection
+        table knows: idle while no stream is open (no header timeout: HTTP/2 has its own
+        framing)."""
+        connections = self.state.connections
+        connections.busy(self)
+        connections.rested(self, self.state.clock())
+        session = H2Session(self, self.state, self._route, self._client[0], self._h2_lost)
+        self.transport.set_protocol(session)
+        session.data_received(data)
+
+    def _h2_lost(self, streams: int, exc: Exception | None) -> None:
+        """The HTTP/2 connection is gone, having carried ``streams`` requests."""
+        self.requests = streams
+        self.connection_lost(exc)
 
     def _each_upstream(self, *, pause: bool) -> None:
         if self.exchanges:

@@ -31,13 +31,16 @@ class RevisionSettings:
     """A Revision's concurrency limit and timeouts, in seconds (Knative field names).
 
     ``container_concurrency`` 0 means no limit. ``response_start_timeout`` ``None``
-    means "the same as ``timeout``"; ``idle_timeout`` 0 means none.
+    means "the same as ``timeout``"; ``idle_timeout`` 0 means none. ``h2c``: the
+    instances speak HTTP/2 cleartext (the container port is named ``h2c``), so only
+    HTTP/2 is relayed to them (``h2c.py``).
     """
 
     container_concurrency: int = 0
     timeout: float = 300.0
     response_start_timeout: float | None = None
     idle_timeout: float = 0.0
+    h2c: bool = False
 
     @property
     def first_byte_limit(self) -> float:

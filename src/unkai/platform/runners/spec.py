@@ -160,7 +160,8 @@ def from_revision(
 
     A bundle's instances are probed at the runtime's ``/health/readiness`` where the
     container asks for a TCP probe (Knative's default): the runtime answers there once
-    it serves, so it is the same check, and it also fails while the instance drains.
+    it serves, so it is the same check, and it also fails while the instance drains;
+    a gRPC function's (port ``h2c``) at its standard health service, which does the same.
     """
     metadata = revision.get("metadata") or {}
     labels = metadata.get("labels") or {}
@@ -168,8 +169,10 @@ def from_revision(
     container = (spec.get("containers") or [{}])[0]
     ports = container.get("ports") or [{}]
     readiness = probing.parse(container.get("readinessProbe"), readiness=True)
+    h2c = ports[0].get("name") == "h2c"
     if bundle is not None and (readiness is None or readiness.handler == "tcpSocket"):
-        readiness = replace(readiness or DEFAULT_READINESS, handler="httpGet",
+        # a gRPC function (h2c) answers the standard gRPC health check instead
+        readiness = replace(readiness or DEFAULT_READINESS, handler="grpc" if h2c else "httpGet",
                             path=DEFAULT_READINESS_PATH)  # fmt: skip
     security = container.get("securityContext") or {}
     name = metadata["name"]
@@ -186,7 +189,7 @@ def from_revision(
         readiness=readiness,
         liveness=probing.parse(container.get("livenessProbe"), readiness=False),
         container_port=int(ports[0].get("containerPort") or DEFAULT_CONTAINER_PORT),
-        protocol="h2c" if ports[0].get("name") == "h2c" else "http1",
+        protocol="h2c" if h2c else "http1",
         command=tuple(str(part) for part in container.get("command") or ()),
         args=tuple(str(part) for part in container.get("args") or ()),
         working_dir=str(container.get("workingDir") or ""),

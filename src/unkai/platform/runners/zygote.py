@@ -41,7 +41,16 @@ from types import FrameType
 from typing import Final, NoReturn
 
 from unkai.platform.runners import control
-from unkai.runtime import LoadError, Prepared, environment, lifeline, load_spec, logs, prepare
+from unkai.runtime import (
+    LoadError,
+    Prepared,
+    PreparedGrpc,
+    environment,
+    lifeline,
+    load_spec,
+    logs,
+    prepare,
+)
 
 EXIT_LOAD_FAILED: Final = 2
 _BACKLOG: Final = 2048
@@ -51,7 +60,12 @@ class Zygote:
     """The blocking loop of a zygote that has prepared its function."""
 
     def __init__(
-        self, prepared: Prepared, channel: socket.socket, fds: socket.socket, *, grace: float
+        self,
+        prepared: Prepared | PreparedGrpc,
+        channel: socket.socket,
+        fds: socket.socket,
+        *,
+        grace: float,
     ) -> None:
         self._prepared = prepared
         self._channel = channel
