@@ -55,9 +55,10 @@ class PreparedGrpc:
     port: int
     _draining: threading.Event = field(default_factory=threading.Event)
 
-    def serve(self, *sockets: socket.socket) -> int:
+    def serve(self, *sockets: socket.socket, started: Callable[[bool], None] | None = None) -> int:
         """Serve on the addresses of ``sockets`` (else ``host:port``) until a signal;
-        the exit status."""
+        the exit status. ``started(True)`` once grpcio serves (a fork-server's instance
+        tells the platform so rather than being polled, as :mod:`unkai.runtime.server`)."""
         import grpc  # type: ignore[import-untyped]  # the function's requirement
 
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})  # threads too
@@ -75,6 +76,8 @@ class PreparedGrpc:
                 log.error("cannot listen", extra={"address": address})
                 return 1
         server.start()
+        if started is not None:
+            started(True)
         log.info("serving gRPC", extra={"function": self.spec.name, "addresses": addresses})
         signal.sigwait({signal.SIGTERM, signal.SIGINT})
         self._draining.set()
