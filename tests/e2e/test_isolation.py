@@ -78,7 +78,7 @@ def test_a_spy_function_reads_nothing_of_the_platform(sandboxed: LivePlatform) -
     assert files.store.exists()
     assert response.json() == {str(p): "FileNotFoundError" for p in targets}
     assert "PYTEST_CURRENT_TEST" in os.environ  # the platform's, not the function's
-    contract = ["PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION"]
+    contract = ["PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION", "K_INTERNAL_GATEWAY"]
     runtime = ["PYTHONPATH", "PYTHONUNBUFFERED", "PWD"]  # PWD: bubblewrap's --chdir sets it
     assert sorted(env) == sorted([*BASE_ENVIRONMENT, *contract, *runtime])
     revision = sandboxed.service("spy-00001", kinds.REVISION)
