@@ -25,8 +25,6 @@ from tests.support.processes import revision_processes
 from unkai.platform import state
 from unkai.platform.embedded import Settings
 
-pytestmark = pytest.mark.slow
-
 HOST = "hello.default.localhost"
 
 
@@ -50,6 +48,23 @@ def socket_dirs(revision: str, data: Path) -> set[Path]:
     return found
 
 
+def test_clearing_leftovers_removes_the_socket_dir_of_the_last_platform(tmp_path: Path) -> None:
+    files = state.PlatformDir.under(tmp_path / "data")
+    files.release(files.hold())  # a platform that made a socket dir, then died
+    first = files.socket_dir()
+    (first / "1.sock").touch()
+
+    held = files.hold()  # the next one
+    files.clear_leftovers()
+    assert not first.exists()
+    files.clear_leftovers()  # nothing left: nothing to do
+    second = files.socket_dir()
+    files.release(held)
+    files.clear_leftovers()
+    assert not second.exists()
+
+
+@pytest.mark.slow
 def test_a_restart_after_kill_9_removes_the_dead_platforms_leftovers(tmp_path: Path) -> None:
     env = user_env(tmp_path)
     data = tmp_path / "data"
