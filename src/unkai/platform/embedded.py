@@ -148,7 +148,7 @@ class Platform:
             processes = ProcessRunner(
                 logs=self.logs, mode=settings.runner_mode, isolate=settings.isolate,
                 private_network=settings.private_network, keep=settings.zygotes,
-                internal_gateway=lambda: self.internal.port,
+                internal_gateway=lambda: self.internal.port, socket_dir=self.files.socket_dir,
             )  # fmt: skip
             self.data_plane = self.readiness = DataPlane(
                 gateway=self.gateway,
@@ -178,6 +178,7 @@ class Platform:
         """Take the data dir (:class:`~unkai.platform.state.DataDirInUseError` if a live
         platform has it), clear what a crashed one left, then start the parts."""
         self._hold = self.files.hold()
+        self.files.clear_leftovers()
         self.bundles.clean()
         self._started_at = datetime.now(UTC).replace(microsecond=0)
         await self.gateway.start(self.settings.host, self.settings.gateway_port, serve=False)

@@ -8,6 +8,8 @@ Layout under the data dir (``~/.local/share/unkai`` by default)::
     platform/running.json   pid and addresses of the running ``unkai up``
     platform/running.lock   locked (``flock``) by the running ``unkai up`` while it lives
     platform/unkai.log      output of a detached ``unkai up``
+    platform/sockets        link to the instances' socket dir, made in the temporary dir
+                            (a socket's path must fit in 108 bytes, the data dir's may not)
 
 The token is created with ``O_EXCL`` and mode 0600 in one step, so it is never
 readable by others, not even for a moment, and two racing ``up`` commands agree on it.
@@ -23,6 +25,8 @@ import fcntl
 import json
 import os
 import secrets
+import shutil
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +36,8 @@ import yaml
 
 from unkai.api import locations
 from unkai.errors import TargetError
+
+_SOCKETS_PREFIX = "unkai-sockets-"
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,10 @@ class PlatformDir:
     def _lock(self) -> Path:
         return self.root / "running.lock"
 
+    @property
+    def _sockets(self) -> Path:
+        return self.root / "sockets"
+
     def hold(self) -> int:
         """Take the data dir for this process (until it exits, or :meth:`release`);
         :class:`DataDirInUseError` if a live platform holds it."""
@@ -102,6 +112,30 @@ class PlatformDir:
             where = f" (pid {running.pid}) at {running.api_url}" if running else ""
             raise DataDirInUseError(f"already running{where}") from None
         return descriptor
+
+    def clear_leftovers(self) -> None:
+        """Remove what a platform that died without stopping (``kill -9``, a crash) left
+        outside its store: its running record and its socket dir, which nothing else would
+        ever remove. Call it only while holding the data dir: then no owner of theirs lives.
+        """
+        self._running.unlink(missing_ok=True)
+        self._running.with_suffix(".tmp").unlink(missing_ok=True)
+        try:
+            sockets = self._sockets.readlink()
+        except OSError:  # no link: the last platform stopped cleanly, or never made one
+            return
+        if sockets.name.startswith(_SOCKETS_PREFIX):  # never anything else the link may name
+            shutil.rmtree(sockets, ignore_errors=True)
+        self._sockets.unlink()
+
+    def socket_dir(self) -> Path:
+        """A new directory (mode 0700) for the instances' Unix sockets, linked from the
+        data dir so that the next start removes it if this platform dies first."""
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        directory = Path(tempfile.mkdtemp(prefix=_SOCKETS_PREFIX))
+        self._sockets.unlink(missing_ok=True)
+        self._sockets.symlink_to(directory)
+        return directory
 
     def release(self, descriptor: int) -> None:
         os.close(descriptor)  # closing drops the lock

@@ -55,14 +55,20 @@ class BearerAuth:
 
 
 async def _refuse(scope: Scope, send: Send, error: ApiError) -> None:
-    if scope["type"] == "websocket":  # refused before the upgrade: the server answers 403
-        await send({"type": "websocket.close", "code": 1008})
-        return
+    """Answer ``error`` as a ``Status``, a WebSocket upgrade too (401 or 403 before the
+    handshake, as the Kubernetes API server does), through the ASGI denial response when
+    the server offers it; without it a server can only close, which it answers 403."""
+    prefix = ""
+    if scope["type"] == "websocket":
+        if "websocket.http.response" not in scope.get("extensions", {}):
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        prefix = "websocket."
     body = json.dumps(error.status).encode()
     await send({
-        "type": "http.response.start",
+        "type": prefix + "http.response.start",
         "status": error.code,
         "headers": [(b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode())],
     })  # fmt: skip
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": prefix + "http.response.body", "body": body})

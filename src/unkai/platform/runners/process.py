@@ -112,9 +112,10 @@ class ProcessRunner:
     instances unsandboxed and unlimited, as the platform's user (and says so in every
     instance's ``unisolated``, as it does for whatever this machine does not permit).
     Forked instances' Unix sockets live in a private temporary directory (short, as
-    socket paths must be) that :meth:`close` removes. ``keep`` says how long the zygote
-    of a revision without instances is kept, looked at every ``retire_interval``
-    seconds (module docstring).
+    socket paths must be) that :meth:`close` removes, made by ``socket_dir`` when given
+    (the platform records it, to remove it at its next start if it dies first).
+    ``keep`` says how long the zygote of a revision without instances is kept, looked
+    at every ``retire_interval`` seconds (module docstring).
     """
 
     def __init__(
@@ -131,6 +132,7 @@ class ProcessRunner:
         keep: KeepPolicy | None = None,
         retire_interval: float = RETIRE_INTERVAL,
         internal_gateway: Callable[[], int] | None = None,
+        socket_dir: Callable[[], Path] | None = None,
     ) -> None:
         self.logs = logs
         self.mode = mode
@@ -160,6 +162,7 @@ class ProcessRunner:
         self._idle_since: dict[RevisionKey, float] = {}  # zygotes with no live instance
         self._starting: dict[RevisionKey, int] = {}  # instances being started, by revision
         self._retiring: asyncio.Task[None] | None = None
+        self._make_socket_dir = socket_dir or _temporary_dir
         self._sockets: Path | None = None
         self._socket_numbers = itertools.count(1)
         self.instances = InstanceSet()
@@ -362,7 +365,7 @@ class ProcessRunner:
     def _socket_path(self) -> Path:
         """A fresh path for an instance's Unix socket."""
         if self._sockets is None:
-            self._sockets = Path(tempfile.mkdtemp(prefix="unkai-"))  # mode 0700
+            self._sockets = self._make_socket_dir()
         return self._sockets / f"{next(self._socket_numbers)}.sock"
 
     async def _spawn(
@@ -477,6 +480,10 @@ class ProcessRunner:
         if self._internal_gateway is None or private:
             return {}
         return internal_gateway_env(self._internal_gateway())
+
+
+def _temporary_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="unkai-"))  # mode 0700
 
 
 def _bundle(spec: InstanceSpec) -> Path:
