@@ -24,7 +24,8 @@ def test_dockerfile_installs_pinned_runtime_and_requirements_and_runs_as_non_roo
     assert {"unkai", "uvicorn", "pydantic-core"} <= pinned
     assert "rich" in pins.runtime_versions()
     assert "'rich==" not in text  # the CLI's, not the function runtime's
-    assert 'pip install --no-cache-dir --target /opt/unkai/deps "greeting==1.0"' in text
+    deps = 'pip install --no-cache-dir --no-compile --target /opt/unkai/deps "greeting==1.0"'
+    assert deps in text
     assert "COPY . /app" in lines
     assert "USER 65532:65532" in lines
     assert lines[-1] == 'ENTRYPOINT ["python3", "-m", "unkai.runtime", "/app"]'
@@ -55,7 +56,7 @@ def test_a_wheel_in_the_context_is_bind_mounted_and_installed_instead_of_the_ind
     text = result.stdout
     assert (
         f"RUN --mount=type=bind,source=wheels/{name},target=/tmp/unkai-wheel/{name} "
-        "pip install --no-cache-dir --no-deps --target /opt/unkai/runtime \\\n"
+        "pip install --no-cache-dir --no-compile --no-deps --target /opt/unkai/runtime \\\n"
         f"    '/tmp/unkai-wheel/{name}' \\\n"
     ) in text
     assert "'unkai==" not in text

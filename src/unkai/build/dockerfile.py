@@ -5,7 +5,8 @@ The layout, environment, user, labels and entrypoint are :mod:`image`'s; the run
 and dependencies are installed with pip inside the build instead of as prepared layers.
 The runtime's packages (Unkai and what its function runtime imports, as in the
 daemonless build's runtime layer) are pinned to the versions this Unkai runs with
-(``--no-deps``: the pins are the whole set), as the daemonless build copies them.
+(``--no-deps``: the pins are the whole set), as the daemonless build copies them;
+``--no-compile`` as its layers leave bytecode out (9.5 of 41 MiB of the runtime's).
 
 Unkai itself is not published on PyPI, so ``unkai==<version>`` only installs from an
 index that has it. With a wheel of Unkai in the build context (``unkai_wheel``), the
@@ -22,6 +23,8 @@ import unkai
 from unkai.api import funcyaml
 from unkai.build import pins, sources
 from unkai.build.image import ENTRYPOINT, LABEL, PORT, USER, default_base
+
+_PIP = "pip install --no-cache-dir --no-compile"
 
 
 def render(
@@ -44,11 +47,11 @@ def render(
         if isinstance(spec.requirements, str):
             out += [
                 f"COPY {spec.requirements} /tmp/requirements.txt",
-                f"RUN pip install --no-cache-dir --target /{sources.DEPS} -r /tmp/requirements.txt",
+                f"RUN {_PIP} --target /{sources.DEPS} -r /tmp/requirements.txt",
             ]
         else:
             quoted = " ".join(json.dumps(line) for line in lines)
-            out.append(f"RUN pip install --no-cache-dir --target /{sources.DEPS} {quoted}")
+            out.append(f"RUN {_PIP} --target /{sources.DEPS} {quoted}")
     signature = spec.signature.value if spec.signature else "auto"
     out += [
         f"COPY . /{sources.CODE}",
@@ -96,4 +99,4 @@ def _runtime_install(unkai_wheel: PurePosixPath | None) -> list[str]:
         mount = f"--mount=type=bind,source={unkai_wheel},target={inside} "
         pinned = [inside, *(pin for pin in pinned if not pin.startswith(f"{pins.RUNTIME}=="))]
     listed = "".join(f" \\\n    '{pin}'" for pin in pinned)
-    return [f"RUN {mount}pip install --no-cache-dir --no-deps --target /{sources.RUNTIME}{listed}"]
+    return [f"RUN {mount}{_PIP} --no-deps --target /{sources.RUNTIME}{listed}"]
