@@ -65,6 +65,20 @@ def _image_size(ref: str) -> int:
     return int(json.loads(_podman("image", "inspect", ref))[0]["Size"])
 
 
+def _built_on(base: str) -> set[str]:
+    """The images in podman's store built on ``base`` (a build's intermediate images
+    too), so a run removes what it made and nothing of anyone else's."""
+    ids = _podman("images", "--all", "--quiet", "--no-trunc").split()
+    below = json.loads(_podman("image", "inspect", base))[0]
+    found = json.loads(_podman("image", "inspect", *ids)) if ids else []
+    return {
+        image["Id"]
+        for image in found
+        if image["Id"] != below["Id"]
+        and image["RootFS"]["Layers"][: len(below["RootFS"]["Layers"])] == below["RootFS"]["Layers"]
+    }
+
+
 def podman_build(requirements: list[str], base: str, root: Path) -> None:
     """``podman build`` of the printed Dockerfile, cold then warm, and what it added."""
     function = root / "podman-hello"
@@ -82,6 +96,7 @@ def podman_build(requirements: list[str], base: str, root: Path) -> None:
     tag = "localhost/unkai-bench/podman-hello:1"
     limits = [part for limit in default_ulimits() for part in ("--ulimit", limit)]
     build = ("build", "--quiet", "--pull=never", "--layers", *limits, "-t", tag, str(function))
+    before = _built_on(base)
     try:
         started = time.perf_counter()
         _podman(*build[:1], "--no-cache", *build[1:])
@@ -94,8 +109,8 @@ def podman_build(requirements: list[str], base: str, root: Path) -> None:
         added = _image_size(tag) - _image_size(base)
         history = _podman("history", "--format", "{{.Size}}\t{{.CreatedBy}}", tag)
     finally:
-        subprocess.run([*_PODMAN, "rmi", "--force", tag], capture_output=True, check=False)
-        subprocess.run([*_PODMAN, "image", "prune", "--force"], capture_output=True, check=False)
+        made_here = sorted(_built_on(base) - before)
+        subprocess.run([*_PODMAN, "rmi", "--force", *made_here], capture_output=True, check=False)
     print(f"podman build cold {cold:.2f} s, warm {warm:.2f} s")
     carried = _mib(wheel.stat().st_size)
     print(f"podman image adds {_mib(added)} unpacked to {base} (wheel {carried} in /app)")
