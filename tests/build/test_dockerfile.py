@@ -24,8 +24,12 @@ def test_dockerfile_installs_pinned_runtime_and_requirements_and_runs_as_non_roo
     assert {"unkai", "uvicorn", "pydantic-core"} <= pinned
     assert "rich" in pins.runtime_versions()
     assert "'rich==" not in text  # the CLI's, not the function runtime's
-    deps = 'pip install --no-cache-dir --no-compile --target /opt/unkai/deps "greeting==1.0"'
-    assert deps in text
+    assert (
+        "RUN pip freeze --path /opt/unkai/runtime --exclude unkai"
+        " > /tmp/runtime-constraints.txt \\\n"
+        "    && pip install --no-cache-dir --no-compile --target /opt/unkai/deps"
+        ' -c /tmp/runtime-constraints.txt "greeting==1.0" \\\n'
+    ) in text
     assert "COPY . /app" in lines
     assert "USER 65532:65532" in lines
     assert lines[-1] == 'ENTRYPOINT ["python3", "-m", "unkai.runtime", "/app"]'

@@ -25,6 +25,9 @@ from unkai.build import pins, sources
 from unkai.build.image import ENTRYPOINT, LABEL, PORT, USER, default_base
 
 _PIP = "pip install --no-cache-dir --no-compile"
+_CONSTRAINTS = "/tmp/runtime-constraints.txt"
+"""The runtime's versions, which the function's requirements are installed under (as
+``unkai build`` does): a requirement cannot shadow the runtime with another version."""
 
 
 def render(
@@ -45,13 +48,16 @@ def render(
     ]
     if lines:
         if isinstance(spec.requirements, str):
-            out += [
-                f"COPY {spec.requirements} /tmp/requirements.txt",
-                f"RUN {_PIP} --target /{sources.DEPS} -r /tmp/requirements.txt",
-            ]
+            out.append(f"COPY {spec.requirements} /tmp/requirements.txt")
+            wanted = "-r /tmp/requirements.txt"
         else:
-            quoted = " ".join(json.dumps(line) for line in lines)
-            out.append(f"RUN {_PIP} --target /{sources.DEPS} {quoted}")
+            wanted = " ".join(json.dumps(line) for line in lines)
+        out += [
+            f"RUN pip freeze --path /{sources.RUNTIME} --exclude {pins.RUNTIME}"
+            f" > {_CONSTRAINTS} \\",
+            f"    && {_PIP} --target /{sources.DEPS} -c {_CONSTRAINTS} {wanted} \\",
+            f"    && rm {_CONSTRAINTS}",
+        ]
     signature = spec.signature.value if spec.signature else "auto"
     out += [
         f"COPY . /{sources.CODE}",
