@@ -9,13 +9,23 @@ requirements go into requirements.txt; pip fetches their wheels for the image as
 does). Needs Debian's docker-registry and mmdebstrap: the base is the tests' Debian
 python3 root filesystem (``tests/build/python_base.py``, made once and cached), pushed
 to the same registry, so the figures leave out a pull over the internet.
+
+With ``--podman BASE`` it also builds the printed Dockerfile (``unkai build
+--dockerfile --unkai-wheel``, a wheel of this Unkai made with ``pip wheel`` in the
+function's directory) with ``podman build`` on ``BASE``, an image in podman's store with
+a shell and pip (the tests' base has neither): cold (no layer cache: pip fetches the
+runtime from the index) and warm (code changed), and the size the build added to
+``BASE``. The built image is removed afterwards. How the measured BASE was made is in
+docs/benchmarks.md.
 """
 
 import gzip
+import json
+import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from click.testing import CliRunner
 
@@ -23,8 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.build import python_base
 from tests.build.registries import running
 
-from unkai.build import image, oci, push, references
+from unkai.build import dockerfile, image, oci, push, references
 from unkai.cli.main import cli
+from unkai.platform.runners.container import PODMAN_OPTIONS, default_ulimits
+
+_PODMAN = ("podman", *PODMAN_OPTIONS)
 
 
 class Quiet:
@@ -40,6 +53,71 @@ def _mib(count: int) -> str:
 def _unpacked(built: oci.Image, descriptor: oci.Descriptor) -> int:
     with gzip.open(built.blobs.path(descriptor.digest)) as stream:
         return sum(len(chunk) for chunk in iter(lambda: stream.read(1 << 20), b""))
+
+
+def _podman(*args: str) -> str:
+    done = subprocess.run([*_PODMAN, *args], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _image_size(ref: str) -> int:
+    return int(json.loads(_podman("image", "inspect", ref))[0]["Size"])
+
+
+def _built_on(base: str) -> set[str]:
+    """The images in podman's store built on ``base`` (a build's intermediate images
+    too), so a run removes what it made and nothing of anyone else's."""
+    ids = _podman("images", "--all", "--quiet", "--no-trunc").split()
+    below = json.loads(_podman("image", "inspect", base))[0]
+    found = json.loads(_podman("image", "inspect", *ids)) if ids else []
+    return {
+        image["Id"]
+        for image in found
+        if image["Id"] != below["Id"]
+        and image["RootFS"]["Layers"][: len(below["RootFS"]["Layers"])] == below["RootFS"]["Layers"]
+    }
+
+
+def podman_build(requirements: list[str], base: str, root: Path) -> None:
+    """``podman build`` of the printed Dockerfile, cold then warm, and what it added."""
+    function = root / "podman-hello"
+    result = CliRunner().invoke(cli, ["init", "hello", "--path", str(function)])
+    assert result.exit_code == 0, result.output
+    (function / "requirements.txt").write_text("".join(f"{r}\n" for r in requirements))
+    made = subprocess.run(
+        [sys.executable, "-m", *dockerfile.wheel_command().split()[2:]],
+        cwd=function, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    wheel = next(function.glob("unkai-*.whl"))
+    text = dockerfile.render(function, base, PurePosixPath(wheel.name))
+    (function / "Dockerfile").write_text(text)
+    tag = "localhost/unkai-bench/podman-hello:1"
+    limits = [part for limit in default_ulimits() for part in ("--ulimit", limit)]
+    build = ("build", "--quiet", "--pull=never", "--layers", *limits, "-t", tag, str(function))
+    before = _built_on(base)
+    try:
+        started = time.perf_counter()
+        _podman(*build[:1], "--no-cache", *build[1:])
+        cold = time.perf_counter() - started
+        func = function / "func.py"
+        func.write_text(func.read_text() + "\n# changed\n")
+        started = time.perf_counter()
+        _podman(*build)
+        warm = time.perf_counter() - started
+        added = _image_size(tag) - _image_size(base)
+        history = _podman("history", "--format", "{{.Size}}\t{{.CreatedBy}}", tag)
+    finally:
+        made_here = sorted(_built_on(base) - before)
+        subprocess.run([*_PODMAN, "rmi", "--force", *made_here], capture_output=True, check=False)
+    print(f"podman build cold {cold:.2f} s, warm {warm:.2f} s")
+    carried = _mib(wheel.stat().st_size)
+    print(f"podman image adds {_mib(added)} unpacked to {base} (wheel {carried} in /app)")
+    for line in history.splitlines():
+        size, _, command = line.partition("\t")
+        if not size.startswith("0"):
+            print(f"  {size}: {command[:100]}")
 
 
 def main(requirements: list[str]) -> None:
@@ -81,4 +159,9 @@ def main(requirements: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    arguments = sys.argv[1:]
+    if arguments[:1] == ["--podman"]:
+        arguments = arguments[2:]
+        with tempfile.TemporaryDirectory() as scratch:
+            podman_build(arguments, sys.argv[2], Path(scratch))
+    main(arguments)

@@ -7,7 +7,7 @@ pushes to a registry (``--push --image REF``), or prints an equivalent Dockerfil
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
@@ -85,6 +85,13 @@ class _Shown:
     is_flag=True,
     help="Print an equivalent Dockerfile instead of building.",
 )
+@click.option(
+    "--unkai-wheel",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="With --dockerfile: install Unkai from this wheel in DIRECTORY, not from the index"
+    f" (make it with `{dockerfile.wheel_command()}`).",
+)
 def build(
     directory: Path,
     base_image: str | None,
@@ -94,11 +101,15 @@ def build(
     image_ref: str | None,
     insecure_registry: bool,
     as_dockerfile: bool,
+    unkai_wheel: Path | None,
 ) -> None:
     """Build the function in DIRECTORY into an OCI image (no container daemon needed)."""
     if as_dockerfile:
-        console.out.print(dockerfile.render(directory, base_image), end="", markup=False)
+        wheel = _in_context(unkai_wheel, directory) if unkai_wheel else None
+        console.out.print(dockerfile.render(directory, base_image, wheel), end="", markup=False)
         return
+    if unkai_wheel is not None:
+        raise click.UsageError("--unkai-wheel goes with --dockerfile (a build copies Unkai)")
     if push and not image_ref:
         raise click.UsageError("--push needs --image REF (for example localhost:5000/hello:1)")
     if not push and output is None:
@@ -123,3 +134,16 @@ def build(
     finally:
         shown.close()
     console.out.print(built.digest, markup=False)
+
+
+def _in_context(wheel: Path, directory: Path) -> PurePosixPath:
+    """``wheel`` relative to the build context, which a Dockerfile can only read from."""
+    inside = wheel.resolve()
+    if not inside.is_relative_to(directory.resolve()):
+        raise click.BadParameter(
+            f"{wheel} is not in {directory}, the build context: put the wheel there",
+            param_hint="--unkai-wheel",
+        )
+    if not (inside.name.startswith("unkai-") and inside.suffix == ".whl"):
+        raise click.BadParameter(f"{wheel} is not a wheel of unkai", param_hint="--unkai-wheel")
+    return PurePosixPath(inside.relative_to(directory.resolve()).as_posix())
