@@ -71,7 +71,7 @@ def test_service_create_and_update(live: Conformance) -> None:
         assert (annotations[CREATOR], annotations[LAST_MODIFIER]) == (ADMIN, ADMIN), kind
 
     live.service_with("svc-update", {"env": [{"name": "STEP", "value": "2"}]})
-    live.wait_for("svc-update", lambda svc: svc["status"].get("latestReadyRevisionName")
+    live.wait_for("svc-update", lambda svc: svc.get("status", {}).get("latestReadyRevisionName")
                   == "svc-update-00002" and is_ready(svc), timeout=60)  # fmt: skip
     until(lambda: revision_of(live, "svc-update") == "svc-update-00002", timeout=30,
           what="the update serves")  # fmt: skip

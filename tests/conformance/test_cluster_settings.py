@@ -45,7 +45,7 @@ def test_domain_template_renames_urls_and_the_gateway_follows(settings: Conforma
     port = settings.platform.gateway.port
     put(settings, "config-network", {"domain-template": "{{.Name}}-{{.Namespace}}.{{.Domain}}"})
     renamed = f"http://settings-default.localhost:{port}"
-    settings.wait_for("settings", lambda svc: svc["status"].get("url") == renamed)
+    settings.wait_for("settings", lambda svc: svc.get("status", {}).get("url") == renamed)
     with settings.http() as http:
         until(
             lambda: http.get("/", headers={"Host": "settings-default.localhost"}).status_code
@@ -56,7 +56,7 @@ def test_domain_template_renames_urls_and_the_gateway_follows(settings: Conforma
 
     drop(settings, "config-network")
     original = f"http://settings.default.localhost:{port}"
-    settings.wait_for("settings", lambda svc: svc["status"].get("url") == original)
+    settings.wait_for("settings", lambda svc: svc.get("status", {}).get("url") == original)
     until(lambda: settings.get("settings").status_code == 200, timeout=30, what="old host back")
 
 
@@ -133,7 +133,7 @@ def test_tag_header_routing_follows_config_features(settings: Conformance) -> No
     settings.service_with("tagged")
     settings.ready("tagged")
     settings.service_with("tagged", {"env": [{"name": "STEP", "value": "2"}]})
-    settings.wait_for("tagged", lambda svc: svc["status"].get("latestReadyRevisionName")
+    settings.wait_for("tagged", lambda svc: svc.get("status", {}).get("latestReadyRevisionName")
                       == "tagged-00002", timeout=60)  # fmt: skip
     manifest = settings.service("tagged")
     manifest["spec"]["traffic"] = [

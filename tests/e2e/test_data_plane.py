@@ -66,7 +66,9 @@ def test_split_and_tags(live: LivePlatform) -> None:
             {"latestRevision": True, "percent": 50, "tag": "green"},
         ],
     )  # fmt: skip
-    live.wait_for("hello", lambda s: len(s["status"].get("traffic", [])) == 2 and is_ready(s))
+    live.wait_for(
+        "hello", lambda s: len(s.get("status", {}).get("traffic", [])) == 2 and is_ready(s)
+    )
     with live.http() as http, ThreadPoolExecutor(8) as pool:
         answers = list(
             pool.map(lambda _: http.get("/", headers={"Host": HOST}).json()["target"], range(200))
@@ -120,7 +122,10 @@ def test_revision_status_counts_its_instances(live: LivePlatform) -> None:
     live.deploy("hello", target="pair", annotations={"autoscaling.knative.dev/min-scale": "2"})
     revision = live.wait_for(
         "hello-00001",
-        lambda r: (r["status"].get("actualReplicas"), r["status"].get("desiredReplicas")) == (2, 2),
+        lambda r: (
+            (r.get("status", {}).get("actualReplicas"), r.get("status", {}).get("desiredReplicas"))
+            == (2, 2)
+        ),
         kind=kinds.REVISION,
     )
     assert revision["metadata"]["name"] == "hello-00001"

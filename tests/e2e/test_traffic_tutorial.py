@@ -72,7 +72,7 @@ def test_tutorial_flow_by_kubectl_apply(platform: RunningPlatform) -> None:
     assert created.returncode == 0, created.stderr
     assert "service.serving.knative.dev/hello created" in created.stdout
     platform.wait_for(
-        "hello", lambda s: s["status"].get("latestCreatedRevisionName") == "hello-00001"
+        "hello", lambda s: s.get("status", {}).get("latestCreatedRevisionName") == "hello-00001"
     )
     assert not ready(platform.service("hello"))
     platform.report("hello-00001", READY)
@@ -89,7 +89,7 @@ def test_tutorial_flow_by_kubectl_apply(platform: RunningPlatform) -> None:
     updated = platform.kubectl("apply", "-f", "-", stdin=manifest("Knative"))
     assert "configured" in updated.stdout, updated.stderr
     platform.wait_for(
-        "hello", lambda s: s["status"].get("latestCreatedRevisionName") == "hello-00002"
+        "hello", lambda s: s.get("status", {}).get("latestCreatedRevisionName") == "hello-00002"
     )
     assert traffic_of(platform.service("hello")) == [("hello-00001", 100, "")]
     platform.report("hello-00002", READY)
@@ -124,7 +124,7 @@ def test_tutorial_flow_by_kubectl_apply(platform: RunningPlatform) -> None:
 def test_failing_revision_shows_in_conditions(platform: RunningPlatform) -> None:
     platform.kubectl("apply", "-f", "-", stdin=manifest("World"))
     platform.wait_for(
-        "hello", lambda s: s["status"].get("latestCreatedRevisionName") == "hello-00001"
+        "hello", lambda s: s.get("status", {}).get("latestCreatedRevisionName") == "hello-00001"
     )
     platform.report("hello-00001", failing("ExitCode1", "container exited with code 1: boom"))
     service = platform.wait_for(
@@ -183,7 +183,7 @@ def test_a_route_follows_the_configuration_it_names(platform: RunningPlatform) -
     assert applied.returncode == 0, applied.stderr
     platform.wait_for(
         "mycfg",
-        lambda c: c["status"].get("latestCreatedRevisionName") == "mycfg-00001",
+        lambda c: c.get("status", {}).get("latestCreatedRevisionName") == "mycfg-00001",
         kind=kinds.CONFIGURATION,
     )
     platform.report("mycfg-00001", READY)
