@@ -3,7 +3,8 @@
 Aspects: a cluster-local Service's URL is ``http://{name}.{ns}.svc.cluster.local``; the
 public listener answers 404 for it by any name, while the internal listener (callers
 inside the platform) serves it at its ``.svc.cluster.local`` and ``.svc`` names; a
-public Service answers on both, by its cluster-local names only inside; a broker
+public Service's address is cluster-local too, and it answers on both listeners, by its
+and its tags' cluster-local names only inside; a broker
 delivers to a cluster-local Service a Trigger names (through the internal listener),
 and that function's reply comes back into the broker; a DomainMapping
 (Knative's ``TestDomainMapping``) serves a custom host with its Service's traffic on the
@@ -58,12 +59,26 @@ def test_cluster_local_service_answers_inside_only(live: Conformance) -> None:
 
 
 def test_public_service_has_cluster_local_names_inside(live: Conformance) -> None:
-    live.service_with("open")
-    live.ready("open")
+    """Knative's address is the cluster-local one for public Services too, and a tag has
+    a Kubernetes Service of its own, ``{tag}-{name}``, so it answers inside by it."""
+    live.apply({
+        "apiVersion": "serving.knative.dev/v1", "kind": "Service",
+        "metadata": {"name": "open"},
+        "spec": {"template": {"spec": {"containers": [{"image": live.image("open")}]}},
+                 "traffic": [{"latestRevision": True, "percent": 100},
+                             {"latestRevision": True, "percent": 0, "tag": "next"}]},
+    })  # fmt: skip
+    ready = live.ready("open")
     public, inside = live.platform.gateway.port, live.platform.internal.port
+    assert ready["status"]["url"] == f"http://open.default.localhost:{public}"
+    assert ready["status"]["address"]["url"] == "http://open.default.svc.cluster.local"
+    assert ready["status"]["traffic"][1]["url"] == f"http://next-open.default.localhost:{public}"
     assert status(live, public, "open.default.localhost") == 200
-    assert status(live, public, "open.default.svc.cluster.local") == 404
-    assert status(live, inside, "open.default.svc.cluster.local") == 200
+    assert status(live, public, "next-open.default.localhost") == 200
+    for name in ("open", "next-open"):
+        for host in (f"{name}.default.svc.cluster.local", f"{name}.default.svc"):
+            assert status(live, public, host) == 404, host
+            assert status(live, inside, host) == 200, host
     assert status(live, inside, "open.default.localhost") == 200
 
 

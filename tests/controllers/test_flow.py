@@ -45,7 +45,7 @@ def test_traffic_splitting_tutorial() -> None:
     assert svc["status"]["traffic"] == [
         {"revisionName": "hello-00001", "latestRevision": True, "percent": 100}
     ]
-    assert svc["status"]["address"] == {"url": "http://hello.default.localhost"}
+    assert svc["status"]["address"] == {"url": "http://hello.default.svc.cluster.local"}
     assert svc["status"]["observedGeneration"] == 1
     assert cluster.gateway["hello"] == RoutingTable(
         "hello.default.localhost", (("hello-00001", 100),), aliases=INTERNAL
@@ -100,6 +100,12 @@ def test_traffic_splitting_tutorial() -> None:
         (("hello-00001", 50), ("hello-00002", 50)),
         {"v1-hello.default.localhost": "hello-00001", "v2-hello.default.localhost": "hello-00002"},
         aliases=INTERNAL,
+        tag_aliases={  # each tag's Kubernetes Service, as Knative makes one: {tag}-{name}
+            "v1-hello.default.svc.cluster.local": "hello-00001",
+            "v1-hello.default.svc": "hello-00001",
+            "v2-hello.default.svc.cluster.local": "hello-00002",
+            "v2-hello.default.svc": "hello-00002",
+        },
     )
 
     cluster.apply(hello("v2", traffic=[{"revisionName": "hello-00002", "percent": 100}]))

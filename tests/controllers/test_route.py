@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from unkai.api.knative import clusterconfig
 from unkai.platform.contracts import RoutingTable
 from unkai.platform.controllers import conditions
 from unkai.platform.controllers.route import Network, reconcile_route
@@ -191,6 +192,29 @@ def test_urls_use_domain_and_port() -> None:
     assert decision.table.tags == {"canary-hello.default.example.test": "hello-00001"}
 
 
+def test_a_public_route_s_address_and_tags_have_cluster_local_names() -> None:
+    """As Knative: ``status.address`` is the route's Kubernetes Service, and each tag
+    has one too, named by the tag template; callers inside reach them by those names."""
+    templates, problems = clusterconfig.network({"tag-template": "{{.Name}}--{{.Tag}}"})
+    assert problems == []
+    tagged = {"tag": "canary", "revisionName": "hello-00001", "percent": 0}
+    decision = decide(
+        route(LATEST, tagged),
+        configurations={"hello": config("hello-00002", "True")},
+        revisions=(revision("hello-00001"), revision("hello-00002")),
+        network=Network(domain="example.test", port=8080, config=templates),
+    )
+    assert decision.status["url"] == "http://hello.default.example.test:8080"
+    assert decision.status["address"] == {"url": "http://hello.default.svc.cluster.local"}
+    assert decision.status["traffic"][1]["url"] == "http://hello--canary.default.example.test:8080"
+    assert decision.table.aliases == ("hello.default.svc.cluster.local", "hello.default.svc")
+    assert decision.table.tag_aliases == {
+        "hello--canary.default.svc.cluster.local": "hello-00001",
+        "hello--canary.default.svc": "hello-00001",
+    }
+    assert decision.table.public
+
+
 def test_shares_of_one_revision_are_merged_in_the_table() -> None:
     decision = decide(
         route(
@@ -206,6 +230,7 @@ def test_shares_of_one_revision_are_merged_in_the_table() -> None:
 def test_cluster_local_visibility_publishes_the_internal_name_only() -> None:
     obj = route(LATEST)
     obj["metadata"]["labels"] = {"networking.knative.dev/visibility": "cluster-local"}
+    obj["spec"]["traffic"].append({"tag": "v1", "revisionName": "hello-00001", "percent": 0})
     decision = decide(
         obj,
         configurations={"hello": config("hello-00001", "True")},
@@ -214,9 +239,12 @@ def test_cluster_local_visibility_publishes_the_internal_name_only() -> None:
     )
     assert decision.status["url"] == "http://hello.default.svc.cluster.local"
     assert decision.status["address"] == {"url": "http://hello.default.svc.cluster.local"}
+    assert decision.status["traffic"][1]["url"] == "http://v1-hello.default.svc.cluster.local"
     assert decision.table == RoutingTable(
         "hello.default.svc.cluster.local",
         (("hello-00001", 100),),
+        {"v1-hello.default.svc.cluster.local": "hello-00001"},
         aliases=("hello.default.svc",),
+        tag_aliases={"v1-hello.default.svc": "hello-00001"},
         public=False,
     )

@@ -33,7 +33,7 @@ def test_an_event_wakes_a_function_at_zero_and_its_reply_is_delivered(
                    "spec": {"broker": "default", "subscriber": {"ref": ref},
                             "filter": {"attributes": {"type": "com.example.order"}}}}  # fmt: skip
     found = live.wait_for("orders", ready, kind=apply(live, to_function))
-    assert found["status"]["subscriberUri"].startswith("http://relay.default.localhost:")
+    assert found["status"]["subscriberUri"] == "http://relay.default.svc.cluster.local"
     relayed = {"filter": {"attributes": {"type": "com.example.relayed"}}}
     live.wait_for("relayed", ready, kind=apply(live, trigger("relayed", subscriber.url, **relayed)))
     revision = live.service("relay")["status"]["latestReadyRevisionName"]

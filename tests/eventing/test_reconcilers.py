@@ -13,7 +13,7 @@ from unkai.platform.controllers.eventing import (
 )
 
 NOW = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
-SERVICE_URL = "http://orders.default.localhost:8080"
+SERVICE_URL = "http://orders.default.svc.cluster.local"  # a Service's address, as Knative's
 
 
 def objects(*items: tuple[str, dict[str, Any]]) -> Any:

@@ -15,6 +15,7 @@ from unkai.kube.sinks import SinkNotReadyError
 from unkai.runtime.sink import NoSinkError, SinkRefusedError, send_event
 
 EMITTER = Path(__file__).parent / "functions" / "emitter"
+RELAY = Path(__file__).parent / "functions" / "relay"
 
 
 class Quiet:
@@ -25,9 +26,10 @@ class Quiet:
 
 
 @pytest.mark.slow
-def test_a_function_sends_to_its_sink_broker_with_its_extensions(
+def test_a_function_sends_to_its_sink_broker_with_its_extensions_or_to_a_service(
     live: LivePlatform,  # noqa: F811
     subscriber: Subscriber,
+    tmp_path: Path,
 ) -> None:
     function = deploy.prepare(EMITTER, Quiet())
     with pytest.raises(SinkNotReadyError, match="Broker default does not exist in namespace"):
@@ -51,6 +53,29 @@ def test_a_function_sends_to_its_sink_broker_with_its_extensions(
     assert arrived.headers["ce-team"] == "shop"
     assert json.loads(arrived.body) == {"path": "/orders"}
 
+    # A Service sink: K_SINK is its cluster-local address (as Knative's), which the
+    # function reaches through the platform's internal gateway. The relay answers an
+    # event with its reply (200), where the broker said 202.
+    relay = deploy.deploy(
+        live.client(), deploy.prepare(RELAY, Quiet()), Quiet(), deploy.Options(timeout=60)
+    )
+    to_relay = tmp_path / "to-relay"
+    to_relay.mkdir()
+    (to_relay / "func.py").write_bytes((EMITTER / "func.py").read_bytes())
+    (to_relay / "func.yaml").write_text(
+        'specVersion: "1"\nname: to-relay\nsignature: http\nentrypoint: func:handle\n'
+        "sink: {to: relay}\n"
+    )
+    emitter = deploy.deploy(
+        live.client(), deploy.prepare(to_relay, Quiet()), Quiet(), deploy.Options(timeout=60)
+    )
+    container = emitter["spec"]["template"]["spec"]["containers"][0]
+    sink = {e["name"]: e["value"] for e in container["env"]}["K_SINK"]
+    assert sink == relay["status"]["address"]["url"] == "http://relay.default.svc.cluster.local"
+    with live.http() as http:
+        called = http.get("/", headers={"host": emitter["status"]["url"].split("//")[1]})
+    assert called.text == "sink answered 200"
+
 
 def test_send_event_without_a_sink_says_how_to_bind_one(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("K_SINK", raising=False)
@@ -71,3 +96,19 @@ def test_overrides_win_and_a_refusal_is_an_error_with_the_sink_s_answer(
     subscriber.answers.append((503, {}, b"full"))
     with pytest.raises(SinkRefusedError, match="answered 503: full"):
         send_event("t", "/s", b"\x00")
+
+
+def test_a_cluster_local_sink_is_sent_through_the_internal_gateway_by_its_name(
+    subscriber: Subscriber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Service's address is cluster-local, so a func.yaml sink naming one gives such a
+    K_SINK: on `unkai up` it goes to K_INTERNAL_GATEWAY (here the recorder stands in
+    for it), which routes by the name in Host."""
+    monkeypatch.setenv("K_SINK", "http://orders.default.svc.cluster.local")
+    monkeypatch.setenv("K_INTERNAL_GATEWAY", subscriber.url.rstrip("/"))
+    monkeypatch.delenv("K_CE_OVERRIDES", raising=False)
+    assert send_event("com.example.t", "/s", {"n": 1}) == 202
+    sent = subscriber.wait(1)[0]
+    assert sent.headers["host"] == "orders.default.svc.cluster.local"
+    assert sent.headers["ce-type"] == "com.example.t"
+    assert json.loads(sent.body) == {"n": 1}

@@ -14,6 +14,10 @@ def router() -> Router[str]:
             (("hello-00001", 100),),
             {"v1-hello.default.localhost": "hello-00001"},
             aliases=("hello.default.svc.cluster.local", "hello.default.svc"),
+            tag_aliases={
+                "v1-hello.default.svc.cluster.local": "hello-00001",
+                "v1-hello.default.svc": "hello-00001",
+            },
         ),
     )
     routes.add(
@@ -23,6 +27,7 @@ def router() -> Router[str]:
             (("secret-00001", 100),),
             {"v1-secret.default.svc.cluster.local": "secret-00001"},
             aliases=("secret.default.svc",),
+            tag_aliases={"v1-secret.default.svc": "secret-00001"},
             public=False,
         ),
     )
@@ -39,9 +44,12 @@ def test_the_inside_view_has_every_name() -> None:
     assert set(inside) == {
         b"hello.default.localhost", b"v1-hello.default.localhost",
         b"hello.default.svc.cluster.local", b"hello.default.svc",
+        b"v1-hello.default.svc.cluster.local", b"v1-hello.default.svc",
         b"secret.default.svc.cluster.local", b"v1-secret.default.svc.cluster.local",
-        b"secret.default.svc",
+        b"secret.default.svc", b"v1-secret.default.svc",
     }  # fmt: skip
+    assert inside[b"v1-hello.default.svc"].choose() == "hello-00001"
+    assert inside[b"v1-secret.default.svc"].choose() == "secret-00001"
     assert inside[b"secret.default.svc"].choose() == "secret-00001"
     assert inside[b"hello.default.svc"].choose() == "hello-00001"
     assert routes.revisions() == {
@@ -54,4 +62,5 @@ def test_removing_a_route_removes_it_from_both_doors() -> None:
     routes = router()
     routes.remove("secret.default.svc.cluster.local")
     assert b"secret.default.svc" not in routes.internal.hosts
+    assert b"v1-secret.default.svc" not in routes.internal.hosts
     assert b"hello.default.svc" in routes.internal.hosts

@@ -3,8 +3,11 @@
 ``K_SINK`` is the sink's URL: a ``uri`` as written, or the ``status.address.url`` of the
 Broker or Service it names, read when the function is deployed (a SinkBinding keeps
 watching it; Unkai reads it again on every deploy, and brokers' and services' addresses
-do not change while they exist). ``K_CE_OVERRIDES`` is ``{"extensions": {...}}`` when
-the sink adds extensions, as Knative's ``ceOverrides``.
+do not change while they exist). A Service's address is cluster-local
+(``http://{name}.{namespace}.svc.cluster.local``, as Knative's), which a function's
+``send_event`` reaches through the platform's internal gateway (on a cluster, by DNS).
+``K_CE_OVERRIDES`` is ``{"extensions": {...}}`` when the sink adds extensions, as
+Knative's ``ceOverrides``.
 """
 
 from __future__ import annotations

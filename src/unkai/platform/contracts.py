@@ -137,7 +137,8 @@ class RoutingTable:
     shares left out, in the order of ``spec.traffic``. ``tags``: tag host → revision,
     each served 100%. ``aliases``: more names of ``host`` (the cluster-local
     ``{name}.{namespace}.svc.cluster.local`` and ``….svc``), served to callers inside
-    the platform only. ``public``: whether callers outside may reach ``host`` and the
+    the platform only; ``tag_aliases``: the same for the tags (cluster-local name of a
+    tag → its revision). ``public``: whether callers outside may reach ``host`` and the
     tags at all (``False`` for ``networking.knative.dev/visibility: cluster-local``).
     """
 
@@ -145,6 +146,7 @@ class RoutingTable:
     split: tuple[tuple[str, int], ...]
     tags: Mapping[str, str] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
+    tag_aliases: Mapping[str, str] = field(default_factory=dict)
     public: bool = True
 
     def revisions(self, namespace: str) -> set[RevisionKey]:

@@ -5,7 +5,11 @@ extensions, ``K_CE_OVERRIDES`` in its environment, as a Knative SinkBinding give
 container; the same code therefore works on ``unkai up`` and on a cluster. The event is
 encoded by the official CloudEvents SDK in binary mode and POSTed with the standard
 library's client (the runtime keeps its imports few: cold start pays for them). A URL
-on ``*.localhost`` is reached on loopback with its host in ``Host``, as curl does.
+on ``*.localhost`` is reached on loopback with its host in ``Host``, as curl does. A
+cluster-local URL (``*.svc.cluster.local``, ``*.svc``: what a Service's
+``status.address.url`` is, so a func.yaml ``sink`` naming a Service gives one) is sent
+to the platform's internal gateway, ``K_INTERNAL_GATEWAY``, with that name as ``Host``,
+when the instance is given one (``unkai up``); on a cluster the name resolves as is.
 
 The call blocks until the sink answers; from an ``async`` handler use
 ``await asyncio.to_thread(send_event, ...)``.
@@ -28,6 +32,9 @@ from cloudevents.core.v1.event import CloudEvent
 from unkai.errors import TargetError, UserError
 
 TIMEOUT = 30.0
+INTERNAL_GATEWAY = "K_INTERNAL_GATEWAY"
+"""The variable ``unkai up`` gives instances (``unkai.platform.runners.spec``)."""
+CLUSTER_LOCAL = (".svc", ".svc.cluster.local")
 
 
 class NoSinkError(UserError):
@@ -92,20 +99,41 @@ def _content_type(data: object) -> str:
 
 def _post(url: str, headers: dict[str, str], body: bytes) -> int:
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    connect = "127.0.0.1" if host == "localhost" or host.endswith(".localhost") else host
-    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    connection = kind(connect, parts.port, timeout=TIMEOUT)
+    scheme, connect, port = _connect_to(parts.scheme, parts.hostname or "", parts.port)
+    kind = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+    connection = kind(connect, port, timeout=TIMEOUT)
     headers["Host"] = parts.netloc
     try:
         connection.request("POST", parts.path or "/", body=body, headers=headers)
         response = connection.getresponse()
         answer = response.read(1024)
     except OSError as error:
-        raise SinkRefusedError(f"cannot reach the sink {url}: {error}") from None
+        raise SinkRefusedError(f"cannot reach the sink {url}: {error}{_hint(connect)}") from None
     finally:
         connection.close()
     if not 200 <= response.status < 300:
         text = answer.decode(errors="replace").strip()
         raise SinkRefusedError(f"the sink {url} answered {response.status}: {text}")
     return response.status
+
+
+def _connect_to(scheme: str, host: str, port: int | None) -> tuple[str, str, int | None]:
+    """Where to open the connection for a URL on ``host``: the internal gateway for a
+    cluster-local name when there is one, loopback for ``*.localhost``, else the host."""
+    gateway = os.environ.get(INTERNAL_GATEWAY)
+    if gateway and host.lower().rstrip(".").endswith(CLUSTER_LOCAL):
+        proxy = urlsplit(gateway)
+        return proxy.scheme, proxy.hostname or "127.0.0.1", proxy.port
+    if host == "localhost" or host.endswith(".localhost"):
+        return scheme, "127.0.0.1", port
+    return scheme, host, port
+
+
+def _hint(host: str) -> str:
+    if not host.lower().rstrip(".").endswith(CLUSTER_LOCAL):
+        return ""
+    return (
+        f" ({INTERNAL_GATEWAY} is not set: a cluster-local name resolves on a cluster, and"
+        " on `unkai up` only where instances reach its internal gateway, not under"
+        " --private-network or in containers)"
+    )

@@ -46,8 +46,9 @@ REVISION_MISSING = "RevisionMissing"
 class Network:
     """Where routes are published: ``http://{host}[:port]``, the host made by
     ``config-network``'s templates (``{name}.{namespace}.{domain}`` by default), or
-    ``http://{name}.{namespace}.svc.cluster.local`` for a cluster-local Route (reached
-    through the gateway's internal listener, whatever its port)."""
+    ``http://{name}.{namespace}.svc.cluster.local`` for a cluster-local Route. Every
+    route and tag also has that cluster-local name (its ``status.address``), reached
+    through the gateway's internal listener, whatever its port."""
 
     domain: str = "localhost"
     port: int = 80
@@ -56,16 +57,28 @@ class Network:
     def host(self, route: Route, tag: str = "") -> str:
         """The host of ``route`` (of its ``tag``): as Knative, a tag's label from the tag
         template takes the route's name's place in the domain template."""
-        metadata = route["metadata"]
-        name = objects.name(route)
-        if tag:
-            name = self.config.tag_template.render({"Name": name, "Tag": tag})
         if cluster_local(route):
-            return f"{name}.{objects.namespace(route)}.{CLUSTER_DOMAIN}"
-        values = {"Name": name, "Namespace": objects.namespace(route), "Domain": self.domain}
+            return self.internal_host(route, tag)
+        metadata = route["metadata"]
+        values = {
+            "Name": self._label(route, tag),
+            "Namespace": objects.namespace(route),
+            "Domain": self.domain,
+        }
         return self.config.domain_template.render(
             values, annotations=metadata.get("annotations"), labels=metadata.get("labels")
         )
+
+    def internal_host(self, route: Route, tag: str = "") -> str:
+        """The cluster-local name of ``route`` (of its ``tag``), whatever its visibility:
+        Knative gives a Route a Kubernetes Service of its name, and each tag one named by
+        the tag template (``{tag}-{name}``), so both answer at
+        ``{service}.{namespace}.svc.cluster.local`` inside the cluster."""
+        return f"{self._label(route, tag)}.{objects.namespace(route)}.{CLUSTER_DOMAIN}"
+
+    def _label(self, route: Route, tag: str) -> str:
+        name = objects.name(route)
+        return self.config.tag_template.render({"Name": name, "Tag": tag}) if tag else name
 
     def url(self, host: str) -> str:
         if self.port == 80 or host.endswith("." + CLUSTER_DOMAIN):
@@ -79,11 +92,12 @@ def cluster_local(route: Route) -> bool:
     return (route["metadata"].get("labels") or {}).get(VISIBILITY_LABEL) == CLUSTER_LOCAL
 
 
-def internal_names(route: Route) -> tuple[str, ...]:
-    """The names a Route answers to inside the platform besides its host, as its
-    Kubernetes Service would: ``{name}.{namespace}.svc.cluster.local`` and ``….svc``."""
-    short = f"{objects.name(route)}.{objects.namespace(route)}.svc"
-    return (short,) if cluster_local(route) else (f"{short}.cluster.local", short)
+def internal_names(full: str, host: str) -> tuple[str, ...]:
+    """The names a Route (or tag) answers to inside the platform besides its ``host``, as
+    its Kubernetes Service would: ``full`` (``{service}.{namespace}.svc.cluster.local``)
+    and its short form ``….svc``."""
+    short = full.removesuffix(".cluster.local")
+    return tuple(name for name in (full, short) if name != host)
 
 
 @dataclass(frozen=True)
@@ -121,7 +135,9 @@ def reconcile_route(
     status = copy.copy(old)
     status["observedGeneration"] = objects.generation(route)
     status["url"] = network.url(host)
-    status["address"] = {"url": network.url(host)}
+    # Knative: the address is always the cluster-local one, public routes' too (the URL
+    # callers inside use); ``url`` is where the route is published.
+    status["address"] = {"url": network.url(network.internal_host(route))}
     spec_traffic = route.get("spec", {}).get("traffic", [])
     try:
         traffic = [_resolve(target, configurations, revisions) for target in spec_traffic]
@@ -253,20 +269,26 @@ def _resolve(
 def _table(
     host: str, traffic: list[TrafficTarget], *, route: Route, network: Network
 ) -> RoutingTable:
-    """The split by revision (targets naming one revision add up) and the tags' hosts."""
+    """The split by revision (targets naming one revision add up), the tags' hosts and
+    everyone's cluster-local names."""
     shares: dict[str, int] = {}
     tags = {}
+    tag_aliases = {}
     for target in traffic:
         revision = target.get("revisionName", "")
         if percent := target.get("percent", 0):
             shares[revision] = shares.get(revision, 0) + percent
         if tag := target.get("tag"):
-            tags[network.host(route, tag)] = revision
+            tag_host = network.host(route, tag)
+            tags[tag_host] = revision
+            names = internal_names(network.internal_host(route, tag), tag_host)
+            tag_aliases.update(dict.fromkeys(names, revision))
     return RoutingTable(
         host=host,
         split=tuple(shares.items()),
         tags=tags,
-        aliases=internal_names(route),
+        aliases=internal_names(network.internal_host(route), host),
+        tag_aliases=tag_aliases,
         public=not cluster_local(route),
     )
 

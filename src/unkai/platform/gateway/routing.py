@@ -137,17 +137,25 @@ class Router(Generic[T]):
                 for tag_host, name in table.tags.items()
             }
             served = {table.host.lower().encode(): CompiledRoute(split, tags, self._draw)}
-            for tag_host, name in table.tags.items():
-                target = self._resolve(RevisionKey(namespace, name))
-                served[tag_host.lower().encode()] = CompiledRoute([(target, 100)], {})
+            served.update(self._tag_routes(namespace, table.tags))
             if table.public:
                 hosts.update(served)
             inside.update(served)
             main = served[table.host.lower().encode()]
             inside.update({alias.lower().encode(): main for alias in table.aliases})
+            inside.update(self._tag_routes(namespace, table.tag_aliases))
         self.hosts = hosts
         if self._internal is not None:
             self._internal.hosts = inside
+
+    def _tag_routes(self, namespace: str, tags: Mapping[str, str]) -> dict[bytes, CompiledRoute[T]]:
+        """Each tag's host (or cluster-local name) served 100% by its revision."""
+        return {
+            host.lower().encode(): CompiledRoute(
+                [(self._resolve(RevisionKey(namespace, name)), 100)], {}
+            )
+            for host, name in tags.items()
+        }
 
 
 def _tag_of(tag_host: str, host: str) -> bytes:
