@@ -24,8 +24,11 @@ class SinkNotReadyError(TargetError):
     """The Broker or Service ``sink`` names does not exist yet, or has no address."""
 
 
-def environment(api: lightkube.Client, sink: Sink, *, namespace: str) -> dict[str, str]:
-    """``K_SINK`` (and ``K_CE_OVERRIDES``) for a function whose func.yaml says ``sink``."""
+def environment(api: lightkube.Client | None, sink: Sink, *, namespace: str) -> dict[str, str]:
+    """``K_SINK`` (and ``K_CE_OVERRIDES``) for a function whose func.yaml says ``sink``.
+
+    ``api`` is ``None`` where no platform runs (``unkai run`` alone): a ``uri`` sink
+    needs none, a Broker or Service is then :class:`client.NoTargetError`."""
     destination = destinations.parse(sink.to)
     url = destination.get("uri") or _address(api, destination["ref"], namespace=namespace)
     env = {"K_SINK": url}
@@ -34,10 +37,15 @@ def environment(api: lightkube.Client, sink: Sink, *, namespace: str) -> dict[st
     return env
 
 
-def _address(api: lightkube.Client, ref: dict[str, str], *, namespace: str) -> str:
+def _address(api: lightkube.Client | None, ref: dict[str, str], *, namespace: str) -> str:
     kind = kinds.find(ref["apiVersion"], ref["kind"])
     assert kind is not None, ref
     name = ref["name"]
+    if api is None:
+        raise client.NoTargetError(
+            f"{kind.kind} {name} has an address only on a platform, and none is running: "
+            "start `unkai up`, or give the sink as a URL"
+        )
     hint = f"`unkai broker create {name}`" if kind is kinds.BROKER else f"deploy {name} first"
     try:
         found = client.to_dict(api.get(kinds.resource(kind), name, namespace=namespace))
