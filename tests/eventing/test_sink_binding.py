@@ -54,7 +54,7 @@ def test_a_function_sends_to_its_sink_broker_with_its_extensions(
 
 def test_send_event_without_a_sink_says_how_to_bind_one(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("K_SINK", raising=False)
-    with pytest.raises(NoSinkError, match=r"`unkai deploy` sets it from func\.yaml's sink"):
+    with pytest.raises(NoSinkError, match=r"`unkai run` set it from func\.yaml's sink"):
         send_event("t", "/s")
 
 
