@@ -5,7 +5,7 @@ Aspects: a URL sink is ``K_SINK`` as written, its extensions ``K_CE_OVERRIDES``,
 ``unkai up`` for the module), and an event the function sends goes through it to a
 trigger's subscriber; without a platform, or for a Service that does not exist, a
 warning names the sink and says what to do, and the function serves anyway; an edit
-of func.yaml rebinds; a ``K_SINK`` the user exported wins.
+of func.yaml rebinds; a ``K_SINK`` the user exported wins (checked in-process).
 """
 
 import json
@@ -22,7 +22,9 @@ from tests.eventing.conftest import Subscriber, serving
 from tests.support.cli import background, user_env
 from tests.support.embedded import embedded
 
+from unkai.api import funcyaml
 from unkai.cli.main import cli
+from unkai.cli.run import sink_environment
 from unkai.platform.embedded import Platform, Settings
 
 pytestmark = pytest.mark.slow
@@ -110,16 +112,19 @@ def test_without_a_platform_a_broker_sink_warns_and_a_url_sink_binds(
     assert json.loads(received[0].body) == {"n": 1}
 
 
-def test_a_k_sink_the_user_exported_wins(tmp_path: Path, subscriber: Subscriber) -> None:
+def test_a_k_sink_the_user_exported_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In-process (a start of the function adds nothing here): the function inherits
+    ``unkai run``'s environment, and nothing from func.yaml's sink goes on top."""
     directory = write_function(tmp_path, "reporter", REPORTER)
-    (directory / "func.yaml").write_text("name: reporter\nsink: broker:shop\n")
-    mine = "http://127.0.0.1:9/mine"
-    env = user_env(tmp_path, K_SINK=mine)
-    with background("run", str(directory), "--port", "0", "--no-reload", env=env) as (_, output):
-        output.wait_for("Sink: K_SINK from your environment, not func.yaml's broker:shop")
-        url = URL.search(output.wait_for("Serving reporter at"))
-        assert url is not None
-        assert reported(url.group(0))["K_SINK"] == mine
+    (directory / "func.yaml").write_text(
+        "name: reporter\nsink: {to: 'http://127.0.0.1:9/', extensions: {team: shop}}\n"
+    )
+    monkeypatch.setenv("K_SINK", "http://127.0.0.1:9/mine")
+    assert sink_environment(funcyaml.load(directory)) == {}
+    said = capsys.readouterr().err
+    assert said == "Sink: K_SINK from your environment, not func.yaml's http://127.0.0.1:9/\n"
 
 
 def test_a_broker_sink_is_found_on_the_local_platform(
