@@ -10,7 +10,8 @@ import pytest
 
 from tests.e2e.conftest import LivePlatform, live  # noqa: F401 (fixture)
 from tests.eventing.conftest import Subscriber, apply, broker, ready, trigger
-from unkai.kube import deploy
+from unkai.api.funcyaml import Sink
+from unkai.kube import deploy, sinks
 from unkai.kube.sinks import SinkNotReadyError
 from unkai.runtime.sink import NoSinkError, SinkRefusedError, send_event
 
@@ -72,6 +73,9 @@ def test_a_function_sends_to_its_sink_broker_with_its_extensions_or_to_a_service
     container = emitter["spec"]["template"]["spec"]["containers"][0]
     sink = {e["name"]: e["value"] for e in container["env"]}["K_SINK"]
     assert sink == relay["status"]["address"]["url"] == "http://relay.default.svc.cluster.local"
+    # A function outside the platform (`unkai run`) reaches the same Service by its URL.
+    outside = sinks.environment(live.client(), Sink(to="relay"), namespace="default", outside=True)
+    assert outside["K_SINK"] == relay["status"]["url"]
     with live.http() as http:
         called = http.get("/", headers={"host": emitter["status"]["url"].split("//")[1]})
     assert called.text == "sink answered 200"
@@ -79,7 +83,7 @@ def test_a_function_sends_to_its_sink_broker_with_its_extensions_or_to_a_service
 
 def test_send_event_without_a_sink_says_how_to_bind_one(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("K_SINK", raising=False)
-    with pytest.raises(NoSinkError, match=r"`unkai deploy` sets it from func\.yaml's sink"):
+    with pytest.raises(NoSinkError, match=r"`unkai run` set it from func\.yaml's sink"):
         send_event("t", "/s")
 
 

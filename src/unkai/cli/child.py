@@ -137,10 +137,13 @@ class Child:
         self._relay.join(1.0)
 
 
-def start(directory: Path, spec: funcyaml.FuncSpec, *, host: str, port: int) -> Child:
-    """Start the runtime for ``directory`` and wait until it answers ready."""
+def start(
+    directory: Path, spec: funcyaml.FuncSpec, *, host: str, port: int, env: dict[str, str]
+) -> Child:
+    """Start the runtime for ``directory`` and wait until it answers ready. ``env``:
+    variables it gets on top of this process's (func.yaml's ``sink``)."""
     environment = prepare_environment(directory, spec)
-    env = dict(os.environ)
+    env = {**os.environ, **env}
     env["PYTHONPATH"] = environment.python_path(os.environ.get("PYTHONPATH"))
     lifeline.child_env(env)
     command = [sys.executable, "-m", "unkai.runtime", str(directory)]

@@ -4,6 +4,7 @@ The function runs in a child process (:mod:`.child`) with its requirements from 
 cached environment, so a restart after an edit costs an interpreter start, not a pip
 install; Ctrl-C, SIGTERM and SIGHUP make it drain once. The run record (``records``)
 says where the function answers, or why it does not: ``unkai invoke DIR`` reads it.
+func.yaml's ``sink`` is bound as ``unkai deploy`` binds it (:func:`sink_environment`).
 """
 
 from __future__ import annotations
@@ -11,16 +12,21 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
+import httpx2
+import lightkube
 import watchfiles
+from lightkube.core.exceptions import ApiError
 
 from unkai.api import funcyaml
-from unkai.cli import console, records
+from unkai.cli import console, records, target
 from unkai.cli.child import DEFAULT_PORT, Child, connect_host, pick_port, start
 from unkai.errors import UnkaiError
+from unkai.kube import client, sinks
 
 WATCH_TIMEOUT_MS = 250  # how soon a function that died is noticed
 RESTART_HINT = "it restarts on the next change"
@@ -55,7 +61,9 @@ class LocalServer:
         self.claim.publish(records.Record(os.getpid(), down=records.STARTING))
         try:
             spec = funcyaml.load(self.directory)
-            self.child = start(self.directory, spec, host=self.host, port=self.port)
+            self.child = start(
+                self.directory, spec, host=self.host, port=self.port, env=sink_environment(spec)
+            )
         except UnkaiError as error:
             self._down(f"it did not start: {error}")
             raise
@@ -79,6 +87,52 @@ class LocalServer:
 
     def _down(self, why: str) -> None:
         self.claim.publish(records.Record(os.getpid(), down=f"{why}; {RESTART_HINT}"))
+
+
+def sink_environment(spec: funcyaml.FuncSpec) -> dict[str, str]:
+    """func.yaml's ``sink`` as ``K_SINK`` (and ``K_CE_OVERRIDES``), read again at every
+    start so that an edit of func.yaml or a broker made since takes effect.
+
+    The same code as ``unkai deploy`` (:func:`unkai.kube.sinks.environment`): a URL as
+    written; a Broker or Service from the local platform, when one runs. When it cannot
+    be read the function still starts, without ``K_SINK``, after a warning that says
+    why: serving and calling it does not need the sink, only ``send_event`` does. A
+    ``K_SINK`` the user exported wins (the function inherits it), as before the sink
+    was bound here."""
+    sink = spec.sink
+    if sink is None:
+        return {}
+    if "K_SINK" in os.environ:
+        console.err.print(
+            f"Sink: K_SINK from your environment, not func.yaml's {sink.to}", markup=False
+        )
+        return {}
+    try:
+        with _local_platform() as api:
+            namespace = spec.deploy.namespace or (api.namespace if api else "default")
+            env = sinks.environment(api, sink, namespace=namespace, outside=True)
+    except (UnkaiError, ApiError, httpx2.TransportError) as error:
+        reason = str(error).removeprefix("sink: ")
+        console.err.print(
+            f"warning: sink {sink.to} is not bound (no K_SINK): {reason}", markup=False
+        )
+        return {}
+    console.err.print(f"Sink: {sink.to} at {env['K_SINK']}", markup=False)
+    return env
+
+
+@contextlib.contextmanager
+def _local_platform() -> Iterator[lightkube.Client | None]:
+    """A client for the local platform (``unkai up``) if it runs, else ``None``."""
+    platform = target.platform_files(None)
+    if platform.running() is None:
+        yield None
+        return
+    api = client.connect(context=None, local=platform.kubeconfig)
+    try:
+        yield api
+    finally:
+        api.close()
 
 
 @click.command()

@@ -65,8 +65,8 @@ def send_event(
     url = sink or os.environ.get("K_SINK")
     if not url:
         raise NoSinkError(
-            "no sink: K_SINK is not set. `unkai deploy` sets it from func.yaml's sink; "
-            "under `unkai run`, export K_SINK (a broker's URL) before starting it"
+            "no sink: K_SINK is not set. `unkai deploy` and `unkai run` set it from "
+            "func.yaml's sink (`unkai run` warned if it could not), or export K_SINK"
         )
     attributes: dict[str, object] = {
         "type": type, "source": source, "id": id or str(uuid.uuid4()),
