@@ -1,32 +1,94 @@
 """Knative's volume tests (``api/v1/volumes_test.go``) for a function bundle.
 
-The process runner cannot mount at an absolute path without the sandbox's mount
-namespace, so a bundle revision with ``volumeMounts`` must say so in its status
-(``UnsupportedByRunner``, naming the paths) rather than run without its files. The
+In the sandbox (on wherever bubblewrap works, as here) the process runner binds each
+volume at its ``mountPath``: ConfigMap and Secret volumes, plain and projected with
+items, read-only (TestConfigMapVolume, TestSecretVolume, TestProjectedComplex), an
+``emptyDir`` writable (TestServiceCreateWithEmptyDir) and one with ``medium: Memory`` a
+tmpfs of its ``sizeLimit``; an update of the ConfigMap reaches the mounted file. The
 same tests pass for an image on the container runner (``test_container_runtime.py``).
 """
 
 import pytest
 
-from tests.conformance.conftest import Conformance
-from tests.conformance.test_runtime import failed_with
+from tests.conformance.conftest import Conformance, until
+from unkai.platform.runners.sandbox import Sandbox
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize(
-    ("name", "volume"),
-    [
-        ("config-map-volume", {"configMap": {"name": "vol-conf", "optional": True}}),
-        ("secret-volume", {"secret": {"secretName": "vol-secret", "optional": True}}),
-        ("empty-dir", {"emptyDir": {}}),
-    ],
-    ids=["TestConfigMapVolume", "TestSecretVolume", "TestServiceCreateWithEmptyDir"],
-)
-def test_volumes_on_the_process_runner(
-    live: Conformance, name: str, volume: dict[str, object]
-) -> None:
-    mount = {"name": "v", "mountPath": "/etc/mounted", "readOnly": True}
-    live.service_with(name, {"volumeMounts": [mount]}, volumes=[{"name": "v", **volume}])
-    ready = failed_with(live, name, "UnsupportedByRunner")
-    assert "cannot mount volumes at /etc/mounted" in ready["message"]
+def file_text(live: Conformance, name: str, path: str) -> str:
+    response = live.get(name, f"/file?path={path}")
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+@pytest.fixture(scope="module")
+def mounted(live: Conformance) -> str:
+    """A bundle Service with every kind of volume, ready (one instance kept)."""
+    if not (sandbox := Sandbox.detect()).enabled:
+        pytest.skip(f"bundles' volumes need the sandbox, which is off here: {sandbox.gaps}")
+    live.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "vol-conf"},
+                "data": {"greeting": "hello", "other": "x"}})  # fmt: skip
+    live.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "vol-secret"},
+                "stringData": {"token": "s3cr3t"}})  # fmt: skip
+    volumes = [
+        {"name": "conf", "configMap": {"name": "vol-conf"}},
+        {"name": "secret", "secret": {"secretName": "vol-secret"}},
+        {"name": "both", "projected": {"sources": [
+            {"configMap": {"name": "vol-conf", "items": [{"key": "greeting", "path": "g"}]}},
+            {"secret": {"name": "vol-secret"}}]}},
+        {"name": "missing", "configMap": {"name": "nowhere", "optional": True}},
+        {"name": "scratch", "emptyDir": {}},
+        {"name": "cache", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
+    ]  # fmt: skip
+    mounts = [
+        {"name": "conf", "mountPath": "/etc/conf", "readOnly": True},
+        {"name": "secret", "mountPath": "/etc/secret", "readOnly": True},
+        {"name": "both", "mountPath": "/etc/both", "readOnly": True},
+        {"name": "missing", "mountPath": "/etc/missing", "readOnly": True},
+        {"name": "scratch", "mountPath": "/data"},
+        {"name": "cache", "mountPath": "/cache"},
+    ]
+    live.service_with(
+        "bundle-volumes", {"volumeMounts": mounts}, volumes=volumes,
+        annotations={"autoscaling.knative.dev/min-scale": "1"},
+    )  # fmt: skip
+    live.ready("bundle-volumes")
+    return "bundle-volumes"
+
+
+def test_config_map_secret_and_projected_volumes(live: Conformance, mounted: str) -> None:
+    assert file_text(live, mounted, "/etc/conf/greeting") == "hello"
+    assert file_text(live, mounted, "/etc/conf/other") == "x"
+    assert file_text(live, mounted, "/etc/secret/token") == "s3cr3t"
+    assert file_text(live, mounted, "/etc/both/g") == "hello"
+    assert file_text(live, mounted, "/etc/both/token") == "s3cr3t"
+    assert live.get(mounted, "/file?path=/etc/both/other").status_code == 404  # not an item
+    assert live.get(mounted, "/file?path=/etc/missing/any").status_code == 404
+    # the system's /etc is still there around the new mount points
+    assert "root" in file_text(live, mounted, "/etc/passwd")
+
+
+def test_config_and_secret_volumes_are_read_only(live: Conformance, mounted: str) -> None:
+    for path in ("/etc/conf/new", "/etc/secret/token", "/etc/both/g"):
+        response = live.get(mounted, f"/write?path={path}")
+        assert response.status_code == 403, (path, response.text)
+
+
+def test_empty_dirs(live: Conformance, mounted: str) -> None:
+    assert live.get(mounted, "/write?path=/data/f").text == "ok"
+    assert file_text(live, mounted, "/data/f") == "ok"
+    table = file_text(live, mounted, "/proc/mounts").splitlines()
+    found = {fields[1]: fields for fields in (line.split() for line in table)}
+    assert found["/cache"][2] == "tmpfs"  # emptyDir medium: Memory
+    assert "size=1024k" in found["/cache"][3]  # its sizeLimit, 1Mi
+    assert live.get(mounted, "/write?path=/cache/f").text == "ok"
+
+
+def test_an_updated_config_map_reaches_the_mounted_file(live: Conformance, mounted: str) -> None:
+    live.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "vol-conf"},
+                "data": {"greeting": "updated"}})  # fmt: skip
+    until(lambda: file_text(live, mounted, "/etc/conf/greeting") == "updated",
+          timeout=20, what="the mounted file follows the ConfigMap")  # fmt: skip
+    assert file_text(live, mounted, "/etc/both/g") == "updated"
+    assert live.get(mounted, "/file?path=/etc/conf/other").status_code == 404

@@ -166,17 +166,7 @@ def _contract_options(spec: InstanceSpec) -> list[str]:
             size = f",size={volumes.quantity_bytes(mount.size_limit)}" if mount.size_limit else ""
             options += ["--tmpfs", f"{mount.mount_path}:rw{size}"]
             continue
-        if mount.size_limit:
-            raise RunnerError(
-                Reason.UNSUPPORTED_BY_RUNNER,
-                f"emptyDir sizeLimit at {mount.mount_path} cannot be enforced on disk here;"
-                " use medium: Memory (a tmpfs of that size) or leave sizeLimit out",
-            )
-        if spec.volumes_dir is None:
-            raise RunnerError(Reason.UNSUPPORTED_BY_RUNNER, "volumes were not materialised")
-        source = spec.volumes_dir / mount.volume
-        if mount.sub_path:
-            source = (source / mount.sub_path).resolve()
+        source = volumes.source(mount, spec.volumes_dir)
         options += ["-v", f"{source}:{mount.mount_path}:{'ro' if mount.read_only else 'rw'}"]
     return options
 

@@ -27,10 +27,10 @@ container's ``env`` and the runtime contract's ``PORT`` and ``K_*`` (over
 ``spec.base_environment``, nothing of the platform's own), in the container's
 ``workingDir`` (when given), in its own process group, with output to its own log file.
 ``PORT`` is a free loopback port, not ``containerPort``: instances share the machine's
-network. What a process cannot honour
-without the sandbox's mount namespace (``volumeMounts``) or because the runtime is the
-entrypoint (``command``, ``args``) fails the start with a reason saying so
-(:func:`refusal`), never silently.
+network. Volumes are mounted by the zygote's sandbox (see ``sandbox``); what a process
+cannot honour without it (``volumeMounts``, unsandboxed or spawned) or because the
+runtime is the entrypoint (``command``, ``args``) fails the start with a reason saying
+so (:func:`refusal`), never silently.
 
 A revision at zero keeps its zygote, so that its next cold start is a fork, for as long
 as ``keep`` (:class:`~.retirement.KeepPolicy`) says: an idle zygote (no live instance)
@@ -81,7 +81,7 @@ from unkai.platform.runners.limits import Limits, checked
 from unkai.platform.runners.logfiles import LogFiles, summary, tail
 from unkai.platform.runners.refusals import refusal
 from unkai.platform.runners.retirement import KeepPolicy
-from unkai.platform.runners.sandbox import Sandbox
+from unkai.platform.runners.sandbox import Sandbox, binds
 from unkai.platform.runners.spec import (
     DEFAULT_READINESS,
     InstanceSpec,
@@ -186,7 +186,8 @@ class ProcessRunner:
             self._maybe_idle(key)
 
     async def _start(self, spec: InstanceSpec) -> Instance:
-        if (refused := refusal(spec, sandboxed=self.sandbox.enabled)) is not None:
+        sandboxed = self.sandbox.enabled and self.mode == "fork"
+        if (refused := refusal(spec, sandboxed=sandboxed)) is not None:
             raise RunnerError(*refused)
         instance_id = f"{spec.revision}-{secrets.token_hex(3)}"
         log_path = self.logs.instance(spec, instance_id)
@@ -428,7 +429,7 @@ class ProcessRunner:
         return functools.partial(
             self.sandbox.command, identity=identity, read_only=[_bundle(spec), *sites],
             workdir=Path(spec.working_dir) if spec.working_dir else _bundle(spec),
-            network=self._private_network,
+            network=self._private_network, mounts=binds(spec),
         )  # fmt: skip
 
     def _pip_sandbox(self, spec: InstanceSpec) -> pip.Sandboxing | None:

@@ -13,19 +13,21 @@ from unkai.platform.runners.spec import InstanceSpec
 def refusal(spec: InstanceSpec, *, sandboxed: bool = False) -> tuple[str, str] | None:
     """Why the process runner cannot run ``spec`` as asked (reason, message), or ``None``.
 
-    In the sandbox an ``exec`` probe is refused: it would run outside the instance's
-    namespaces (another ``/tmp``, no route to the instance's port), so its answer would
-    not be about the instance."""
+    Volume mounts need the sandbox's mount namespace (``sandboxed``: the zygote runs in
+    the sandbox, which binds them). In the sandbox an ``exec`` probe is refused: it
+    would run outside the instance's namespaces (another ``/tmp``, no route to the
+    instance's port), so its answer would not be about the instance."""
     if spec.command or spec.args:
         return Reason.UNSUPPORTED_BY_RUNNER, (
             "command and args cannot apply to a function bundle: the process runner starts"
             " Unkai's function runtime; build an image to choose the entrypoint"
         )
-    if spec.mounts:
+    if spec.mounts and not sandboxed:
         paths = ", ".join(mount.mount_path for mount in spec.mounts)
         return Reason.UNSUPPORTED_BY_RUNNER, (
             f"the process runner cannot mount volumes at {paths}: that needs the instance"
-            " sandbox's mount namespace; run an image with the container runner instead"
+            " sandbox's mount namespace, which is off here; run an image with the container"
+            " runner instead"
         )
     probes = [probe for probe in (spec.readiness, spec.liveness) if probe is not None]
     if sandboxed and any(probe.handler == "exec" for probe in probes):

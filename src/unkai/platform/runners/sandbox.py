@@ -9,6 +9,17 @@ through **bubblewrap** (``bwrap``, Debian's ``bubblewrap``), which gives it
   The data dir (store, token, other bundles, logs) and the runner's socket directory are
   simply not there: an instance gets its log file and its listening socket as open file
   descriptors from the platform;
+* the revision's volumes (``volumeMounts``, see :func:`binds`): each volume's
+  materialised directory (``runners.volumes``) bound at its ``mountPath``, read-only
+  where the mount is (Knative requires that of ``configMap``, ``secret`` and
+  ``projected``), writable for an ``emptyDir``, which is a directory *per revision*,
+  shared by every instance forked from its zygote (a fork cannot mount on its own:
+  it has no privileges left). The data plane rewrites a ConfigMap's or Secret's
+  directory in place (a ``..data`` symlink swap), so the files inside follow updates as
+  on a cluster; a ``subPath`` is bound once and does not, as with a kubelet. An
+  ``emptyDir`` with ``medium: Memory`` is a tmpfs of its ``sizeLimit``. A ``mountPath``
+  that does not exist under a read-only system directory (``/etc/config``) is made on
+  a tmpfs laid over its nearest existing parent, holding binds of that parent's entries;
 * its own pid namespace (the platform and other revisions cannot be seen, signalled or
   read through ``/proc``; when the zygote ends, the kernel kills everything left in it),
   IPC and UTS namespaces, and a new session;
@@ -45,6 +56,8 @@ from pathlib import Path
 from typing import Final
 
 import unkai
+from unkai.platform.runners import volumes
+from unkai.platform.runners.spec import InstanceSpec
 
 FIRST_UID: Final = 800_000
 UIDS: Final = 100_000
@@ -83,6 +96,31 @@ class Identity:
 
     uid: int
     gid: int
+
+
+@dataclass(frozen=True)
+class Bind:
+    """A volume in the sandbox: ``source`` bound at ``target``, or a tmpfs of ``size``
+    bytes (no limit: ``None``) when ``source`` is ``None``."""
+
+    target: str
+    source: Path | None
+    writable: bool = False
+    size: int | None = None
+
+
+def binds(spec: InstanceSpec) -> list[Bind]:
+    """``spec``'s volume mounts as :class:`Bind`; :class:`RunnerError` for what cannot
+    be mounted (see :func:`volumes.source`)."""
+    found = []
+    for mount in spec.mounts:
+        if mount.memory:
+            size = volumes.quantity_bytes(mount.size_limit) if mount.size_limit else None
+            found.append(Bind(mount.mount_path, None, writable=True, size=size))
+        else:
+            source = volumes.source(mount, spec.volumes_dir)
+            found.append(Bind(mount.mount_path, source, writable=not mount.read_only))
+    return found
 
 
 @dataclass(frozen=True)
@@ -163,9 +201,11 @@ class Sandbox:
         workdir: Path,
         writable: Iterable[Path] = (),
         network: bool = False,
+        mounts: Sequence[Bind] = (),
     ) -> list[str]:
         """``argv`` wrapped to run in the sandbox, seeing ``read_only`` paths (and the
-        system and Python) read-only and ``writable`` ones writable; ``workdir`` is its
+        system and Python) read-only, ``writable`` ones writable and ``mounts`` at their
+        targets; ``workdir`` is its
         working directory. With ``network`` (where :attr:`no_private_network` is ``None``),
         in a network namespace of its own with outbound access only; otherwise on the
         machine's network."""
@@ -192,6 +232,7 @@ class Sandbox:
         # "." (a relative PYTHONPATH entry) would cover "/" and every later bind's parents
         args += _binds(_python_paths() + sorted({Path(p).absolute() for p in read_only}))
         args += _binds([Path(p).absolute() for p in writable], how="--bind")
+        args += _mounts(mounts)
         args += ["--chdir", str(workdir), "--"]
         if identity is not None:
             assert self.setpriv is not None
@@ -219,6 +260,41 @@ def _binds(paths: Iterable[Path], *, how: str = "--ro-bind") -> list[str]:
                 made.add(parent)
         args += [how, str(path), str(path)]
         bound.append(path)
+    return args
+
+
+def _mounts(mounts: Sequence[Bind]) -> list[str]:
+    """bwrap arguments for ``mounts``, after the system's binds: a target missing under
+    a read-only system directory first gets a tmpfs over its nearest existing parent
+    (with that parent's entries bound back), as bwrap cannot make a mount point in a
+    read-only bind, and the target's missing parents are made open to any user."""
+    args: list[str] = []
+    spliced: set[Path] = set()
+    made: set[Path] = set()
+    for mount in mounts:
+        parent = Path(mount.target)
+        while not parent.exists():
+            parent = parent.parent
+        parent = parent.resolve()
+        system = any(parent.is_relative_to(s) for s in SYSTEM_DIRS)
+        if system and parent != Path(mount.target) and parent not in spliced:
+            args += ["--tmpfs", str(parent)]
+            for entry in sorted(parent.iterdir()):
+                if entry.is_symlink():
+                    args += ["--symlink", os.readlink(entry), str(entry)]
+                else:
+                    args += ["--ro-bind-try", str(entry), str(entry)]
+            spliced.add(parent)
+        for above in reversed(Path(mount.target).parents[:-1]):  # not "/"
+            if above not in made:  # bwrap would make a missing one mode 0700
+                args += ["--perms", "0755", "--dir", str(above)]
+                made.add(above)
+        if mount.source is None:
+            size = [] if mount.size is None else ["--size", str(mount.size)]
+            args += ["--perms", "1777", *size, "--tmpfs", mount.target]
+        else:
+            how = "--bind" if mount.writable else "--ro-bind"
+            args += [how, str(mount.source), mount.target]
     return args
 
 

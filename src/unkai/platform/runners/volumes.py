@@ -26,8 +26,10 @@ from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
+from unkai.platform.contracts import Reason
 from unkai.platform.runners.base import RunnerError
 from unkai.platform.runners.sources import Kind, Sources
+from unkai.platform.runners.spec import Mount
 
 FAILED_MOUNT: Final = "FailedMount"
 DEFAULT_MODE: Final = 0o644
@@ -50,6 +52,23 @@ def quantity_bytes(quantity: str) -> int:
     if match is None:
         raise RunnerError(FAILED_MOUNT, f'sizeLimit "{quantity}" is not a quantity of bytes')
     return math.ceil(Decimal(match.group(1)) * _FACTORS[match.group(2)])
+
+
+def source(mount: Mount, volumes_dir: Path | None) -> Path:
+    """Where ``mount``'s files are on this machine, to bind at its ``mountPath`` (a
+    ``subPath`` resolved once: like a kubelet's, it does not follow later updates).
+    Both runners bind it; an on-disk ``emptyDir`` with a ``sizeLimit`` is refused, as
+    nothing here could enforce it."""
+    if mount.size_limit and not mount.memory:
+        raise RunnerError(
+            Reason.UNSUPPORTED_BY_RUNNER,
+            f"emptyDir sizeLimit at {mount.mount_path} cannot be enforced on disk here;"
+            " use medium: Memory (a tmpfs of that size) or leave sizeLimit out",
+        )
+    if volumes_dir is None:
+        raise RunnerError(Reason.UNSUPPORTED_BY_RUNNER, "volumes were not materialised")
+    directory = volumes_dir / mount.volume
+    return (directory / mount.sub_path).resolve() if mount.sub_path else directory
 
 
 def files(revision: Mapping[str, Any], sources: Sources) -> dict[str, Files | None]:

@@ -7,6 +7,8 @@ GET /start-failing?for=S -> the same, for S seconds only
 GET /start-passing -> /healthz answers 200 again
 GET /crash       -> the process exits with code 3
 GET /stdin       -> what one read of stdin gave ("" at end of file)
+GET /file?path=P -> the content of file P (404 with the error when it cannot be read)
+GET /write?path=P -> writes "ok" to P and answers "ok" (403 with the error when it cannot)
 """
 
 import os
@@ -35,6 +37,10 @@ async def handle(request):
         os._exit(3)
     if path == "/stdin":
         return {"read": os.read(0, 1).decode(errors="replace")}
+    if path == "/file":
+        return read(request.query_params["path"])
+    if path == "/write":
+        return write(request.query_params["path"])
     if path == "/die":
         state["alive"] = False
         return "liveness fails from now on"
@@ -45,3 +51,20 @@ async def handle(request):
         "http_version": request.scope.get("http_version"),
         "headers": dict(request.headers),
     }
+
+
+def read(path):
+    try:
+        with open(path) as file:
+            return file.read()
+    except OSError as error:
+        return (str(error), 404)
+
+
+def write(path):
+    try:
+        with open(path, "w") as file:
+            file.write("ok")
+    except OSError as error:
+        return (str(error), 403)
+    return "ok"
