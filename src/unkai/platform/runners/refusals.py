@@ -26,8 +26,8 @@ def refusal(spec: InstanceSpec, *, sandboxed: bool = False) -> tuple[str, str] |
         paths = ", ".join(mount.mount_path for mount in spec.mounts)
         return Reason.UNSUPPORTED_BY_RUNNER, (
             f"the process runner cannot mount volumes at {paths}: that needs the instance"
-            " sandbox's mount namespace, which is off here; run an image with the container"
-            " runner instead"
+            " sandbox's mount namespace, which these instances do not have (the sandbox is"
+            " off, or they are spawned); run an image with the container runner instead"
         )
     probes = [probe for probe in (spec.readiness, spec.liveness) if probe is not None]
     if sandboxed and any(probe.handler == "exec" for probe in probes):
