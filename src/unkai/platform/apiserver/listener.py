@@ -101,13 +101,22 @@ class Listener:
             if handshake.task is not None:
                 self._closing.append(handshake.task)
             self._shed(handshake)
-        self.sock.close()
 
     async def wait_closed(self) -> None:
         """Wait until the accept loop and the dropped handshakes have ended."""
         await asyncio.gather(*self._closing, return_exceptions=True)
+        self.sock.close()  # closed already, unless the accept loop never ran
 
     async def _accept(self) -> None:
+        """Accept until cancelled, then close the listening socket: only once the loop
+        has stopped watching it, so that the loop never watches a number the process
+        may already have reused."""
+        try:
+            await self._accept_forever()
+        finally:
+            self.sock.close()
+
+    async def _accept_forever(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             try:
