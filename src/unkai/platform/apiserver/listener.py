@@ -121,9 +121,15 @@ class Listener:
         while True:
             try:
                 conn, _ = await loop.sock_accept(self.sock)
+            except ConnectionAbortedError:
+                continue  # the client went away before it was accepted
             except OSError as error:
                 if error.errno not in _OUT_OF_RESOURCES:
-                    continue  # the client went away before it was accepted
+                    log.error(
+                        "API server: accepting failed, no more connections are taken: %s",
+                        error,
+                    )
+                    raise
                 log.warning(
                     "API server: cannot accept a connection (%s); pausing %.0f s",
                     error,
