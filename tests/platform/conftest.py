@@ -65,9 +65,14 @@ class RunningApi:
 
 
 @contextmanager
-def run_api(data_dir: Path, **options: Any) -> Iterator[RunningApi]:
-    """Serve an API server on 127.0.0.1, on a free port, until the block ends."""
-    loop = asyncio.new_event_loop()
+def run_api(
+    data_dir: Path,
+    new_loop: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop,
+    **options: Any,
+) -> Iterator[RunningApi]:
+    """Serve an API server on 127.0.0.1, on a free port, until the block ends (on a
+    loop from ``new_loop``: ``uvloop.new_event_loop`` for the loop ``unkai up`` uses)."""
+    loop = new_loop()
     server = ApiServer(data_dir=data_dir, token=TOKEN, port=0, **options)
     thread = threading.Thread(target=loop.run_forever, name="apiserver-test", daemon=True)
     thread.start()

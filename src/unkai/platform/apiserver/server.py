@@ -13,6 +13,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from unkai.platform.apiserver.app import build_app
 from unkai.platform.apiserver.collector import Collector
 from unkai.platform.apiserver.kinds import standard_registry
 from unkai.platform.apiserver.kubeconfig import kubeconfig
+from unkai.platform.apiserver.listener import Listener
 from unkai.platform.apiserver.observe import ApiMetrics
 from unkai.platform.apiserver.service import Clock, ResourceService, utc_now
 from unkai.platform.apiserver.tls import ServingCertificate, ensure_certificate
@@ -42,9 +44,15 @@ limit), so h11 is chosen."""
 IDLE_SECONDS = 5
 """How long a connection may sit idle between requests before it is closed."""
 MAX_CONNECTIONS = 1000
-"""Open connections at most; beyond it a new one is closed at once. The API server
-shares the process's file limit with the gateway (which has its own cap): neither may
-take all of it (issue 13). kubectl and the controllers need a handful."""
+"""Open connections at most, those in their TLS handshake included; beyond it a new one
+is closed at once. The API server shares the process's file limit with the gateway
+(which has its own cap): neither may take all of it (issue 13). kubectl and the
+controllers need a handful."""
+MAX_HANDSHAKES = 64
+"""Connections in their TLS handshake at most; a new one beyond it sheds the oldest
+(see :func:`.listener.admit`). A real client is in its handshake for milliseconds, so
+only a flood of silent connections reaches it; without it such a flood would hold a
+file descriptor per connection for :data:`HANDSHAKE_SECONDS`."""
 HEAD_SECONDS = 10.0
 """How long a new connection may take to send its first request head (after the TLS
 handshake). uvicorn has no such limit: a connection that never sends a request would
@@ -52,9 +60,9 @@ hold its file descriptor for ever."""
 HANDSHAKE_SECONDS = 10.0
 """How long a new connection may take to complete its TLS handshake. asyncio allows 60 s
 by default, and uvicorn passes no other value; a connection still in its handshake is
-not yet the HTTP protocol's, so neither :data:`HEAD_SECONDS` nor the connection cap
-sees it. Kubernetes' API server (Go's ``net/http``) bounds the handshake by its read
-timeout; Envoy's default TLS handshake timeout is 10 s too."""
+not yet the HTTP protocol's, so :data:`HEAD_SECONDS` does not see it. Kubernetes' API
+server (Go's ``net/http``) bounds the handshake by its read timeout; Envoy's default
+TLS handshake timeout is 10 s too."""
 
 
 class ApiServer:
@@ -83,6 +91,7 @@ class ApiServer:
         max_connections: int = MAX_CONNECTIONS,
         head_seconds: float = HEAD_SECONDS,
         handshake_seconds: float = HANDSHAKE_SECONDS,
+        max_handshakes: int = MAX_HANDSHAKES,
     ) -> None:
         self.data_dir = data_dir
         self.host = host
@@ -94,8 +103,8 @@ class ApiServer:
         self._tls = tls
         self._metrics = ApiMetrics(metrics)
         self._extra_routes = extra_routes
-        self._protocol = _guarded_protocol(max_connections, head_seconds)
-        self._handshake_seconds = handshake_seconds
+        self._protocol = _guarded_protocol(head_seconds)
+        self._limits = _Limits(handshake_seconds, max_handshakes, max_connections)
         self.certificate: ServingCertificate | None = None
         """The serving certificate (with the CA clients trust), when TLS is on."""
         self._service: ResourceService | None = None
@@ -155,7 +164,7 @@ class ApiServer:
             timeout_keep_alive=IDLE_SECONDS,
             timeout_graceful_shutdown=5,
         )
-        self._server = _EmbeddedServer(config, sock, handshake_seconds=self._handshake_seconds)
+        self._server = _EmbeddedServer(config, sock, self._limits)
         self._task = asyncio.create_task(self._server.serve(sockets=[]), name="unkai-apiserver")
         while not self._server.started:
             if self._task.done():
@@ -178,19 +187,28 @@ class ApiServer:
         self._service = self._collector = self._server = self._task = None
 
 
+@dataclass(frozen=True)
+class _Limits:
+    """The listener's bounds, fixed when the server is built (see the constants)."""
+
+    handshake_seconds: float
+    max_handshakes: int
+    max_connections: int
+
+
 class _EmbeddedServer(uvicorn.Server):
     """uvicorn without its signal handlers (the embedding process, ``unkai up``, owns
     SIGINT and SIGTERM and calls :meth:`ApiServer.stop` in its own shutdown order) and
-    listening on ``sock`` with a TLS handshake deadline, which uvicorn cannot pass to
-    asyncio: uvicorn starts with no socket of its own, then the listener is made here
-    the way uvicorn makes it, and handed to uvicorn to close and drain at shutdown."""
+    listening on ``sock`` through a :class:`.listener.Listener`, which bounds the
+    connections in their TLS handshake and in all (uvicorn can pass neither to
+    asyncio): uvicorn starts with no socket of its own, and the listener is closed
+    before uvicorn drains its connections at shutdown."""
 
-    def __init__(
-        self, config: uvicorn.Config, sock: socket.socket, *, handshake_seconds: float
-    ) -> None:
+    def __init__(self, config: uvicorn.Config, sock: socket.socket, limits: _Limits) -> None:
         super().__init__(config)
         self._sock = sock
-        self._handshake_seconds = handshake_seconds
+        self._limits = limits
+        self._listener: Listener | None = None
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -205,27 +223,37 @@ class _EmbeddedServer(uvicorn.Server):
                 config=config, server_state=self.server_state, app_state=self.lifespan.state
             )
 
-        server = await asyncio.get_running_loop().create_server(
-            protocol, sock=self._sock, ssl=config.ssl, backlog=config.backlog,
-            ssl_handshake_timeout=self._handshake_seconds if config.ssl else None,
-        )  # fmt: skip
-        self.servers.append(server)
+        self._listener = Listener(
+            self._sock,
+            protocol,
+            established=lambda: len(self.server_state.connections),
+            tls=config.ssl,
+            handshake_seconds=self._limits.handshake_seconds,
+            max_handshakes=self._limits.max_handshakes,
+            max_connections=self._limits.max_connections,
+            backlog=config.backlog,
+        )
+        self._listener.start()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            await self._listener.wait_closed()
+        await super().shutdown(sockets)
 
 
-def _guarded_protocol(max_connections: int, head_seconds: float) -> type[H11Protocol]:
-    """uvicorn's h11 protocol with the two limits it lacks against hostile clients: a
-    cap on open connections (uvicorn's ``limit_concurrency`` still holds them, and
-    answers each with a 503 and a log line) and a deadline for the first request head
-    (uvicorn's keep-alive timer starts only after a response)."""
+def _guarded_protocol(head_seconds: float) -> type[H11Protocol]:
+    """uvicorn's h11 protocol with a deadline for the first request head, which it
+    lacks against hostile clients (uvicorn's keep-alive timer starts only after a
+    response). The cap on open connections is the listener's, which sees them before
+    their handshake (uvicorn's ``limit_concurrency`` would still hold them, and answer
+    each with a 503 and a log line)."""
 
     class GuardedH11Protocol(H11Protocol):
         _first_head: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            if len(self.connections) > max_connections:
-                transport.close()
-                return
             self._first_head = self.loop.call_later(head_seconds, self._head_overdue)
 
         def connection_lost(self, exc: Exception | None) -> None:
