@@ -47,6 +47,34 @@ class Conformance(LivePlatform):
             }},
         })  # fmt: skip
 
+    def every_volume_kind(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Volumes of every kind Knative allows (ConfigMap ``vol-conf`` and Secret
+        ``vol-secret`` applied for them) and their mounts: Knative's volume tests in one
+        revision, for either runner."""
+        self.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "vol-conf"},
+                    "data": {"greeting": "hello", "other": "x"}})  # fmt: skip
+        self.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "vol-secret"},
+                    "stringData": {"token": "s3cr3t"}})  # fmt: skip
+        volumes = [
+            {"name": "conf", "configMap": {"name": "vol-conf"}},
+            {"name": "secret", "secret": {"secretName": "vol-secret"}},
+            {"name": "both", "projected": {"sources": [
+                {"configMap": {"name": "vol-conf", "items": [{"key": "greeting", "path": "g"}]}},
+                {"secret": {"name": "vol-secret"}}]}},
+            {"name": "missing", "configMap": {"name": "nowhere", "optional": True}},
+            {"name": "scratch", "emptyDir": {}},
+            {"name": "cache", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
+        ]  # fmt: skip
+        mounts = [
+            {"name": "conf", "mountPath": "/etc/conf", "readOnly": True},
+            {"name": "secret", "mountPath": "/etc/secret", "readOnly": True},
+            {"name": "both", "mountPath": "/etc/both", "readOnly": True},
+            {"name": "missing", "mountPath": "/etc/missing", "readOnly": True},
+            {"name": "scratch", "mountPath": "/data"},
+            {"name": "cache", "mountPath": "/cache"},
+        ]
+        return volumes, mounts
+
     def image(self, name: str) -> str:
         """The runtime function's bundle, as the image of a revision of ``name``."""
         digest = self.platform.bundles.of("default").put(bundles.pack(RUNTIME))

@@ -91,28 +91,7 @@ def test_cmd_args_working_dir_and_port(live: Conformance, view_image: str) -> No
 
 
 def test_config_map_and_secret_volumes(live: Conformance, view_image: str) -> None:
-    live.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "vol-conf"},
-                "data": {"greeting": "hello", "other": "x"}})  # fmt: skip
-    live.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "vol-secret"},
-                "stringData": {"token": "s3cr3t"}})  # fmt: skip
-    volumes = [
-        {"name": "conf", "configMap": {"name": "vol-conf"}},
-        {"name": "secret", "secret": {"secretName": "vol-secret"}},
-        {"name": "both", "projected": {"sources": [
-            {"configMap": {"name": "vol-conf", "items": [{"key": "greeting", "path": "g"}]}},
-            {"secret": {"name": "vol-secret"}}]}},
-        {"name": "missing", "configMap": {"name": "nowhere", "optional": True}},
-        {"name": "scratch", "emptyDir": {}},
-        {"name": "cache", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
-    ]  # fmt: skip
-    mounts = [
-        {"name": "conf", "mountPath": "/etc/conf", "readOnly": True},
-        {"name": "secret", "mountPath": "/etc/secret", "readOnly": True},
-        {"name": "both", "mountPath": "/etc/both", "readOnly": True},
-        {"name": "missing", "mountPath": "/etc/missing", "readOnly": True},
-        {"name": "scratch", "mountPath": "/data"},
-        {"name": "cache", "mountPath": "/cache"},
-    ]
+    volumes, mounts = live.every_volume_kind()
     probe = {"exec": {"command": ["/bin/busybox", "test", "-f", "/etc/conf/greeting"]}}
     live.service_with(
         "image-volumes", container(view_image, volumeMounts=mounts, readinessProbe=probe),

@@ -27,28 +27,7 @@ def mounted(live: Conformance) -> str:
     """A bundle Service with every kind of volume, ready (one instance kept)."""
     if not (sandbox := Sandbox.detect()).enabled:
         pytest.skip(f"bundles' volumes need the sandbox, which is off here: {sandbox.gaps}")
-    live.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "vol-conf"},
-                "data": {"greeting": "hello", "other": "x"}})  # fmt: skip
-    live.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "vol-secret"},
-                "stringData": {"token": "s3cr3t"}})  # fmt: skip
-    volumes = [
-        {"name": "conf", "configMap": {"name": "vol-conf"}},
-        {"name": "secret", "secret": {"secretName": "vol-secret"}},
-        {"name": "both", "projected": {"sources": [
-            {"configMap": {"name": "vol-conf", "items": [{"key": "greeting", "path": "g"}]}},
-            {"secret": {"name": "vol-secret"}}]}},
-        {"name": "missing", "configMap": {"name": "nowhere", "optional": True}},
-        {"name": "scratch", "emptyDir": {}},
-        {"name": "cache", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
-    ]  # fmt: skip
-    mounts = [
-        {"name": "conf", "mountPath": "/etc/conf", "readOnly": True},
-        {"name": "secret", "mountPath": "/etc/secret", "readOnly": True},
-        {"name": "both", "mountPath": "/etc/both", "readOnly": True},
-        {"name": "missing", "mountPath": "/etc/missing", "readOnly": True},
-        {"name": "scratch", "mountPath": "/data"},
-        {"name": "cache", "mountPath": "/cache"},
-    ]
+    volumes, mounts = live.every_volume_kind()
     live.service_with(
         "bundle-volumes", {"volumeMounts": mounts}, volumes=volumes,
         annotations={"autoscaling.knative.dev/min-scale": "1"},
