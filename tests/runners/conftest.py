@@ -4,15 +4,17 @@ store, and process runners (fork and spawn) with their logs in a temporary folde
 Every runner is closed at the end of its test, which stops whatever it started.
 """
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 
 from unkai.platform.bundles import BundleStore, pack
-from unkai.platform.runners import InstanceSpec, LogFiles, ProcessRunner
+from unkai.platform.runners import Instance, InstanceSpec, LogFiles, ProcessRunner
 
 FUNCTIONS = Path(__file__).parent / "functions"
 MakeSpec = Callable[..., InstanceSpec]
@@ -58,6 +60,38 @@ async def runner(logs: LogFiles, tmp_path: Path) -> AsyncIterator[ProcessRunner]
     )
     yield process_runner
     await process_runner.close()
+
+
+@contextlib.asynccontextmanager
+async def sandboxed_runner(
+    logs: LogFiles, environments: Path, *, ready_timeout: float = 20, **options: Any
+) -> AsyncIterator[ProcessRunner]:
+    """A sandboxed process runner (skips the test, naming the gaps, where this machine
+    cannot sandbox), closed at the end."""
+    runner = ProcessRunner(
+        logs=logs, environments=environments, ready_timeout=ready_timeout, **options
+    )
+    try:
+        if runner.gaps:
+            pytest.skip("; ".join(runner.gaps))
+        yield runner
+    finally:
+        await runner.close()
+
+
+@pytest.fixture
+async def sandboxed(logs: LogFiles, tmp_path: Path) -> AsyncIterator[ProcessRunner]:
+    async with sandboxed_runner(logs, tmp_path / "envs") as runner:
+        yield runner
+
+
+async def call(instance: Instance, route: str, /, **params: Any) -> Any:
+    """A GET through the instance's Unix socket (a sandboxed one's only way in), as JSON."""
+    transport = httpx2.AsyncHTTPTransport(uds=str(instance.socket_path))
+    async with httpx2.AsyncClient(transport=transport, timeout=30) as client:
+        response = await client.get(f"http://instance{route}", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 @pytest.fixture

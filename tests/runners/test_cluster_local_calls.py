@@ -8,18 +8,17 @@ loopback is out of reach, is not told the address."""
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx2
 import pytest
 from tests.conformance.conftest import Conformance
 from tests.controllers.readiness import InMemoryReadiness
 from tests.e2e.conftest import QUICK
-from tests.runners.conftest import FUNCTIONS
+from tests.runners.conftest import FUNCTIONS, call, sandboxed_runner
 from tests.support.embedded import started
 
 from unkai.platform import bundles
 from unkai.platform.bundles import BundleStore
 from unkai.platform.embedded import Settings
-from unkai.platform.runners import InstanceSpec, LogFiles, ProcessRunner
+from unkai.platform.runners import InstanceSpec, LogFiles
 
 pytestmark = pytest.mark.slow
 LOCAL_VISIBILITY = {"networking.knative.dev/visibility": "cluster-local"}
@@ -73,17 +72,9 @@ async def test_a_private_network_instance_is_not_told_an_unreachable_gateway(
         namespace="default", revision="caller-00001", configuration="caller",
         image=f"unkai.local/default/caller@{digest}", bundle=store.path(digest),
     )  # fmt: skip
-    runner = ProcessRunner(
-        logs=LogFiles(tmp_path / "logs"), environments=tmp_path / "envs", ready_timeout=30,
+    async with sandboxed_runner(
+        LogFiles(tmp_path / "logs"), tmp_path / "envs", ready_timeout=30,
         private_network=True, internal_gateway=lambda: 9,
-    )  # fmt: skip
-    try:
-        if runner.gaps:
-            pytest.skip("; ".join(runner.gaps))
-        instance = await runner.start(spec)
-        transport = httpx2.AsyncHTTPTransport(uds=str(instance.socket_path))
-        async with httpx2.AsyncClient(transport=transport, timeout=30) as client:
-            answer = (await client.get("http://caller/", params={"name": "callee"})).json()
-    finally:
-        await runner.close()
+    ) as runner:  # fmt: skip
+        answer = await call(await runner.start(spec), "/", name="callee")
     assert answer == {"error": "K_INTERNAL_GATEWAY is not set"}

@@ -13,28 +13,20 @@ import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx2
 import psutil
 import pytest
-from tests.runners.conftest import MakeSpec
+from tests.runners.conftest import MakeSpec, call, sandboxed_runner
 
-from unkai.platform.runners import Instance, LogFiles, ProcessRunner
+from unkai.platform.runners import LogFiles, ProcessRunner
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 
 @pytest.fixture
 async def sandboxed(logs: LogFiles, tmp_path: Path) -> AsyncIterator[ProcessRunner]:
-    runner = ProcessRunner(
-        logs=logs, environments=tmp_path / "envs", ready_timeout=20, private_network=True
-    )
-    if runner.gaps:
-        await runner.close()
-        pytest.skip("; ".join(runner.gaps))
-    yield runner
-    await runner.close()
+    async with sandboxed_runner(logs, tmp_path / "envs", private_network=True) as runner:
+        yield runner
 
 
 @pytest.fixture
@@ -71,14 +63,6 @@ def on_loopback() -> Iterator[int]:
 @pytest.fixture
 def on_outside(outside: str) -> Iterator[int]:
     yield from server(outside)
-
-
-async def call(instance: Instance, route: str, /, **params: Any) -> Any:
-    transport = httpx2.AsyncHTTPTransport(uds=str(instance.socket_path))
-    async with httpx2.AsyncClient(transport=transport, timeout=30) as client:
-        response = await client.get(f"http://instance{route}", params=params)
-    response.raise_for_status()
-    return response.json()
 
 
 async def test_a_function_reaches_out_but_not_the_machines_loopback(

@@ -14,41 +14,20 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx2
 import psutil
 import pytest
-from tests.runners.conftest import FUNCTIONS, MakeSpec
+from tests.runners.conftest import FUNCTIONS, MakeSpec, call
 from tests.support.wheels import make_wheel
 
 from unkai.platform.bundles import BundleStore, pack
-from unkai.platform.runners import Instance, LogFiles, ProcessRunner, RunnerError
+from unkai.platform.runners import LogFiles, ProcessRunner, RunnerError
 from unkai.platform.runners.limits import DEFAULT_PIDS, QuantityError, from_resources
 from unkai.platform.runners.sandbox import namespace_uid
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
-
-
-@pytest.fixture
-async def sandboxed(logs: LogFiles, tmp_path: Path) -> AsyncIterator[ProcessRunner]:
-    runner = ProcessRunner(logs=logs, environments=tmp_path / "envs", ready_timeout=20)
-    if runner.gaps:
-        await runner.close()
-        pytest.skip("; ".join(runner.gaps))
-    yield runner
-    await runner.close()
-
-
-async def call(instance: Instance, route: str, /, **params: Any) -> Any:
-    """A GET through the instance's Unix socket (the only way in), as JSON."""
-    transport = httpx2.AsyncHTTPTransport(uds=str(instance.socket_path))
-    async with httpx2.AsyncClient(transport=transport, timeout=30) as client:
-        response = await client.get(f"http://instance{route}", params=params)
-    response.raise_for_status()
-    return response.json()
 
 
 async def test_a_spy_reads_nothing_of_the_platform_or_other_tenants(

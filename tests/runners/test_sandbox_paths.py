@@ -10,12 +10,11 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx2
 import pytest
-from tests.runners.conftest import FUNCTIONS
+from tests.runners.conftest import FUNCTIONS, call, sandboxed_runner
 
 from unkai.platform.bundles import BundleStore, pack
-from unkai.platform.runners import InstanceSpec, LogFiles, ProcessRunner
+from unkai.platform.runners import InstanceSpec, LogFiles
 from unkai.platform.runners.spec import base_environment
 
 ROOT = Path(__file__).parents[2]
@@ -46,18 +45,8 @@ async def test_a_sandboxed_instance_starts_with_a_mkdtemp_data_dir(data_dir: Pat
         image=f"unkai.local/default/echo@{digest}", bundle=store.path(digest),
     )  # fmt: skip
     inherited = base_environment({"PYTHONPATH": "."})  # PYTHONPATH=. unkai up
-    runner = ProcessRunner(
-        logs=LogFiles(data_dir / "logs"), environments=data_dir / "envs",
-        ready_timeout=30, inherited=inherited,
-    )  # fmt: skip
-    try:
-        if runner.gaps:
-            pytest.skip("; ".join(runner.gaps))
-        instance = await runner.start(spec)
-        transport = httpx2.AsyncHTTPTransport(uds=str(instance.socket_path))
-        async with httpx2.AsyncClient(transport=transport, timeout=30) as client:
-            response = await client.get("http://echo/env")
-    finally:
-        await runner.close()
-    assert response.status_code == 200
-    assert response.json()["K_REVISION"] == "echo-00001"
+    async with sandboxed_runner(
+        LogFiles(data_dir / "logs"), data_dir / "envs", ready_timeout=30, inherited=inherited
+    ) as runner:
+        env = await call(await runner.start(spec), "/env")
+    assert env["K_REVISION"] == "echo-00001"

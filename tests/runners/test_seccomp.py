@@ -7,26 +7,13 @@ which is missing.
 """
 
 import subprocess
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import httpx2
 import pytest
-from tests.runners.conftest import MakeSpec
+from tests.runners.conftest import MakeSpec, call
 
-from unkai.platform.runners import LogFiles, ProcessRunner
+from unkai.platform.runners import ProcessRunner
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
-
-
-@pytest.fixture
-async def sandboxed(logs: LogFiles, tmp_path: Path) -> AsyncIterator[ProcessRunner]:
-    runner = ProcessRunner(logs=logs, environments=tmp_path / "envs", ready_timeout=20)
-    if runner.gaps:
-        await runner.close()
-        pytest.skip("; ".join(runner.gaps))
-    yield runner
-    await runner.close()
 
 
 @pytest.fixture
@@ -47,10 +34,8 @@ async def test_a_function_cannot_make_a_user_namespace_but_threads_and_forks_wor
 ) -> None:
     instance = await sandboxed.start(make_spec("spy"))
 
-    transport = httpx2.AsyncHTTPTransport(uds=str(instance.socket_path))
-    async with httpx2.AsyncClient(transport=transport, timeout=30) as client:
-        tried = (await client.get("http://instance/unshare")).json()
-        forked = (await client.get("http://instance/forks", params={"n": 3})).json()
+    tried = await call(instance, "/unshare")
+    forked = await call(instance, "/forks", n=3)
 
     assert tried == {"unshare": "EPERM", "thread": "done"}
     assert forked == {"started": 3}
