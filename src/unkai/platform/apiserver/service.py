@@ -15,9 +15,10 @@ Objects are plain dicts in their JSON shape; methods take keyword arguments::
 from __future__ import annotations
 
 import copy
+import functools
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -181,7 +182,10 @@ class ResourceService:
                 raise errors.bad_request("PATCH request with apply must have a fieldManager")
             applied = self._checked(rt, patch, namespace=namespace, name=name)
             return await self._apply(rt, applied, writer=writer, force=force, dry_run=dry_run)
-        for attempt in range(_PATCH_RETRIES):
+        pinned: str | None = None
+
+        async def attempt() -> Object:
+            nonlocal pinned
             old = await self.get(rt, name=name, namespace=namespace)
             patched = self._checked(
                 rt,
@@ -194,12 +198,9 @@ class ResourceService:
                 raise errors.conflict(group=rt.group, plural=rt.plural, name=name)
             new = admission.for_update(rt, old, patched, subresource=subresource)
             _set_managed(new, old)
-            try:
-                return await self._replace(rt, old, new, writer=writer, dry_run=dry_run)
-            except errors.ApiError as error:
-                if error.reason != "Conflict" or pinned or attempt == _PATCH_RETRIES - 1:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+            return await self._replace(rt, old, new, writer=writer, dry_run=dry_run)
+
+        return await _retried(attempt, pinned=lambda: bool(pinned))
 
     async def delete(
         self,
@@ -218,16 +219,13 @@ class ResourceService:
         and the delete (a controller's status) is retried, as Kubernetes does, unless a
         precondition pins what the client saw."""
         pinned = any(value is not None for value in (preconditions or {}).values())
-        for attempt in range(_PATCH_RETRIES):
-            try:
-                return await self._delete_once(
-                    rt, name=name, namespace=namespace, preconditions=preconditions,
-                    dry_run=dry_run, propagation=propagation,
-                )  # fmt: skip
-            except errors.ApiError as error:
-                if error.reason != "Conflict" or pinned or attempt == _PATCH_RETRIES - 1:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        return await _retried(
+            functools.partial(
+                self._delete_once, rt, name=name, namespace=namespace,
+                preconditions=preconditions, dry_run=dry_run, propagation=propagation,
+            ),
+            pinned=lambda: pinned,
+        )  # fmt: skip
 
     async def _delete_once(
         self,
@@ -447,6 +445,21 @@ class ResourceService:
             return await self.store.update(key, new, expect=expect)
         except (db.ConflictError, db.NotFoundError):
             raise errors.conflict(group=rt.group, plural=rt.plural, name=key.name) from None
+
+
+async def _retried(
+    attempt: Callable[[], Awaitable[Object]], *, pinned: Callable[[], bool]
+) -> Object:
+    """``attempt()``, again when a write landed between its read and its own (409), as
+    Kubernetes retries an update or delete, unless ``pinned()``: the client named the
+    version it saw, and the conflict is its answer."""
+    for tries in range(1, _PATCH_RETRIES + 1):
+        try:
+            return await attempt()
+        except errors.ApiError as error:
+            if error.reason != "Conflict" or pinned() or tries == _PATCH_RETRIES:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _set_managed(new: Object, source: Object) -> None:
