@@ -16,7 +16,6 @@ import dataclasses
 import functools
 from pathlib import Path
 
-from unkai.build import unpack
 from unkai.errors import UnkaiError
 from unkai.platform.contracts import Reason, RevisionKey
 from unkai.platform.runners.base import Instance, Runner, RunnerError
@@ -61,6 +60,8 @@ class ImageRunner:
             if error.reason != Reason.CONTAINER_RUNTIME_UNAVAILABLE:
                 raise
             unavailable = error
+        from unkai.build import unpack  # late: the image builder and registry client, off idle
+
         task = self._unpacked.get(spec.image)
         if task is None or (task.done() and (task.cancelled() or task.exception())):
             work = functools.partial(unpack.unpack, spec.image, self._root,
