@@ -56,7 +56,7 @@ def memory(unkai: Running) -> str:
 
 def services(count: int) -> None:
     with platform() as unkai:
-        time.sleep(2)  # start-up work done
+        procmem.settled(unkai.pid)  # start-up work done
         idle = memory(unkai)
         for number in range(count):
             unkai.deploy(f"svc-{number:03d}", HERE / "functions" / "hello_http")
