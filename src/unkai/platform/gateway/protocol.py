@@ -290,13 +290,11 @@ class ClientConnection(asyncio.Protocol):
 
     def _switch_to_h2(self, data: bytes) -> None:
         """The client speaks HTTP/2 (it sent the preface): an :class:`~.h2c.H2Session`
-        reads this transport from now on, and this object stays what the connection
-        table knows: idle while no stream is open (no header timeout: HTTP/2 has its own
-        framing)."""
-        connections = self.state.connections
-        connections.busy(self)
-        connections.rested(self, self.state.clock())
+        reads this transport from now on and takes this object's place in the connection
+        table: idle while no stream is open (no header timeout: HTTP/2 has its own
+        framing), sent GOAWAY when the gateway stops."""
         session = H2Session(self, self.state, self._route, self._client[0], self._h2_lost)
+        self.state.connections.replaced(self, session, self.state.clock())
         self.transport.set_protocol(session)
         session.data_received(data)
 

@@ -1,0 +1,262 @@
+"""HTTP/1.1 requests to ``h2c`` revisions: each becomes an HTTP/2 stream to the instance.
+
+On Knative the ingress (Envoy) speaks HTTP/2 to a container whose port is named
+``h2c`` whatever its client speaks, so ``curl`` without ``--http2`` gets an answer.
+Here an HTTP/1.1 :class:`~.exchange.Exchange` to such a revision is admitted, held,
+timed and answered exactly as any other; only its instance connection differs: an
+:class:`H2Bridge` stands where an :class:`~.upstream.UpstreamConnection` stands. The
+exchange writes the request to it as HTTP/1.1 bytes (the head it rebuilt, with the
+proxy headers, and the body as it came), the bridge parses them again and sends:
+
+* the head as an HTTP/2 header block: names lower-cased, hop-by-hop headers
+  (``Connection`` and the ones it names, ``Keep-Alive``, ``Transfer-Encoding``,
+  ``Upgrade``, ``HTTP2-Settings``; ``TE`` unless it is ``trailers``) dropped, ``Host``
+  as ``:authority``, the target as ``:path``;
+* the body as DATA frames, de-chunked, within the instance's flow-control window
+  (reading from the client pauses while a window's worth waits);
+
+and hands the response back as the instance connection's parser would: the head
+(``:status`` as the status line; without ``content-length`` the exchange chunks the
+body for an HTTP/1.1 client), the body, the end. Response trailers (gRPC's
+``grpc-status``) are dropped: HTTP/1.1 carries trailers only in a chunked body to a
+client that sent ``TE: trailers``, and Envoy drops them on an HTTP/1.1 downstream by
+default (``http_protocol_options.enable_trailers`` is off), so Knative does too.
+
+Each bridge opens its own HTTP/2 connection to the instance and closes it with the
+exchange: the lifetime is the exchange's, as simple as it gets, at the price of a
+connection set-up per HTTP/1.1 request (a loopback or Unix-socket connect and the
+SETTINGS exchange). HTTP/2 clients, which gRPC clients are, keep multiplexing over
+one upstream connection per client connection (:mod:`.h2c`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from http import HTTPStatus
+from typing import Final
+
+from h2.exceptions import H2Error
+from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
+
+from unkai.platform.gateway.h2upstream import H2Upstream
+from unkai.platform.gateway.headers import Headers
+from unkai.platform.gateway.upstream import Backend, UpstreamConnection
+
+WINDOW: Final = 64 * 1024
+"""Request bytes that may wait for the instance's window before reading from the
+client pauses: HTTP/2's default initial window, as the HTTP/2 relay holds."""
+_DROPPED: Final = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"transfer-encoding",
+        b"upgrade",
+        b"http2-settings",
+        b"host",
+    }
+)
+
+
+class H2Bridge(UpstreamConnection):
+    """One HTTP/1.1 exchange's instance connection, spoken as one HTTP/2 stream.
+
+    It is an :class:`~.upstream.UpstreamConnection` to the exchange (``bind``,
+    ``transport.write``, ``close``) and a :class:`~.h2upstream.Relayed` stream to its
+    :class:`~.h2upstream.H2Upstream`. It never goes back to the instance's pool: the
+    response ends with ``reusable=False``, which closes it.
+    """
+
+    __slots__ = (
+        "_acks_held",
+        "_closed",
+        "_early",
+        "_head",
+        "_request_ended",
+        "_request_parser",
+        "_sid",
+        "_unsent",
+        "_url",
+        "h2",
+        "paused",
+    )
+
+    def __init__(self, backend: Backend) -> None:
+        super().__init__(backend)
+        self.transport = _RequestWriter(self)
+        self.h2 = H2Upstream(backend.endpoint)
+        self.paused = False  # the client reads slower than the instance writes
+        self._request_parser = HttpRequestParser(self)
+        self._url = b""
+        self._head: Headers = []
+        self._early: list[bytes] = []  # body parsed before the stream was open
+        self._request_ended = self._closed = False
+        self._sid = 0
+        self._unsent = 0  # request bytes queued for the instance's window
+        self._acks_held = 0  # response bytes not yet acknowledged (client paused)
+        self.h2.open(backend.config.connect_timeout)
+        self.h2.place(self)
+
+    def close(self) -> None:
+        """The exchange is over (or given up): the connection closes, which cancels an
+        unfinished request on the instance."""
+        if not self._closed:
+            self._closed = True
+            self.exchange = None
+            self.h2.close()
+
+    # the request, as the exchange writes it
+
+    def request_bytes(self, data: bytes) -> None:
+        try:
+            self._request_parser.feed_data(data)
+        except HttpParserUpgrade:
+            self.on_message_complete()  # Upgrade: h2c is not taken up (docs/gateway.md)
+        except HttpParserError as error:  # the exchange wrote it: a bug, not the client's
+            self.upstream_failed(f"the request could not be translated: {error}", None)
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head.append((name.lower(), value))
+
+    def on_headers_complete(self) -> None:
+        authority = b""
+        fields: Headers = []
+        for name, value in self._head:
+            if name in _DROPPED:
+                if name == b"host":
+                    authority = value
+            elif name != b"te" or value.strip().lower() == b"trailers":
+                fields.append((name, value))
+        method = self._request_parser.get_method()
+        self._head = [
+            (b":method", method),
+            (b":scheme", b"http"),
+            (b":authority", authority),
+            (b":path", self._url),
+            *fields,
+        ]
+
+    def on_body(self, body: bytes) -> None:
+        if self._sid:
+            self._send(body)
+        else:
+            self._early.append(body)
+
+    def on_message_complete(self) -> None:
+        if self._request_ended:
+            return
+        self._request_ended = True
+        if self._sid:
+            self.h2.end(self._sid)
+
+    # the stream, as the instance's HTTP/2 connection drives it (h2upstream.Relayed)
+
+    def opened(self, upstream: H2Upstream) -> None:
+        if self._closed:
+            return
+        end = self._request_ended and not self._early
+        try:
+            self._sid = upstream.open_stream(self, self._head, end=end)
+        except H2Error as error:
+            self.upstream_failed(f"the instance took no stream: {error}", None)
+            return
+        early, self._early = self._early, []
+        for chunk in early:
+            self._send(chunk)
+        if self._request_ended and not end:
+            upstream.end(self._sid)
+
+    def response_head(self, headers: Headers, *, end: bool) -> None:
+        exchange = self.exchange
+        if exchange is None:
+            return
+        status = 0
+        fields: Headers = []
+        for name, value in headers:
+            if name == b":status":
+                status = int(value)
+            elif not name.startswith(b":"):
+                fields.append((name, value))
+        try:
+            reason = HTTPStatus(status).phrase.encode()
+        except ValueError:
+            reason = b"Unknown"
+        exchange.response_head(status, reason, fields)
+        if end:
+            self.response_end(None)
+        else:  # the head goes now: a streamed body may take its time
+            exchange.flush_response()
+
+    def response_data(self, data: bytes, flow: int) -> None:
+        exchange = self.exchange
+        if exchange is not None:
+            exchange.response_body(data)
+            exchange.flush_response()
+        if self.paused:
+            self._acks_held += flow
+        else:
+            self.h2.acknowledge(self._sid, flow)
+
+    def response_end(self, trailers: Headers | None) -> None:
+        """The response is complete; its trailers, if any, are dropped (see above)."""
+        exchange = self.exchange
+        if exchange is not None:
+            exchange.response_complete(reusable=False)
+
+    def upstream_failed(self, reason: str, code: int | None) -> None:
+        exchange = self.exchange
+        self.close()
+        if exchange is not None:
+            exchange.instance_failed(reason)
+
+    # flow control
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
+        held, self._acks_held = self._acks_held, 0
+        if held and self._sid:
+            self.h2.acknowledge(self._sid, held)
+
+    def _send(self, data: bytes) -> None:
+        self._unsent += len(data)
+        self.h2.send_data(self._sid, data, self._sent)
+        if self._unsent > WINDOW and self.exchange is not None:
+            self.exchange.pause_request()
+
+    def _sent(self, count: int) -> None:
+        before = self._unsent
+        self._unsent -= count
+        if before > WINDOW >= self._unsent and self.exchange is not None:
+            self.exchange.resume_request()
+
+
+class _RequestWriter(asyncio.Transport):
+    """What the exchange takes for the instance connection's transport: writes are
+    the HTTP/1.1 request, read pauses are the response's flow control."""
+
+    __slots__ = ("_bridge",)
+
+    def __init__(self, bridge: H2Bridge) -> None:
+        super().__init__()
+        self._bridge = bridge
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._bridge.request_bytes(bytes(data))
+
+    def pause_reading(self) -> None:
+        self._bridge.pause()
+
+    def resume_reading(self) -> None:
+        self._bridge.resume()
+
+    def is_closing(self) -> bool:
+        return self._bridge.h2.broken
+
+    def close(self) -> None:
+        self._bridge.close()
