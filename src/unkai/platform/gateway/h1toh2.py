@@ -58,6 +58,21 @@ _DROPPED: Final = frozenset(
 )
 
 
+def asks_for_h2c(headers: Headers) -> bool:
+    """Whether an upgrade request asks for HTTP/2 (``Upgrade: h2c``, RFC 7540 §3.2).
+
+    The gateway does not take it up, as Envoy does not: the request goes to the
+    instance without its upgrade headers (``Upgrade``, ``Connection`` and the
+    ``HTTP2-Settings`` it names) and is answered over HTTP/1.1, which RFC 9113 §3.1
+    allows; the connection closes after the response (the client may not send more on
+    it before it knows whether the upgrade happened). HTTP/2 is had with prior
+    knowledge (:mod:`.h2c`)."""
+    for name, value in headers:
+        if name.lower() == b"upgrade":
+            return value.strip().lower() == b"h2c"
+    return False
+
+
 class H2Bridge(UpstreamConnection):
     """One HTTP/1.1 exchange's instance connection, spoken as one HTTP/2 stream.
 

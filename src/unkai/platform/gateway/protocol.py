@@ -24,6 +24,7 @@ from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 from unkai.platform.gateway import responses
 from unkai.platform.gateway.activator import RevisionThrottle
 from unkai.platform.gateway.exchange import Exchange
+from unkai.platform.gateway.h1toh2 import asks_for_h2c
 from unkai.platform.gateway.h2c import PREFACE, H2Session
 from unkai.platform.gateway.headers import (
     Headers,
@@ -223,7 +224,12 @@ class ClientConnection(asyncio.Protocol):
         upgrade = parser.should_upgrade()
         http10 = parser.get_http_version() == "1.0"
         head, host, chunked = request_head(
-            method, url, headers, client=self._client, upgrade=upgrade, http10=http10
+            method,
+            url,
+            headers,
+            client=self._client,
+            upgrade=upgrade and not asks_for_h2c(headers),  # not taken up: sent without
+            http10=http10,
         )
         exchange = Exchange(  # positional: this runs for every request
             self,
