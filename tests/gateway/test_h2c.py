@@ -178,15 +178,6 @@ def test_no_response_head_within_the_first_byte_limit_is_a_504(
     assert "504" in (raised.value.details() or "")
 
 
-def test_http2_to_an_http1_revision_is_refused_saying_why(
-    gw: RunningGateway, echo: tuple[EchoServicer, int, Path], channel: Callable[[str], grpc.Channel]
-) -> None:
-    host = serve(gw, Endpoint("127.0.0.1", echo[1]), h2c=False)
-    with pytest.raises(grpc.RpcError) as raised:
-        channel(host).unary_unary(f"/{SERVICE}/Say")(b"x", timeout=10)
-    assert "505" in (raised.value.details() or "")
-
-
 def test_plain_http1_still_works_on_the_same_port(gw: RunningGateway) -> None:
     """The preface check must not take HTTP/1.1 requests for HTTP/2 ones."""
     with httpx2.Client(base_url=gw.url, headers={"Host": "nobody.default.localhost"}) as client:
@@ -252,24 +243,6 @@ def test_limits_are_advertised_and_an_oversized_header_block_ends_the_connection
     ended = [event for event in seen if isinstance(event, h2.events.ConnectionTerminated)]
     assert ended[0].error_code == ErrorCodes.ENHANCE_YOUR_CALM  # what h2 says to a bomb
     assert ended[0].last_stream_id == answered < refused
-
-
-def test_a_refusal_body_says_why(gw: RunningGateway, echo: tuple[EchoServicer, int, Path]) -> None:
-    host = serve(gw, Endpoint("127.0.0.1", echo[1]), h2c=False)
-    head: list[tuple[bytes, bytes]] = []
-    body = b""
-    ended = False
-    with RawH2(gw.gateway.port) as client:
-        stream_id = client.request(host)
-        while not ended:
-            for event in client.events():
-                if isinstance(event, h2.events.ResponseReceived) and event.stream_id == stream_id:
-                    head = event.headers
-                elif isinstance(event, h2.events.DataReceived):
-                    body += event.data
-                ended = ended or isinstance(event, h2.events.StreamEnded)
-    assert (b":status", b"505") in head
-    assert body.startswith(b"this revision serves HTTP/1.1")
 
 
 def test_an_idle_http2_connection_is_closed_after_the_keep_alive_timeout(

@@ -14,6 +14,7 @@ import socket
 from collections.abc import Iterator
 
 import h2.events
+import httpx2
 import pytest
 from h2.errors import ErrorCodes
 from hyperframe.frame import Frame
@@ -193,3 +194,73 @@ def test_stopping_sends_goaway_with_the_last_stream_and_lets_it_finish(
     assert b"".join(frame.data for frame in data) == b"released"
     assert "END_STREAM" in data[-1].flags
     stopping.result(10)
+
+
+def test_an_http2_stream_reaches_an_http1_revision_as_an_http1_request(
+    gw: RunningGateway, upstream: type[Upstream]
+) -> None:
+    """As Knative's ingress does for a container whose port is not named h2c: the
+    stream's head becomes an HTTP/1.1 head (``:authority`` as ``Host``, cookies
+    joined), a body of unknown length (1 MiB, sixteen windows) goes chunked, and the
+    response's hop-by-hop headers stay behind."""
+    host = gw.route("h1", {"h1-00001": 100})
+    gw.endpoints("h1-00001", upstream("echo"))
+    body = bytes(range(256)) * 4096
+    with httpx2.Client(base_url=gw.url, http1=False, http2=True, timeout=10) as client:
+        answer = client.post(
+            "/echo?hop=1",
+            headers={"Host": host, "Cookie": "a=1", "X-Custom": "kept"},
+            content=iter([body[: len(body) // 2], body[len(body) // 2 :]]),
+        )
+        again = client.get("/again", headers={"Host": host})
+    assert answer.http_version == "HTTP/2"
+    assert answer.status_code == 200
+    seen = answer.json()
+    assert seen["method"] == "POST"
+    assert seen["path"] == "/echo"
+    assert seen["body"] == len(body)
+    fields = dict(seen["headers"])
+    assert fields["host"] == host
+    assert fields["x-custom"] == "kept"
+    assert fields["transfer-encoding"] == "chunked"
+    assert "x-forwarded-for" in fields
+    assert answer.headers["x-end-to-end"] == "kept"
+    assert "keep-alive" not in answer.headers
+    assert again.json()["path"] == "/again"
+    assert gw.call(gw.gateway.stats, RevisionKey(NS, "h1-00001")).requests == 2
+
+
+def test_cookie_fields_of_an_http2_request_are_joined_for_http1(
+    gw: RunningGateway, upstream: type[Upstream]
+) -> None:
+    """HTTP/2 may split ``cookie`` into fields (RFC 9113 §8.2.3); HTTP/1.1 has one."""
+    host = gw.route("h1", {"h1-00001": 100})
+    gw.endpoints("h1-00001", upstream("echo"))
+    seen: list[h2.events.Event] = []
+    with RawH2(gw.gateway.port) as client:
+        stream_id = client.request(host, [("cookie", "a=1"), ("cookie", "b=2")])
+        while not any(isinstance(event, h2.events.StreamEnded) for event in seen):
+            seen += client.events()
+    data = b"".join(e.data for e in seen if isinstance(e, h2.events.DataReceived))
+    head = next(e for e in seen if isinstance(e, h2.events.ResponseReceived))
+    assert head.stream_id == stream_id
+    assert (b":status", b"200") in head.headers
+    assert ["cookie", "a=1; b=2"] in json.loads(data)["headers"]
+
+
+def test_a_large_response_reaches_an_http2_client_whole(
+    gw: RunningGateway, upstream: type[Upstream]
+) -> None:
+    """8 MiB from the instance through 64 KiB windows: the instance connection is
+    paused while the client's window is shut, and nothing is lost."""
+    host = gw.route("h1", {"h1-00001": 100})
+    gw.endpoints("h1-00001", upstream("source"))
+    received = 0
+    with (
+        httpx2.Client(base_url=gw.url, http1=False, http2=True, timeout=10) as client,
+        client.stream("GET", "/?mb=8", headers={"Host": host}) as answer,
+    ):
+        for chunk in answer.iter_bytes(chunk_size=1 << 20):
+            received += len(chunk)
+    assert answer.status_code == 200
+    assert received == 8 << 20

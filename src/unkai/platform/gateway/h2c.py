@@ -12,8 +12,8 @@ the same code, so a cancelled gRPC call is cancelled on the instance).
 What the gateway answers itself, it answers as HTTP/2 responses with the status and
 plain-text body the HTTP/1.1 path gives: 404 (no route), 503 (queue full, or no
 instance will come), 504 (no response head within the first-byte limit), 502 (the
-instance could not be reached). A revision that serves HTTP/1.1 gets no translation:
-HTTP/2 to it is refused with 505 and a body that says so (``docs/gateway.md``).
+instance could not be reached). A stream to a revision that serves HTTP/1.1 is
+served as an HTTP/1.1 request instead (:mod:`.h2toh1`), as Knative's ingress does.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from hyperframe.frame import GoAwayFrame
 from unkai.platform.gateway import responses
 from unkai.platform.gateway.activator import OverloadedError, RevisionThrottle, UnavailableError
 from unkai.platform.gateway.h2peer import Peer, configuration
+from unkai.platform.gateway.h2toh1 import TranslatedStream
 from unkai.platform.gateway.h2upstream import H2Upstream
 from unkai.platform.gateway.headers import Headers
 from unkai.platform.gateway.ports import Connection
@@ -83,7 +84,7 @@ class H2Session(Peer):
         self.route = route
         self.client = client
         self.done = done
-        self.streams: dict[int, H2Exchange] = {}
+        self.streams: dict[int, H2Exchange | TranslatedStream] = {}
         self.requests = 0  # streams opened, for the requests-per-connection histogram
         self.upstreams: dict[Backend, H2Upstream] = {}
         self.owner = owner
@@ -107,7 +108,7 @@ class H2Session(Peer):
         return upstream
 
     @property
-    def exchanges(self) -> dict[int, H2Exchange]:
+    def exchanges(self) -> dict[int, H2Exchange | TranslatedStream]:
         """The streams under way: the connection table's measure of idle."""
         return self.streams
 
@@ -129,10 +130,10 @@ class H2Session(Peer):
         if not self.streams:
             self.transport.close()
 
-    def ended(self, exchange: H2Exchange) -> None:
-        """``exchange`` is over: forgotten (what it still has to send goes on), and the
+    def forget(self, stream_id: int) -> None:
+        """The stream is over: forgotten (what it still has to send goes on), and the
         connection idle once none is left (closed once none is left after GOAWAY)."""
-        self.streams.pop(exchange.stream_id, None)
+        self.streams.pop(stream_id, None)
         if not self.streams:
             if self.stopping:
                 self._write_now()
@@ -168,7 +169,7 @@ class H2Session(Peer):
 
     def _event(self, event: Event) -> None:
         if isinstance(event, RequestReceived):
-            self._request(event.stream_id, event.headers)
+            self._request(event.stream_id, event.headers, ended=event.stream_ended is not None)
             return
         if isinstance(event, WindowUpdated):
             self.flush(event.stream_id or None)
@@ -192,7 +193,7 @@ class H2Session(Peer):
         elif isinstance(event, StreamReset):
             exchange.client_reset(int(event.error_code or ErrorCodes.CANCEL))
 
-    def _request(self, stream_id: int, headers: Headers) -> None:
+    def _request(self, stream_id: int, headers: Headers, *, ended: bool) -> None:
         if self.stopping:  # opened before the client read the GOAWAY: not acted on
             self.reset(stream_id, ErrorCodes.REFUSED_STREAM)
             return
@@ -203,8 +204,12 @@ class H2Session(Peer):
             if name in (b":authority", b"host"):
                 host = value
                 break
-        exchange = H2Exchange(self, stream_id, self.route(host, headers), headers)
-        self.streams[stream_id] = exchange
+        throttle = self.route(host, headers)
+        if throttle is not None and not throttle.h2c:  # an HTTP/1.1 revision: translated
+            translated = self.streams[stream_id] = TranslatedStream(self, stream_id)
+            translated.start(throttle, headers, host, ended=ended)
+            return
+        exchange = self.streams[stream_id] = H2Exchange(self, stream_id, throttle, headers)
         exchange.start(host)
 
 
@@ -253,9 +258,6 @@ class H2Exchange:
                 host, state.router.hosts, port=state.port, domain=state.config.domain
             )
             self._respond(404, body)
-            return
-        if not throttle.h2c:
-            self._respond(505, responses.HTTP1_REVISION)
             return
         self.started = now = state.clock()
         throttle.stats.arrive(now)
@@ -456,4 +458,4 @@ class H2Exchange:
             if backend is not None:
                 throttle.release(backend)
             throttle.stats.depart(session.state.clock(), self.started, self.status)
-        session.ended(self)
+        session.forget(self.stream_id)
