@@ -56,6 +56,18 @@ def raw_http1(port: int, request: bytes) -> bytes:
     return received
 
 
+def read_until_ended(client: RawH2, stream_id: int, bodies: dict[int, bytes]) -> None:
+    """Read ``client``'s events until ``stream_id`` ends; each ended stream's body is
+    put in ``bodies``."""
+    data: dict[int, bytes] = {}
+    while stream_id not in bodies:
+        for event in client.events():
+            if isinstance(event, h2.events.DataReceived):
+                data[event.stream_id] = data.get(event.stream_id, b"") + event.data
+            elif isinstance(event, h2.events.StreamEnded):
+                bodies[event.stream_id] = data.pop(event.stream_id, b"")
+
+
 def test_an_http1_request_reaches_an_h2c_revision_as_an_http2_stream(
     gw: RunningGateway, instance: H2Server
 ) -> None:
@@ -264,3 +276,32 @@ def test_a_large_response_reaches_an_http2_client_whole(
             received += len(chunk)
     assert answer.status_code == 200
     assert received == 8 << 20
+
+
+def test_a_draining_h2c_instance_finishes_its_streams_while_new_ones_go_elsewhere(
+    gw: RunningGateway, instance: H2Server
+) -> None:
+    """On one client connection: a stream in flight on the instance being drained
+    finishes there, the next stream goes to the new instance, and the data plane's
+    ``drained`` returns only after the first one ended."""
+    host = serve(gw, instance)
+    key, old = RevisionKey(NS, "h2-00001"), Endpoint("127.0.0.1", instance.port)
+    new = H2Server()
+    try:
+        with RawH2(gw.gateway.port) as client:
+            held = client.request(host, path="/held")
+            wait_for(lambda: len(instance.held) == 1)
+            gw.call(gw.gateway.set_endpoints, key, [Endpoint("127.0.0.1", new.port)])
+            drained = asyncio.run_coroutine_threadsafe(gw.gateway.drained(key, old), gw.loop)
+            other = client.request(host, path="/echo")
+            bodies: dict[int, bytes] = {}
+            read_until_ended(client, other, bodies)
+            assert held not in bodies
+            assert not drained.done()
+            instance.release()
+            read_until_ended(client, held, bodies)
+            drained.result(5)
+    finally:
+        new.close()
+    assert bodies[held] == b"released"
+    assert (":path", "/echo") in [tuple(field) for field in json.loads(bodies[other])["headers"]]
