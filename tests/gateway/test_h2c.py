@@ -178,6 +178,26 @@ def test_no_response_head_within_the_first_byte_limit_is_a_504(
     assert "504" in (raised.value.details() or "")
 
 
+def test_an_http1_client_gets_a_grpc_reply_body_but_not_its_trailers(
+    gw: RunningGateway, echo: tuple[EchoServicer, int, Path]
+) -> None:
+    """As ``curl`` without ``--http2`` through Knative's ingress: ``TE: trailers`` goes
+    on (gRPC servers refuse a call without it), the length-prefixed reply comes back
+    chunked, and the trailers (``grpc-status``, ``echo-size``) stay behind."""
+    host = serve(gw, Endpoint("127.0.0.1", echo[1]))
+    with gw.client(host) as client:
+        answer = client.post(
+            f"/{SERVICE}/Say",
+            content=b"\x00\x00\x00\x00\x02hi",
+            headers={"content-type": "application/grpc", "te": "trailers"},
+        )
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/grpc"
+    assert answer.content == b"\x00\x00\x00\x00\x02hi"
+    assert "grpc-status" not in answer.headers
+    assert "echo-size" not in answer.headers
+
+
 def test_plain_http1_still_works_on_the_same_port(gw: RunningGateway) -> None:
     """The preface check must not take HTTP/1.1 requests for HTTP/2 ones."""
     with httpx2.Client(base_url=gw.url, headers={"Host": "nobody.default.localhost"}) as client:
