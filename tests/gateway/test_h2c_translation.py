@@ -73,8 +73,10 @@ def test_an_http1_request_reaches_an_h2c_revision_as_an_http2_stream(
 ) -> None:
     """The head is translated (pseudo-headers, lower-case names, no hop-by-hop
     headers), a chunked body of 1 MiB (sixteen windows) arrives whole, the response
-    without a length comes back chunked, and the connection stays open for more."""
+    without a length comes back chunked, and the connection stays open for more,
+    which reuse the gateway's HTTP/2 connection to the instance."""
     host = serve(gw, instance)
+    connections = len(instance.connections)
     body = bytes(range(256)) * 4096
     headers = {
         "X-Custom": "kept",
@@ -105,6 +107,7 @@ def test_an_http1_request_reaches_an_h2c_revision_as_an_http2_stream(
     assert not names & {"host", "connection", "x-named", "te", "keep-alive", "transfer-encoding"}
     assert again.status_code == 200
     assert (":path", "/again") in [tuple(field) for field in again.json()["headers"]]
+    assert len(instance.connections) == connections + 1
     assert gw.call(gw.gateway.stats, RevisionKey(NS, "h2-00001")).requests == 2
 
 

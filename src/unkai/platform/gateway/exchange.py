@@ -159,10 +159,9 @@ class Exchange:
 
     def _use(self, backend: Backend, now: float) -> None:
         self.backend = backend
-        if self.throttle is not None and self.throttle.h2c:  # translated: docs/gateway.md
-            self._attach(H2Bridge(backend))
-            return
         connection = backend.take(now)
+        if connection is None and self.throttle is not None and self.throttle.h2c:
+            connection = H2Bridge(backend)  # HTTP/1.1 to h2c, translated: docs/gateway.md
         if connection is not None:
             self._attach(connection)
         else:

@@ -22,11 +22,11 @@ body for an HTTP/1.1 client), the body, the end. Response trailers (gRPC's
 client that sent ``TE: trailers``, and Envoy drops them on an HTTP/1.1 downstream by
 default (``http_protocol_options.enable_trailers`` is off), so Knative does too.
 
-Each bridge opens its own HTTP/2 connection to the instance and closes it with the
-exchange: the lifetime is the exchange's, as simple as it gets, at the price of a
-connection set-up per HTTP/1.1 request (a loopback or Unix-socket connect and the
-SETTINGS exchange). HTTP/2 clients, which gRPC clients are, keep multiplexing over
-one upstream connection per client connection (:mod:`.h2c`).
+A bridge is an HTTP/2 connection to the instance that goes back to the instance's
+connection pool when its exchange ended cleanly, so a keep-alive client's requests
+reuse one connection, as on the HTTP/1.1 path; it carries one stream at a time, so
+it never meets the instance's stream limit. HTTP/2 clients, which gRPC clients are,
+keep multiplexing over one upstream connection per client connection (:mod:`.h2c`).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
 from unkai.platform.gateway.h2upstream import H2Upstream
 from unkai.platform.gateway.headers import Headers
+from unkai.platform.gateway.ports import ResponseSink
 from unkai.platform.gateway.upstream import Backend, UpstreamConnection
 
 WINDOW: Final = 64 * 1024
@@ -74,12 +75,14 @@ def asks_for_h2c(headers: Headers) -> bool:
 
 
 class H2Bridge(UpstreamConnection):
-    """One HTTP/1.1 exchange's instance connection, spoken as one HTTP/2 stream.
+    """An HTTP/2 connection to an ``h2c`` instance that carries HTTP/1.1 exchanges, one
+    at a time, each as one stream.
 
-    It is an :class:`~.upstream.UpstreamConnection` to the exchange (``bind``,
-    ``transport.write``, ``close``) and a :class:`~.h2upstream.Relayed` stream to its
-    :class:`~.h2upstream.H2Upstream`. It never goes back to the instance's pool: the
-    response ends with ``reusable=False``, which closes it.
+    It is an :class:`~.upstream.UpstreamConnection` to the exchange and to the
+    instance's pool (``bind``, ``transport.write``, ``close``; pooled again when an
+    exchange ended cleanly, so a keep-alive client's requests reuse one HTTP/2
+    connection, as they reuse an HTTP/1.1 one) and a :class:`~.h2upstream.Relayed`
+    stream to its :class:`~.h2upstream.H2Upstream`.
     """
 
     __slots__ = (
@@ -95,26 +98,35 @@ class H2Bridge(UpstreamConnection):
         "h2",
         "paused",
     )
+    # one exchange's, set afresh for each (_fresh)
+    paused: bool  # the client reads slower than the instance writes
+    _request_parser: HttpRequestParser
+    _url: bytes
+    _head: Headers
+    _early: list[bytes]  # body parsed before the stream was open
+    _request_ended: bool
+    _sid: int
+    _unsent: int  # request bytes queued for the instance's window
+    _acks_held: int  # response bytes not yet acknowledged (client paused)
 
     def __init__(self, backend: Backend) -> None:
         super().__init__(backend)
         self.transport = _RequestWriter(self)
-        self.h2 = H2Upstream(backend.endpoint)
-        self.paused = False  # the client reads slower than the instance writes
-        self._request_parser = HttpRequestParser(self)
-        self._url = b""
-        self._head: Headers = []
-        self._early: list[bytes] = []  # body parsed before the stream was open
-        self._request_ended = self._closed = False
-        self._sid = 0
-        self._unsent = 0  # request bytes queued for the instance's window
-        self._acks_held = 0  # response bytes not yet acknowledged (client paused)
-        self.h2.open(backend.config.connect_timeout)
-        self.h2.place(self)
+        self.h2 = self._connect()
+        self._closed = False
+        self._fresh()
+
+    def bind(self, exchange: ResponseSink) -> None:
+        """Carry ``exchange`` next (on a new connection if the instance closed this
+        one while it was pooled); its stream opens once its head is in."""
+        super().bind(exchange)
+        if self.h2.broken:
+            self.h2 = self._connect()
+        self._fresh()
 
     def close(self) -> None:
-        """The exchange is over (or given up): the connection closes, which cancels an
-        unfinished request on the instance."""
+        """Closed for good (stale, draining, or the exchange was cut): the connection
+        closes, which cancels an unfinished request on the instance."""
         if not self._closed:
             self._closed = True
             self.exchange = None
@@ -153,6 +165,7 @@ class H2Bridge(UpstreamConnection):
             (b":path", self._url),
             *fields,
         ]
+        self.h2.place(self)
 
     def on_body(self, body: bytes) -> None:
         if self._sid:
@@ -219,13 +232,29 @@ class H2Bridge(UpstreamConnection):
         """The response is complete; its trailers, if any, are dropped (see above)."""
         exchange = self.exchange
         if exchange is not None:
-            exchange.response_complete(reusable=False)
+            exchange.response_complete(reusable=not self._closed)
 
     def upstream_failed(self, reason: str, code: int | None) -> None:
         exchange = self.exchange
         self.close()
         if exchange is not None:
             exchange.instance_failed(reason)
+
+    # helpers
+
+    def _connect(self) -> H2Upstream:
+        upstream = H2Upstream(self.backend.endpoint)
+        upstream.open(self.backend.config.connect_timeout)
+        return upstream
+
+    def _fresh(self) -> None:
+        """The next exchange's request starts from nothing."""
+        self.paused = self._request_ended = False
+        self._request_parser = HttpRequestParser(self)
+        self._url = b""
+        self._head = []
+        self._early = []
+        self._sid = self._unsent = self._acks_held = 0
 
     # flow control
 
