@@ -308,3 +308,29 @@ def test_a_draining_h2c_instance_finishes_its_streams_while_new_ones_go_elsewher
         new.close()
     assert bodies[held] == b"released"
     assert (":path", "/echo") in [tuple(field) for field in json.loads(bodies[other])["headers"]]
+
+
+def test_an_http1_response_from_an_h2c_instance_that_goes_quiet_is_cut(
+    gw: RunningGateway, instance: H2Server
+) -> None:
+    """``idleTimeoutSeconds`` after the response started, on the translated path: the
+    HTTP/1.1 client's connection closes mid-body (as on the HTTP/1.1 path)."""
+    host = serve(gw, instance, idle_timeout=0.3)
+    with gw.client(host) as client, client.stream("GET", "/stall") as answer:
+        assert answer.status_code == 200
+        with pytest.raises(httpx2.RemoteProtocolError):
+            answer.read()
+
+
+def test_an_http2_stream_to_an_http1_revision_gets_504_without_a_response_head_in_time(
+    gw: RunningGateway, upstream: type[Upstream]
+) -> None:
+    host = gw.route("h1", {"h1-00001": 100})
+    gw.configure("h1-00001", timeout=0.3)
+    gw.endpoints("h1-00001", upstream("slow"))
+    with httpx2.Client(base_url=gw.url, http1=False, http2=True, timeout=10) as client:
+        answer = client.get("/?delay=5", headers={"Host": host})
+        again = client.get("/", headers={"Host": host})  # the connection goes on
+    assert (answer.http_version, answer.status_code) == ("HTTP/2", 504)
+    assert answer.content == b"request timeout"
+    assert again.status_code == 200
