@@ -151,6 +151,20 @@ def test_upgrade_h2c_is_not_taken_up_and_the_request_is_answered_over_http1(
     assert not names & {"upgrade", "http2-settings", "connection"}  # a plain request
 
 
+def test_upgrade_h2c_with_a_body_is_refused_saying_what_to_send_instead(
+    gw: RunningGateway, instance: H2Server
+) -> None:
+    host = serve(gw, instance)
+    request = (
+        f"POST /echo HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+        "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\nContent-Length: 5\r\n\r\n"
+        "hello"
+    )
+    received = raw_http1(gw.gateway.port, request.encode())
+    assert received.startswith(b"HTTP/1.1 400 Bad Request")
+    assert b"curl --http2-prior-knowledge" in received
+
+
 def test_an_http1_request_with_no_response_head_in_time_is_a_504_and_cancelled(
     gw: RunningGateway, instance: H2Server
 ) -> None:

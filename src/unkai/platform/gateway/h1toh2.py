@@ -39,13 +39,17 @@ from h2.exceptions import H2Error
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
 from unkai.platform.gateway.h2upstream import H2Upstream
-from unkai.platform.gateway.headers import Headers
+from unkai.platform.gateway.headers import Headers, RequestRejectedError
 from unkai.platform.gateway.ports import ResponseSink
 from unkai.platform.gateway.upstream import Backend, UpstreamConnection
 
 WINDOW: Final = 64 * 1024
 """Request bytes that may wait for the instance's window before reading from the
 client pauses: HTTP/2's default initial window, as the HTTP/2 relay holds."""
+_BODY_WITH_UPGRADE: Final = (
+    "a request with a body cannot ask for Upgrade: h2c here; send it without the upgrade"
+    " (curl --http1.1) or with HTTP/2 prior knowledge (curl --http2-prior-knowledge)"
+)
 _DROPPED: Final = frozenset(
     {
         b"connection",
@@ -67,11 +71,23 @@ def asks_for_h2c(headers: Headers) -> bool:
     ``HTTP2-Settings`` it names) and is answered over HTTP/1.1, which RFC 9113 §3.1
     allows; the connection closes after the response (the client may not send more on
     it before it knows whether the upgrade happened). HTTP/2 is had with prior
-    knowledge (:mod:`.h2c`)."""
+    knowledge (:mod:`.h2c`).
+
+    Raises :class:`~.headers.RequestRejectedError` (400) for such a request with a
+    body: the parser stops at the head of an upgrade request, so its body would
+    never reach the instance, and a clear refusal beats a request that hangs."""
+    h2c = has_body = False
     for name, value in headers:
-        if name.lower() == b"upgrade":
-            return value.strip().lower() == b"h2c"
-    return False
+        lower = name.lower()
+        if lower == b"upgrade":
+            h2c = value.strip().lower() == b"h2c"
+        elif lower == b"transfer-encoding" or (
+            lower == b"content-length" and value.strip() not in (b"", b"0")
+        ):
+            has_body = True
+    if h2c and has_body:
+        raise RequestRejectedError(400, _BODY_WITH_UPGRADE)
+    return h2c
 
 
 class H2Bridge(UpstreamConnection):
