@@ -154,7 +154,7 @@ class H2Bridge(UpstreamConnection):
         try:
             self._request_parser.feed_data(data)
         except HttpParserUpgrade:
-            self.on_message_complete()  # Upgrade: h2c is not taken up (docs/gateway.md)
+            self.on_message_complete()  # an upgrade (WebSocket) has no HTTP/2 form here
         except HttpParserError as error:  # the exchange wrote it: a bug, not the client's
             self.upstream_failed(f"the request could not be translated: {error}", None)
 
