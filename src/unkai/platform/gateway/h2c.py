@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from typing import Final
 
 from h2.connection import H2Connection
@@ -108,9 +108,10 @@ class H2Session(Peer):
         return upstream
 
     @property
-    def exchanges(self) -> dict[int, H2Exchange | TranslatedStream]:
-        """The streams under way: the connection table's measure of idle."""
-        return self.streams
+    def exchanges(self) -> Sized:
+        """The streams under way, or once none is, the data still waiting for the
+        client's window: what must go before the connection may close."""
+        return self.streams or self.outgoing
 
     def shutdown(self) -> None:
         """The gateway stops: GOAWAY (no error) names the last stream it took, so the
@@ -127,7 +128,7 @@ class H2Session(Peer):
         self._write_now()  # what h2 has queued goes first
         last = self.h2.highest_inbound_stream_id
         self.transport.write(GoAwayFrame(stream_id=0, last_stream_id=last).serialize())
-        if not self.streams:
+        if not self.streams and not self.outgoing:
             self.transport.close()
 
     def forget(self, stream_id: int) -> None:
@@ -135,9 +136,10 @@ class H2Session(Peer):
         connection idle once none is left (closed once none is left after GOAWAY)."""
         self.streams.pop(stream_id, None)
         if not self.streams:
-            if self.stopping:
-                self._write_now()
-                self.transport.close()
+            if self.stopping:  # what waits for window still goes (the stop closes after)
+                if not self.outgoing:
+                    self._write_now()
+                    self.transport.close()
                 return
             state = self.state
             state.connections.rested(self, state.clock())
