@@ -2,7 +2,8 @@
 
 Requests keep the client's headers byte for byte (``Host`` included) except the
 hop-by-hop ones (RFC 9110 §7.6.1: ``Connection``, the headers it names,
-``Keep-Alive``, ``Proxy-Connection``, ``TE``, ``Trailer``, ``Upgrade``), and gain the
+``Keep-Alive``, ``Proxy-Connection``, ``TE`` other than ``TE: trailers``, ``Trailer``,
+``Upgrade``), and gain the
 proxy headers the runtime contract asks for: ``Forwarded`` (RFC 7239) and
 ``X-Forwarded-For`` are appended to, ``X-Forwarded-Proto`` and ``X-Forwarded-Host``
 set when absent (a proxy in front of the gateway knows better), ``traceparent`` (W3C)
@@ -129,8 +130,10 @@ def request_head(
                 has_trace = True
             elif lower == b"transfer-encoding":
                 chunked = True
-            elif lower == b"upgrade" and upgrade:
-                pass
+            elif (lower == b"upgrade" and upgrade) or (
+                lower == b"te" and value.strip().lower() == b"trailers"
+            ):
+                pass  # TE: trailers goes on, as Envoy's sanitising keeps it (gRPC needs it)
             else:
                 if lower == b"connection":
                     named.extend(_options(value))
