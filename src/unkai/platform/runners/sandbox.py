@@ -222,6 +222,11 @@ class Sandbox:
             args.append("--unshare-user")
         # /tmp first: what is bound next may live under it (the data dir of a test)
         args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+        # bwrap covers these only when it finds them writable; a function running as
+        # uid 0 (``runAsUser: 0``, no capabilities) could still write sysctls and
+        # /proc/sysrq-trigger, which check the uid alone
+        args += ["--ro-bind", "/proc/sys", "/proc/sys"]
+        args += ["--ro-bind-try", "/proc/sysrq-trigger", "/proc/sysrq-trigger"]
         for system in SYSTEM_DIRS:
             path = Path(system)
             if path.is_symlink():
