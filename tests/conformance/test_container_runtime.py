@@ -11,8 +11,9 @@ Aspects: ``command``/``args`` replace the image's entrypoint (TestCmdArgs),
 mounted read-only at their path (TestConfigMapVolume, TestSecretVolume,
 TestProjectedComplex) and follow an update of the ConfigMap within seconds, an
 ``emptyDir`` is writable (TestServiceCreateWithEmptyDir) and one with ``medium: Memory``
-is a tmpfs of its ``sizeLimit``, and an ``exec`` readiness
-probe runs inside the container (TestProbeRuntime).
+is a tmpfs of its ``sizeLimit``, an ``exec`` readiness probe runs inside the container
+(TestProbeRuntime), and an image's ``USER`` is who runs it
+(TestShouldRunAsUserContainerDefault).
 """
 
 import shutil
@@ -25,6 +26,7 @@ from tests.conformance.conftest import Conformance, until
 
 pytestmark = pytest.mark.slow
 IMAGE = "localhost/unkai-test/conformance-view:1"
+USER_IMAGE = "localhost/unkai-test/conformance-view-user:1"  # the same, with USER 1001
 VIEW = """#!/bin/busybox sh
 body="$(case "$QUERY_STRING" in
   file=*) /bin/busybox cat "${QUERY_STRING#file=}" ;;
@@ -39,7 +41,8 @@ SERVE = "/bin/busybox pwd > /tmp/started-in; exec /bin/busybox httpd -f -p $PORT
 
 
 @pytest.fixture(scope="module")
-def view_image(tmp_path_factory: pytest.TempPathFactory) -> str:
+def view_rootfs(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], str]:
+    """The podman command line that works here and the image's root file system (tar)."""
     podman, busybox = shutil.which("podman"), shutil.which("busybox")
     if podman is None:
         pytest.skip("podman is not installed (apt-get install podman runc)")
@@ -55,11 +58,21 @@ def view_image(tmp_path_factory: pytest.TempPathFactory) -> str:
     script = root / "www" / "cgi-bin" / "view"
     script.write_text(VIEW)
     script.chmod(0o755)
-    archive = shutil.make_archive(str(root.parent / "view-rootfs"), "tar", root)
+    return engine, shutil.make_archive(str(root.parent / "view-rootfs"), "tar", root)
+
+
+def imported(rootfs: tuple[list[str], str], image: str, *changes: str) -> str:
+    engine, archive = rootfs
     command = f'["/bin/busybox", "sh", "-c", "{SERVE}"]'
-    subprocess.run([*engine, "import", "--change", f"CMD {command}", archive, IMAGE],
+    options = [f"--change={change}" for change in (f"CMD {command}", *changes)]
+    subprocess.run([*engine, "import", *options, archive, image],
                    check=True, capture_output=True, timeout=120)  # fmt: skip
-    return IMAGE
+    return image
+
+
+@pytest.fixture(scope="module")
+def view_image(view_rootfs: tuple[list[str], str]) -> str:
+    return imported(view_rootfs, IMAGE)
 
 
 def report(live: Conformance, name: str) -> dict[str, str]:
@@ -113,3 +126,15 @@ def test_config_map_and_secret_volumes(live: Conformance, view_image: str) -> No
     until(lambda: file_text(live, "image-volumes", "/etc/conf/greeting") == "updated",
           timeout=20, what="the mounted file follows the ConfigMap")  # fmt: skip
     assert file_text(live, "image-volumes", "/etc/both/g") == "updated"
+
+
+def test_should_run_as_user_container_default(
+    live: Conformance, view_rootfs: tuple[list[str], str]
+) -> None:
+    """No ``runAsUser``: the container runs as the image's own (unprivileged) user."""
+    image = imported(view_rootfs, USER_IMAGE, "USER 1001:1002")
+    live.service_with("image-user", container(image), timeoutSeconds=2)
+    live.ready("image-user")
+    status = file_text(live, "image-user", "/proc/self/status").splitlines()
+    ids = {line.split(":")[0]: line.split()[1:] for line in status if line[:4] in {"Uid:", "Gid:"}}
+    assert ids == {"Uid": ["1001"] * 4, "Gid": ["1002"] * 4}
