@@ -213,6 +213,7 @@ class Platform:
             readiness=self.readiness,
             network=self._network(),
             program_route=self._program_route,
+            gc=self.cluster.gc,
         )
         await self.controllers.start()
         self.brokers.open()
@@ -278,7 +279,7 @@ class Platform:
                 door.config, tag_header_routing=cluster.features.tag_header_routing
             )
         if self.controllers is not None:
-            self.controllers.configure(self._network())
+            self.controllers.configure(self._network(), self.cluster.gc)
         if self.data_plane is not None:
             try:
                 scaling = dataclasses.replace(self.settings.autoscaler, **cluster.autoscaler)
