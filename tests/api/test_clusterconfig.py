@@ -77,6 +77,9 @@ def refused(name: str, data: dict[str, str]) -> list[tuple[str, str]]:
            ' retain-since-last-active-time: time: invalid duration "soon"'),
           ("data.max-non-active-revisions", "failed to parse max-non-active-revisions:"
            ' strconv.ParseUint: parsing "-3": invalid syntax')]),
+        ("config-deployment", {"digest-resolution-timeout": "0s"},
+         [("data.digest-resolution-timeout",
+           "digest-resolution-timeout cannot be a non-positive duration, was 0s")]),
         ("config-defaults", {"revision-timeout-seconds": "900"},
          [("data.max-revision-timeout-seconds", "revision-timeout-seconds (900) cannot be"
            " greater than max-revision-timeout-seconds (600)")]),
@@ -208,3 +211,15 @@ def test_config_gc_is_read_with_disabled_as_none() -> None:
     assert clusterconfig.read({})[0].gc == clusterconfig.GcConfig(
         48 * 3600.0, 15 * 3600.0, 20, 1000
     )
+
+
+def test_config_deployment_names_the_registries_whose_tags_stay_tags() -> None:
+    data = {"registries-skipping-tag-resolving": "registry.internal, dev.local",
+            "digest-resolution-timeout": "2s", "progress-deadline": "600s"}  # fmt: skip
+    config, problems = clusterconfig.read({"config-deployment": data})
+    assert problems == []
+    assert config.deployment == clusterconfig.DeploymentConfig(
+        frozenset({"registry.internal", "dev.local"}), 2.0
+    )
+    default = clusterconfig.read({})[0].deployment.registries_skipping_tag_resolving
+    assert default == {"kind.local", "ko.local", "dev.local"}

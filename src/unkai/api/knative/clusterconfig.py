@@ -19,6 +19,10 @@ What each map does here (docs/knative-compat.md has the table):
   honoured by admission (through :data:`ADMISSION_DEFAULTS`).
 * ``config-features``: ``tag-header-based-routing`` is honoured (by the gateway); any
   other flag is validated and may only say what ``unkai up`` does.
+* ``config-deployment``: ``registries-skipping-tag-resolving`` and
+  ``digest-resolution-timeout`` are honoured when revisions' tags are resolved to
+  digests; its other keys describe Knative's queue-proxy and Deployments, which
+  ``unkai up`` does not have.
 * ``config-gc``: honoured by the revision garbage collector
   (:mod:`unkai.platform.controllers.revisiongc`), with Knative's defaults and checks.
 """
@@ -41,6 +45,7 @@ AUTOSCALER = "config-autoscaler"
 DEFAULTS = "config-defaults"
 FEATURES = "config-features"
 GC = "config-gc"
+DEPLOYMENT = "config-deployment"
 
 DEFAULT_DOMAIN_TEMPLATE = "{{.Name}}.{{.Namespace}}.{{.Domain}}"
 DEFAULT_TAG_TEMPLATE = "{{.Tag}}-{{.Name}}"
@@ -110,6 +115,17 @@ class GcConfig:
 
 
 @dataclass(frozen=True)
+class DeploymentConfig:
+    """``config-deployment``: which registries' tags are not resolved to digests, and how
+    long resolving one may take (seconds)."""
+
+    registries_skipping_tag_resolving: frozenset[str] = frozenset(
+        {"kind.local", "ko.local", "dev.local"}
+    )
+    digest_resolution_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
 class ClusterConfig:
     """Everything the platform's parts take from the ``knative-serving`` ConfigMaps."""
 
@@ -118,6 +134,7 @@ class ClusterConfig:
     defaults: DefaultsConfig = field(default_factory=DefaultsConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     gc: GcConfig = field(default_factory=GcConfig)
+    deployment: DeploymentConfig = field(default_factory=DeploymentConfig)
 
 
 # -- config-network -----------------------------------------------------------------------
@@ -322,6 +339,26 @@ def _count(text: str) -> int:
     return int(text)
 
 
+def deployment(data: Mapping[str, str]) -> tuple[DeploymentConfig, list[Problem]]:
+    """The keys of ``config-deployment`` that apply here, checked as Knative's
+    ``NewConfigFromMap``."""
+    reader = Reader(data)
+    result = DeploymentConfig()
+    skipping = reader.raw("registries-skipping-tag-resolving")
+    registries = result.registries_skipping_tag_resolving
+    if skipping is not None:
+        registries = frozenset(part.strip() for part in skipping[1].split(",") if part.strip())
+    timeout = reader.value("digest-resolution-timeout", seconds)
+    if timeout is not None and timeout <= 0:
+        was = data["digest-resolution-timeout"]
+        message = f"digest-resolution-timeout cannot be a non-positive duration, was {was}"
+        reader.bad("digest-resolution-timeout", message)
+        timeout = None
+    if timeout is None:
+        timeout = result.digest_resolution_timeout
+    return DeploymentConfig(registries, timeout), reader.problems
+
+
 # -- the admission hook and the platform's view --------------------------------------------
 
 _CHECKS: dict[str, Callable[[Mapping[str, str]], list[Problem]]] = {
@@ -330,6 +367,7 @@ _CHECKS: dict[str, Callable[[Mapping[str, str]], list[Problem]]] = {
     DEFAULTS: lambda data: defaults(data)[1],
     FEATURES: lambda data: features(data)[1],
     GC: lambda data: gc(data)[1],
+    DEPLOYMENT: lambda data: deployment(data)[1],
 }
 NAMES = tuple(_CHECKS)
 
@@ -369,7 +407,11 @@ def read(maps: Mapping[str, Mapping[str, str]]) -> tuple[ClusterConfig, list[Pro
     if found:
         problems += [Problem((GC, *p.path), p.message) for p in found]
         collecting = GcConfig()
-    return ClusterConfig(net, scaling, admission, flags, collecting), problems
+    pinning, found = deployment(maps.get(DEPLOYMENT, {}))
+    if found:
+        problems += [Problem((DEPLOYMENT, *p.path), p.message) for p in found]
+        pinning = DeploymentConfig()
+    return ClusterConfig(net, scaling, admission, flags, collecting, pinning), problems
 
 
 def admitting(

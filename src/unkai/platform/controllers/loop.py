@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -30,6 +30,7 @@ from unkai.api.knative.clusterconfig import GcConfig
 from unkai.api.knative.metadata import CONFIGURATION_LABEL
 from unkai.api.knative.types import Configuration, Revision, Route, Service
 from unkai.api.objects import Event, Object
+from unkai.errors import UnkaiError
 from unkai.platform.apiserver import errors
 from unkai.platform.apiserver.service import ResourceService
 from unkai.platform.contracts import RevisionReadiness, RouteKey, RoutingTable
@@ -39,7 +40,12 @@ from unkai.platform.controllers.configuration import reconcile_configuration, re
 from unkai.platform.controllers.domainmapping import host_owner, reconcile_domain_mapping
 from unkai.platform.controllers.reconciling import MANAGER, Key, ReconcileLoop, utc_now
 from unkai.platform.controllers.retry import RESYNC_SECONDS
-from unkai.platform.controllers.revision import reconcile_revision
+from unkai.platform.controllers.revision import (
+    digest_wanted,
+    missing_image,
+    reconcile_revision,
+    with_digest,
+)
 from unkai.platform.controllers.rollout import Timing
 from unkai.platform.controllers.route import Network, RolloutKey, reconcile_route
 from unkai.platform.controllers.service import reconcile_service
@@ -56,6 +62,9 @@ EVENTS = kinds.EVENT.group_resource
 EVENT_SWEEP_SECONDS = 600.0
 KINDS = (SERVICES, CONFIGURATIONS, REVISIONS, ROUTES, DOMAIN_MAPPINGS)
 ProgramRoute = Callable[[RouteKey, RoutingTable | None], None]
+ResolveDigest = Callable[[str], Awaitable[str]]
+"""An image's tag to ``registry/repository@sha256:…`` (``""``: not resolved); raises
+:class:`~unkai.errors.UnkaiError` saying why it cannot."""
 
 
 class ServingControllers(ReconcileLoop):
@@ -70,6 +79,7 @@ class ServingControllers(ReconcileLoop):
         program_route: ProgramRoute,
         clock: Callable[[], datetime] = utc_now,
         gc: GcConfig = GcConfig(),  # noqa: B008 (frozen: shared safely)
+        resolve_digest: ResolveDigest | None = None,
         workers: int = 4,
         resync_seconds: float = RESYNC_SECONDS,
     ) -> None:
@@ -80,6 +90,8 @@ class ServingControllers(ReconcileLoop):
         self.network = network
         self.program_route = program_route
         self.gc = gc
+        self.resolve_digest = resolve_digest
+        """Where tags are resolved (``None``: they are not; nothing runs them)."""
         self.programmed: dict[RouteKey, RoutingTable] = {}
         self._timings: dict[RouteKey, Mapping[RolloutKey, Timing]] = {}
         self._steps: dict[RouteKey, asyncio.TimerHandle] = {}
@@ -260,6 +272,15 @@ class ServingControllers(ReconcileLoop):
         revision: Revision | None = self._get(REVISIONS, namespace, name)
         if revision is None:
             return
+        image = digest_wanted(revision)
+        if image is not None:
+            try:
+                digest = "" if self.resolve_digest is None else await self.resolve_digest(image)
+            except UnkaiError as error:
+                failed = missing_image(revision, str(error), now=self.clock())
+                await self._write_status(REVISIONS, revision, failed)
+                raise  # tried again with backoff, as Knative's resolver does
+            revision = with_digest(revision, digest)
         status = reconcile_revision(revision, readiness=self.readiness, now=self.clock())
         await self._write_status(REVISIONS, revision, status)
 
