@@ -6,32 +6,19 @@ an error that says why for a tag the registry does not have."""
 from pathlib import Path
 
 import pytest
-from tests.build.registries import LocalRegistry, push_image
+from tests.build.registries import LocalRegistry, push_version
 
-from unkai.build import layers, oci, references
 from unkai.errors import UnkaiError
 from unkai.platform.runners.images import resolve_digest
-
-
-def push(registry: LocalRegistry, scratch: Path, content: str) -> str:
-    """Push a one-layer image holding ``content`` as ``app:1``; its digest."""
-    rootfs = scratch / "rootfs"
-    rootfs.mkdir(parents=True)
-    (rootfs / "version").write_text(content)
-    store = oci.BlobStore(scratch / "blobs")
-    layer = layers.from_trees([(rootfs, "")], store)
-    pushed = references.parse(push_image(registry, store, layer, env=[], name="app"))
-    with registry.client() as client:
-        return oci.digest_of(client.manifest(pushed)[1])
 
 
 def test_a_tag_resolves_to_what_the_registry_has_now(
     registry: LocalRegistry, tmp_path: Path
 ) -> None:
     image = f"{registry.host}/app:1"
-    first = push(registry, tmp_path / "one", "1")
+    first = push_version(registry, tmp_path / "one", "1")
     assert resolve_digest(image, set(), timeout=10) == f"{registry.host}/app@{first}"
-    second = push(registry, tmp_path / "two", "2")
+    second = push_version(registry, tmp_path / "two", "2")
     assert second != first
     assert resolve_digest(image, set(), timeout=10) == f"{registry.host}/app@{second}"
     pinned = f"{registry.host}/app@{first}"

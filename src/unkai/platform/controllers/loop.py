@@ -273,9 +273,9 @@ class ServingControllers(ReconcileLoop):
         if revision is None:
             return
         image = digest_wanted(revision)
-        if image is not None:
+        if image is not None and self.resolve_digest is not None:
             try:
-                digest = "" if self.resolve_digest is None else await self.resolve_digest(image)
+                digest = await self.resolve_digest(image)
             except UnkaiError as error:
                 failed = missing_image(revision, str(error), now=self.clock())
                 await self._write_status(REVISIONS, revision, failed)
