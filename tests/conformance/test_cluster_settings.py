@@ -8,8 +8,8 @@ and its ``rollout-duration`` moves a new revision's traffic in steps (1% first);
 an idle one goes back to zero once the map is gone); ``config-defaults`` changes what
 admission fills in; ``config-features`` switches routing by the ``Knative-Serving-Tag``
 header; ``config-gc`` collects the revisions no Route serves beyond its limits; a value
-Knative's webhook refuses is refused with its message and the field. (The same platform also shows the creator and lastModifier annotations
-naming the token's user.)
+Knative's webhook refuses is refused with its message and the field. (The same
+platform also shows the creator and lastModifier annotations naming the token's user.)
 """
 
 from collections.abc import Callable
