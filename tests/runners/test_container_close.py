@@ -12,7 +12,7 @@ import pytest
 
 from unkai.platform.runners import ContainerRunner, InstanceSpec, LogFiles
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 
 def clients() -> list[psutil.Process]:

@@ -14,6 +14,8 @@ from unkai.build.credentials import Credentials
 from unkai.errors import UnkaiError
 from unkai.platform.runners.images import resolve_digest
 
+pytestmark = pytest.mark.slow
+
 
 def test_a_tag_resolves_to_what_the_registry_has_now(
     registry: LocalRegistry, tmp_path: Path
