@@ -7,14 +7,13 @@ where (split and tags, single concurrency, revision timeout, a crashing containe
 standalone Route: ``tests/e2e``; volumes: ``test_volumes.py``).
 """
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from lightkube import ApiError
 
-from tests.build.registries import LocalRegistry, push_version, running
+from tests.build.registries import LocalRegistry, push_version
 from tests.conformance.conftest import Conformance, is_ready, until
 from unkai.kube import kinds
 
@@ -249,12 +248,6 @@ def test_container_error_msg(live: Conformance) -> None:
         assert ready["message"], kind
     route = live.condition("broken", kinds.ROUTE, "Ready", lambda c: c["status"] == "False")
     assert route["message"] == 'Configuration "broken" does not have any ready Revision.'
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
-    with running(tmp_path_factory.mktemp("registry")) as serving:
-        yield serving
 
 
 def image_digest(live: Conformance, revision: str) -> str:

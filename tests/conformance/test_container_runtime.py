@@ -12,8 +12,9 @@ mounted read-only at their path (TestConfigMapVolume, TestSecretVolume,
 TestProjectedComplex) and follow an update of the ConfigMap within seconds, an
 ``emptyDir`` is writable (TestServiceCreateWithEmptyDir) and one with ``medium: Memory``
 is a tmpfs of its ``sizeLimit``, an ``exec`` readiness probe runs inside the container
-(TestProbeRuntime), and an image's ``USER`` is who runs it
-(TestShouldRunAsUserContainerDefault).
+(TestProbeRuntime), an image's ``USER`` is who runs it
+(TestShouldRunAsUserContainerDefault), and an image named by a tag in a registry runs
+the digest the tag had when the revision was made.
 """
 
 import shutil
@@ -21,8 +22,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from lightkube.resources.core_v1 import Pod
 
+from tests.build.registries import LocalRegistry
 from tests.conformance.conftest import Conformance, until
+from unkai.kube import kinds
 
 pytestmark = pytest.mark.slow
 IMAGE = "localhost/unkai-test/conformance-view:1"
@@ -138,3 +142,42 @@ def test_should_run_as_user_container_default(
     status = file_text(live, "image-user", "/proc/self/status").splitlines()
     ids = {line.split(":")[0]: line.split()[1:] for line in status if line[:4] in {"Uid:", "Gid:"}}
     assert ids == {"Uid": ["1001"] * 4, "Gid": ["1002"] * 4}
+
+
+def test_a_revision_runs_the_digest_its_tag_had(
+    live: Conformance, view_rootfs: tuple[list[str], str], registry: LocalRegistry
+) -> None:
+    """A Service of a tag in a registry runs the digest the tag had when its revision
+    was made: its instance is that image (the Pod view shows the digest), and after the
+    tag is pushed again only a new revision runs the new image."""
+    engine, _ = view_rootfs
+    tag = f"{registry.host}/view:1"
+
+    def push(version: str) -> None:
+        local = imported(view_rootfs, f"localhost/unkai-test/conformance-{version}:1",
+                         f"ENV VERSION={version}")  # fmt: skip
+        subprocess.run([*engine, "push", "--tls-verify=false", local, tag],
+                       check=True, capture_output=True, timeout=120)  # fmt: skip
+
+    push("one")
+    live.service_with("by-digest", container(tag), timeoutSeconds=2,
+                      annotations={"autoscaling.knative.dev/min-scale": "1"})  # fmt: skip
+    live.ready("by-digest")
+    assert report(live, "by-digest")["VERSION"] == "one"
+    status = live.service("by-digest-00001", kinds.REVISION)["status"]
+    digest = status["containerStatuses"][0]["imageDigest"]
+    assert digest.startswith(f"{registry.host}/view@sha256:")
+    selector = {"serving.knative.dev/revision": "by-digest-00001"}
+
+    def images() -> list[str]:
+        pods = live.client().list(Pod, namespace="default", labels=selector)
+        return [pod.spec.containers[0].image for pod in pods]
+
+    until(lambda: images() == [digest], timeout=20, what=f"a Pod running {digest}")
+    push("two")
+    live.service_with("by-digest", container(tag, env=[{"name": "STEP", "value": "2"}]),
+                      timeoutSeconds=2)  # fmt: skip
+    live.wait_for("by-digest", lambda s: s.get("status", {}).get("latestReadyRevisionName")
+                  == "by-digest-00002", timeout=60)  # fmt: skip
+    until(lambda: report(live, "by-digest").get("VERSION") == "two", timeout=30,
+          what="the new revision serves the new image")  # fmt: skip
