@@ -38,7 +38,7 @@ from h2.exceptions import H2Error
 from h2.settings import SettingCodes, Settings
 
 from unkai.platform.gateway import responses
-from unkai.platform.gateway.activator import OverloadedError, RevisionThrottle, UnavailableError
+from unkai.platform.gateway.activator import RevisionThrottle
 from unkai.platform.gateway.h2peer import Peer, configuration
 from unkai.platform.gateway.h2upstream import H2Upstream
 from unkai.platform.gateway.headers import Headers
@@ -223,18 +223,7 @@ class H2Exchange:
         if not throttle.h2c:
             self._respond(505, responses.HTTP1_REVISION)
             return
-        self.started = now = state.clock()
-        throttle.stats.arrive(now)
-        try:
-            backend = throttle.admit(self)
-        except OverloadedError:
-            throttle.stats.overloads += 1
-            self._respond(503, responses.QUEUE_FULL)
-            return
-        except UnavailableError:
-            self.abandon()
-            return
-        throttle.deadlines.add(self, now + throttle.first_byte_limit)
+        backend = throttle.arrive(self, state.clock())
         if backend is not None:
             self.dispatch(backend)
 
@@ -243,6 +232,9 @@ class H2Exchange:
     def dispatch(self, backend: Backend) -> None:
         self.backend = backend
         self.session.upstream(backend).place(self)
+
+    def overloaded(self) -> None:
+        self._respond(503, responses.QUEUE_FULL)
 
     def abandon(self) -> None:
         throttle = self.throttle
