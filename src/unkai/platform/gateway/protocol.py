@@ -26,6 +26,7 @@ from unkai.platform.gateway.activator import RevisionThrottle
 from unkai.platform.gateway.exchange import Exchange
 from unkai.platform.gateway.h2c import PREFACE, H2Session
 from unkai.platform.gateway.headers import (
+    ClientAddress,
     Headers,
     RequestRejectedError,
     forwarded_for,
@@ -84,7 +85,7 @@ class ClientConnection(asyncio.Protocol):
         self._head_size = 0  # bytes of the head being received; -1 while a body is
         self._held = 0  # what this connection counts in connections.head_bytes
         self.requests = 0  # complete request heads received
-        self._client = (b"unknown", b"unknown")
+        self._client = ClientAddress(b"unknown", b"unknown")
 
     def write(self, data: bytes) -> None:
         if not self.transport.is_closing():
@@ -296,7 +297,7 @@ class ClientConnection(asyncio.Protocol):
         connections = self.state.connections
         connections.busy(self)
         connections.rested(self, self.state.clock())
-        session = H2Session(self, self.state, self._route, self._client[0], self._h2_lost)
+        session = H2Session(self, self.state, self._route, self._client.ip, self._h2_lost)
         self.transport.set_protocol(session)
         session.data_received(data)
 
