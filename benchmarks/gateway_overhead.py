@@ -19,7 +19,10 @@ own user + system time over the run, from /proc, and the two apart: the system p
 the socket calls every proxy makes, the user part its own code), the instance's
 likewise (a proxy that reuses fewer connections can save the instance work), and the
 memory of the platform (RSS and PSS from /proc/PID/smaps_rollup) idle, before
-anything is deployed, and after the load. Each row ends with the 1-minute load average as the row finished.
+anything is deployed, and after the load. Each row ends with the 1-minute load average
+as the row finished. Before the load it prints the platform's CPU time per second with
+hello deployed and no request (probes, ticks, sweeps): part of every per-request
+figure, the more so the fewer the requests per second.
 """
 
 from __future__ import annotations
@@ -177,6 +180,10 @@ def main() -> None:
         instance = find_instance(unkai.pid)
         for pid in procmem.family(unkai.pid)[1:]:
             pin(pid, 0)  # the fork-server and the instance
+        before, started = sum(cpu_seconds(unkai.pid)), time.monotonic()
+        time.sleep(args.seconds)  # no request: what the platform spends on its own
+        idle_rate = (sum(cpu_seconds(unkai.pid)) - before) / (time.monotonic() - started)
+        print(f"platform CPU with hello deployed and no requests: {idle_rate * 1e3:.1f} ms/s")
         with proxies(instance, Path(root)) as peer_targets:
             measure(unkai, instance, peer_targets, args)
             loaded = procmem.rollup(unkai.pid)
