@@ -1,7 +1,7 @@
 """Where the gateway's CPU goes per request: cProfile of a gateway under wrk.
 
 Run by hand: ``.venv/bin/python benchmarks/gateway_profile.py [--seconds 5] [-c 32]
-[--perf]``.
+[--perf] [--floor]``.
 A uvicorn hello (``bare_asgi.py``, uvloop, httptools) on a Unix socket pinned to CPU 0;
 a gateway on this process's main thread on CPU 1, on uvloop, profiled while wrk (CPU 1) loads it.
 Prints the gateway's user and system CPU time per request (from the process's own
@@ -14,7 +14,9 @@ the per-request CPU line is measured in a second run without the profiler.
 exposed) and prints where the process's CPU went by binary: the kernel, the
 interpreter, httptools' parser, uvloop, libc. The interpreter's share is what a
 faster Python request path could save at most; the rest a Python gateway pays
-however little Python it runs (docs/benchmarks.md).
+however little Python it runs (docs/benchmarks.md). ``--floor`` loads, right after
+the gateway and placed the same, the least a Python proxy on uvloop and httptools can
+do (``gateway_floor.py``) and prints its CPU per request beside the gateway's.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+import gateway_floor
 import uvloop
 from loadgen import wrk
 
@@ -42,11 +45,12 @@ HOST = "hello.default.localhost"
 
 
 async def session(
-    socket_path: str, connections: int, seconds: int, *, perf: bool
+    socket_path: str, connections: int, seconds: int, *, perf: bool, floor: bool
 ) -> cProfile.Profile:
     """A gateway on this thread's loop, routing to the socket, loaded twice by wrk (from
     a worker thread): once as it is, once profiled; with ``perf``, once more under
-    ``perf record``."""
+    ``perf record``; with ``floor``, the floor relay (:mod:`gateway_floor`) is loaded
+    the same way right after the gateway's first run."""
     gateway = Gateway()
     key = RevisionKey("default", "hello-00001")
     gateway.set_route("default", RoutingTable(host=HOST, split=((key.name, 100),)))
@@ -58,6 +62,15 @@ async def session(
         f"unprofiled: {run['rps']:,.0f} req/s; gateway CPU per request "
         f"{user / requests * 1e6:.1f} µs user + {system / requests * 1e6:.1f} µs system"
     )
+    if floor:
+        relay, port = await gateway_floor.start(socket_path)
+        run, user, system = await asyncio.to_thread(load, port, connections, seconds)
+        print(
+            f"floor relay: {run['rps']:,.0f} req/s; CPU per request "
+            f"{user / run['requests'] * 1e6:.1f} µs user "
+            f"+ {system / run['requests'] * 1e6:.1f} µs system"
+        )
+        relay.close()
     if perf:
         await asyncio.to_thread(recorded, gateway.port, connections, seconds)
     profile = cProfile.Profile()
@@ -111,6 +124,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("-c", "--connections", type=int, default=32)
     parser.add_argument("--perf", action="store_true", help="where the CPU goes, by binary")
+    parser.add_argument("--floor", action="store_true", help="the floor relay, for scale")
     args = parser.parse_args()
     if args.perf and shutil.which("perf") is None:
         parser.error("--perf needs perf (Debian: apt-get install linux-perf)")
@@ -129,7 +143,9 @@ def main() -> None:
                     raise RuntimeError("the instance exited")
                 threading.Event().wait(0.05)
             profile = uvloop.run(
-                session(socket_path, args.connections, args.seconds, perf=args.perf)
+                session(
+                    socket_path, args.connections, args.seconds, perf=args.perf, floor=args.floor
+                )
             )
         finally:
             instance.terminate()
