@@ -35,12 +35,13 @@ _HOP_OR_FRAMING_LINE = re.compile(
     b"|content-length:|transfer-encoding: chunked\r)",
     re.IGNORECASE,
 )
+# The low 64 of the 192 random bits a traceparent is drawn from: its span id.
+_SPAN_BITS = (1 << 64) - 1
 # Appended to every request head, with what the client sent (and ", ") in front.
 _FORWARDED = b"forwarded: %sfor=%s;proto=http;host=%s\r\nx-forwarded-for: %s%s\r\n"
 # Connection options that are not header names, and headers a Connection value may not
 # remove: framing and Host stay, or the body would reach the instance as a request of
 # its own (request smuggling) and routing would change under the gateway.
-_SPAN_BITS = (1 << 64) - 1
 _NEVER_DROPPED = frozenset(
     {b"keep-alive", b"close", b"upgrade", b"content-length", b"transfer-encoding", b"host"}
 )
