@@ -40,11 +40,11 @@ from h2.settings import SettingCodes, Settings
 from hyperframe.frame import GoAwayFrame
 
 from unkai.platform.gateway import responses
-from unkai.platform.gateway.activator import OverloadedError, RevisionThrottle, UnavailableError
+from unkai.platform.gateway.activator import RevisionThrottle
 from unkai.platform.gateway.h2peer import Peer, configuration
 from unkai.platform.gateway.h2toh1 import TranslatedStream
 from unkai.platform.gateway.h2upstream import H2Upstream
-from unkai.platform.gateway.headers import Headers
+from unkai.platform.gateway.headers import ClientAddress, Headers
 from unkai.platform.gateway.ports import Connection
 from unkai.platform.gateway.state import GatewayState
 from unkai.platform.gateway.upstream import Backend
@@ -76,7 +76,7 @@ class H2Session(Peer):
         owner: Connection,
         state: GatewayState,
         route: Route,
-        client: bytes,
+        client: ClientAddress,
         done: Callable[[int, Exception | None], None],
     ) -> None:
         super().__init__(H2Connection(configuration(client_side=False)))
@@ -238,7 +238,7 @@ class H2Exchange:
         self.session = session
         self.stream_id = stream_id
         self.throttle = throttle
-        self.request_head = [*headers, (b"x-forwarded-for", session.client)]
+        self.request_head = [*headers, (b"x-forwarded-for", session.client.ip)]
         self.early: list[tuple[bytes, int]] = []  # request data before the upstream stream
         self.request_ended = False
         self.trailers: Headers | None = None
@@ -261,18 +261,7 @@ class H2Exchange:
             )
             self._respond(404, body)
             return
-        self.started = now = state.clock()
-        throttle.stats.arrive(now)
-        try:
-            backend = throttle.admit(self)
-        except OverloadedError:
-            throttle.stats.overloads += 1
-            self._respond(503, responses.QUEUE_FULL)
-            return
-        except UnavailableError:
-            self.abandon()
-            return
-        throttle.deadlines.add(self, now + throttle.first_byte_limit)
+        backend = throttle.arrive(self, state.clock())
         if backend is not None:
             self.dispatch(backend)
 
@@ -281,6 +270,9 @@ class H2Exchange:
     def dispatch(self, backend: Backend) -> None:
         self.backend = backend
         self.session.upstream(backend).place(self)
+
+    def overloaded(self) -> None:
+        self._respond(503, responses.QUEUE_FULL)
 
     def abandon(self) -> None:
         throttle = self.throttle

@@ -32,7 +32,12 @@ from httptools import HttpParserError, HttpResponseParser
 from unkai.platform.gateway import responses
 from unkai.platform.gateway.activator import RevisionThrottle
 from unkai.platform.gateway.exchange import Exchange
-from unkai.platform.gateway.headers import Headers, RequestRejectedError, request_head
+from unkai.platform.gateway.headers import (
+    ClientAddress,
+    Headers,
+    RequestRejectedError,
+    request_head,
+)
 from unkai.platform.gateway.ports import Ending, PauseReason
 from unkai.platform.gateway.state import GatewayState
 from unkai.platform.gateway.websocket import Tunnel
@@ -49,7 +54,7 @@ class Session(Protocol):
     """What a translated stream needs of its client's HTTP/2 connection (``h2c.H2Session``)."""
 
     state: GatewayState
-    client: bytes
+    client: ClientAddress
     loop: asyncio.AbstractEventLoop
 
     def send_headers(self, stream_id: int, headers: Headers, *, end: bool = False) -> None: ...
@@ -127,10 +132,9 @@ class TranslatedStream:
             fields.append((b"cookie", b"; ".join(cookies)))
         if not ended and not has_length:
             fields.append((b"transfer-encoding", b"chunked"))
-        client = self.session.client
         try:
             head, _, chunked = request_head(
-                method, path, fields, client=(client, client), upgrade=False
+                method, path, fields, client=self.session.client, upgrade=False
             )
         except RequestRejectedError as rejected:
             self.write(responses.local(rejected.status, rejected.reason.encode(), close=False))

@@ -27,6 +27,7 @@ from unkai.platform.gateway.exchange import Exchange
 from unkai.platform.gateway.h1toh2 import asks_for_h2c
 from unkai.platform.gateway.h2c import PREFACE, H2Session
 from unkai.platform.gateway.headers import (
+    ClientAddress,
     Headers,
     RequestRejectedError,
     forwarded_for,
@@ -85,7 +86,7 @@ class ClientConnection(asyncio.Protocol):
         self._head_size = 0  # bytes of the head being received; -1 while a body is
         self._held = 0  # what this connection counts in connections.head_bytes
         self.requests = 0  # complete request heads received
-        self._client = (b"unknown", b"unknown")
+        self._client = ClientAddress(b"unknown", b"unknown")
 
     def write(self, data: bytes) -> None:
         if not self.transport.is_closing():
@@ -299,7 +300,7 @@ class ClientConnection(asyncio.Protocol):
         reads this transport from now on and takes this object's place in the connection
         table: idle while no stream is open (no header timeout: HTTP/2 has its own
         framing), sent GOAWAY when the gateway stops."""
-        session = H2Session(self, self.state, self._route, self._client[0], self._h2_lost)
+        session = H2Session(self, self.state, self._route, self._client, self._h2_lost)
         self.state.connections.replaced(self, session, self.state.clock())
         self.transport.set_protocol(session)
         session.data_received(data)
