@@ -14,9 +14,10 @@ Resolutions run on a pool of :data:`WORKERS` threads of their own: the registry
 client blocks, and a bounded pool means a flood of unresolvable tags holds a few
 threads, not the loop's default executor that image unpacking and the data plane
 share. A failed resolution is reported once, then tried again when asked, after the
-revision's backoff (:func:`~.retry.retry_delay`, per revision, like the rate limiter
-of Knative's resolver queue); a deleted revision's resolution is dropped
-(:meth:`DigestResolver.forget`).
+revision's backoff, as the rate limiter of Knative's resolver queue delays it (there
+1 s doubling to 1000 s; here the controllers' :func:`~.retry.retry_delay`, 50 ms
+doubling to a minute, so a tag pushed after its revision was created runs within a
+minute); a deleted revision's resolution is dropped (:meth:`DigestResolver.forget`).
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ from typing import Final
 from unkai.platform.controllers.retry import retry_delay
 
 WORKERS: Final = 4
-"""Resolutions at once. Knative runs a fixed pool too; a HEAD of a manifest is one
-small request, so four keep up with revisions created by hand or by CI, while a
-registry that hangs holds at most four threads."""
+"""Resolutions at once. Knative's pool is 100 goroutines (``digestResolutionWorkers``),
+which cost little; here each is a thread blocked on a registry. A HEAD of a manifest is
+one small request, so four keep up with revisions created by hand or by CI on one
+machine, while registries that hang hold at most four threads."""
 
 Resolve = Callable[[str], str]
 """An image's tag to ``registry/repository@sha256:…`` (``""``: not resolved, the tag
