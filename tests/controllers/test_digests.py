@@ -9,6 +9,7 @@ from unkai.platform.controllers.revision import (
     digest_wanted,
     image_to_run,
     missing_image,
+    resolving,
     revision_status,
     with_digest,
 )
@@ -54,3 +55,21 @@ def test_an_unresolvable_tag_is_container_missing() -> None:
         'Unable to fetch image "registry.example/team/app:v9": failed to resolve image to'
         " digest: not found"
     )
+
+
+def test_while_a_tag_is_resolved_the_revision_is_unknown() -> None:
+    status = resolving(revision("registry.example/team/app:v1"), "registry.example/team/app:v1",
+                       now=NOW)  # fmt: skip
+    conditions = {c["type"]: c for c in status["conditions"]}
+    assert {conditions[t]["status"] for t in ("Ready", "ContainerHealthy")} == {"Unknown"}
+    assert conditions["ContainerHealthy"]["message"] == (
+        'Resolving image "registry.example/team/app:v1" to a digest'
+    )
+    assert "containerStatuses" not in status  # nothing to run yet
+
+
+def test_a_tag_tried_again_stays_container_missing() -> None:
+    tagged = revision("registry.example/team/app:v9")
+    failed = missing_image(tagged, "not found", now=NOW)
+    again = revision("registry.example/team/app:v9", cast(dict[str, Any], failed))
+    assert resolving(again, "registry.example/team/app:v9", now=NOW) == failed

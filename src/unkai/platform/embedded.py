@@ -360,11 +360,12 @@ class Platform:
         if self.data_plane is not None:
             self.data_plane.set_reachable(_routed(self.routes))
 
-    async def _resolve_digest(self, image: str) -> str:
-        """A revision's tag to its digest now, by ``config-deployment`` (off the loop)."""
+    def _resolve_digest(self, image: str) -> str:
+        """A revision's tag to its digest now, by the ``config-deployment`` of now (in
+        the controllers' resolver threads: it blocks on the registry)."""
         settings = self.cluster.deployment
-        return await asyncio.to_thread(
-            resolve_digest, image, settings.registries_skipping_tag_resolving,
+        return resolve_digest(
+            image, settings.registries_skipping_tag_resolving,
             timeout=settings.digest_resolution_timeout,
         )  # fmt: skip
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -37,6 +37,7 @@ from unkai.platform.contracts import RevisionReadiness, RouteKey, RoutingTable
 from unkai.platform.controllers import events, revisiongc
 from unkai.platform.controllers.cache import where
 from unkai.platform.controllers.configuration import reconcile_configuration, revision_name
+from unkai.platform.controllers.digests import DigestResolver, Resolve
 from unkai.platform.controllers.domainmapping import host_owner, reconcile_domain_mapping
 from unkai.platform.controllers.reconciling import MANAGER, Key, ReconcileLoop, utc_now
 from unkai.platform.controllers.retry import RESYNC_SECONDS
@@ -44,6 +45,7 @@ from unkai.platform.controllers.revision import (
     digest_wanted,
     missing_image,
     reconcile_revision,
+    resolving,
     with_digest,
 )
 from unkai.platform.controllers.rollout import Timing
@@ -62,9 +64,6 @@ EVENTS = kinds.EVENT.group_resource
 EVENT_SWEEP_SECONDS = 600.0
 KINDS = (SERVICES, CONFIGURATIONS, REVISIONS, ROUTES, DOMAIN_MAPPINGS)
 ProgramRoute = Callable[[RouteKey, RoutingTable | None], None]
-ResolveDigest = Callable[[str], Awaitable[str]]
-"""An image's tag to ``registry/repository@sha256:…`` (``""``: not resolved); raises
-:class:`~unkai.errors.UnkaiError` saying why it cannot."""
 
 
 class ServingControllers(ReconcileLoop):
@@ -79,7 +78,7 @@ class ServingControllers(ReconcileLoop):
         program_route: ProgramRoute,
         clock: Callable[[], datetime] = utc_now,
         gc: GcConfig = GcConfig(),  # noqa: B008 (frozen: shared safely)
-        resolve_digest: ResolveDigest | None = None,
+        resolve_digest: Resolve | None = None,
         workers: int = 4,
         resync_seconds: float = RESYNC_SECONDS,
     ) -> None:
@@ -90,8 +89,11 @@ class ServingControllers(ReconcileLoop):
         self.network = network
         self.program_route = program_route
         self.gc = gc
-        self.resolve_digest = resolve_digest
-        """Where tags are resolved (``None``: they are not; nothing runs them)."""
+        self.digests: DigestResolver | None = None
+        """Where tags are resolved, in the background (``None``: they are not; nothing
+        runs them)."""
+        if resolve_digest is not None:
+            self.digests = DigestResolver(resolve_digest, done=self.revision_changed)
         self.programmed: dict[RouteKey, RoutingTable] = {}
         self._timings: dict[RouteKey, Mapping[RolloutKey, Timing]] = {}
         self._steps: dict[RouteKey, asyncio.TimerHandle] = {}
@@ -125,9 +127,12 @@ class ServingControllers(ReconcileLoop):
         for handle in self._steps.values():
             handle.cancel()
         await super().stop()
+        if self.digests is not None:
+            await self.digests.close()
 
     def revision_changed(self, namespace: str, name: str) -> None:
-        """The data plane's answer for this revision changed: reconcile it."""
+        """The data plane's answer for this revision changed, or its tag's resolution
+        ended: reconcile it."""
         self._enqueue((REVISIONS, namespace, name))
 
     def _affected(self, kind: str, obj: dict[str, Any]) -> Iterable[Key]:
@@ -270,16 +275,23 @@ class ServingControllers(ReconcileLoop):
 
     async def _revision(self, namespace: str, name: str) -> None:
         revision: Revision | None = self._get(REVISIONS, namespace, name)
+        image = None if revision is None else digest_wanted(revision)
+        if self.digests is not None and image is None:
+            self.digests.forget(namespace, name)  # deleted, or its digest is written
         if revision is None:
             return
-        image = digest_wanted(revision)
-        if image is not None and self.resolve_digest is not None:
+        if image is not None and self.digests is not None:
             try:
-                digest = await self.resolve_digest(image)
+                digest = self.digests.result(namespace, name, image)
             except UnkaiError as error:
                 failed = missing_image(revision, str(error), now=self.clock())
                 await self._write_status(REVISIONS, revision, failed)
-                raise  # tried again with backoff, as Knative's resolver does
+                raise  # asked again with backoff, as Knative's resolver does
+            if digest is None:  # being resolved: queued again when it is
+                await self._write_status(
+                    REVISIONS, revision, resolving(revision, image, now=self.clock())
+                )
+                return
             revision = with_digest(revision, digest)
         status = reconcile_revision(revision, readiness=self.readiness, now=self.clock())
         await self._write_status(REVISIONS, revision, status)

@@ -10,8 +10,10 @@ reports, everything is ``Unknown`` with reason ``Deploying``.
 Images named by a tag are pinned first, as Knative's reconciler does: the digest the
 registry gives at creation goes to ``status.containerStatuses[].imageDigest``
 (:func:`digest_wanted`, :func:`with_digest`) and is what runs (:func:`image_to_run`),
-so a later push to the tag does not change a revision. One that cannot be resolved
-fails with Knative's ``ContainerMissing`` (:func:`missing_image`).
+so a later push to the tag does not change a revision. While the registry is asked
+(in the background, :mod:`.digests`) the revision is ``Unknown`` (:func:`resolving`);
+one that cannot be resolved fails with Knative's ``ContainerMissing``
+(:func:`missing_image`) and keeps it while it is tried again.
 """
 
 from __future__ import annotations
@@ -112,6 +114,22 @@ def missing_image(revision: Revision, why: str, *, now: datetime) -> RevisionSta
     health = RevisionHealth(
         resources_available=DEPLOYING,
         container_healthy=Report("False", CONTAINER_MISSING, message),
+    )
+    return revision_status(revision, health=health, now=now)
+
+
+def resolving(revision: Revision, image: str, *, now: datetime) -> RevisionStatus:
+    """The status of a revision whose tag is being resolved: ``ContainerHealthy`` and
+    ``Ready`` Unknown, as Knative leaves them; one that failed to resolve keeps its
+    ``ContainerMissing`` while it is tried again, so it does not flap to Unknown."""
+    status = revision.get("status") or {}
+    healthy = [c for c in status.get("conditions", []) if c["type"] == CONTAINER_HEALTHY]
+    if healthy and healthy[0].get("reason") == CONTAINER_MISSING:
+        return status
+    message = f'Resolving image "{image}" to a digest'
+    health = RevisionHealth(
+        resources_available=DEPLOYING,
+        container_healthy=Report("Unknown", DEPLOYING.reason, message),
     )
     return revision_status(revision, health=health, now=now)
 
