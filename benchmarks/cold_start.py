@@ -22,22 +22,31 @@ function has started (*child setup*), and from there to the status line of a fir
 of its own, sandbox on where the machine allows), ``N`` hello services (window 6 s, so
 that they are back at zero ~10 s after their last request), then rounds of: wait
 until every one is at zero, then one ``GET`` to each in turn through the gateway on a
-fresh connection, timed from the connect to the status line.
+fresh connection, timed from the connect to the status line. With ``--trace``, the
+platform runs under ``cold_trace``'s profile hook and the script also prints when each
+step of a cold request happened after its arrival at the gateway (p50 and min).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import os
 import signal
 import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from platform_client import Running, platform
+import cold_trace
+import httpx2
+from platform_client import Running, connection, platform
 
 from unkai.platform.bundles import BundleStore, pack
 from unkai.platform.runners import Instance, InstanceSpec, LogFiles, Mode, ProcessRunner
@@ -124,11 +133,37 @@ async def phases(bundle: Path, root: Path, rounds: int) -> list[tuple[float, flo
     return times
 
 
-def through_gateway(services: int, rounds: int) -> list[float]:
+@contextlib.contextmanager
+def traced_platform(trace: Path) -> Iterator[Running]:
+    """``unkai up`` in the foreground under ``cold_trace``'s hook; its stamps land in
+    ``trace`` once it has stopped."""
+    with tempfile.TemporaryDirectory() as home:
+        env = {**os.environ, "UNKAI_DATA_DIR": home}
+        command = [sys.executable, str(Path(__file__).with_name("cold_trace.py")), str(trace)]
+        command += ["up", "--api-port", "0", "--port", "0"]
+        process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+        try:
+            running_file = Path(home) / "platform" / "running.json"
+            deadline = time.monotonic() + 60
+            while not running_file.exists():
+                assert process.poll() is None, "unkai up exited while starting"
+                assert time.monotonic() < deadline, "unkai up did not start in 60 s"
+                time.sleep(0.05)
+            running = json.loads(running_file.read_text())
+            with httpx2.Client(**connection(Path(home))) as api:
+                port = int(running["gateway_url"].rsplit(":", 1)[1])
+                yield Running(Path(home), api, port, process.pid)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+
+
+def through_gateway(services: int, rounds: int, trace: Path | None = None) -> list[float]:
     """Client-side ms from connect to status line of a request to a service at zero."""
     window = {"autoscaling.knative.dev/window": "6s"}
     times = []
-    with platform() as unkai:
+    started = platform() if trace is None else traced_platform(trace)
+    with started as unkai:
         names = [f"cold-{number}" for number in range(services)]
         for name in names:
             unkai.deploy(name, HELLO, annotations=window)
@@ -172,12 +207,18 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--rounds", type=int, default=30)
     parser.add_argument("--through-gateway", type=int, metavar="SERVICES", default=0)
+    parser.add_argument("--trace", action="store_true", help="with --through-gateway")
     args = parser.parse_args()
     if args.through_gateway:
-        times = through_gateway(args.through_gateway, args.rounds)
-        print(f"zero to first byte through `unkai up`'s gateway, {len(times)} requests (ms)")
-        print("| way | p50 | p95 | min | max |\n|---|---|---|---|---|")
-        print(row("client view", times))
+        with tempfile.TemporaryDirectory(prefix="unkai-cold-trace-") as tmp:
+            trace = Path(tmp) / "trace.jsonl" if args.trace else None
+            times = through_gateway(args.through_gateway, args.rounds, trace)
+            print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+            print(f"zero to first byte through `unkai up`'s gateway, {len(times)} requests (ms)")
+            print("| way | p50 | p95 | min | max |\n|---|---|---|---|---|")
+            print(row("client view", times))
+            if trace is not None:
+                cold_trace.table(cold_trace.breakdown(trace))
         return
     with tempfile.TemporaryDirectory(prefix="unkai-cold-start-") as tmp:
         root = Path(tmp)
