@@ -1,6 +1,7 @@
 """An in-process trace of cold requests through ``unkai up``, without tracing code in it.
 
-``python benchmarks/cold_trace.py TRACE_FILE up [unkai up's options]`` runs the real
+``python benchmarks/cold_trace.py TRACE_FILE [SWITCH_INTERVAL] up [unkai up's options]``
+runs the real
 ``unkai up`` in the foreground with a profile hook (``sys.setprofile`` and
 ``threading.setprofile``, so the gateway's thread too) that stamps, with
 ``time.perf_counter``, each call of the functions in :data:`STEPS`: the request's
@@ -9,6 +10,9 @@ zygote's answers, the instance's word that it started, the endpoints reaching th
 gateway, the upstream connection, the first byte back and out. At exit the stamps go
 to ``TRACE_FILE`` (JSON lines); :func:`breakdown` turns them into milliseconds after
 each cold request's arrival. ``cold_start.py --through-gateway N --trace`` does both.
+``SWITCH_INTERVAL`` (seconds, ``sys.setswitchinterval``) is for trying how long the
+gateway's thread waits for the GIL while the main thread works, at each hop between
+the two loops (5 ms at most by default).
 
 Why a profile hook rather than stamps in the code: the request path stays as it is
 when not measured. The hook costs every Python call of the platform a C-to-Python
@@ -130,7 +134,10 @@ def table(cold: list[dict[str, float]], print_: Callable[[str], None] = print) -
 
 if __name__ == "__main__":
     install(Path(sys.argv[1]))
+    rest = sys.argv[2:]
+    if rest[0] != "up":
+        sys.setswitchinterval(float(rest.pop(0)))
     from unkai.cli.main import main
 
-    sys.argv = ["unkai", *sys.argv[2:]]
+    sys.argv = ["unkai", *rest]
     main()
