@@ -6,7 +6,8 @@ graceful shutdown. The public surface:
 
 * :func:`main` — the process entrypoint (``python -m unkai.runtime``, ``unkai runtime serve``);
 * :func:`prepare` and :class:`Prepared` — prepare once, serve later (the fork-server seam);
-  :class:`PreparedGrpc` for ``signature: grpc`` (``grpcserve``);
+  :class:`PreparedGrpc` for ``signature: grpc`` (``grpcserve``); :func:`warm`, for a
+  fork-server to run the request path once before it forks (``warming``);
 * :func:`load_spec`, :func:`environment` and :class:`LoadError` — for callers that run
   the steps of :func:`main` themselves;
 * :class:`Request` — what an ``http`` function receives.
@@ -18,6 +19,7 @@ from unkai.runtime.loader import LoadError, load_spec
 from unkai.runtime.process import main
 from unkai.runtime.server import Prepared, prepare
 from unkai.runtime.signatures import Request
+from unkai.runtime.warming import warm
 
 __all__ = [
     "LoadError",
@@ -28,4 +30,5 @@ __all__ = [
     "load_spec",
     "main",
     "prepare",
+    "warm",
 ]
