@@ -6,19 +6,9 @@ entries bound back, as it does under ``/etc``. Run through real bubblewrap."""
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from unkai.platform.runners import volumes
 from unkai.platform.runners.sandbox import Sandbox, binds
 from unkai.platform.runners.spec import InstanceSpec, Mount
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Sandbox:
-    found = Sandbox.detect()
-    if not found.enabled:
-        pytest.skip("; ".join(found.gaps))
-    return found
 
 
 def test_volumes_mount_inside_the_read_only_bundle(sandbox: Sandbox, tmp_path: Path) -> None:

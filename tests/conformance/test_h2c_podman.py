@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -20,10 +19,6 @@ import httpx2
 import pytest
 
 from tests.conformance.conftest import Conformance
-from tests.controllers.readiness import InMemoryReadiness
-from tests.e2e.conftest import QUICK
-from tests.support.embedded import started
-from unkai.platform.embedded import Settings
 from unkai.platform.runners.container import PODMAN_OPTIONS
 
 pytestmark = pytest.mark.slow
@@ -109,16 +104,6 @@ def grpc_image(tmp_path_factory: pytest.TempPathFactory) -> str:
     subprocess.run([*engine, "import", "--change", change, str(archive), IMAGE],
                    check=True, capture_output=True, timeout=300)  # fmt: skip
     return IMAGE
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conformance]:
-    data_dir = tmp_path_factory.mktemp("unkai")
-    settings = Settings(data_dir=data_dir, api_port=0, gateway_port=0, autoscaler=QUICK)
-    with started(settings) as (embedded, loop):
-        running = Conformance(embedded, loop, InMemoryReadiness(), embedded.files.kubeconfig)
-        yield running
-        running.close()
 
 
 def test_a_grpc_image_with_an_h2c_port_answers_grpc_and_http1_through_the_gateway(
