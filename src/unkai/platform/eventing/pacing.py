@@ -12,8 +12,8 @@ with the other half. So the next commit waits for as many appends as the last on
 answered, plus those gathered while it ran, for :data:`COMMIT_DELAY` at most
 (PostgreSQL's ``commit_delay``, made adaptive): then it carries every producer. A lone
 producer is answered, sends, and its append is the one expected: it waits for nothing
-but its fsync. Whatever the last commit answered, no append waits more than
-:data:`COMMIT_DELAY` beyond the end of the commit before it.
+but its fsync. Whatever the last commit answered, no append waits for others more than
+:data:`COMMIT_DELAY` from when it came, or from the end of the commit under way then.
 
 Operations nobody waits for (deletes, attempt counts) wait up to
 :data:`WRITE_BEHIND_DELAY` to ride along with the next append's commit instead of
