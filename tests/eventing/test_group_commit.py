@@ -80,6 +80,22 @@ def test_operations_nobody_waits_for_are_written_behind() -> None:
     assert pace.start_at() == 100.501
 
 
+def test_the_deletes_a_commit_brings_do_not_wake_the_writer_before_they_are_due() -> None:
+    pace = after_a_commit(1, ended=100.0)
+    wake = pace.wake_at(100.001)  # nothing gathered: the writer sleeps until then
+    assert wake == 100.0 + WRITE_BEHIND_DELAY
+
+    pace.gather(100.003, waited=False)  # the delivered event's delete
+    start = pace.start_at()
+    assert start is not None
+    assert start >= wake  # no need to wake the writer for it
+
+    pace.gather(100.004, waited=True)  # the producer's next event
+    assert pace.start_at() == 100.004  # that one wakes it
+    assert pace.wake_at(100.0041) == 100.004
+    assert after_a_commit(1, ended=100.0).wake_at(100.5) is None  # idle: until woken
+
+
 def test_concurrent_producers_share_commits_counted_on_metrics(tmp_path: Path) -> None:
     registry = CollectorRegistry()
     brokers, _ = eventing.build(

@@ -20,7 +20,8 @@ Operations nobody waits for (deletes, attempt counts) wait up to
 costing one of their own.
 
 :class:`Pace` holds the counts and times; the store's writer thread asks
-:meth:`Pace.start_at` and sleeps until then (or until woken by a gather that moves it).
+:meth:`Pace.start_at`, sleeps until :meth:`Pace.wake_at` and is woken sooner only by a
+gather that moves the start before that.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Pace:
     due_from: float = 0.0  # when the first append was gathered, or the last commit ended
     answering: int = 0  # appends in the commit under way
     committing: bool = False
+    ended: float = float("-inf")  # when the last commit ended
 
     def gather(self, now: float, *, waited: bool) -> None:
         if not self.gathered:
@@ -69,6 +71,17 @@ class Pace:
             return self.due_from + COMMIT_DELAY
         return self.first + WRITE_BEHIND_DELAY
 
+    def wake_at(self, now: float) -> float | None:
+        """When the writer should look again (``None``: only when woken): the start,
+        or, with nothing gathered, the time the deletes of the events the last commit
+        stored (on their way: filtered, delivered) would be due anyway, so that
+        gathering them need not wake the writer only to be told to wait."""
+        start = self.start_at()
+        if start is not None or self.committing:
+            return start
+        behind = self.ended + WRITE_BEHIND_DELAY
+        return behind if now < behind else None
+
     def started(self) -> None:
         """The writer took everything gathered into a commit."""
         self.answering, self.committing = self.waited, True
@@ -79,6 +92,6 @@ class Pace:
         about a round trip from now: the next commit waits for them, and for what
         gathered meanwhile (whose wait counts from now)."""
         self.expected = self.answering + self.waited
-        self.answering, self.committing = 0, False
+        self.answering, self.committing, self.ended = 0, False, now
         if self.waited:
             self.due_from = now

@@ -227,8 +227,9 @@ class EventStore:
                     rows, self._rows = self._rows, _Rows()
                     pace.started()
                     return rows
-                self._asleep_until = float("inf") if start is None else start
-                self._wake.wait(None if start is None else start - now)
+                wake = pace.wake_at(now)
+                self._asleep_until = float("inf") if wake is None else wake
+                self._wake.wait(None if wake is None else wake - now)
 
     def _commit(self, rows: _Rows) -> EventStoreError | None:
         """One transaction for everything gathered (on the writer thread).
