@@ -2,6 +2,7 @@
 """Broker ingress throughput (group commit), what bounds it, and delivery latency.
 
 Run: PYTHONPATH=. .venv/bin/python benchmarks/eventing.py [--producers 1 16] [--seconds 8]
+     [--batch 100] [--no-delivery]
 
 Prints, in order: the machine and its load; this disk's bare fsync and fdatasync
 latency (p50, p90: what one sequential producer waits per event at least); disk bytes
@@ -214,7 +215,7 @@ async def latency(url: str, sink_url: str, rate: int, seconds: int) -> None:
           f"({len(ordered)} events) [{load_average()}]")  # fmt: skip
 
 
-async def main(producers: list[int], seconds: int, rate: int, batch: int) -> None:
+async def main(producers: list[int], seconds: int, rate: int, batch: int, deliver: bool) -> None:
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, {load_average()}")
     data_dir = Path(tempfile.mkdtemp())
     fsync_latency(data_dir)
@@ -240,7 +241,8 @@ async def main(producers: list[int], seconds: int, rate: int, batch: int) -> Non
             await load(platform, url, connections, seconds, "stored then filtered out")
         if batch:
             await load(platform, url, 1, seconds, "stored then filtered out", batch=batch)
-
+        if not deliver:
+            return
         await create(platform, kinds.TRIGGER, "deliver",
                      {"broker": "default", "subscriber": {"uri": sink_url}})  # fmt: skip
         await until(lambda: len(brokers.dispatchers) == 2)
@@ -259,5 +261,9 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--rate", type=int, default=500)
     parser.add_argument("--batch", type=int, default=100, help="events per batch; 0: none")
+    parser.add_argument(
+        "--no-delivery", dest="deliver", action="store_false",
+        help="ingress and store alone (e.g. --producers 1 16 1 16 --batch 0: rounds)",
+    )  # fmt: skip
     args = parser.parse_args()
-    uvloop.run(main(args.producers, args.seconds, args.rate, args.batch))
+    uvloop.run(main(args.producers, args.seconds, args.rate, args.batch, args.deliver))

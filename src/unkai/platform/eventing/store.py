@@ -14,9 +14,9 @@ to a switch interval of waiting for the GIL when the machine is busy).
 
 A commit is a handful of statements whatever it carries (rows of a kind go in one
 multi-row statement per power-of-two slice): every statement releases the GIL while
-SQLite runs and must take it back after, and with one statement per row, 16 events'
-commit took 3.3 ms (p50) on this machine while its fsync took 0.3 ms — the rest was
-waiting for the GIL (docs/benchmarks.md).
+SQLite runs and must take it back after, and with one statement per row a commit of 16
+events held 3.3 ms (p50) on this machine while a bare fsync took 0.3 ms; with a handful,
+0.8 ms (docs/benchmarks.md).
 
 Tables: ``events`` (the stored event, as structured JSON, per sequence number) and
 ``deliveries`` (one row per trigger that still owes the event a delivery, with the
