@@ -16,28 +16,39 @@ the machine allows it), forks without (``isolate=False``), and spawns; p50/p95 i
 The forks are then broken down, straight on a zygote (``ForkServer``): from asking it
 to fork to hearing the child's pid (*fork*), from there to the child's word that its
 function has started (*child setup*), and from there to the status line of a first
-``GET`` (*first byte*).
+``GET`` (*first byte*); and what the child cost up to then, which moves far less with
+the machine's load than its wall time: CPU time (``/proc/PID/schedstat``) and minor
+page faults (``/proc/PID/stat``: mostly copy-on-write copies of the zygote's pages).
 
 ``--through-gateway N`` measures what a client sees instead: ``unkai up`` (a process
 of its own, sandbox on where the machine allows), ``N`` hello services (window 6 s, so
 that they are back at zero ~10 s after their last request), then rounds of: wait
 until every one is at zero, then one ``GET`` to each in turn through the gateway on a
-fresh connection, timed from the connect to the status line.
+fresh connection, timed from the connect to the status line. With ``--trace``, the
+platform runs under ``cold_trace``'s profile hook and the script also prints when each
+step of a cold request happened after its arrival at the gateway (p50 and min).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import os
 import signal
 import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from platform_client import Running, platform
+import cold_trace
+import httpx2
+from platform_client import Running, connection, platform
 
 from unkai.platform.bundles import BundleStore, pack
 from unkai.platform.runners import Instance, InstanceSpec, LogFiles, Mode, ProcessRunner
@@ -89,9 +100,10 @@ async def first_get(instance: Instance) -> int:
     return status
 
 
-async def phases(bundle: Path, root: Path, rounds: int) -> list[tuple[float, float, float]]:
+async def phases(bundle: Path, root: Path, rounds: int) -> list[tuple[float, ...]]:
     """Fork, child setup and first byte (ms) of ``rounds`` forks straight from a zygote
-    (unsandboxed, no cgroup: the platform's own steps are in the totals above)."""
+    (unsandboxed, no cgroup: the platform's own steps are in the totals above), and the
+    child's CPU ms and minor faults until its first response."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     zygote = await ForkServer.start(bundle, env=env, log_path=root / "zygote.log", grace=5)
     times = []
@@ -115,8 +127,9 @@ async def phases(bundle: Path, root: Path, rounds: int) -> list[tuple[float, flo
             answered = time.perf_counter()
             writer.close()
             times.append(
-                ((pid_heard - began) * 1e3, (started - pid_heard) * 1e3, (answered - started) * 1e3)
-            )
+                ((pid_heard - began) * 1e3, (started - pid_heard) * 1e3, (answered - started) * 1e3,
+                 *child_cost(forked.pid))
+            )  # fmt: skip
             await zygote.signal(str(number), signal.SIGKILL)
             await forked.returncode
     finally:
@@ -124,11 +137,47 @@ async def phases(bundle: Path, root: Path, rounds: int) -> list[tuple[float, flo
     return times
 
 
-def through_gateway(services: int, rounds: int) -> list[float]:
+@contextlib.contextmanager
+def traced_platform(trace: Path, switch_interval: float | None) -> Iterator[Running]:
+    """``unkai up`` in the foreground under ``cold_trace``'s hook; its stamps land in
+    ``trace`` once it has stopped."""
+    with tempfile.TemporaryDirectory() as home:
+        env = {**os.environ, "UNKAI_DATA_DIR": home}
+        command = [sys.executable, str(Path(__file__).with_name("cold_trace.py")), str(trace)]
+        command += [] if switch_interval is None else [str(switch_interval)]
+        command += ["up", "--api-port", "0", "--port", "0"]
+        process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+        try:
+            running_file = Path(home) / "platform" / "running.json"
+            deadline = time.monotonic() + 60
+            while not running_file.exists():
+                assert process.poll() is None, "unkai up exited while starting"
+                assert time.monotonic() < deadline, "unkai up did not start in 60 s"
+                time.sleep(0.05)
+            running = json.loads(running_file.read_text())
+            with httpx2.Client(**connection(Path(home))) as api:
+                port = int(running["gateway_url"].rsplit(":", 1)[1])
+                yield Running(Path(home), api, port, process.pid)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+
+
+def child_cost(pid: int) -> tuple[float, int]:
+    """CPU ms the process has run, and its minor page faults, so far."""
+    cpu_ns = int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+    faults = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[7])
+    return cpu_ns / 1e6, faults
+
+
+def through_gateway(
+    services: int, rounds: int, trace: Path | None = None, switch_interval: float | None = None
+) -> list[float]:
     """Client-side ms from connect to status line of a request to a service at zero."""
     window = {"autoscaling.knative.dev/window": "6s"}
     times = []
-    with platform() as unkai:
+    started = platform() if trace is None else traced_platform(trace, switch_interval)
+    with started as unkai:
         names = [f"cold-{number}" for number in range(services)]
         for name in names:
             unkai.deploy(name, HELLO, annotations=window)
@@ -172,12 +221,20 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--rounds", type=int, default=30)
     parser.add_argument("--through-gateway", type=int, metavar="SERVICES", default=0)
+    parser.add_argument("--trace", action="store_true", help="with --through-gateway")
+    parser.add_argument("--switch-interval", type=float, help="with --trace: the GIL's, in s")
+    parser.add_argument("--phases-only", action="store_true", help="only the breakdown on a zygote")
     args = parser.parse_args()
     if args.through_gateway:
-        times = through_gateway(args.through_gateway, args.rounds)
-        print(f"zero to first byte through `unkai up`'s gateway, {len(times)} requests (ms)")
-        print("| way | p50 | p95 | min | max |\n|---|---|---|---|---|")
-        print(row("client view", times))
+        with tempfile.TemporaryDirectory(prefix="unkai-cold-trace-") as tmp:
+            trace = Path(tmp) / "trace.jsonl" if args.trace else None
+            times = through_gateway(args.through_gateway, args.rounds, trace, args.switch_interval)
+            print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+            print(f"zero to first byte through `unkai up`'s gateway, {len(times)} requests (ms)")
+            print("| way | p50 | p95 | min | max |\n|---|---|---|---|---|")
+            print(row("client view", times))
+            if trace is not None:
+                cold_trace.table(cold_trace.breakdown(trace))
         return
     with tempfile.TemporaryDirectory(prefix="unkai-cold-start-") as tmp:
         root = Path(tmp)
@@ -198,12 +255,14 @@ async def main() -> None:
             ("fork, isolate=False", "fork", False),
             ("spawn", "spawn", False),
         ]
-        for name, mode, isolate in ways:
+        for name, mode, isolate in [] if args.phases_only else ways:
             times = await cold_starts(mode, spec, isolate=isolate, root=root, rounds=args.rounds)
             print(row(name, times))
         split = await phases(store.path(digest), root, args.rounds)
-        for index, name in enumerate(("fork", "child setup", "first byte")):
+        names = ("fork", "child setup", "first byte", "child CPU ms", "child minor faults")
+        for index, name in enumerate(names):
             print(row(f"phase: {name}", [phase[index] for phase in split]))
+        print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

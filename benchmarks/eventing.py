@@ -1,30 +1,45 @@
-# ruff: noqa: ASYNC110, ASYNC240  (a by-hand benchmark script: it polls with a sleep, sizes files)
-"""Broker ingress throughput (group commit) and end-to-end delivery latency.
+# ruff: noqa: ASYNC110, ASYNC220, ASYNC240  (a by-hand benchmark: polls, starts its sink, reads /proc)
+"""Broker ingress throughput (group commit), what bounds it, and delivery latency.
 
-Run: PYTHONPATH=. .venv/bin/python benchmarks/eventing.py [--producers 1 16] [--seconds 10]
+Run: PYTHONPATH=. .venv/bin/python benchmarks/eventing.py [--producers 1 16] [--seconds 8]
+     [--batch 100] [--no-delivery]
 
-An embedded platform in-process (no revisions) with one broker. Ingress is loaded by
-wrk (``ce_post.lua``: the same binary CloudEvent over keep-alive, 1 and 16
-connections), first with a Trigger whose filter matches nothing (each event is stored,
-fsynced, then filtered and deleted: ingress and store alone), then with a Trigger that
-delivers to a uvicorn app in this process (ingress while delivering). Latency: one
-producer in this process sends at a steady rate; the subscriber records arrival time
-minus the ``ce-sent`` stamp. Prints events/s (202 means fsynced) and events per commit.
+Prints, in order: the machine and its load; this disk's bare fsync and fdatasync
+latency (p50, p90: what one sequential producer waits per event at least); disk bytes
+per stored event; then, with an embedded platform in-process (no revisions) and one
+broker, loaded by wrk (``ce_post.lua``, keep-alive, 1 and 16 connections):
+
+* a Trigger whose filter matches nothing (each event is stored, fsynced, answered 202,
+  then filtered and deleted: ingress and store alone), binary mode; then one
+  connection sending batches of ``--batch`` events (batched mode);
+* a Trigger that delivers every event to a subscriber in a process of its own
+  (``eventing_sink.py``), binary mode;
+* delivery latency: one producer in this process sends ``--rate`` events a second; the
+  subscriber records its arrival time minus the ``ce-sent`` stamp.
+
+For each load: events/s (a 202 means fsynced), commits and events per commit, the mean
+synced commit (fsync included), the platform's CPU per event by thread, bytes written
+to disk per event (``/proc/self/io``), and the load average, since the machine may be
+shared.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import sqlite3
+import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
+import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx2
-import uvicorn
 import uvloop
 from tests.controllers.readiness import InMemoryReadiness
 
@@ -33,54 +48,70 @@ from unkai.events import codec
 from unkai.platform.embedded import Platform, Settings
 from unkai.platform.eventing.store import EventStore, StoredEvent
 
-ARRIVED: list[float] = []
-LUA = Path(__file__).parent / "ce_post.lua"
+HERE = Path(__file__).parent
+LUA = HERE / "ce_post.lua"
+TICK = os.sysconf("SC_CLK_TCK")
 
 
-async def sink(scope: Any, receive: Any, send: Any) -> None:
-    if scope["type"] != "http":
-        return
-    while (await receive()).get("more_body"):
-        pass
-    sent = dict(scope["headers"]).get(b"ce-sent")
-    if sent:
-        ARRIVED.append(time.time() - float(sent))
-    await send({"type": "http.response.start", "status": 202, "headers": []})
-    await send({"type": "http.response.body", "body": b""})
+def load_average() -> str:
+    return "load " + " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-async def create(platform: Platform, kind: kinds.Kind, name: str, spec: dict[str, Any]) -> None:
-    manifest = {"apiVersion": kind.api_version, "kind": kind.kind,
-                "metadata": {"name": name, "namespace": "default"}, "spec": spec}  # fmt: skip
-    rt = platform.api.service.registry.get(kind.group_resource)
-    await platform.api.service.create(rt, manifest, namespace="default")
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds so far of each of this process's threads, by thread name."""
+    names = {thread.native_id: thread.name for thread in threading.enumerate()}
+    seconds: dict[str, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        name = names.get(int(task.name), "other")
+        seconds[name] = seconds.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / TICK
+    return seconds
 
 
-async def until(check: Any) -> None:
-    while not check():
-        await asyncio.sleep(0.05)
+def process_cpu(pid: int) -> float:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
 
 
-async def load(platform: Platform, url: str, connections: int, seconds: int, what: str) -> None:
-    commits = platform.brokers.store.commits
-    wrk = await asyncio.create_subprocess_exec(
-        "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(LUA), url,
-        stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, _ = await wrk.communicate()
-    lines = out.decode().splitlines()
-    rate = float(next(line for line in lines if "Requests/sec" in line).split()[-1])
-    refused = [line.strip() for line in lines if "Non-2xx" in line]
-    done = platform.brokers.store.commits - commits
-    per_commit = rate * seconds / max(done, 1)
-    print(f"{what}, wrk c={connections}: {rate:.0f} events/s accepted; {done} commits "
-          f"({per_commit:.1f} events per commit) {' '.join(refused)}")  # fmt: skip
-    await until(lambda: not any(platform.brokers.depths().values()))
+def written() -> int:
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("write_bytes:"):
+            return int(line.split()[1])
+    return 0
+
+
+def fsync_latency(directory: Path, count: int = 300) -> None:
+    """The bare cost of making 4 KiB durable on this disk, as a commit does."""
+    path = directory / "probe"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for call in (os.fsync, os.fdatasync):
+            times = []
+            for _ in range(count):
+                os.write(fd, b"x" * 4096)
+                began = time.perf_counter()
+                call(fd)
+                times.append(time.perf_counter() - began)
+            times.sort()
+            p50, p90 = times[count // 2] * 1000, times[count * 9 // 10] * 1000
+            print(f"bare {call.__name__} of 4 KiB: p50 {p50:.2f} ms, p90 {p90:.2f} ms "
+                  f"(one sequential producer: at most {1000 / p50:,.0f} events/s) "
+                  f"[{load_average()}]")  # fmt: skip
+    finally:
+        os.close(fd)
+        path.unlink()
 
 
 async def bytes_per_event(count: int = 10_000) -> None:
     """Disk bytes per stored event (with one trigger owing it), WAL checkpointed: the
     ce_post.lua event as ingress stores it (arrival time and TTL added)."""
+    import sqlite3
+
     directory = Path(tempfile.mkdtemp())
     store = EventStore(directory / "events.db")
     store.open()
@@ -99,36 +130,71 @@ async def bytes_per_event(count: int = 10_000) -> None:
     print(f"stored: {size / count:.0f} disk bytes per event ({len(body)} bytes of event JSON)")
 
 
-async def main(producers: list[int], seconds: int, rate: int) -> None:
-    await bytes_per_event()
-    platform = Platform(
-        Settings(data_dir=Path(tempfile.mkdtemp()), api_port=0, gateway_port=0),
-        readiness=InMemoryReadiness(),
+async def create(platform: Platform, kind: kinds.Kind, name: str, spec: dict[str, Any]) -> None:
+    manifest = {"apiVersion": kind.api_version, "kind": kind.kind,
+                "metadata": {"name": name, "namespace": "default"}, "spec": spec}  # fmt: skip
+    rt = platform.api.service.registry.get(kind.group_resource)
+    await platform.api.service.create(rt, manifest, namespace="default")
+
+
+async def until(check: Any) -> None:
+    while not check():
+        await asyncio.sleep(0.05)
+
+
+def commit_seconds(platform: Platform) -> tuple[float, float]:
+    sample = platform.registry.get_sample_value
+    count = sample("unkai_event_store_commit_seconds_count") or 0.0
+    return count, sample("unkai_event_store_commit_seconds_sum") or 0.0
+
+
+async def load(
+    platform: Platform,
+    url: str,
+    connections: int,
+    seconds: int,
+    what: str,
+    *,
+    batch: int = 0,
+    sink: int | None = None,
+) -> None:
+    store = platform.brokers.store
+    commits, synced, cpu, disk = store.commits, commit_seconds(platform), thread_cpu(), written()
+    sink_cpu = process_cpu(sink) if sink else 0.0
+    wrk = await asyncio.create_subprocess_exec(
+        "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(LUA), url,
+        *(["--", str(batch)] if batch else []), stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, _ = await wrk.communicate()
+    lines = out.decode().splitlines()
+    rate = float(next(line for line in lines if "Requests/sec" in line).split()[-1])
+    rate *= max(batch, 1)
+    refused = " ".join(line.strip() for line in lines if "Non-2xx" in line)
+    events = rate * seconds
+    done = store.commits - commits
+    count, total = (b - a for a, b in zip(synced, commit_seconds(platform), strict=True))
+    mean = total / count * 1000 if count else 0.0
+    spent = {name: used - cpu.get(name, 0.0) for name, used in thread_cpu().items()}
+    per_thread = ", ".join(
+        f"{name} {used / events * 1e6:.0f}"
+        for name, used in sorted(spent.items(), key=lambda item: -item[1])
+        if used / events * 1e6 >= 1
     )
-    await platform.start()
-    server = uvicorn.Server(uvicorn.Config(sink, port=0, log_level="error", lifespan="off"))
-    serving = asyncio.ensure_future(server.serve())
-    await until(lambda: server.started)
-    subscriber = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}/"
-    url = f"http://127.0.0.1:{platform.gateway.port}/default/default"
-    brokers = platform.brokers
+    extra = ""
+    if sink:
+        extra = f"; subscriber process {(process_cpu(sink) - sink_cpu) / events * 1e6:.0f}"
+    mode = f"batches of {batch}" if batch else "binary"
+    print(f"{what}, {mode}, wrk c={connections}: {rate:,.0f} events/s accepted; {done} commits "
+          f"({events / max(done, 1):.1f} events per commit, synced commit {mean:.2f} ms mean); "
+          f"CPU µs/event: total {sum(spent.values()) / events * 1e6:.0f} ({per_thread}){extra}; "
+          f"{(written() - disk) / events:.0f} disk bytes written/event [{load_average()}] "
+          f"{refused}")  # fmt: skip
+    await until(lambda: not any(platform.brokers.depths().values()))
 
-    await create(platform, kinds.BROKER, "default", {})
-    never = {"filter": {"attributes": {"type": "never"}}}
-    await create(platform, kinds.TRIGGER, "sieve",
-                 {"broker": "default", "subscriber": {"uri": subscriber}, **never})  # fmt: skip
-    await until(lambda: brokers.ready and brokers.dispatchers)
-    for connections in producers:
-        await load(platform, url, connections, seconds, "stored then filtered out")
 
-    await create(platform, kinds.TRIGGER, "deliver",
-                 {"broker": "default", "subscriber": {"uri": subscriber}})  # fmt: skip
-    await until(lambda: len(brokers.dispatchers) == 2)
-    for connections in producers:
-        await load(platform, url, connections, seconds, "stored and delivered")
-
-    ARRIVED.clear()
+async def latency(url: str, sink_url: str, rate: int, seconds: int) -> None:
     async with httpx2.AsyncClient(timeout=30) as client:
+        await client.get(sink_url)  # forget what the loads recorded
         for number in range(rate * seconds):
             began = time.monotonic()
             headers = {"ce-specversion": "1.0", "ce-type": "bench", "ce-source": "/b",
@@ -137,20 +203,67 @@ async def main(producers: list[int], seconds: int, rate: int) -> None:
             response = await client.post(url, headers=headers, content=b'{"n":1}')
             assert response.status_code == 202, response.text
             await asyncio.sleep(max(0.0, 1 / rate - (time.monotonic() - began)))
-    await until(lambda: len(ARRIVED) >= rate * seconds)
-    ordered = sorted(ARRIVED)
+        arrived: list[float] = []
+        deadline = time.monotonic() + 30
+        while len(arrived) < rate * seconds and time.monotonic() < deadline:
+            arrived += json.loads((await client.get(sink_url)).content)
+            await asyncio.sleep(0.05)
+    ordered = sorted(arrived)
     p50 = statistics.median(ordered) * 1000
     p99 = ordered[int(len(ordered) * 0.99) - 1] * 1000
-    print(f"latency, {rate}/s offered by one producer: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
-    server.should_exit = True
-    await serving
-    await platform.stop()
+    print(f"latency, {rate}/s offered by one producer: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+          f"({len(ordered)} events) [{load_average()}]")  # fmt: skip
+
+
+async def main(producers: list[int], seconds: int, rate: int, batch: int, deliver: bool) -> None:
+    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, {load_average()}")
+    data_dir = Path(tempfile.mkdtemp())
+    fsync_latency(data_dir)
+    await bytes_per_event()
+    sink = subprocess.Popen(
+        [sys.executable, str(HERE / "eventing_sink.py")], stdout=subprocess.PIPE, text=True
+    )
+    assert sink.stdout is not None
+    sink_url = f"http://127.0.0.1:{sink.stdout.readline().strip()}/"
+    platform = Platform(
+        Settings(data_dir=data_dir, api_port=0, gateway_port=0), readiness=InMemoryReadiness()
+    )
+    await platform.start()
+    try:
+        url = f"http://127.0.0.1:{platform.gateway.port}/default/default"
+        brokers = platform.brokers
+        await create(platform, kinds.BROKER, "default", {})
+        never = {"filter": {"attributes": {"type": "never"}}}
+        await create(platform, kinds.TRIGGER, "sieve",
+                     {"broker": "default", "subscriber": {"uri": sink_url}, **never})  # fmt: skip
+        await until(lambda: brokers.ready and brokers.dispatchers)
+        for connections in producers:
+            await load(platform, url, connections, seconds, "stored then filtered out")
+        if batch:
+            await load(platform, url, 1, seconds, "stored then filtered out", batch=batch)
+        if not deliver:
+            return
+        await create(platform, kinds.TRIGGER, "deliver",
+                     {"broker": "default", "subscriber": {"uri": sink_url}})  # fmt: skip
+        await until(lambda: len(brokers.dispatchers) == 2)
+        for connections in producers:
+            await load(platform, url, connections, seconds, "stored and delivered", sink=sink.pid)
+        await latency(url, sink_url, rate, seconds)
+    finally:
+        await platform.stop()
+        sink.terminate()
+        sink.wait()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--producers", type=int, nargs="+", default=[1, 16])
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--rate", type=int, default=500)
+    parser.add_argument("--batch", type=int, default=100, help="events per batch; 0: none")
+    parser.add_argument(
+        "--no-delivery", dest="deliver", action="store_false",
+        help="ingress and store alone (e.g. --producers 1 16 1 16 --batch 0: rounds)",
+    )  # fmt: skip
     args = parser.parse_args()
-    uvloop.run(main(args.producers, args.seconds, args.rate))
+    uvloop.run(main(args.producers, args.seconds, args.rate, args.batch, args.deliver))

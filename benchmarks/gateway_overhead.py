@@ -15,10 +15,14 @@ CPU 1: each proxy placed as the gateway is, each keeping keep-alive connections 
 same Unix socket. Every round loads each path at every concurrency, a warm-up then
 ``--seconds`` of wrk, so ratios within a round compare like with like on a shared
 machine. Besides requests/s and latency it prints each proxy's CPU time per request (its
-own user + system time over the run, from /proc), the instance's likewise (a proxy that
-reuses fewer connections can save the instance work), and the memory of the platform
-(RSS and PSS from /proc/PID/smaps_rollup) idle, before anything is deployed, and after
-the load.
+own user + system time over the run, from /proc, and the two apart: the system part is
+the socket calls every proxy makes, the user part its own code), the instance's
+likewise (a proxy that reuses fewer connections can save the instance work), and the
+memory of the platform (RSS and PSS from /proc/PID/smaps_rollup) idle, before
+anything is deployed, and after the load. Each row ends with the 1-minute load average
+as the row finished. Before the load it prints the platform's CPU time per second with
+hello deployed and no request (probes, ticks, sweeps): part of every per-request
+figure, the more so the fewer the requests per second.
 """
 
 from __future__ import annotations
@@ -78,11 +82,12 @@ def pin(pid: int, cpu: int) -> None:
                    stdout=subprocess.DEVNULL)  # fmt: skip
 
 
-def cpu_seconds(pid: int | None) -> float:
+def cpu_seconds(pid: int | None) -> tuple[float, float]:
+    """The process's user and system seconds so far (all its threads)."""
     if pid is None:
-        return 0.0
+        return 0.0, 0.0
     times = psutil.Process(pid).cpu_times()
-    return times.user + times.system
+    return times.user, times.system
 
 
 @contextmanager
@@ -117,28 +122,32 @@ def measure(
     ]
     print(
         "| round | c | path | req/s | × direct | × nginx | p50 / p99 ms "
-        "| proxy CPU µs/req | instance CPU µs/req |"
+        "| proxy CPU µs/req (user + system) | instance CPU µs/req | load |"
     )
-    print("|---:|---:|---|---:|---:|---:|---|---:|---:|")
+    print("|---:|---:|---|---:|---:|---:|---|---:|---:|---:|")
     for round_number in range(1, args.rounds + 1):
         for connections in args.connections:
             results: dict[str, dict[str, float]] = {}
             for target in targets:
                 url = f"http://127.0.0.1:{target.port}/"
                 wrk(url, connections=connections, seconds=2, host=HOST)  # warm-up
-                before = cpu_seconds(target.pid), cpu_seconds(instance.pid)
+                before = cpu_seconds(target.pid), sum(cpu_seconds(instance.pid))
                 run = wrk(url, connections=connections, seconds=args.seconds, host=HOST)
-                spent = cpu_seconds(target.pid) - before[0]
-                served = cpu_seconds(instance.pid) - before[1]
+                after = cpu_seconds(target.pid)
+                served = sum(cpu_seconds(instance.pid)) - before[1]
                 results[target.name] = run
                 nginx = results.get("nginx")
-                cpu = "" if target.pid is None else format(spent / run["requests"] * 1e6, ".0f")
+                per = 1e6 / run["requests"]
+                user, system = (after[0] - before[0][0]) * per, (after[1] - before[0][1]) * per
+                cpu = (
+                    "" if target.pid is None else f"{user + system:.0f} ({user:.0f} + {system:.0f})"
+                )
                 print(
                     f"| {round_number} | {connections} | {target.name} | {run['rps']:,.0f} "
                     f"| {run['rps'] / results['direct']['rps']:.2f} "
                     f"| {'' if nginx is None else format(run['rps'] / nginx['rps'], '.2f')} "
                     f"| {run['p50']:.3f} / {run['p99']:.3f} "
-                    f"| {cpu} | {served / run['requests'] * 1e6:.0f} |",
+                    f"| {cpu} | {served * per:.0f} | {os.getloadavg()[0]:.1f} |",
                     flush=True,
                 )
 
@@ -171,6 +180,10 @@ def main() -> None:
         instance = find_instance(unkai.pid)
         for pid in procmem.family(unkai.pid)[1:]:
             pin(pid, 0)  # the fork-server and the instance
+        before, started = sum(cpu_seconds(unkai.pid)), time.monotonic()
+        time.sleep(args.seconds)  # no request: what the platform spends on its own
+        idle_rate = (sum(cpu_seconds(unkai.pid)) - before) / (time.monotonic() - started)
+        print(f"platform CPU with hello deployed and no requests: {idle_rate * 1e3:.1f} ms/s")
         with proxies(instance, Path(root)) as peer_targets:
             measure(unkai, instance, peer_targets, args)
             loaded = procmem.rollup(unkai.pid)

@@ -4,7 +4,11 @@ One grpcio server (8 worker threads) answers a unary ``Say`` echoing 100 bytes. 
 grpcio client makes ``--calls`` sequential calls (c=1: the latency the relay adds),
 then the same calls from ``--threads`` threads over one channel (HTTP/2 multiplexing,
 as gRPC clients do), first directly, then through a gateway on its own uvloop thread
-routing by authority. Prints p50/p99 per call at c=1 and calls/s multiplexed.
+routing by authority. Then the same call as an HTTP/1.1 client sends it (``curl -H
+'te: trailers'``: one keep-alive connection, sequential), which the gateway turns into
+an HTTP/2 stream on a connection of its own (``gateway.h1toh2``). Prints p50/p99 per
+call at c=1, calls/s multiplexed, the gateway thread's CPU time per call (from
+``/proc``, so the figure holds on a loaded machine) and the load average.
 
     .venv/bin/python benchmarks/h2c_relay.py [--calls 2000] [--threads 16]
 """
@@ -13,9 +17,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
+import os
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from concurrent import futures
 
 import grpc
@@ -38,10 +45,18 @@ def echo_server() -> tuple[grpc.Server, int]:
     return server, port
 
 
-def gateway_to(port: int) -> tuple[Gateway, asyncio.AbstractEventLoop]:
+def gateway_to(port: int) -> tuple[Gateway, Callable[[], float]]:
+    """A gateway routing to ``port``, and a clock of its thread's CPU seconds."""
     loop = uvloop.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
     gateway = Gateway(GatewayConfig())
+    tid = asyncio.run_coroutine_threadsafe(_native_id(), loop).result(10)
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def cpu() -> float:
+        with open(f"/proc/self/task/{tid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
 
     async def setup() -> None:
         await gateway.start("127.0.0.1", 0)
@@ -51,7 +66,34 @@ def gateway_to(port: int) -> tuple[Gateway, asyncio.AbstractEventLoop]:
         gateway.set_endpoints(key, [Endpoint("127.0.0.1", port)])
 
     asyncio.run_coroutine_threadsafe(setup(), loop).result(10)
-    return gateway, loop
+    return gateway, cpu
+
+
+async def _native_id() -> int:
+    return threading.get_native_id()
+
+
+def percentiles(latencies: list[float]) -> tuple[float, float]:
+    latencies.sort()
+    return statistics.median(latencies) * 1e6, latencies[int(len(latencies) * 0.99)] * 1e6
+
+
+def measure_http1(port: int, calls: int) -> tuple[float, float]:
+    """p50 and p99 of ``calls`` sequential gRPC calls sent as HTTP/1.1 requests."""
+    message = b"x" * 100
+    body = b"\x00" + len(message).to_bytes(4, "big") + message
+    headers = {"Host": HOST, "Content-Type": "application/grpc", "TE": "trailers"}
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    latencies = []
+    for number in range(200 + calls):  # the first 200 warm up
+        start = time.perf_counter()
+        connection.request("POST", "/echo.Echo/Say", body=body, headers=headers)
+        answer = connection.getresponse()
+        assert answer.read() == body, answer.status
+        if number >= 200:
+            latencies.append(time.perf_counter() - start)
+    connection.close()
+    return percentiles(latencies)
 
 
 def measure(target: str, authority: str | None, calls: int, threads: int) -> tuple[float, ...]:
@@ -66,7 +108,6 @@ def measure(target: str, authority: str | None, calls: int, threads: int) -> tup
             start = time.perf_counter()
             say(payload, timeout=10)
             latencies.append(time.perf_counter() - start)
-        latencies.sort()
 
         def worker() -> None:
             for _ in range(calls // threads):
@@ -77,11 +118,7 @@ def measure(target: str, authority: str | None, calls: int, threads: int) -> tup
             for _ in range(threads):
                 pool.submit(worker)
         rate = (calls // threads) * threads / (time.perf_counter() - start)
-    return (
-        statistics.median(latencies) * 1e6,
-        latencies[int(len(latencies) * 0.99)] * 1e6,
-        rate,
-    )
+    return (*percentiles(latencies), rate)
 
 
 def main() -> None:
@@ -90,14 +127,26 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16)
     args = parser.parse_args()
     server, port = echo_server()
-    gateway, _ = gateway_to(port)
-    rows = {
-        "direct": measure(f"127.0.0.1:{port}", None, args.calls, args.threads),
-        "gateway": measure(f"127.0.0.1:{gateway.port}", HOST, args.calls, args.threads),
-    }
-    print(f"{'path':8} {'p50 µs':>8} {'p99 µs':>8} {'calls/s c=' + str(args.threads):>14}")
-    for name, (p50, p99, rate) in rows.items():
-        print(f"{name:8} {p50:8.0f} {p99:8.0f} {rate:14.0f}")
+    gateway, cpu = gateway_to(port)
+    direct = measure(f"127.0.0.1:{port}", None, args.calls, args.threads)
+    before = cpu()
+    relayed = measure(f"127.0.0.1:{gateway.port}", HOST, args.calls, args.threads)
+    relay_cpu = (cpu() - before) / (200 + 2 * args.calls) * 1e6  # warm-up included
+    before = cpu()
+    http1 = measure_http1(gateway.port, args.calls)
+    http1_cpu = (cpu() - before) / (200 + args.calls) * 1e6
+    print(f"load average {os.getloadavg()[0]:.1f}, {args.calls} calls, {os.cpu_count()} cores")
+    print(f"{'path':16} {'p50 µs':>8} {'p99 µs':>8} {'calls/s c=' + str(args.threads):>14}"
+          f" {'gateway CPU µs/call':>20}")  # fmt: skip
+    rows = [
+        ("direct", (*direct, None)),
+        ("gateway h2→h2c", (*relayed, relay_cpu)),
+        ("gateway h1→h2c", (*http1, None, http1_cpu)),
+    ]
+    for name, (p50, p99, rate, per_call) in rows:
+        rate_text = "-" if rate is None else f"{rate:.0f}"
+        cpu_text = "-" if per_call is None else f"{per_call:.0f}"
+        print(f"{name:16} {p50:8.0f} {p99:8.0f} {rate_text:>14} {cpu_text:>20}")
     server.stop(None)
 
 

@@ -63,9 +63,23 @@ def refused(name: str, data: dict[str, str]) -> list[tuple[str, str]]:
         ("config-features", {"multi-container": "sometimes"},
          [("data.multi-container",
            'failed to parse "multi-container": unsupported value "sometimes"')]),
-        ("config-gc", {"max-non-active-revisions": "5"},
-         [("data.max-non-active-revisions", '"5" is not supported by unkai up: unkai up keeps'
-           " every revision (no revision garbage collection yet)")]),
+        ("config-gc", {"min-non-active-revisions": "30", "max-non-active-revisions": "5"},
+         [("data.min-non-active-revisions",
+           "min-non-active-revisions(30) must be <= max-non-active-revisions(5)")]),
+        ("config-gc", {"min-non-active-revisions": "-1"},
+         [("data.min-non-active-revisions", "min-non-active-revisions must be non-negative,"
+           " was: -1")]),
+        ("config-gc", {"max-non-active-revisions": "-3", "retain-since-create-time": "-1h",
+                       "retain-since-last-active-time": "soon"},
+         [("data.retain-since-create-time",
+           "failed to parse retain-since-create-time: must be non-negative"),
+          ("data.retain-since-last-active-time", "failed to parse"
+           ' retain-since-last-active-time: time: invalid duration "soon"'),
+          ("data.max-non-active-revisions", "failed to parse max-non-active-revisions:"
+           ' strconv.ParseUint: parsing "-3": invalid syntax')]),
+        ("config-deployment", {"digest-resolution-timeout": "0s"},
+         [("data.digest-resolution-timeout",
+           "digest-resolution-timeout cannot be a non-positive duration, was 0s")]),
         ("config-defaults", {"revision-timeout-seconds": "900"},
          [("data.max-revision-timeout-seconds", "revision-timeout-seconds (900) cannot be"
            " greater than max-revision-timeout-seconds (600)")]),
@@ -94,6 +108,9 @@ def test_admission_refuses_what_knative_refuses_or_unkai_cannot_honour(
                                "container-concurrency-target-percentage": "0.5"}),
         ("config-features", {"kubernetes.podspec-fieldref": "Enabled", "_example": "anything"}),
         ("config-gc", {"max-non-active-revisions": "1000", "retain-since-create-time": "48h"}),
+        ("config-gc", {"max-non-active-revisions": "disabled", "min-non-active-revisions": "0",
+                       "retain-since-create-time": "Disabled",
+                       "retain-since-last-active-time": "1m30s"}),
         ("config-defaults", {"revision-timeout-seconds": "900",
                              "max-revision-timeout-seconds": "1200",
                              "container-name-template": "user-container"}),
@@ -183,3 +200,26 @@ def test_tag_header_routing_is_the_switchable_feature() -> None:
     assert problems == []
     assert config.features.tag_header_routing is True
     assert clusterconfig.read({})[0].features.tag_header_routing is False
+
+
+def test_config_gc_is_read_with_disabled_as_none() -> None:
+    data = {"retain-since-create-time": "disabled", "retain-since-last-active-time": "1m30s",
+            "min-non-active-revisions": "2", "max-non-active-revisions": "disabled"}  # fmt: skip
+    config, problems = clusterconfig.read({"config-gc": data})
+    assert problems == []
+    assert config.gc == clusterconfig.GcConfig(None, 90.0, 2, None)
+    assert clusterconfig.read({})[0].gc == clusterconfig.GcConfig(
+        48 * 3600.0, 15 * 3600.0, 20, 1000
+    )
+
+
+def test_config_deployment_names_the_registries_whose_tags_stay_tags() -> None:
+    data = {"registries-skipping-tag-resolving": "registry.internal, dev.local",
+            "digest-resolution-timeout": "2s", "progress-deadline": "600s"}  # fmt: skip
+    config, problems = clusterconfig.read({"config-deployment": data})
+    assert problems == []
+    assert config.deployment == clusterconfig.DeploymentConfig(
+        frozenset({"registry.internal", "dev.local"}), 2.0
+    )
+    default = clusterconfig.read({})[0].deployment.registries_skipping_tag_resolving
+    assert default == {"kind.local", "ko.local", "dev.local"}

@@ -131,3 +131,16 @@ def manifest_of(registry: LocalRegistry, reference: str) -> tuple[str, dict[str,
     )
     response.raise_for_status()
     return response.headers["docker-content-digest"], json.loads(response.content)
+
+
+def push_version(registry: LocalRegistry, scratch: Path, content: str, name: str = "app") -> str:
+    """Push a one-layer image holding ``content`` (a file ``version``) as ``name:1``: a
+    new image under the same tag for each ``content``; return its manifest's digest."""
+    rootfs = scratch / "rootfs"
+    rootfs.mkdir(parents=True)
+    (rootfs / "version").write_text(content)
+    store = oci.BlobStore(scratch / "blobs")
+    layer = layers.from_trees([(rootfs, "")], store)
+    pushed = parse(push_image(registry, store, layer, env=[], name=name))
+    with registry.client() as client:
+        return oci.digest_of(client.manifest(pushed)[1])

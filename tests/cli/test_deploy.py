@@ -236,7 +236,7 @@ def test_logs_and_list_speak_plainly(tmp_path: Path, home: dict[str, str]) -> No
     manifest.write_text(
         "apiVersion: serving.knative.dev/v1\nkind: Service\n"
         f"metadata: {{name: {name}}}\n"
-        "spec: {template: {spec: {containers: [{image: example.com/never:1}]}}}\n"
+        "spec: {template: {spec: {containers: [{image: dev.local/never:1}]}}}\n"
     )
     assert unkai("apply", "-f", str(manifest), env=home).returncode == 0
     not_yet = unkai("logs", name, "--revision", f"{name}-00002", env=home)

@@ -13,6 +13,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from tests.build.registries import LocalRegistry, running
 from tests.controllers.readiness import InMemoryReadiness
 from tests.e2e.conftest import QUICK, LivePlatform
 from tests.support.embedded import started
@@ -133,3 +134,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conformance]:
         running = Conformance(embedded, loop, InMemoryReadiness(), embedded.files.kubeconfig)
         yield running
         running.close()
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
+    """A real registry (Debian's docker-registry) on loopback for the module's tests."""
+    with running(tmp_path_factory.mktemp("registry")) as serving:
+        yield serving

@@ -158,3 +158,45 @@ def test_must_not_container_constraints_security_context(
 )  # fmt: skip
 def test_resource_quantities(resources: dict[str, Any], found: list[tuple[str, str]]) -> None:
     assert admit(revision({"resources": resources})) == found
+
+
+@pytest.mark.parametrize(
+    ("container", "found"),
+    [
+        ({"ports": [{"containerPort": 8080, "name": "arbitrary"}]},
+         [(f"{CONTAINER}.ports[0]", "Port name arbitrary is not allowed: Name must be empty,"
+                                   " or one of: 'h2c', 'http1'")]),
+    ],
+)  # fmt: skip
+def test_must_not_container_constraints(
+    container: dict[str, Any], found: list[tuple[str, str]]
+) -> None:
+    """TestMustNotContainerConstraints: a port name other than ``h2c``/``http1`` (and
+    ``mountPropagation``, in :func:`test_volume_mounts`)."""
+    assert admit(revision(container)) == found
+
+
+@pytest.mark.parametrize(
+    ("container", "found"),
+    [
+        ({"lifecycle": {"postStart": {"exec": {"command": ["true"]}}}},
+         [(f"{CONTAINER}.lifecycle", "must not set the field(s)")]),
+        ({"lifecycle": {"preStop": {"exec": {"command": ["true"]}}}},
+         [(f"{CONTAINER}.lifecycle", "must not set the field(s)")]),
+        ({"ports": [{"containerPort": 8080}, {"containerPort": 9090}]},
+         [(f"{CONTAINER}.ports", "more than one container port is set:"
+                                " Only a single port is allowed across all containers")]),
+        ({"ports": [{"containerPort": 8080, "hostPort": 80}]},
+         [(f"{CONTAINER}.ports[0].hostPort", "must not set the field(s)")]),
+        ({"stdin": True}, [(f"{CONTAINER}.stdin", "must not set the field(s)")]),
+        ({"stdinOnce": True}, [(f"{CONTAINER}.stdinOnce", "must not set the field(s)")]),
+        ({"tty": True}, [(f"{CONTAINER}.tty", "must not set the field(s)")]),
+        ({"securityContext": {"runAsUser": -10}},
+         [(f"{CONTAINER}.securityContext.runAsUser", "expected 0 <= -10 <= 2147483647")]),
+    ],
+)  # fmt: skip
+def test_should_not_container_constraints(
+    container: dict[str, Any], found: list[tuple[str, str]]
+) -> None:
+    """TestShouldNotContainerConstraints: what Knative refuses in a container."""
+    assert admit(revision(container)) == found

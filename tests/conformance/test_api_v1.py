@@ -7,11 +7,13 @@ where (split and tags, single concurrency, revision timeout, a crashing containe
 standalone Route: ``tests/e2e``; volumes: ``test_volumes.py``).
 """
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from lightkube import ApiError
 
+from tests.build.registries import LocalRegistry, push_version
 from tests.conformance.conftest import Conformance, is_ready, until
 from unkai.kube import kinds
 
@@ -246,3 +248,37 @@ def test_container_error_msg(live: Conformance) -> None:
         assert ready["message"], kind
     route = live.condition("broken", kinds.ROUTE, "Ready", lambda c: c["status"] == "False")
     assert route["message"] == 'Configuration "broken" does not have any ready Revision.'
+
+
+def image_digest(live: Conformance, revision: str) -> str:
+    """The digest in the Revision's status, once it is there."""
+    found = live.wait_for(revision, lambda r: bool(r.get("status", {}).get("containerStatuses")),
+                          kind=kinds.REVISION, timeout=30)  # fmt: skip
+    return str(found["status"]["containerStatuses"][0].get("imageDigest", ""))
+
+
+def test_service_create_and_update_resolves_tags_to_digests(
+    live: Conformance, registry: LocalRegistry, tmp_path: Path
+) -> None:
+    """The Service test's ``imageDigest`` for an image named by a tag: the digest the
+    registry gives at the revision's creation, kept when the tag moves (a new revision
+    gets the new one); a tag the registry does not have fails as Knative's does."""
+    first = push_version(registry, tmp_path / "one", "1")
+    tagged = {"container": {"image": f"{registry.host}/app:1"}}
+    live.apply(service(live, "by-tag", **tagged))
+    assert image_digest(live, "by-tag-00001") == f"{registry.host}/app@{first}"
+    second = push_version(registry, tmp_path / "two", "2")
+    env = [{"name": "STEP", "value": "2"}]
+    live.apply(service(live, "by-tag", container={**tagged["container"], "env": env}))
+    assert image_digest(live, "by-tag-00002") == f"{registry.host}/app@{second}"
+    assert image_digest(live, "by-tag-00001") == f"{registry.host}/app@{first}"
+
+    live.apply(service(live, "no-such-tag", container={"image": f"{registry.host}/app:9"}))
+    missing = live.condition(
+        "no-such-tag-00001", kinds.REVISION, "Ready",
+        lambda c: c["status"] == "False" and c.get("reason") == "ContainerMissing",
+    )  # fmt: skip
+    assert missing["message"] == (
+        f'Unable to fetch image "{registry.host}/app:9": failed to resolve image to digest:'
+        f" image {registry.host}/app:9 not found in {registry.host}"
+    )

@@ -7,10 +7,13 @@ and its ``rollout-duration`` moves a new revision's traffic in steps (1% first);
 ``config-autoscaler``'s ``min-scale`` keeps that many instances of every revision (and
 an idle one goes back to zero once the map is gone); ``config-defaults`` changes what
 admission fills in; ``config-features`` switches routing by the ``Knative-Serving-Tag``
-header; a value Knative's webhook refuses is refused with its message and
-the field. (The same platform also shows the creator and lastModifier annotations
-naming the token's user.)
+header; ``config-gc`` collects the revisions no Route serves beyond its limits; a value
+Knative's webhook refuses is refused with its message and the field. (The same
+platform also shows the creator and lastModifier annotations naming the token's user.)
 """
+
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from lightkube import ApiError
@@ -154,3 +157,51 @@ def test_tag_header_routing_follows_config_features(settings: Conformance) -> No
     until(lambda: answered_by() == "tagged-00001", timeout=30, what="the header picks the tag")
     drop(settings, "config-features")
     until(lambda: answered_by() == "tagged-00002", timeout=30, what="the header is ignored")
+
+
+def test_config_gc_collects_unrouted_revisions_and_keeps_routed_ones(
+    settings: Conformance,
+) -> None:
+    """``config-gc`` with no time protection and no non-active revision allowed: each
+    revision goes once a newer one is routed, except one a tag still routes and the
+    latest (``serving.knative.dev/no-gc`` is in ``tests/controllers/test_revisiongc.py``)."""
+    put(settings, "config-gc", {
+        "retain-since-create-time": "disabled", "retain-since-last-active-time": "disabled",
+        "min-non-active-revisions": "0", "max-non-active-revisions": "0",
+    })  # fmt: skip
+    try:
+        image = settings.image("gc")
+        pinned = [{"latestRevision": True, "percent": 100},
+                  {"revisionName": "gc-00001", "tag": "pinned", "percent": 0}]  # fmt: skip
+        for generation, traffic in ((1, None), (2, pinned), (3, pinned)):
+            env = [{"name": "STEP", "value": str(generation)}]
+            spec: dict[str, object] = {
+                "template": {"spec": {"containers": [{"image": image, "env": env}]}}
+            }
+            if traffic is not None:
+                spec["traffic"] = traffic
+            settings.apply({"apiVersion": "serving.knative.dev/v1", "kind": "Service",
+                            "metadata": {"name": "gc"}, "spec": spec})  # fmt: skip
+            settings.wait_for("gc", serving(f"gc-{generation:05d}"), timeout=60)
+
+        def kept() -> list[str]:
+            return [name for name in settings.revision_names() if name.startswith("gc-")]
+
+        until(lambda: kept() == ["gc-00001", "gc-00003"], timeout=30,
+              what=f"gc-00002 collected, the others kept (now {kept()})")  # fmt: skip
+        with settings.http() as http:
+            answer = http.get("/", headers={"Host": "pinned-gc.default.localhost"})
+        assert answer.json()["env"]["K_REVISION"] == "gc-00001"
+    finally:
+        drop(settings, "config-gc")
+
+
+def serving(revision: str) -> Callable[[dict[str, Any]], bool]:
+    """Whether a Service's latest ready revision is ``revision`` and it has the traffic."""
+
+    def check(service: dict[str, Any]) -> bool:
+        status = service.get("status") or {}
+        traffic = status.get("traffic") or [{}]
+        return status.get("latestReadyRevisionName") == revision == traffic[0].get("revisionName")
+
+    return check

@@ -11,16 +11,13 @@ and that function's reply comes back into the broker; a DomainMapping
 public listener, becomes Ready, and stops serving it once deleted.
 """
 
-from pathlib import Path
-
 import httpx2
 import pytest
 
 from tests.conformance.conftest import Conformance, is_ready, until
-from tests.eventing.conftest import Subscriber, apply, broker, subscriber, trigger  # noqa: F401
+from tests.eventing.conftest import Subscriber, relay_behind_broker, subscriber  # noqa: F401
 from unkai.api.kinds import DOMAIN_MAPPING
 from unkai.kube.kinds import resource
-from unkai.platform import bundles
 
 pytestmark = pytest.mark.slow
 LOCAL = {"networking.knative.dev/visibility": "cluster-local"}
@@ -98,33 +95,11 @@ def test_domain_mapping(live: Conformance) -> None:
     until(lambda: status(live, port, "www.example.com") == 404, timeout=30, what="unmapped")
 
 
-RELAY = Path(__file__).parents[1] / "eventing" / "functions" / "relay"
-
-
 def test_a_trigger_delivers_to_a_cluster_local_service(
     live: Conformance,
     subscriber: Subscriber,  # noqa: F811
 ) -> None:
-    digest = live.platform.bundles.of("default").put(bundles.pack(RELAY))
-    image = bundles.format_reference(namespace="default", name="relay", digest=digest)
-    live.apply({
-        "apiVersion": "serving.knative.dev/v1", "kind": "Service",
-        "metadata": {"name": "relay", "labels": LOCAL},
-        "spec": {"template": {"spec": {"containers": [{"image": image}]}}},
-    })  # fmt: skip
-    live.ready("relay")
-    live.wait_for("default", is_ready, kind=apply(live, broker()))
-    ref = {"apiVersion": "serving.knative.dev/v1", "kind": "Service", "name": "relay"}
-    to_relay = {"apiVersion": "eventing.knative.dev/v1", "kind": "Trigger",
-                "metadata": {"name": "to-relay"},
-                "spec": {"broker": "default", "subscriber": {"ref": ref},
-                         "filter": {"attributes": {"type": "com.example.order"}}}}  # fmt: skip
-    found = live.wait_for("to-relay", is_ready, kind=apply(live, to_relay))
-    assert found["status"]["subscriberUri"] == "http://relay.default.svc.cluster.local"
-    relayed = {"filter": {"attributes": {"type": "com.example.relayed"}}}
-    live.wait_for(
-        "relayed", is_ready, kind=apply(live, trigger("relayed", subscriber.url, **relayed))
-    )
+    relay_behind_broker(live, subscriber, labels=LOCAL)
 
     headers = {"ce-specversion": "1.0", "ce-type": "com.example.order", "ce-source": "/shop",
                "ce-id": "order-9", "content-type": "application/json"}  # fmt: skip

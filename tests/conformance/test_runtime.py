@@ -7,7 +7,9 @@ that the revision says so in its status instead of running as if it had; the sum
 per Knative test is in docs/knative-compat.md.
 """
 
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -15,6 +17,7 @@ import pytest
 
 from tests.conformance.conftest import Conformance, until
 from unkai.kube import kinds
+from unkai.platform.runners.sandbox import Sandbox
 
 pytestmark = pytest.mark.slow
 MIN_SCALE_1 = {"autoscaling.knative.dev/min-scale": "1"}
@@ -211,3 +214,136 @@ def test_liveness_with_fail(live: Conformance) -> None:
     assert live.get(name, "/die").status_code == 200
     until(lambda: live.get(name).json().get("pid") != first, timeout=30,
           what="a new instance after the liveness failures")  # fmt: skip
+
+
+def stat_of(live: Conformance, name: str, path: str) -> dict[str, Any]:
+    """What ``os.stat`` (and ``readlink``) show the instance for ``path``; ``{}`` when it
+    does not exist there."""
+    response = live.get(name, f"/stat?path={path}")
+    if response.status_code == 404:
+        return {}
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()
+    return found
+
+
+def proc_mounts(live: Conformance, name: str) -> dict[str, list[str]]:
+    """The instance's mount table: mount point -> [source, mount point, type, options…]."""
+    table = live.get(name, "/file?path=/proc/mounts").text.splitlines()
+    return {fields[1]: fields for fields in (line.split() for line in table)}
+
+
+@pytest.fixture(scope="module")
+def files_view(live: Conformance) -> str:
+    """One ready instance of the runtime function for the file and mount checks."""
+    live.service_with("files-view", annotations=MIN_SCALE_1)
+    live.ready("files-view")
+    return "files-view"
+
+
+def test_must_have_files(live: Conformance, files_view: str) -> None:
+    """The OCI runtime's devices, readable and writable by anyone; ``/dev/fd`` and the
+    standard streams as links into ``/proc/self/fd``; ``/tmp`` a world-writable
+    (sticky) directory."""
+    for device in ("null", "zero", "full", "random", "urandom", "tty"):
+        assert stat_of(live, files_view, f"/dev/{device}")["mode"] == "crw-rw-rw-", device
+    assert stat_of(live, files_view, "/dev/fd")["link"] == "/proc/self/fd"
+    for number, stream in enumerate(("stdin", "stdout", "stderr")):
+        assert stat_of(live, files_view, f"/dev/{stream}")["link"] == f"/proc/self/fd/{number}"
+    assert stat_of(live, files_view, "/proc/self/fd")["mode"].startswith("d")
+    assert stat_of(live, files_view, "/tmp")["mode"] == "drwxrwxrwt"
+    assert live.get(files_view, "/write?path=/tmp/must-have-files").text == "ok"
+
+
+def test_should_have_files(live: Conformance, files_view: str) -> None:
+    """``/etc/resolv.conf`` readable by anyone and writable by no other user (Knative
+    wants ``rw-r--r--``; the machine's file is bound, with the machine's mode), and no
+    ``/dev/console``."""
+    others = stat_of(live, files_view, "/etc/resolv.conf")["mode"][7:9]
+    assert others == "r-"
+    assert stat_of(live, files_view, "/dev/console") == {}
+
+
+def test_should_have_sysctl_read_only(live: Conformance, files_view: str) -> None:
+    """``/proc/sys`` (and ``/proc/sysrq-trigger``) are mounted read-only: a sysctl cannot
+    be changed from inside, not even by a function that runs as uid 0 (where the
+    platform is root), which the kernel checks by uid alone."""
+    mounts = proc_mounts(live, files_view)
+    assert "ro" in mounts["/proc/sys"][3].split(","), mounts.get("/proc/sys")
+    hostname = "/write?path=/proc/sys/kernel/hostname"  # the sandbox's own UTS namespace
+    assert live.get(files_view, hostname).status_code == 403
+    if os.geteuid() == 0 and Sandbox.detect().enabled:
+        live.service_with("sysctl-as-root", {"securityContext": {"runAsUser": 0}})
+        live.ready("sysctl-as-root")
+        refused = live.get("sysctl-as-root", hostname)
+        assert refused.status_code == 403
+        assert "Read-only file system" in refused.text
+
+
+def test_should_have_cgroup_read_only(live: Conformance, files_view: str) -> None:
+    """No cgroup file system is writable from inside. The sandbox mounts none at all (a
+    function cannot read its own limit files either: see TestMustHaveCgroupConfigured
+    in docs/knative-compat.md), so writing a limit fails."""
+    cgroups = [m for m in proc_mounts(live, files_view).values() if m[2] in {"cgroup", "cgroup2"}]
+    assert all("ro" in m[3].split(",") for m in cgroups), cgroups
+    for path in ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory.max"):
+        assert live.get(files_view, f"/write?path={path}").status_code == 403
+
+
+def isolating() -> None:
+    """Skip where the platform cannot give limits and users (they need root)."""
+    if not Sandbox.detect().enabled or os.geteuid() != 0:
+        pytest.skip("limits and users need root and bubblewrap")
+
+
+def limit_files(live: Conformance, name: str) -> dict[str, Path]:
+    """The limit files of the cgroups the instance of ``name`` says it is in (its
+    ``/proc/self/cgroup``), on this machine: ``memory`` and, where there is a cpu
+    controller, ``cpu`` (v1 ``memory.limit_in_bytes`` / ``cpu.cfs_quota_us``, or v2
+    ``memory.max`` / ``cpu.max``)."""
+    lines = live.get(name, "/file?path=/proc/self/cgroup").text.splitlines()
+    groups = {
+        c: path for _, cs, path in (line.split(":", 2) for line in lines) for c in cs.split(",")
+    }
+    root = Path("/sys/fs/cgroup")
+    if "memory" not in groups:  # v2: one group for every controller
+        unified = root / groups[""].lstrip("/")
+        return {"memory": unified / "memory.max", "cpu": unified / "cpu.max"}
+    found = {"memory": root / "memory" / groups["memory"].lstrip("/") / "memory.limit_in_bytes"}
+    if "unkai-" in groups.get("cpu", ""):  # placed in a cpu group of the platform's
+        found["cpu"] = root / "cpu" / groups["cpu"].lstrip("/") / "cpu.cfs_quota_us"
+    return found
+
+
+def test_must_have_cgroup_configured(live: Conformance) -> None:
+    """``resources.limits`` are the limits of the cgroup the instance runs in. Read from
+    outside: the sandbox mounts no cgroup file system, so the function cannot read
+    them itself (docs/knative-compat.md). This kernel may have no cpu controller
+    (cgroup v1 with memory and pids only): then the revision says the CPU limit is not
+    enforced instead."""
+    isolating()
+    name = "cgroup-configured"
+    resources = {"limits": {"memory": "350Mi", "cpu": "250m"}}
+    live.service_with(name, {"resources": resources}, annotations=MIN_SCALE_1)
+    live.ready(name)
+    files = limit_files(live, name)
+    assert int(files["memory"].read_text()) == 350 * 2**20
+    healthy = live.condition(f"{name}-00001", kinds.REVISION, "ContainerHealthy", lambda c: True)
+    if "cpu" in files and files["cpu"].exists():
+        quota = files["cpu"].read_text().split()[0]
+        assert int(quota) == 25_000  # 250m of the 100 ms period
+    else:
+        assert healthy.get("reason") == "NotIsolated", healthy
+        assert "resources.limits.cpu is not enforced" in healthy["message"]
+
+
+def test_must_run_as_user(live: Conformance) -> None:
+    """``securityContext.runAsUser``/``runAsGroup``: the instance's real and effective
+    ids."""
+    isolating()
+    name = "run-as-user"
+    live.service_with(name, {"securityContext": {"runAsUser": 1001, "runAsGroup": 1002}})
+    live.ready(name)
+    status = live.get(name, "/file?path=/proc/self/status").text.splitlines()
+    ids = {line.split(":")[0]: line.split()[1:] for line in status if line[:4] in {"Uid:", "Gid:"}}
+    assert ids == {"Uid": ["1001"] * 4, "Gid": ["1002"] * 4}

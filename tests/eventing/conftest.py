@@ -1,5 +1,6 @@
-"""An embedded platform in-process (API server, controllers, gateway, brokers) and a
-recording subscriber: a real HTTP server on a loopback port that answers as told."""
+"""An embedded platform in-process (API server, controllers, gateway, brokers), a
+recording subscriber: a real HTTP server on a loopback port that answers as told, and
+the relay function behind a broker (:func:`relay_behind_broker`)."""
 
 import json
 import ssl
@@ -9,12 +10,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import RunningPlatform, platform  # noqa: F401 (fixture)
+from tests.e2e.conftest import LivePlatform, RunningPlatform, platform  # noqa: F401 (fixture)
 from unkai.kube import kinds
+from unkai.platform import bundles
+
+RELAY = Path(__file__).parent / "functions" / "relay"
 
 
 @dataclass
@@ -113,3 +118,30 @@ def broker(name: str = "default", **spec: Any) -> dict[str, Any]:
 def trigger(name: str, uri: str, *, broker: str = "default", **spec: Any) -> dict[str, Any]:
     return {"apiVersion": "eventing.knative.dev/v1", "kind": "Trigger", "metadata": {"name": name},
             "spec": {"broker": broker, "subscriber": {"uri": uri}, **spec}}  # fmt: skip
+
+
+def relay_behind_broker(
+    live: LivePlatform, subscriber: Subscriber, *, labels: dict[str, str] | None = None
+) -> None:
+    """The scene of a function subscribed to a broker, all Ready: the relay function
+    (``functions/relay``) as Service ``relay`` (with ``labels``), the ``default``
+    broker, Trigger ``to-relay`` sending it ``com.example.order`` events (its
+    subscriber URI checked), and Trigger ``relayed`` sending its replies
+    (``com.example.relayed``) to ``subscriber``."""
+    digest = live.platform.bundles.of("default").put(bundles.pack(RELAY))
+    image = bundles.format_reference(namespace="default", name="relay", digest=digest)
+    metadata = {"name": "relay", **({"labels": labels} if labels else {})}
+    live.wait_for("relay", ready, timeout=60, kind=apply(live, {
+        "apiVersion": "serving.knative.dev/v1", "kind": "Service", "metadata": metadata,
+        "spec": {"template": {"spec": {"containers": [{"image": image}]}}},
+    }))  # fmt: skip
+    live.wait_for("default", ready, kind=apply(live, broker()))
+    ref = {"apiVersion": "serving.knative.dev/v1", "kind": "Service", "name": "relay"}
+    to_relay = {"apiVersion": "eventing.knative.dev/v1", "kind": "Trigger",
+                "metadata": {"name": "to-relay"},
+                "spec": {"broker": "default", "subscriber": {"ref": ref},
+                         "filter": {"attributes": {"type": "com.example.order"}}}}  # fmt: skip
+    found = live.wait_for("to-relay", ready, kind=apply(live, to_relay))
+    assert found["status"]["subscriberUri"] == "http://relay.default.svc.cluster.local"
+    relayed = {"filter": {"attributes": {"type": "com.example.relayed"}}}
+    live.wait_for("relayed", ready, kind=apply(live, trigger("relayed", subscriber.url, **relayed)))

@@ -1,41 +1,21 @@
 """A real function as a subscriber: deployed as a Service, scaled to zero, woken by the
 event through the gateway's activator; its reply comes back into the broker."""
 
-from pathlib import Path
-
 import httpx2
 import pytest
 
 from tests.e2e.conftest import LivePlatform, live  # noqa: F401 (fixture)
-from tests.eventing.conftest import Subscriber, apply, broker, ready, trigger
+from tests.eventing.conftest import Subscriber, relay_behind_broker
 from unkai.kube import kinds
-from unkai.platform import bundles
 
 pytestmark = pytest.mark.slow
-RELAY = Path(__file__).parent / "functions" / "relay"
 
 
 def test_an_event_wakes_a_function_at_zero_and_its_reply_is_delivered(
     live: LivePlatform,  # noqa: F811
     subscriber: Subscriber,
 ) -> None:
-    digest = live.platform.bundles.of("default").put(bundles.pack(RELAY))
-    image = bundles.format_reference(namespace="default", name="relay", digest=digest)
-    service = {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
-               "metadata": {"name": "relay", "namespace": "default"},
-               "spec": {"template": {"spec": {"containers": [{"image": image}]}}}}  # fmt: skip
-    live.client().apply(kinds.resource(kinds.SERVICE).from_dict(service), force=True)
-    live.wait_for("relay", ready, timeout=60)
-    live.wait_for("default", ready, kind=apply(live, broker()))
-    ref = {"apiVersion": "serving.knative.dev/v1", "kind": "Service", "name": "relay"}
-    to_function = {"apiVersion": "eventing.knative.dev/v1", "kind": "Trigger",
-                   "metadata": {"name": "orders"},
-                   "spec": {"broker": "default", "subscriber": {"ref": ref},
-                            "filter": {"attributes": {"type": "com.example.order"}}}}  # fmt: skip
-    found = live.wait_for("orders", ready, kind=apply(live, to_function))
-    assert found["status"]["subscriberUri"] == "http://relay.default.svc.cluster.local"
-    relayed = {"filter": {"attributes": {"type": "com.example.relayed"}}}
-    live.wait_for("relayed", ready, kind=apply(live, trigger("relayed", subscriber.url, **relayed)))
+    relay_behind_broker(live, subscriber)
     revision = live.service("relay")["status"]["latestReadyRevisionName"]
     live.wait_for(revision, lambda r: _at_zero(r), timeout=60, kind=kinds.REVISION)
 

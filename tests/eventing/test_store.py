@@ -3,7 +3,9 @@
 import asyncio
 from pathlib import Path
 
-from unkai.platform.eventing.store import EventStore, StoredEvent
+import pytest
+
+from unkai.platform.eventing.store import EventStore, EventStoreError, StoredEvent
 
 
 def test_events_stay_until_their_last_trigger_is_done_and_survive_a_reopen(
@@ -34,14 +36,38 @@ def test_events_stay_until_their_last_trigger_is_done_and_survive_a_reopen(
     asyncio.run(store.close())
 
 
-def test_appends_made_while_a_commit_runs_share_the_next_one(tmp_path: Path) -> None:
-    async def run() -> int:
+def test_an_append_of_more_events_than_one_statement_holds_is_stored_whole(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "events.db"
+    numbers = range(1, 601)  # rows go in slices of 256, 128, ... per statement
+
+    async def first() -> None:
+        store = EventStore(path)
+        store.open()
+        events = [StoredEvent(n, "default/b", 0.0, b'{"n": %d}' % n) for n in numbers]
+        await store.append(events, ["default/t1", "default/t2"])
+        for n in numbers[:300]:
+            store.done("default/t1", n, last=False)
+            store.done("default/t2", n, last=True)
+        await store.close()
+
+    asyncio.run(first())
+
+    store = EventStore(path)
+    pending = store.open()
+    assert list(pending.events) == list(numbers[300:])
+    assert pending.events[301].event == b'{"n": 301}'
+    assert len(pending.deliveries) == 600
+    asyncio.run(store.close())
+
+
+def test_an_append_after_close_is_refused(tmp_path: Path) -> None:
+    async def run() -> None:
         store = EventStore(tmp_path / "events.db")
         store.open()
-        events = [StoredEvent(n, "default/b", 0.0, b"{}") for n in range(1, 101)]
-        await asyncio.gather(*(store.append([event], ["default/t"]) for event in events))
-        commits = store.commits
         await store.close()
-        return commits
+        with pytest.raises(EventStoreError, match="closed"):
+            await store.append([StoredEvent(1, "default/b", 0.0, b"{}")], ["default/t"])
 
-    assert asyncio.run(run()) < 100
+    asyncio.run(run())

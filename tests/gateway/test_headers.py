@@ -13,7 +13,13 @@ import pytest
 from tests.gateway.conftest import RunningGateway
 from tests.gateway.upstreams import Upstream
 
-from unkai.platform.gateway.headers import Body, passes_unchanged, request_head, response_head
+from unkai.platform.gateway.headers import (
+    Body,
+    ClientAddress,
+    passes_unchanged,
+    request_head,
+    response_head,
+)
 
 TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-01$")
 
@@ -108,7 +114,7 @@ def test_hop_by_hop_headers_stop_at_the_gateway(echo: tuple[RunningGateway, str]
     with socket.create_connection(("127.0.0.1", gw.gateway.port)) as sock:
         sock.sendall(
             f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: keep-alive, X-Secret\r\n"
-            "X-Secret: 1\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nX-Kept: 2\r\n\r\n".encode()
+            "X-Secret: 1\r\nKeep-Alive: timeout=5\r\nTE: gzip\r\nX-Kept: 2\r\n\r\n".encode()
         )
         response = read_response(sock)
     assert b"connection" not in response.lower().split(b"\r\n\r\n")[0].split(b"\r\n", 1)[1]
@@ -161,7 +167,7 @@ def test_request_head_for_an_upgrade_keeps_upgrade() -> None:
         b"GET",
         b"/ws",
         [(b"Host", b"h"), (b"Connection", b"Upgrade"), (b"Upgrade", b"websocket")],
-        client=(b"::1", b'"[::1]"'),
+        client=ClientAddress(b"::1", b'"[::1]"'),
         upgrade=True,
     )
     assert (host, chunked) == (b"h", False)
@@ -240,8 +246,8 @@ def test_connection_cannot_remove_framing_or_host(framing: str) -> None:
         (b"Content-Length", b"3"),
         (b"Connection", f"keep-alive, {framing}".encode()),
     ]
-    head, host, _ = request_head(b"POST", b"/", headers, client=(b"1.2.3.4", b"1.2.3.4"),
-                                 upgrade=False)  # fmt: skip
+    client = ClientAddress(b"1.2.3.4", b"1.2.3.4")
+    head, host, _ = request_head(b"POST", b"/", headers, client=client, upgrade=False)
     assert host == b"h"
     assert b"Host: h\r\n" in head
     assert b"Content-Length: 3\r\n" in head
@@ -270,3 +276,20 @@ def test_a_body_cannot_be_smuggled_as_a_request(
     with gw.client(host) as client:  # the next request gets its own answer
         assert client.get("/victim").json()["path"] == "/victim"
     assert instance.log.served == 2
+
+
+def test_proxy_headers_follow_the_host_on_one_connection() -> None:
+    """A connection's proxy lines are built once per host: a request to another host on
+    the same connection, or one that brings its own, gets headers of its own."""
+    client = ClientAddress(b"192.0.2.1", b"192.0.2.1")
+    heads = [
+        request_head(b"GET", b"/", [(b"Host", host)], client=client, upgrade=False)[0]
+        for host in (b"a.default.localhost", b"b.default.localhost", b"a.default.localhost")
+    ]
+    for head, host in zip(heads, (b"a", b"b", b"a"), strict=True):
+        assert b"forwarded: for=192.0.2.1;proto=http;host=%s.default.localhost\r\n" % host in head
+        assert b"x-forwarded-host: %s.default.localhost\r\n" % host in head
+    own = [(b"Host", b"a.default.localhost"), (b"X-Forwarded-Host", b"example.com")]
+    head, _, _ = request_head(b"GET", b"/", own, client=client, upgrade=False)
+    assert b"X-Forwarded-Host: example.com\r\n" in head
+    assert b"x-forwarded-host:" not in head

@@ -15,6 +15,7 @@ import pytest
 
 from unkai.platform.bundles import BundleStore, pack
 from unkai.platform.runners import Instance, InstanceSpec, LogFiles, ProcessRunner
+from unkai.platform.runners.sandbox import Sandbox
 
 FUNCTIONS = Path(__file__).parent / "functions"
 MakeSpec = Callable[..., InstanceSpec]
@@ -49,6 +50,15 @@ def make_spec(tmp_path: Path) -> MakeSpec:
         return replace(spec, **fields)
 
     return make
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Sandbox:
+    """This machine's sandbox (skips the test, naming the gaps, where it cannot sandbox)."""
+    found = Sandbox.detect()
+    if not found.enabled:
+        pytest.skip("; ".join(found.gaps))
+    return found
 
 
 @pytest.fixture

@@ -22,14 +22,6 @@ def spec(tmp_path: Path, *mounts: Mount) -> InstanceSpec:
     )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Sandbox:
-    found = Sandbox.detect()
-    if not found.enabled:
-        pytest.skip("; ".join(found.gaps))
-    return found
-
-
 def run(sandbox: Sandbox, script: str, tmp_path: Path, *mounts: Mount) -> str:
     identity = sandbox.identity("default", uid=None, gid=None)
     command = sandbox.command(

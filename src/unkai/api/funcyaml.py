@@ -7,6 +7,10 @@ Schema published under ``docs/`` is generated from these models
 (``python -m unkai.api.funcyaml``), so editors can validate the file as it is typed.
 Errors speak the user's language: the field path as written (never pydantic's type
 names), the line, and for patterns what is allowed rather than the regex.
+
+The sections' models and field types are in :mod:`.funcyaml_fields`, the reading of
+requirements files in :mod:`.funcyaml_requirements`, Knative func's own format in
+:mod:`.funcyaml_knative`; this module puts the whole file together and reads it.
 """
 
 from __future__ import annotations
@@ -14,231 +18,50 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import re
 from collections.abc import Mapping
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, WithJsonSchema
+from pydantic import Field
 
-from unkai.api import destinations, envrefs, pyproject, yamlsource
-from unkai.api.contract import RESERVED_ENV
+from unkai.api import envrefs, pyproject, yamlsource
+from unkai.api.funcyaml_fields import (
+    DNS_LABEL,
+    ENTRYPOINT,
+    ENV_NAME,
+    PATTERN_MEANINGS,
+    SINK_ENV,
+    Deploy,
+    EnvName,
+    EnvSource,
+    EnvValue,
+    Model,
+    Requirements,
+    RuntimeOptions,
+    Scale,
+    Signature,
+    Sink,
+    Subscription,
+    sink_shorthand,
+)
+from unkai.api.funcyaml_requirements import (
+    REQUIREMENTS_FILE,
+    requirement_file_lines,
+    requirements_file,
+)
+
+__all__ = [
+    "DNS_LABEL", "ENTRYPOINT", "ENV_NAME", "FILENAME", "PATTERN_MEANINGS", "REQUIREMENTS_FILE",
+    "SINK_ENV", "Deploy", "EnvSource", "FuncSpec", "RuntimeOptions", "Scale", "Signature",
+    "Sink", "Subscription", "json_schema", "load", "parse", "pydantic_problems",
+    "requirement_file_lines",
+]  # fmt: skip
 
 FILENAME = "func.yaml"
-REQUIREMENTS_FILE = "requirements.txt"
-DNS_LABEL = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
-ENTRYPOINT = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
-ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
-_SIZE = re.compile(r"^(\d+)\s*(|k|Ki|M|Mi|G|Gi)$")
-_SIZE_UNITS = {"": 1, "k": 10**3, "Ki": 2**10, "M": 10**6, "Mi": 2**20, "G": 10**9, "Gi": 2**30}
-PATTERN_MEANINGS = {
-    DNS_LABEL: "not a DNS label (lowercase letters, digits and '-', starting with a letter,"
-    " ending with a letter or digit, at most 63 characters)",
-    ENTRYPOINT: "not module:function (a module such as func or app.main, a colon, then the"
-    " function's name: func:handle)",
-    ENV_NAME: "not an environment variable name (letters, digits and '_', not starting"
-    " with a digit)",
-}
-SINK_ENV = ("K_SINK", "K_CE_OVERRIDES")
-"""What ``sink`` sets in the function's environment."""
-_COMMENT = re.compile(r"(^|\s+)#.*$")  # pip's rule: file:lib#egg=lib keeps its fragment
 
 
-class Signature(StrEnum):
-    """How the runtime calls the function (see docs/runtime.md)."""
-
-    HTTP = "http"
-    CLOUDEVENT = "cloudevent"
-    ASGI = "asgi"
-    EVENT = "event"
-    WSGI = "wsgi"
-    GRPC = "grpc"
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
-
-
-def parse_size(value: object) -> int:
-    """Byte sizes as people write them: ``10485760``, ``10Mi``, ``512k``.
-
-    Takes whatever YAML gave (a float, ``null``, a list…) so that a wrong type is a
-    validation error naming the field, not a crash.
-    """
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    match = _SIZE.match(value.strip()) if isinstance(value, str) else None
-    if match is None:
-        raise ValueError(f"not a size: {value!r} (use bytes, or a suffix k, Ki, M, Mi, G, Gi)")
-    return int(match.group(1)) * _SIZE_UNITS[match.group(2)]
-
-
-ByteSize = Annotated[
-    int,
-    pydantic.BeforeValidator(parse_size),
-    Field(ge=0),
-    WithJsonSchema(
-        {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": _SIZE.pattern}]}
-    ),
-]
-
-
-def _env_value(value: object) -> object:
-    """Env values are text; say what ``null`` and collections miss.
-
-    Scalars from func.yaml arrive as written (see ``_env_as_written``); one without
-    its own text (merged in with ``<<``) gets YAML's spelling: ``true``, ``8080``.
-    """
-    if value is None:
-        raise ValueError('no value (write "" for an empty one)')
-    if isinstance(value, list | dict):
-        raise ValueError("expected text, a number or a boolean, not a list or mapping")
-    if isinstance(value, bool):
-        return str(value).lower()
-    return value if isinstance(value, str) else str(value)
-
-
-def _env_reference(value: str) -> str:
-    """A value that starts as a template must be one of func's (``envrefs``); a Secret or
-    ConfigMap key is kept as its template, which the deploy turns into ``valueFrom``."""
-    found = envrefs.named(value)
-    if isinstance(found, envrefs.LocalEnv):
-        raise ValueError(f"{value} is read from the environment when func.yaml is loaded")
-    return value if found is None else str(found)
-
-
-def _env_name(name: str) -> str:
-    """Refuse the names Knative sets itself, here rather than when the Service is applied."""
-    if name in RESERVED_ENV:
-        names = ", ".join(RESERVED_ENV)
-        raise ValueError(f'"{name}" is a reserved environment variable (Knative sets {names})')
-    return name
-
-
-EnvName = Annotated[str, Field(pattern=ENV_NAME), pydantic.AfterValidator(_env_name)]
-EnvValue = Annotated[
-    str,
-    pydantic.BeforeValidator(_env_value),
-    pydantic.AfterValidator(_env_reference),
-    WithJsonSchema({"type": ["string", "number", "boolean"]}),
-]
-Requirements = Annotated[
-    Annotated[str, Tag("file")] | Annotated[list[str], Tag("lines")],
-    Discriminator(
-        lambda value: {str: "file", list: "lines"}.get(type(value)),
-        custom_error_type="requirements_type",
-        custom_error_message="expected a requirements file name or a list of requirement lines",
-    ),
-]
-
-
-class EnvSource(_Model):
-    """Every key of a Secret or a ConfigMap as env (the Service's ``envFrom``); Knative
-    func's ``{{ secret:NAME }}`` in an entry without a name."""
-
-    secret: str | None = Field(None, pattern=envrefs.SOURCE_NAME, max_length=253)
-    config_map: str | None = Field(
-        None, alias="configMap", pattern=envrefs.SOURCE_NAME, max_length=253
-    )
-
-    @pydantic.model_validator(mode="after")
-    def _exactly_one(self) -> EnvSource:
-        if (self.secret is None) == (self.config_map is None):
-            raise ValueError("name exactly one of secret or configMap")
-        return self
-
-    @property
-    def ref(self) -> envrefs.SourceRef:
-        if self.secret is not None:
-            return envrefs.SourceRef("secret", self.secret)
-        assert self.config_map is not None
-        return envrefs.SourceRef("configMap", self.config_map)
-
-
-class Scale(_Model):
-    """Autoscaling bounds and target; become ``autoscaling.knative.dev/*`` annotations."""
-
-    min: int | None = Field(None, ge=0, description="Instances kept even when idle.")
-    max: int | None = Field(None, ge=0, description="Upper bound on instances (0: no bound).")
-    initial: int | None = Field(None, ge=0, description="Instances started with a revision.")
-    target: float | None = Field(None, ge=0.01, description="Per-instance target of the metric.")
-    metric: Literal["concurrency", "rps"] | None = None
-    utilization: float | None = Field(
-        None, ge=1, le=100, description="Percent of the target to aim for."
-    )
-
-    @pydantic.model_validator(mode="after")
-    def _min_not_above_max(self) -> Scale:
-        if self.min is not None and self.max and self.min > self.max:
-            raise ValueError(f"min ({self.min}) must not be greater than max ({self.max})")
-        return self
-
-
-class Subscription(_Model):
-    """A Trigger to create on deploy: events from ``broker`` matching ``filters``."""
-
-    broker: str = Field("default", pattern=DNS_LABEL)
-    filters: dict[str, str] = Field(default_factory=dict)
-
-
-class Deploy(_Model):
-    """Options used when the function is deployed (locally or on Knative)."""
-
-    namespace: str | None = Field(None, pattern=DNS_LABEL)
-    scale: Scale = Field(default_factory=lambda: Scale())
-    concurrency: int | None = Field(
-        None, ge=0, le=1000, description="containerConcurrency: hard limit per instance."
-    )
-    timeout: int | None = Field(None, ge=1, le=3600, description="timeoutSeconds per request.")
-    annotations: dict[str, str] = Field(default_factory=dict)
-    labels: dict[str, str] = Field(default_factory=dict)
-    subscriptions: list[Subscription] = Field(default_factory=list)
-
-
-def _sink_destination(text: str) -> str:
-    destinations.parse(text)  # a ValueError names the forms allowed
-    return text
-
-
-def _sink_shorthand(value: object) -> object:
-    return {"to": value} if isinstance(value, str) else value
-
-
-class Sink(_Model):
-    """Where the function sends its own events: ``K_SINK`` in its environment (and
-    ``K_CE_OVERRIDES`` with ``extensions``), as a Knative SinkBinding sets them.
-    ``sink: broker:default`` is short for ``sink: {to: broker:default}``."""
-
-    to: Annotated[str, pydantic.AfterValidator(_sink_destination)] = Field(
-        description=f"The sink: {destinations.FORMS}."
-    )
-    extensions: dict[Annotated[str, Field(pattern=r"^[a-z0-9]+$")], str] = Field(
-        default_factory=dict, description="Extension attributes added to every event sent."
-    )
-
-
-class RuntimeOptions(_Model):
-    """How the function runtime treats requests (all have safe defaults)."""
-
-    max_body_size: ByteSize = Field(10 * 2**20, alias="maxBodySize")
-    sync_workers: int | None = Field(
-        None,
-        ge=1,
-        le=1000,
-        alias="syncWorkers",
-        description=(
-            "Opt in to running sync handlers on this many threads at once; by default they"
-            " run one at a time on the thread that imported the function."
-        ),
-    )
-    grace_period: float = Field(
-        30, ge=0, le=3600, alias="gracePeriod", description="Seconds to finish on SIGTERM."
-    )
-
-
-class FuncSpec(_Model):
+class FuncSpec(Model):
     """The whole ``func.yaml``."""
 
     spec_version: Literal["1"] = Field("1", alias="specVersion")
@@ -266,7 +89,7 @@ class FuncSpec(_Model):
     )
     runtime: RuntimeOptions = Field(default_factory=lambda: RuntimeOptions())
     deploy: Deploy = Field(default_factory=lambda: Deploy())
-    sink: Annotated[Sink | None, pydantic.BeforeValidator(_sink_shorthand)] = Field(
+    sink: Annotated[Sink | None, pydantic.BeforeValidator(sink_shorthand)] = Field(
         None, description="Where the function's own events go (K_SINK); see docs/eventing.md."
     )
     # Lines for whoever deploys (fields read and not applied); set by the reader of
@@ -281,7 +104,7 @@ class FuncSpec(_Model):
         directory = (info.context or {}).get("directory")
         if isinstance(value, str) and directory is not None:
             try:
-                _requirements_file(directory, value)
+                requirements_file(directory, value)
             except OSError as error:  # a name the OS refuses (too long…)
                 raise ValueError(f"cannot read {value}: {error.strerror or error}") from None
         return value
@@ -330,7 +153,7 @@ class FuncSpec(_Model):
         if isinstance(self.requirements, list):
             return [line.strip() for line in self.requirements if line.strip()]
         try:
-            path = _requirements_file(directory, self.requirements)
+            path = requirements_file(directory, self.requirements)
             lines = [] if path is None else requirement_file_lines(path.read_text())
         except (OSError, ValueError) as error:
             problem = Problem(("requirements",), str(error))
@@ -338,40 +161,6 @@ class FuncSpec(_Model):
         if "requirements" not in self.model_fields_set:
             lines += pyproject.dependencies(directory)
         return lines
-
-
-def requirement_file_lines(text: str) -> list[str]:
-    """The lines of a pip requirements file as pip reads them.
-
-    ``\\``-continued lines are joined; comments (``#`` at the start or after blanks)
-    and blank lines are dropped.
-    """
-    lines, pending = [], ""
-    for raw in text.splitlines():
-        line = f"{pending} {raw}" if _COMMENT.match(raw) else pending + raw
-        if line.endswith("\\") and not _COMMENT.match(raw):
-            pending = line[:-1]
-            continue
-        lines.append(line)
-        pending = ""
-    stripped = (_COMMENT.sub("", line).strip() for line in [*lines, pending])
-    return [line for line in stripped if line]
-
-
-def _requirements_file(directory: Path, name: str) -> Path | None:
-    """The file ``requirements`` names; ``None`` when the default one is absent.
-
-    The default ``requirements.txt`` is optional (a function may need nothing); any
-    other name is a promise that the file exists, so its absence is an error.
-    """
-    path = directory / name
-    if path.is_file():
-        return path
-    if path.is_dir():
-        raise ValueError(f"{name} is a directory, not a requirements file")
-    if name == REQUIREMENTS_FILE:
-        return None
-    raise ValueError(f"requirements file {name} not found in {directory}")
 
 
 def parse(

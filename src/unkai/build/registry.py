@@ -98,6 +98,18 @@ class Registry:
         media_type = response.headers.get("content-type", "").split(";")[0].strip()
         return media_type, data
 
+    def digest(self, reference: Reference) -> str:
+        """The digest the registry gives for ``reference``'s tag now (a ``HEAD`` of the
+        manifest: its ``Docker-Content-Digest``, or the digest of the manifest itself
+        where a registry leaves the header out)."""
+        path = f"/v2/{reference.repository}/manifests/{reference.version}"
+        response = self._send("HEAD", path, [reference.repository], headers={"Accept": _ACCEPT})
+        if response.status_code == 404:
+            raise RegistryError(f"image {reference} not found in {self.registry}")
+        self._check(response, f"resolving {reference} to a digest")
+        found = response.headers.get("docker-content-digest", "")
+        return found if found.startswith("sha256:") else oci.digest_of(self.manifest(reference)[1])
+
     def pull_blob(
         self,
         repository: str,

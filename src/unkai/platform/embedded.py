@@ -49,12 +49,13 @@ from unkai.platform.contracts import (
 from unkai.platform.controllers import conditions
 from unkai.platform.controllers.eventing_loop import EventingControllers
 from unkai.platform.controllers.loop import REVISIONS, ROUTES, ServingControllers
+from unkai.platform.controllers.revision import image_to_run
 from unkai.platform.controllers.route import Network
 from unkai.platform.dataplane import DataPlane
 from unkai.platform.gateway import GatewayConfig, ThreadedGateway, limits
 from unkai.platform.gateway.internal import InternalListener
 from unkai.platform.runners import ContainerRunner, LogFiles, Mode, ProcessRunner
-from unkai.platform.runners.images import ImageRunner
+from unkai.platform.runners.images import ImageRunner, resolve_digest
 from unkai.platform.runners.retirement import KeepPolicy
 from unkai.platform.runners.sources import Kind
 from unkai.platform.supervision import supervise
@@ -213,6 +214,8 @@ class Platform:
             readiness=self.readiness,
             network=self._network(),
             program_route=self._program_route,
+            gc=self.cluster.gc,
+            resolve_digest=None if self.data_plane is None else self._resolve_digest,
         )
         await self.controllers.start()
         self.brokers.open()
@@ -278,7 +281,7 @@ class Platform:
                 door.config, tag_header_routing=cluster.features.tag_header_routing
             )
         if self.controllers is not None:
-            self.controllers.configure(self._network())
+            self.controllers.configure(self._network(), self.cluster.gc)
         if self.data_plane is not None:
             try:
                 scaling = dataclasses.replace(self.settings.autoscaler, **cluster.autoscaler)
@@ -357,8 +360,18 @@ class Platform:
         if self.data_plane is not None:
             self.data_plane.set_reachable(_routed(self.routes))
 
+    def _resolve_digest(self, image: str) -> str:
+        """A revision's tag to its digest now, by the ``config-deployment`` of now (in
+        the controllers' resolver threads: it blocks on the registry)."""
+        settings = self.cluster.deployment
+        return resolve_digest(
+            image, settings.registries_skipping_tag_resolving,
+            timeout=settings.digest_resolution_timeout,
+        )  # fmt: skip
+
     async def _follow_revisions(self, data_plane: DataPlane) -> None:
-        """Every revision, from its creation to its deletion, goes to the data plane."""
+        """Every revision, from its creation to its deletion, goes to the data plane,
+        running what its tag was resolved to (once the controllers have resolved it)."""
         rt = self.api.service.registry.get(REVISIONS)
         async with await self.api.service.watch(rt) as events:
             async for event, revision in events:
@@ -366,8 +379,13 @@ class Platform:
                 if event == "DELETED":
                     data_plane.remove(metadata["namespace"], metadata["name"])
                     continue
+                image = image_to_run(revision)
+                if image is None:
+                    continue  # its tag is being resolved: the status update comes back here
+                containers = [{**revision["spec"]["containers"][0], "image": image}]
+                pinned = {**revision, "spec": {**revision["spec"], "containers": containers}}
                 try:
-                    data_plane.upsert(revision, resumed=self._resumed(revision))
+                    data_plane.upsert(pinned, resumed=self._resumed(revision))
                 except Exception:
                     log.exception("revision %s/%s not run", metadata["namespace"], metadata["name"])
 

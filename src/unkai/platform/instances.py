@@ -100,10 +100,12 @@ class RevisionInstances:
 
     def scale(self, desired: int) -> None:
         """Aim for ``desired`` instances (converges in the background)."""
+        # Woken first: a cold start goes on at the loop's next turn, ahead of what the
+        # change below sets off (the controllers' status writes).
+        self._wake.set()
         if desired != self.desired:
             self.desired = desired
             self._changed()  # the Revision's desiredReplicas
-        self._wake.set()
         if self._task is None:
             self._task = supervise(
                 f"instances of {self.key}", self._converge, on_failure=self._converge_failed
@@ -135,8 +137,12 @@ class RevisionInstances:
                 if self._gave_up:  # a long healthy run reset the crash loop
                     self._gave_up = False
                     self._gateway.set_unavailable(self.key, None)
-                await asyncio.sleep(self._crashes.delay)
-                await asyncio.gather(*(self._start() for _ in range(missing)))
+                if delay := self._crashes.delay:
+                    await asyncio.sleep(delay)
+                if missing == 1:  # a cold start: asked for now, not from a task to come
+                    await self._start()
+                else:
+                    await asyncio.gather(*(self._start() for _ in range(missing)))
                 continue
             if not self.routed and self.desired == 0 and not self.ready and not self._starting:
                 await self._runner.retire(self.spec.key)

@@ -6,7 +6,8 @@ graceful shutdown. The public surface:
 
 * :func:`main` — the process entrypoint (``python -m unkai.runtime``, ``unkai runtime serve``);
 * :func:`prepare` and :class:`Prepared` — prepare once, serve later (the fork-server seam);
-  :class:`PreparedGrpc` for ``signature: grpc`` (``grpcserve``);
+  :class:`PreparedGrpc` for ``signature: grpc`` (``grpcserve``); :func:`warm`, for a
+  fork-server to run the request path once before it forks (``warming``);
 * :func:`load_spec` and :class:`LoadError` (and :func:`.environment.environment`) — for
   callers that run the steps of :func:`main` themselves;
 * :class:`Request` — what an ``http`` function receives.
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from unkai.runtime.process import main
     from unkai.runtime.server import Prepared, prepare
     from unkai.runtime.signatures import Request
+    from unkai.runtime.warming import warm
 
 _HOMES = {
     "PreparedGrpc": "grpcserve",
@@ -36,6 +38,7 @@ _HOMES = {
     "Prepared": "server",
     "prepare": "server",
     "Request": "signatures",
+    "warm": "warming",
 }
 
 __all__ = [
@@ -46,6 +49,7 @@ __all__ = [
     "load_spec",
     "main",
     "prepare",
+    "warm",
 ]
 
 

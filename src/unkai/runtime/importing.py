@@ -13,6 +13,11 @@ in order and hands each result back with ``call_soon_threadsafe``: the same hops
 thread pool makes. Nothing runs before :meth:`~ImportingThread.serve`, so a prepared
 runtime holds no thread and a zygote may fork it; the child's only thread is the one
 that forked, which is the one that imported the function.
+
+Per call, the serving thread only takes and releases one lock (``_busy``, held while a
+call runs, which is what :meth:`~ImportingThread.shutdown` waits on): a condition
+variable taken twice and notified for every call cost a plain ``def`` hello 8-16 µs of
+CPU per request (docs/benchmarks.md, issue 12 item 6).
 """
 
 from __future__ import annotations
@@ -35,9 +40,8 @@ class ImportingThread:
 
     def __init__(self) -> None:
         self._calls: queue.SimpleQueue[_Call[Any] | object] = queue.SimpleQueue()
-        self._running = 0
         self._stopped = False
-        self._changed = threading.Condition()
+        self._busy = threading.Lock()
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` on the serving thread, after the calls before it."""
@@ -54,31 +58,29 @@ class ImportingThread:
         """
         if until is not None:
             until.add_done_callback(lambda _: self._calls.put(_WAKE))
+        busy = self._busy
         while until is None or not until.done():
             call = self._calls.get()
-            with self._changed:
+            if not isinstance(call, _Call):
                 if self._stopped:
                     return
-                if not isinstance(call, _Call):
-                    continue
-                self._running = 1
-            try:
+                continue
+            with busy:
+                if self._stopped:  # a shutdown came between the get and the lock
+                    return
                 call()
-            finally:
-                with self._changed:
-                    self._running = 0
-                    self._changed.notify_all()
 
     def shutdown(self, timeout: float) -> int:
         """Drop the calls in line; wait up to ``timeout`` s for the one running (0 or 1 left)."""
-        with self._changed:
-            self._stopped = True
-            self._calls.put(_WAKE)
-            self._changed.wait_for(lambda: not self._running, timeout)
-            return self._running
+        self._stopped = True
+        self._calls.put(_WAKE)
+        if not self._busy.acquire(timeout=max(timeout, 0)):
+            return 1
+        self._busy.release()
+        return 0
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ is slower, per call
 class _Call(Generic[T]):
     function: Callable[..., T]
     args: tuple[Any, ...]

@@ -19,8 +19,12 @@ What each map does here (docs/knative-compat.md has the table):
   honoured by admission (through :data:`ADMISSION_DEFAULTS`).
 * ``config-features``: ``tag-header-based-routing`` is honoured (by the gateway); any
   other flag is validated and may only say what ``unkai up`` does.
-* ``config-gc``: validated; a value that differs from what ``unkai up`` does is
-  refused with the reason, never stored and ignored.
+* ``config-deployment``: ``registries-skipping-tag-resolving`` and
+  ``digest-resolution-timeout`` are honoured when revisions' tags are resolved to
+  digests; its other keys describe Knative's queue-proxy and Deployments, which
+  ``unkai up`` does not have.
+* ``config-gc``: honoured by the revision garbage collector
+  (:mod:`unkai.platform.controllers.revisiongc`), with Knative's defaults and checks.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ AUTOSCALER = "config-autoscaler"
 DEFAULTS = "config-defaults"
 FEATURES = "config-features"
 GC = "config-gc"
+DEPLOYMENT = "config-deployment"
 
 DEFAULT_DOMAIN_TEMPLATE = "{{.Name}}.{{.Namespace}}.{{.Domain}}"
 DEFAULT_TAG_TEMPLATE = "{{.Tag}}-{{.Name}}"
@@ -99,6 +104,28 @@ class FeaturesConfig:
 
 
 @dataclass(frozen=True)
+class GcConfig:
+    """``config-gc``: when a configuration's revisions that serve no traffic are deleted.
+    ``None`` is Knative's ``disabled``; times are in seconds."""
+
+    retain_since_create_time: float | None = 48 * 3600.0
+    retain_since_last_active_time: float | None = 15 * 3600.0
+    min_non_active_revisions: int = 20
+    max_non_active_revisions: int | None = 1000
+
+
+@dataclass(frozen=True)
+class DeploymentConfig:
+    """``config-deployment``: which registries' tags are not resolved to digests, and how
+    long resolving one may take (seconds)."""
+
+    registries_skipping_tag_resolving: frozenset[str] = frozenset(
+        {"kind.local", "ko.local", "dev.local"}
+    )
+    digest_resolution_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
 class ClusterConfig:
     """Everything the platform's parts take from the ``knative-serving`` ConfigMaps."""
 
@@ -106,6 +133,8 @@ class ClusterConfig:
     autoscaler: AutoscalerOverrides = field(default_factory=dict)
     defaults: DefaultsConfig = field(default_factory=DefaultsConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    gc: GcConfig = field(default_factory=GcConfig)
+    deployment: DeploymentConfig = field(default_factory=DeploymentConfig)
 
 
 # -- config-network -----------------------------------------------------------------------
@@ -156,7 +185,7 @@ def _checked_tag_template(source: str) -> hosttemplate.HostTemplate:
     return template
 
 
-# -- config-defaults, config-features, config-gc -------------------------------------------
+# -- config-defaults, config-features -------------------------------------------
 
 _DEFAULTS_KEYS = (
     "revision-timeout-seconds",
@@ -211,13 +240,6 @@ TAG_HEADER_ROUTING = "tag-header-based-routing"
 platform can do it). A ConfigMap may restate these, not change them."""
 _FEATURE_VALUES = ("enabled", "disabled", "allowed")
 
-_GC_DEFAULTS = {
-    "retain-since-create-time": "48h",
-    "retain-since-last-active-time": "15h",
-    "min-non-active-revisions": "20",
-    "max-non-active-revisions": "1000",
-}
-
 
 def defaults(data: Mapping[str, str]) -> tuple[DefaultsConfig, list[Problem]]:
     """The defaults the map gives, checked as Knative's ``NewDefaultsConfigFromMap``."""
@@ -260,20 +282,81 @@ def features(data: Mapping[str, str]) -> tuple[FeaturesConfig, list[Problem]]:
     return FeaturesConfig(tag_header_routing=header), reader.problems
 
 
-def gc(data: Mapping[str, str]) -> list[Problem]:
+DISABLED = "disabled"
+
+
+def gc(data: Mapping[str, str]) -> tuple[GcConfig, list[Problem]]:
+    """``config-gc`` checked as Knative's ``NewConfigFromConfigMapFunc``: times are Go
+    durations, ``max-non-active-revisions`` a count, each maybe ``disabled``."""
     reader = Reader(data)
-    why = "unkai up keeps every revision (no revision garbage collection yet)"
-    for key, knative in _GC_DEFAULTS.items():
-        parse: Callable[[str], Any] = go_int if key.endswith("revisions") else seconds
-        found = reader.raw(key)
-        if found is None:
-            continue
-        value = None if lower(found[1]) == "disabled" else reader.value(key, parse)
-        if value is None and lower(found[1]) != "disabled":
-            continue  # unparsable: reported
-        if value != parse(knative):
-            reader.bad(key, f'"{found[1]}" is not supported by unkai up: {why}')
-    return reader.problems
+    result = GcConfig()
+    create = _disabled_or(reader, "retain-since-create-time", _duration)
+    active = _disabled_or(reader, "retain-since-last-active-time", _duration)
+    most = _disabled_or(reader, "max-non-active-revisions", _count)
+    least = reader.value("min-non-active-revisions", go_int)
+    config = GcConfig(
+        retain_since_create_time=result.retain_since_create_time if create is ... else create,
+        retain_since_last_active_time=(
+            result.retain_since_last_active_time if active is ... else active
+        ),
+        min_non_active_revisions=result.min_non_active_revisions if least is None else least,
+        max_non_active_revisions=result.max_non_active_revisions if most is ... else most,
+    )
+    least, most = config.min_non_active_revisions, config.max_non_active_revisions
+    if least < 0:
+        reader.bad("min-non-active-revisions",
+                   f"min-non-active-revisions must be non-negative, was: {least}")  # fmt: skip
+    elif most is not None and least > most:
+        message = f"min-non-active-revisions({least}) must be <= max-non-active-revisions({most})"
+        reader.bad("min-non-active-revisions", message)
+    return config, reader.problems
+
+
+def _disabled_or(reader: Reader, key: str, parse: Callable[[str], Any]) -> Any:
+    """The value at ``key``: ``None`` for ``disabled``, ``...`` when absent or bad."""
+    found = reader.raw(key)
+    if found is None or found[1] == "":
+        return ...
+    if lower(found[1]) == DISABLED:
+        return None
+    try:
+        return parse(found[1])
+    except ValueError as error:
+        reader.bad(key, f"failed to parse {key}: {error}")
+        return ...
+
+
+def _duration(text: str) -> float:
+    value = seconds(text)
+    if value < 0:
+        raise ValueError("must be non-negative")
+    return value
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():  # Go's ParseUint: digits only, no sign
+        raise ValueError(f'strconv.ParseUint: parsing "{text}": invalid syntax')
+    return int(text)
+
+
+def deployment(data: Mapping[str, str]) -> tuple[DeploymentConfig, list[Problem]]:
+    """The keys of ``config-deployment`` that apply here, checked as Knative's
+    ``NewConfigFromMap``."""
+    reader = Reader(data)
+    result = DeploymentConfig()
+    skipping = reader.raw("registries-skipping-tag-resolving")
+    registries = result.registries_skipping_tag_resolving
+    if skipping is not None:
+        registries = frozenset(part.strip() for part in skipping[1].split(",") if part.strip())
+    timeout = reader.value("digest-resolution-timeout", seconds)
+    if timeout is not None and timeout <= 0:
+        was = data["digest-resolution-timeout"]
+        message = f"digest-resolution-timeout cannot be a non-positive duration, was {was}"
+        reader.bad("digest-resolution-timeout", message)
+        timeout = None
+    if timeout is None:
+        timeout = result.digest_resolution_timeout
+    return DeploymentConfig(registries, timeout), reader.problems
 
 
 # -- the admission hook and the platform's view --------------------------------------------
@@ -283,7 +366,8 @@ _CHECKS: dict[str, Callable[[Mapping[str, str]], list[Problem]]] = {
     AUTOSCALER: lambda data: autoscaler(data)[1],
     DEFAULTS: lambda data: defaults(data)[1],
     FEATURES: lambda data: features(data)[1],
-    GC: gc,
+    GC: lambda data: gc(data)[1],
+    DEPLOYMENT: lambda data: deployment(data)[1],
 }
 NAMES = tuple(_CHECKS)
 
@@ -319,7 +403,15 @@ def read(maps: Mapping[str, Mapping[str, str]]) -> tuple[ClusterConfig, list[Pro
     if found:
         problems += [Problem((FEATURES, *p.path), p.message) for p in found]
         flags = FeaturesConfig()
-    return ClusterConfig(net, scaling, admission, flags), problems
+    collecting, found = gc(maps.get(GC, {}))
+    if found:
+        problems += [Problem((GC, *p.path), p.message) for p in found]
+        collecting = GcConfig()
+    pinning, found = deployment(maps.get(DEPLOYMENT, {}))
+    if found:
+        problems += [Problem((DEPLOYMENT, *p.path), p.message) for p in found]
+        pinning = DeploymentConfig()
+    return ClusterConfig(net, scaling, admission, flags, collecting, pinning), problems
 
 
 def admitting(

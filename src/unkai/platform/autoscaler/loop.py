@@ -75,7 +75,7 @@ class Autoscaler:
         self._sleep = sleep
         self._revisions: dict[RevisionKey, _Revision] = {}
         self._due: set[RevisionKey] = set()
-        self._woken = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None
         unannotated = revision_spec({}, container_concurrency=0, config=config)
         self.collector = MetricsCollector(
             default_windows=_windows(unannotated), bucket_size=config.bucket_size
@@ -167,19 +167,30 @@ class Autoscaler:
 
     def _wake(self, key: RevisionKey) -> None:
         self._due.add(key)
-        self._woken.set()
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     async def _wait(self, seconds: float) -> None:
-        """Until woken by a registration or poke, or ``seconds`` have passed."""
+        """Until woken by a registration or poke, or ``seconds`` have passed.
+
+        A poke resolves the future this awaits, so the loop runs again at the event
+        loop's next turn: a cold start's decision is not three turns away, as it was
+        behind an event and ``asyncio.wait`` (each turn also runs whatever else the
+        platform's loop has ready: under load, a millisecond or more)."""
         if self._due or seconds <= 0:
             return
-        self._woken.clear()
-        woken = asyncio.ensure_future(self._woken.wait())
+        waiter = self._waiter = asyncio.get_running_loop().create_future()
         slept = asyncio.ensure_future(self._sleep(seconds))
+
+        def time_is_up(_: object) -> None:
+            if not waiter.done():
+                waiter.set_result(None)
+
+        slept.add_done_callback(time_is_up)
         try:
-            await asyncio.wait((woken, slept), return_when=asyncio.FIRST_COMPLETED)
+            await waiter
         finally:
-            woken.cancel()
+            self._waiter = None
             slept.cancel()
 
     async def _decide(self, keys: Iterable[RevisionKey], now: float) -> None:

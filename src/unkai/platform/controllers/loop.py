@@ -23,22 +23,31 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from unkai.api import kinds
+from unkai.api.knative.clusterconfig import GcConfig
 from unkai.api.knative.metadata import CONFIGURATION_LABEL
 from unkai.api.knative.types import Configuration, Revision, Route, Service
-from unkai.api.objects import Event
+from unkai.api.objects import Event, Object
+from unkai.errors import UnkaiError
 from unkai.platform.apiserver import errors
 from unkai.platform.apiserver.service import ResourceService
 from unkai.platform.contracts import RevisionReadiness, RouteKey, RoutingTable
-from unkai.platform.controllers import events
+from unkai.platform.controllers import events, revisiongc
 from unkai.platform.controllers.cache import where
 from unkai.platform.controllers.configuration import reconcile_configuration, revision_name
+from unkai.platform.controllers.digests import DigestResolver, Resolve
 from unkai.platform.controllers.domainmapping import host_owner, reconcile_domain_mapping
 from unkai.platform.controllers.reconciling import MANAGER, Key, ReconcileLoop, utc_now
 from unkai.platform.controllers.retry import RESYNC_SECONDS
-from unkai.platform.controllers.revision import reconcile_revision
+from unkai.platform.controllers.revision import (
+    digest_wanted,
+    missing_image,
+    reconcile_revision,
+    resolving,
+    with_digest,
+)
 from unkai.platform.controllers.rollout import Timing
 from unkai.platform.controllers.route import Network, RolloutKey, reconcile_route
 from unkai.platform.controllers.service import reconcile_service
@@ -68,6 +77,8 @@ class ServingControllers(ReconcileLoop):
         network: Network,
         program_route: ProgramRoute,
         clock: Callable[[], datetime] = utc_now,
+        gc: GcConfig = GcConfig(),  # noqa: B008 (frozen: shared safely)
+        resolve_digest: Resolve | None = None,
         workers: int = 4,
         resync_seconds: float = RESYNC_SECONDS,
     ) -> None:
@@ -77,6 +88,12 @@ class ServingControllers(ReconcileLoop):
         self.readiness = readiness
         self.network = network
         self.program_route = program_route
+        self.gc = gc
+        self.digests: DigestResolver | None = None
+        """Where tags are resolved, in the background (``None``: they are not; nothing
+        runs them)."""
+        if resolve_digest is not None:
+            self.digests = DigestResolver(resolve_digest, done=self.revision_changed)
         self.programmed: dict[RouteKey, RoutingTable] = {}
         self._timings: dict[RouteKey, Mapping[RolloutKey, Timing]] = {}
         self._steps: dict[RouteKey, asyncio.TimerHandle] = {}
@@ -93,8 +110,13 @@ class ServingControllers(ReconcileLoop):
         await super().start()
         self._tasks.append(supervise("event-expiry", self._expire_events))
 
-    def configure(self, network: Network) -> None:
-        """New ``config-network`` settings: every Route is published by them from now."""
+    def configure(self, network: Network, gc: GcConfig) -> None:
+        """New ``config-network`` settings: every Route is published by them from now;
+        new ``config-gc``: every Configuration's revisions are collected by it."""
+        if gc != self.gc:
+            self.gc = gc
+            for namespace, name in self.cache.keys(CONFIGURATIONS):
+                self._enqueue((CONFIGURATIONS, namespace, name))
         if network == self.network:
             return
         self.network = network
@@ -105,9 +127,12 @@ class ServingControllers(ReconcileLoop):
         for handle in self._steps.values():
             handle.cancel()
         await super().stop()
+        if self.digests is not None:
+            await self.digests.close()
 
     def revision_changed(self, namespace: str, name: str) -> None:
-        """The data plane's answer for this revision changed: reconcile it."""
+        """The data plane's answer for this revision changed, or its tag's resolution
+        ended: reconcile it."""
         self._enqueue((REVISIONS, namespace, name))
 
     def _affected(self, kind: str, obj: dict[str, Any]) -> Iterable[Key]:
@@ -122,6 +147,9 @@ class ServingControllers(ReconcileLoop):
             owner_kind = owners.get(owner["kind"])
             if owner_kind is not None:
                 yield owner_kind, namespace, owner["name"]
+        if kind == ROUTES:  # the configurations whose revisions it may have stopped serving
+            for served in self.cache.namespace(CONFIGURATIONS, namespace):
+                yield CONFIGURATIONS, namespace, served
         if kind == ROUTES:  # the mappings that serve its traffic
             for mapping in self.cache.namespace(DOMAIN_MAPPINGS, namespace).values():
                 if mapping["spec"]["ref"]["name"] == name:
@@ -206,11 +234,65 @@ class ServingControllers(ReconcileLoop):
         await self._write_status(CONFIGURATIONS, configuration, decision.status)
         for event in events.latest_ready_changed(configuration, old, decision.status, now=now):
             await self._record(event)
+        await self._collect(namespace, name, decision.status)
+
+    async def _collect(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+        """Mark the configuration's revisions routed or not (when that changed), then
+        delete those :func:`~.revisiongc.collect` gives up."""
+        routed = self._routed(namespace)
+        latest = [status.get("latestCreatedRevisionName"), status.get("latestReadyRevisionName")]
+        candidates = []
+        for revision in self.cache.labelled(REVISIONS, namespace, name):
+            marked = revisiongc.routing_marks(
+                revision, routed=revision["metadata"]["name"] in routed, now=self.clock()
+            )
+            if marked != revision["metadata"]:
+                revision = {**revision, "metadata": marked}
+                await self._write(REVISIONS, cast(Object, revision))
+            candidates.append(revisiongc.candidate(revision, [n for n in latest if n]))
+        now = self.clock().timestamp()
+        rt = self.api.registry.get(REVISIONS)
+        for doomed in revisiongc.collect(candidates, self.gc, now=now):
+            log.info("revision %s/%s collected (config-gc)", namespace, doomed)
+            try:
+                await self.api.delete(rt, name=doomed, namespace=namespace)
+            except errors.ApiError as error:
+                if error.code != 404:  # gone already is what was wanted
+                    raise
+
+    def _routed(self, namespace: str) -> set[str]:
+        """The revisions of ``namespace`` a Route serves, names or will serve: in its
+        status, its spec, or the table the gateway has."""
+        found: set[str] = set()
+        for route in self.cache.namespace(ROUTES, namespace).values():
+            for part in ("spec", "status"):
+                targets = (route.get(part) or {}).get("traffic") or []
+                found |= {t["revisionName"] for t in targets if t.get("revisionName")}
+        for (route_namespace, _), table in self.programmed.items():
+            if route_namespace == namespace:
+                found |= {name for name, _ in table.split} | set(table.tags.values())
+        return found
 
     async def _revision(self, namespace: str, name: str) -> None:
         revision: Revision | None = self._get(REVISIONS, namespace, name)
+        image = None if revision is None else digest_wanted(revision)
+        if self.digests is not None and image is None:
+            self.digests.forget(namespace, name)  # deleted, or its digest is written
         if revision is None:
             return
+        if image is not None and self.digests is not None:
+            try:
+                digest = self.digests.result(namespace, name, image)
+            except UnkaiError as error:
+                failed = missing_image(revision, str(error), now=self.clock())
+                await self._write_status(REVISIONS, revision, failed)
+                raise  # asked again with backoff, as Knative's resolver does
+            if digest is None:  # being resolved: queued again when it is
+                await self._write_status(
+                    REVISIONS, revision, resolving(revision, image, now=self.clock())
+                )
+                return
+            revision = with_digest(revision, digest)
         status = reconcile_revision(revision, readiness=self.readiness, now=self.clock())
         await self._write_status(REVISIONS, revision, status)
 

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from unkai.api.objects import Object
+from unkai.errors import UnkaiError
 from unkai.platform.apiserver import errors
 from unkai.platform.apiserver.service import ResourceService
 from unkai.platform.controllers.cache import ObjectCache, where
@@ -147,6 +148,8 @@ class ReconcileLoop:
                     self._enqueue(key)  # someone wrote first: read again and retry
                 else:
                     self._retry_later(key, f"failed: {error}")
+            except UnkaiError as error:  # said in words (a registry that refused…)
+                self._retry_later(key, f"failed: {error}")
             except Exception as error:
                 self._retry_later(key, f"crashed: {error!r}", traceback=True)
             else:

@@ -33,7 +33,11 @@ def build(
 ) -> tuple[Brokers, BrokerIngress]:
     """The broker data plane storing under ``data_dir`` and its ingress handler."""
     holder: list[Brokers] = []
-    metrics = EventingMetrics(registry, lambda: holder[0].depths() if holder else {})
+    metrics = EventingMetrics(
+        registry,
+        lambda: holder[0].depths() if holder else {},
+        lambda: holder[0].store.commits if holder else 0,
+    )
     sender = Sender(
         domain=domain,
         gateway_host=gateway_host,

@@ -43,9 +43,13 @@ class Response:
 
 
 class BrokerIngress:
-    """Decodes, validates and stores events sent to a broker's address."""
+    """Decodes, validates and stores events sent to a broker's address.
+
+    It answers on the gateway's own loop (``any_loop``): :meth:`Brokers.accept` may
+    run there, so an event is parsed, stored and answered without crossing threads."""
 
     max_body = MAX_BODY_BYTES
+    any_loop = True
 
     def __init__(self, brokers: Brokers, *, domain: str) -> None:
         self.brokers = brokers

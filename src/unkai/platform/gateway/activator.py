@@ -33,7 +33,7 @@ from unkai.errors import TargetError
 from unkai.platform.contracts import RevisionKey
 from unkai.platform.gateway.breaker import Breaker
 from unkai.platform.gateway.metrics import RequestMeter, RevisionStats
-from unkai.platform.gateway.ports import Clock, Scheduler
+from unkai.platform.gateway.ports import Clock, Deadlined, Scheduler
 from unkai.platform.gateway.settings import (
     Endpoint,
     GatewayConfig,
@@ -63,6 +63,16 @@ class Waiter(Protocol):
 
     def abandon(self) -> None:
         """The revision is gone: nothing will ever have room for the request."""
+
+
+class Arrival(Waiter, Deadlined, Protocol):
+    """A request as it reaches its revision (:meth:`RevisionThrottle.arrive`): a waiter
+    under a first-byte deadline, whatever protocol it came by."""
+
+    started: float
+
+    def overloaded(self) -> None:
+        """The revision's queue is full: answer 503."""
 
 
 class RevisionThrottle:
@@ -142,6 +152,28 @@ class RevisionThrottle:
             )
             self._poke()
         return None
+
+    def arrive(self, request: Arrival, now: float) -> Backend | None:
+        """Count ``request`` in at ``now``, admit it (:meth:`admit`) and start its
+        first-byte deadline: the instance it goes to now, or ``None`` when it is held
+        (:meth:`Waiter.dispatch` follows) or was answered (queue full:
+        :meth:`Arrival.overloaded`; no instance will come: :meth:`Waiter.abandon`).
+        One step for HTTP/1.1 exchanges and HTTP/2 streams alike."""
+        request.started = now
+        stats = self.stats
+        stats.arrive(now)
+        try:
+            backend = self.admit(request)
+        except OverloadedError:
+            log.debug("queue full", extra={"revision": str(self.key)})
+            stats.overloads += 1
+            request.overloaded()
+            return None
+        except UnavailableError:
+            request.abandon()
+            return None
+        self.deadlines.add(request, now + self.first_byte_limit)
+        return backend
 
     def withdraw(self, waiter: Waiter) -> None:
         """A held request leaves the queue (timed out, or its client went away)."""

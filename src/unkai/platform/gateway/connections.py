@@ -96,6 +96,13 @@ class ConnectionTable:
         if connection in self.open:
             self.idle[connection] = now
 
+    def replaced(self, old: Connection, new: Connection, now: float) -> None:
+        """``old`` speaks another protocol through ``new`` from ``now`` on (HTTP/2 after
+        its preface): ``new`` stands in the table for it, idle, with no head under way."""
+        self.closed(old)
+        self.open[new] = None
+        self.idle[new] = now
+
     def ended(self, requests: int) -> None:
         """A connection has closed after carrying ``requests`` requests."""
         self.requests_per_connection[bisect_left(REQUEST_BUCKETS, requests)] += 1

@@ -30,7 +30,8 @@ import asyncio
 import logging
 
 from unkai.platform.gateway import responses
-from unkai.platform.gateway.activator import OverloadedError, RevisionThrottle, UnavailableError
+from unkai.platform.gateway.activator import RevisionThrottle
+from unkai.platform.gateway.h1toh2 import H2Bridge
 from unkai.platform.gateway.headers import Body, Headers, response_head
 from unkai.platform.gateway.ports import Cancellable, ClientSide
 from unkai.platform.gateway.state import GatewayState
@@ -136,24 +137,12 @@ class Exchange:
             )
             self._respond(404, body)
             return
-        if throttle.h2c:
-            self._respond(505, responses.H2C_REVISION)
-            return
-        self.started = now = state.clock()
-        throttle.stats.arrive(now)
-        try:
-            backend = throttle.admit(self)
-        except OverloadedError:
-            log.debug("queue full", extra={"revision": str(throttle.key)})
-            throttle.stats.overloads += 1
-            self._respond(503, responses.QUEUE_FULL)
-            return
-        except UnavailableError:
-            self.abandon()
-            return
-        throttle.deadlines.add(self, now + throttle.first_byte_limit)
+        backend = throttle.arrive(self, state.clock())
         if backend is not None:
-            self._use(backend, now)
+            self._use(backend, self.started)
+
+    def overloaded(self) -> None:
+        self._respond(503, responses.QUEUE_FULL)
 
     def dispatch(self, backend: Backend) -> None:
         """The revision found room for this held request."""
@@ -162,6 +151,8 @@ class Exchange:
     def _use(self, backend: Backend, now: float) -> None:
         self.backend = backend
         connection = backend.take(now)
+        if connection is None and self.throttle is not None and self.throttle.h2c:
+            connection = H2Bridge(backend)  # HTTP/1.1 to h2c, translated: docs/gateway.md
         if connection is not None:
             self._attach(connection)
         else:

@@ -12,14 +12,15 @@ the same code, so a cancelled gRPC call is cancelled on the instance).
 What the gateway answers itself, it answers as HTTP/2 responses with the status and
 plain-text body the HTTP/1.1 path gives: 404 (no route), 503 (queue full, or no
 instance will come), 504 (no response head within the first-byte limit), 502 (the
-instance could not be reached). A revision that serves HTTP/1.1 gets no translation:
-HTTP/2 to it is refused with 505 and a body that says so (``docs/gateway.md``).
+instance could not be reached). A stream to a revision that serves HTTP/1.1 is
+served as an HTTP/1.1 request instead (:mod:`.h2toh1`), as Knative's ingress does.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from typing import Final
 
 from h2.connection import H2Connection
@@ -36,12 +37,14 @@ from h2.events import (
 )
 from h2.exceptions import H2Error
 from h2.settings import SettingCodes, Settings
+from hyperframe.frame import GoAwayFrame
 
 from unkai.platform.gateway import responses
-from unkai.platform.gateway.activator import OverloadedError, RevisionThrottle, UnavailableError
+from unkai.platform.gateway.activator import RevisionThrottle
 from unkai.platform.gateway.h2peer import Peer, configuration
+from unkai.platform.gateway.h2toh1 import TranslatedStream
 from unkai.platform.gateway.h2upstream import H2Upstream
-from unkai.platform.gateway.headers import Headers
+from unkai.platform.gateway.headers import ClientAddress, Headers
 from unkai.platform.gateway.ports import Connection
 from unkai.platform.gateway.state import GatewayState
 from unkai.platform.gateway.upstream import Backend
@@ -62,9 +65,10 @@ Route = Callable[[bytes, Headers], RevisionThrottle | None]
 class H2Session(Peer):
     """A client's HTTP/2 connection: its streams and its connections to instances.
 
-    ``owner`` is the HTTP/1.1 connection object the connection table knows: it stays
-    there (idle while no stream is open, closed by the keep-alive sweep and when the
-    gateway stops), and ``done`` tells it the connection is lost, after how many streams.
+    It takes the place of ``owner``, the HTTP/1.1 connection object that read the
+    preface, in the connection table: idle while no stream is open (closed by the
+    keep-alive sweep), and told when the gateway stops (:meth:`shutdown`). ``done``
+    tells ``owner`` the connection is lost, after how many streams.
     """
 
     def __init__(
@@ -72,7 +76,7 @@ class H2Session(Peer):
         owner: Connection,
         state: GatewayState,
         route: Route,
-        client: bytes,
+        client: ClientAddress,
         done: Callable[[int, Exception | None], None],
     ) -> None:
         super().__init__(H2Connection(configuration(client_side=False)))
@@ -80,11 +84,12 @@ class H2Session(Peer):
         self.route = route
         self.client = client
         self.done = done
-        self.streams: dict[int, H2Exchange] = {}
+        self.streams: dict[int, H2Exchange | TranslatedStream] = {}
         self.requests = 0  # streams opened, for the requests-per-connection histogram
         self.upstreams: dict[Backend, H2Upstream] = {}
         self.owner = owner
-        self.transport = owner.transport
+        self.transport: asyncio.Transport = owner.transport  # closed, never unset
+        self.stopping = False  # GOAWAY sent: streams under way finish, new ones are refused
         limits = {
             SettingCodes.MAX_CONCURRENT_STREAMS: MAX_CONCURRENT_STREAMS,
             SettingCodes.MAX_HEADER_LIST_SIZE: MAX_HEADER_LIST_SIZE,
@@ -102,13 +107,42 @@ class H2Session(Peer):
             upstream.open(backend.config.connect_timeout)
         return upstream
 
-    def ended(self, exchange: H2Exchange) -> None:
-        """``exchange`` is over: forgotten (what it still has to send goes on), and the
-        connection idle once none is left."""
-        self.streams.pop(exchange.stream_id, None)
+    @property
+    def exchanges(self) -> Sized:
+        """The streams under way, or once none is, the data still waiting for the
+        client's window: what must go before the connection may close."""
+        return self.streams or self.outgoing
+
+    def shutdown(self) -> None:
+        """The gateway stops: GOAWAY (no error) names the last stream it took, so the
+        client knows every later one was not acted on and may retry it elsewhere
+        (RFC 9113 §6.8); the streams under way finish within the gateway's grace
+        period, and the connection closes once none is left.
+
+        The frame is written here rather than by ``h2``: ``h2`` treats a GOAWAY it
+        sends as the end of the connection and refuses to send anything after it,
+        not even the rest of the streams it has just promised to finish."""
+        if self.stopping or self.transport.is_closing():
+            return
+        self.stopping = True
+        self._write_now()  # what h2 has queued goes first
+        last = self.h2.highest_inbound_stream_id
+        self.transport.write(GoAwayFrame(stream_id=0, last_stream_id=last).serialize())
+        if not self.streams and not self.outgoing:
+            self.transport.close()
+
+    def forget(self, stream_id: int) -> None:
+        """The stream is over: forgotten (what it still has to send goes on), and the
+        connection idle once none is left (closed once none is left after GOAWAY)."""
+        self.streams.pop(stream_id, None)
         if not self.streams:
+            if self.stopping:  # what waits for window still goes (the stop closes after)
+                if not self.outgoing:
+                    self._write_now()
+                    self.transport.close()
+                return
             state = self.state
-            state.connections.rested(self.owner, state.clock())
+            state.connections.rested(self, state.clock())
 
     # asyncio callbacks (the transport's protocol from the preface on)
 
@@ -118,15 +152,14 @@ class H2Session(Peer):
         except H2Error as error:
             log.debug("HTTP/2 protocol error", extra={"error": str(error)})
             self._write_now()  # the GOAWAY h2 queued, before the close
-            if self.transport is not None:
-                self.transport.close()
+            self.transport.close()
             return
         for event in events:
             self._event(event)
         self.write()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
+        self.state.connections.closed(self)
         for exchange in list(self.streams.values()):
             exchange.client_reset()
         for upstream in self.upstreams.values():
@@ -138,14 +171,13 @@ class H2Session(Peer):
 
     def _event(self, event: Event) -> None:
         if isinstance(event, RequestReceived):
-            self._request(event.stream_id, event.headers)
+            self._request(event.stream_id, event.headers, ended=event.stream_ended is not None)
             return
         if isinstance(event, WindowUpdated):
             self.flush(event.stream_id or None)
             return
         if isinstance(event, ConnectionTerminated):
-            if self.transport is not None:
-                self.transport.close()
+            self.transport.close()
             return
         stream_id = getattr(event, "stream_id", 0)
         exchange = self.streams.get(stream_id)
@@ -163,16 +195,23 @@ class H2Session(Peer):
         elif isinstance(event, StreamReset):
             exchange.client_reset(int(event.error_code or ErrorCodes.CANCEL))
 
-    def _request(self, stream_id: int, headers: Headers) -> None:
-        self.state.connections.busy(self.owner)
+    def _request(self, stream_id: int, headers: Headers, *, ended: bool) -> None:
+        if self.stopping:  # opened before the client read the GOAWAY: not acted on
+            self.reset(stream_id, ErrorCodes.REFUSED_STREAM)
+            return
+        self.state.connections.busy(self)
         self.requests += 1
         host = b""
         for name, value in headers:
             if name in (b":authority", b"host"):
                 host = value
                 break
-        exchange = H2Exchange(self, stream_id, self.route(host, headers), headers)
-        self.streams[stream_id] = exchange
+        throttle = self.route(host, headers)
+        if throttle is not None and not throttle.h2c:  # an HTTP/1.1 revision: translated
+            translated = self.streams[stream_id] = TranslatedStream(self, stream_id)
+            translated.start(throttle, headers, host, ended=ended)
+            return
+        exchange = self.streams[stream_id] = H2Exchange(self, stream_id, throttle, headers)
         exchange.start(host)
 
 
@@ -184,9 +223,9 @@ class H2Exchange:
     """
 
     __slots__ = (
-        "backend", "deadline", "early", "head_sent", "held", "request_ended", "request_head",
-        "session", "started", "status", "stream_id", "throttle", "trailers", "upstream",
-        "upstream_id",
+        "backend", "deadline", "early", "head_sent", "held", "last_write", "request_ended",
+        "request_head", "session", "started", "status", "stream_id", "throttle", "timer",
+        "trailers", "upstream", "upstream_id",
     )  # fmt: skip
 
     def __init__(
@@ -199,7 +238,7 @@ class H2Exchange:
         self.session = session
         self.stream_id = stream_id
         self.throttle = throttle
-        self.request_head = [*headers, (b"x-forwarded-for", session.client)]
+        self.request_head = [*headers, (b"x-forwarded-for", session.client.ip)]
         self.early: list[tuple[bytes, int]] = []  # request data before the upstream stream
         self.request_ended = False
         self.trailers: Headers | None = None
@@ -211,6 +250,8 @@ class H2Exchange:
         self.backend: Backend | None = None
         self.upstream: H2Upstream | None = None
         self.upstream_id = 0
+        self.last_write = 0.0
+        self.timer: asyncio.TimerHandle | None = None
 
     def start(self, host: bytes) -> None:
         throttle, state = self.throttle, self.session.state
@@ -220,21 +261,7 @@ class H2Exchange:
             )
             self._respond(404, body)
             return
-        if not throttle.h2c:
-            self._respond(505, responses.HTTP1_REVISION)
-            return
-        self.started = now = state.clock()
-        throttle.stats.arrive(now)
-        try:
-            backend = throttle.admit(self)
-        except OverloadedError:
-            throttle.stats.overloads += 1
-            self._respond(503, responses.QUEUE_FULL)
-            return
-        except UnavailableError:
-            self.abandon()
-            return
-        throttle.deadlines.add(self, now + throttle.first_byte_limit)
+        backend = throttle.arrive(self, state.clock())
         if backend is not None:
             self.dispatch(backend)
 
@@ -243,6 +270,9 @@ class H2Exchange:
     def dispatch(self, backend: Backend) -> None:
         self.backend = backend
         self.session.upstream(backend).place(self)
+
+    def overloaded(self) -> None:
+        self._respond(503, responses.QUEUE_FULL)
 
     def abandon(self) -> None:
         throttle = self.throttle
@@ -310,6 +340,10 @@ class H2Exchange:
         if self.status >= 200:  # an interim (1xx) head passes, the deadline runs on
             self._first_byte()
             self.head_sent = True
+            throttle = self.throttle
+            if throttle is not None and throttle.idle_timeout > 0 and not end:
+                self.last_write = self.session.state.clock()
+                self._idle_after(throttle.idle_timeout, throttle.idle_timeout)
         self.session.send_headers(self.stream_id, headers, end=end)
         if end:
             self.upstream = None  # its stream is over: nothing to reset
@@ -319,6 +353,8 @@ class H2Exchange:
         upstream = self.upstream
         if upstream is not None:
             upstream.acknowledge(self.upstream_id, flow - len(data))
+        if self.timer is not None:
+            self.last_write = self.session.state.clock()
         self.session.send_data(self.stream_id, data, self._instance_sent)
 
     def response_end(self, trailers: Headers | None) -> None:
@@ -342,6 +378,27 @@ class H2Exchange:
             self._respond(502, b"bad gateway: " + reason.encode())
 
     # helpers
+
+    def _idle_after(self, delay: float, limit: float) -> None:
+        """``idleTimeoutSeconds`` once the response started, as on the HTTP/1.1 path
+        (:mod:`.exchange`): a stream whose instance sends nothing for ``limit`` seconds
+        is reset both ways (``CANCEL``), the HTTP/2 form of the closed connection an
+        HTTP/1.1 client gets. Data only stamps ``last_write``; the timer re-arms itself
+        for the time left when it fires."""
+        self.timer = self.session.loop.call_later(delay, self._idle_check, limit)
+
+    def _idle_check(self, limit: float) -> None:
+        self.timer = None
+        if self.session.streams.get(self.stream_id) is not self:
+            return
+        quiet = self.session.state.clock() - self.last_write
+        if quiet < limit:
+            self._idle_after(limit - quiet, limit)
+            return
+        if self.upstream is not None:
+            self.upstream.reset(self.upstream_id)
+        self.session.reset(self.stream_id)
+        self._finish()
 
     def _client_sent(self, count: int) -> None:
         self.session.acknowledge(self.stream_id, count)
@@ -383,6 +440,9 @@ class H2Exchange:
         if session.streams.get(self.stream_id) is not self:
             return
         self._first_byte()
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         upstream, throttle, backend = self.upstream, self.throttle, self.backend
         if upstream is not None:
             upstream.forget(self.upstream_id)
@@ -392,4 +452,4 @@ class H2Exchange:
             if backend is not None:
                 throttle.release(backend)
             throttle.stats.depart(session.state.clock(), self.started, self.status)
-        session.ended(self)
+        session.forget(self.stream_id)

@@ -61,7 +61,7 @@ class Peer(asyncio.Protocol):
         self.h2 = connection
         self.transport: asyncio.Transport | None = None
         self.outgoing: dict[int, Outgoing] = {}
-        self._loop = asyncio.get_running_loop()
+        self.loop = asyncio.get_running_loop()
         self._write_due = False
 
     def send_headers(self, stream_id: int, headers: Headers, *, end: bool = False) -> None:
@@ -116,7 +116,7 @@ class Peer(asyncio.Protocol):
         of 28.7k for 1,200 calls)."""
         if not self._write_due:
             self._write_due = True
-            self._loop.call_soon(self._write_now)
+            self.loop.call_soon(self._write_now)
 
     def _write_now(self) -> None:
         self._write_due = False

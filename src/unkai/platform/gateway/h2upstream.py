@@ -85,9 +85,12 @@ class H2Upstream(Peer):
             stream.opened(self)
 
     def place(self, stream: Relayed) -> None:
-        """Send ``stream`` here once the connection is up (at once when it is)."""
+        """Send ``stream`` here once the connection is up (at once when it is; it
+        fails at once when the connection is already gone)."""
         if self.ready:
             stream.opened(self)
+        elif self.broken:
+            stream.upstream_failed("the instance closed the connection", None)
         else:
             self.waiting.append(stream)
 

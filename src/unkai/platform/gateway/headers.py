@@ -2,7 +2,8 @@
 
 Requests keep the client's headers byte for byte (``Host`` included) except the
 hop-by-hop ones (RFC 9110 §7.6.1: ``Connection``, the headers it names,
-``Keep-Alive``, ``Proxy-Connection``, ``TE``, ``Trailer``, ``Upgrade``), and gain the
+``Keep-Alive``, ``Proxy-Connection``, ``TE`` other than ``TE: trailers``, ``Trailer``,
+``Upgrade``), and gain the
 proxy headers the runtime contract asks for: ``Forwarded`` (RFC 7239) and
 ``X-Forwarded-For`` are appended to, ``X-Forwarded-Proto`` and ``X-Forwarded-Host``
 set when absent (a proxy in front of the gateway knows better), ``traceparent`` (W3C)
@@ -19,6 +20,7 @@ rebuilt at all.
 from __future__ import annotations
 
 import re
+from binascii import hexlify
 from enum import IntEnum
 from random import getrandbits
 
@@ -27,11 +29,15 @@ from unkai.errors import UserError
 _HOP_BY_HOP = frozenset(
     {b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"upgrade"}
 )
-# In a lower-cased response head: a hop-by-hop header (its name captured) or framing
+# In a response head, any case: a hop-by-hop header (its name captured) or framing
 # that lets the head pass unchanged (nothing captured); see passes_unchanged.
 _HOP_OR_FRAMING_LINE = re.compile(
-    b"\n(?:(" + b"|".join(sorted(_HOP_BY_HOP)) + b"):|content-length:|transfer-encoding: chunked\r)"
+    b"\n(?:(" + b"|".join(sorted(_HOP_BY_HOP)) + b"):"
+    b"|content-length:|transfer-encoding: chunked\r)",
+    re.IGNORECASE,
 )
+# The low 64 of the 192 random bits a traceparent is drawn from: its span id.
+_SPAN_BITS = (1 << 64) - 1
 # Appended to every request head, with what the client sent (and ", ") in front.
 _FORWARDED = b"forwarded: %sfor=%s;proto=http;host=%s\r\nx-forwarded-for: %s%s\r\n"
 # Connection options that are not header names, and headers a Connection value may not
@@ -72,13 +78,36 @@ class Body(IntEnum):
     UNTIL_CLOSE = 3
 
 
-def forwarded_for(address: tuple[str, int] | None) -> tuple[bytes, bytes]:
-    """The client's ``X-Forwarded-For`` entry and ``Forwarded: for=`` node, computed
-    once per client connection."""
+class ClientAddress:
+    """The client of one connection as the proxy headers name it: its
+    ``X-Forwarded-For`` entry (``ip``) and ``Forwarded: for=`` node, computed once per
+    connection; and, since a keep-alive connection mostly asks one host, the proxy
+    header lines last built for a client that sent none of its own, kept for as long
+    as the host stays the same (a request head then gains them in one piece)."""
+
+    __slots__ = ("_host", "_lines", "ip", "node")
+
+    def __init__(self, ip: bytes, node: bytes) -> None:
+        self.ip = ip
+        self.node = node
+        self._host: bytes | None = None
+        self._lines = b""
+
+    def proxy_lines(self, host: bytes) -> bytes:
+        """``Forwarded``, ``X-Forwarded-For``, ``-Proto`` and ``-Host`` for a request to
+        ``host`` that had none of them."""
+        if host != self._host:
+            self._lines = _proxy_lines(self, host, b"", b"", proto=False, forwarded_host=False)
+            self._host = host
+        return self._lines
+
+
+def forwarded_for(address: tuple[str, int] | None) -> ClientAddress:
+    """The client at ``address`` (a peer name; ``None`` when unknown)."""
     if address is None:
-        return b"unknown", b"unknown"
+        return ClientAddress(b"unknown", b"unknown")
     ip = address[0].encode()
-    return ip, (b'"[' + ip + b']"' if b":" in ip else ip)
+    return ClientAddress(ip, b'"[' + ip + b']"' if b":" in ip else ip)
 
 
 def request_head(
@@ -86,7 +115,7 @@ def request_head(
     url: bytes,
     headers: Headers,
     *,
-    client: tuple[bytes, bytes],
+    client: ClientAddress,
     upgrade: bool,
     http10: bool = False,
 ) -> tuple[bytes, bytes, bool]:
@@ -98,11 +127,15 @@ def request_head(
     also replaces the ``Host`` header sent on, with the target in origin form (RFC 9112
     §3.2.2: a proxy ignores the received ``Host`` then). Raises
     :class:`RequestRejectedError` for a request that no route may see: two ``Host``
-    headers, or an HTTP/1.1 request without one (RFC 9112 §3.2)."""
+    headers, or an HTTP/1.1 request without one (RFC 9112 §3.2).
+
+    It runs for every request, so it is built for the usual head (a few headers,
+    none of them the proxy's): one pass over the headers, the proxy lines from the
+    connection's :class:`ClientAddress`, one join."""
     authority = None
-    if not url.startswith(b"/") and b"://" in url:
+    if url[:1] != b"/" and b"://" in url:
         authority, url = absolute_form(url)
-    parts = [b"%s %s HTTP/1.1\r\n" % (method, url)]
+    lines = [method + b" " + url + b" HTTP/1.1"]  # then "name: value", one per header
     host = forwarded = forwarded_list = b""
     has_proto = has_host = has_trace = chunked = has_host_header = False
     named: list[bytes] = []
@@ -129,35 +162,63 @@ def request_head(
                 has_trace = True
             elif lower == b"transfer-encoding":
                 chunked = True
-            elif lower == b"upgrade" and upgrade:
-                pass
+            elif (lower == b"upgrade" and upgrade) or (
+                lower == b"te" and value.strip().lower() == b"trailers"
+            ):
+                pass  # TE: trailers goes on, as Envoy's sanitising keeps it (gRPC needs it)
             else:
                 if lower == b"connection":
                     named.extend(_options(value))
                 continue
-        parts += (name, b": ", value, b"\r\n")
+        lines.append(name + b": " + value)
     if not has_host_header:
         if authority is not None:
             host = authority
-            parts += (b"host: ", host, b"\r\n")
+            lines.append(b"host: " + host)
         elif not http10:
             raise RequestRejectedError(400, "HTTP/1.1 request without a Host header")
     if named:
-        parts = _without(parts, named)
-    ip, node = client
+        lines = _without(lines, named)
+    if forwarded or forwarded_list or has_proto or has_host:
+        proxy = _proxy_lines(
+            client, host, forwarded, forwarded_list, proto=has_proto, forwarded_host=has_host
+        )
+    else:
+        proxy = client.proxy_lines(host)
+    trace = b"" if has_trace else _traceparent()
+    tail = b"connection: upgrade\r\n\r\n" if upgrade else b"\r\n"
+    return b"".join((b"\r\n".join(lines), b"\r\n", proxy, trace, tail)), host, chunked
+
+
+def _proxy_lines(
+    client: ClientAddress,
+    host: bytes,
+    forwarded: bytes,
+    forwarded_list: bytes,
+    *,
+    proto: bool,
+    forwarded_host: bool,
+) -> bytes:
+    """The proxy headers for a request to ``host`` whose client sent the
+    ``Forwarded`` and ``X-Forwarded-For`` elements given (each with ", " after it),
+    and ``X-Forwarded-Proto`` (``proto``) and ``X-Forwarded-Host`` or not."""
     quoted_host = b'"' + host + b'"' if b":" in host else host
-    parts.append(_FORWARDED % (forwarded, node, quoted_host, forwarded_list, ip))
-    if not has_proto:
-        parts.append(b"x-forwarded-proto: http\r\n")
-    if not has_host:
-        parts += (b"x-forwarded-host: ", host, b"\r\n")
-    if not has_trace:  # a new sampled one; trace and span ids are never all zeros
-        trace, span = getrandbits(128) or 1, getrandbits(64) or 1
-        parts.append(b"traceparent: 00-%032x-%016x-01\r\n" % (trace, span))
-    if upgrade:
-        parts.append(b"connection: upgrade\r\n")
-    parts.append(b"\r\n")
-    return b"".join(parts), host, chunked
+    lines = _FORWARDED % (forwarded, client.node, quoted_host, forwarded_list, client.ip)
+    if not proto:
+        lines += b"x-forwarded-proto: http\r\n"
+    if not forwarded_host:
+        lines += b"x-forwarded-host: " + host + b"\r\n"
+    return lines
+
+
+def _traceparent() -> bytes:
+    """A new sampled W3C ``traceparent``: trace and span ids from one draw of 192
+    random bits, hex-encoded in one call (formatting the two ids as numbers costs
+    three times as much), neither of them all zeros (which the spec makes invalid)."""
+    bits = getrandbits(192)
+    if not bits >> 64 or not bits & _SPAN_BITS:  # once in 2**64 requests: drawn again
+        return _traceparent()
+    return b"traceparent: 00-" + hexlify(bits.to_bytes(24), b"-", -16) + b"-01\r\n"
 
 
 def absolute_form(url: bytes) -> tuple[bytes, bytes]:
@@ -189,7 +250,7 @@ def response_head(
     A body without a length is re-chunked for an HTTP/1.1 client; an HTTP/1.0 client
     gets it delimited by closing the connection.
     """
-    parts = [b"HTTP/1.1 %d %s\r\n" % (status, reason)]
+    lines = [b"HTTP/1.1 %d %s" % (status, reason)]  # then "name: value", one per header
     body = Body.UNTIL_CLOSE
     switching = status == 101
     named: list[bytes] = []
@@ -207,25 +268,25 @@ def response_head(
                 if lower == b"connection":
                     named.extend(_options(value))
                 continue
-        parts += (name, b": ", value, b"\r\n")
+        lines.append(name + b": " + value)
     if named:
-        parts = _without(parts, named)
+        lines = _without(lines, named)
     if status < 200:  # interim, or switching protocols: no body, no framing
-        parts.append(b"\r\n")
-        return b"".join(parts), Body.NONE, False
+        lines.append(b"\r\n")
+        return b"\r\n".join(lines), Body.NONE, False
     if status in (204, 304) or head_request:
         body = Body.NONE
     elif body != Body.LENGTH:
         if http10:
             close = True
         else:
-            parts.append(b"transfer-encoding: chunked\r\n")
+            lines.append(b"transfer-encoding: chunked")
     if close:
-        parts.append(b"connection: close\r\n")
+        lines.append(b"connection: close")
     elif http10:
-        parts.append(b"connection: keep-alive\r\n")
-    parts.append(b"\r\n")
-    return b"".join(parts), body, close
+        lines.append(b"connection: keep-alive")
+    lines.append(b"\r\n")
+    return b"\r\n".join(lines), body, close
 
 
 def passes_unchanged(data: bytes) -> bool:
@@ -237,7 +298,7 @@ def passes_unchanged(data: bytes) -> bool:
     end = data.find(b"\r\n\r\n")
     if end < 0 or not data.startswith(b"HTTP/1.1 ") or data[9:10] == b"1":
         return False
-    found = _HOP_OR_FRAMING_LINE.findall(data[: end + 2].lower())  # one pass over the head
+    found = _HOP_OR_FRAMING_LINE.findall(data, 0, end + 2)  # one pass over the head, no copy
     return bool(found) and not any(found)
 
 
@@ -247,11 +308,7 @@ def _options(value: bytes) -> list[bytes]:
     return [token for token in tokens if token and token not in _NEVER_DROPPED]
 
 
-def _without(parts: list[bytes], names: list[bytes]) -> list[bytes]:
-    """``parts`` (start line, then ``name: value`` quadruples) without ``names``."""
+def _without(lines: list[bytes], names: list[bytes]) -> list[bytes]:
+    """``lines`` (a start line, then ``name: value`` lines) without ``names``."""
     drop = set(names)
-    kept = parts[:1]
-    for index in range(1, len(parts), 4):
-        if parts[index].lower() not in drop:
-            kept += parts[index : index + 4]
-    return kept
+    return lines[:1] + [line for line in lines[1:] if line.partition(b":")[0].lower() not in drop]

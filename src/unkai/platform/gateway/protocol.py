@@ -24,8 +24,10 @@ from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 from unkai.platform.gateway import responses
 from unkai.platform.gateway.activator import RevisionThrottle
 from unkai.platform.gateway.exchange import Exchange
+from unkai.platform.gateway.h1toh2 import asks_for_h2c
 from unkai.platform.gateway.h2c import PREFACE, H2Session
 from unkai.platform.gateway.headers import (
+    ClientAddress,
     Headers,
     RequestRejectedError,
     forwarded_for,
@@ -84,7 +86,7 @@ class ClientConnection(asyncio.Protocol):
         self._head_size = 0  # bytes of the head being received; -1 while a body is
         self._held = 0  # what this connection counts in connections.head_bytes
         self.requests = 0  # complete request heads received
-        self._client = (b"unknown", b"unknown")
+        self._client = ClientAddress(b"unknown", b"unknown")
 
     def write(self, data: bytes) -> None:
         if not self.transport.is_closing():
@@ -223,7 +225,12 @@ class ClientConnection(asyncio.Protocol):
         upgrade = parser.should_upgrade()
         http10 = parser.get_http_version() == "1.0"
         head, host, chunked = request_head(
-            method, url, headers, client=self._client, upgrade=upgrade, http10=http10
+            method,
+            url,
+            headers,
+            client=self._client,
+            upgrade=upgrade and not asks_for_h2c(headers),  # not taken up: sent without
+            http10=http10,
         )
         exchange = Exchange(  # positional: this runs for every request
             self,
@@ -290,13 +297,11 @@ class ClientConnection(asyncio.Protocol):
 
     def _switch_to_h2(self, data: bytes) -> None:
         """The client speaks HTTP/2 (it sent the preface): an :class:`~.h2c.H2Session`
-        reads this transport from now on, and this object stays what the connection
-        table knows: idle while no stream is open (no header timeout: HTTP/2 has its own
-        framing)."""
-        connections = self.state.connections
-        connections.busy(self)
-        connections.rested(self, self.state.clock())
-        session = H2Session(self, self.state, self._route, self._client[0], self._h2_lost)
+        reads this transport from now on and takes this object's place in the connection
+        table: idle while no stream is open (no header timeout: HTTP/2 has its own
+        framing), sent GOAWAY when the gateway stops."""
+        session = H2Session(self, self.state, self._route, self._client, self._h2_lost)
+        self.state.connections.replaced(self, session, self.state.clock())
         self.transport.set_protocol(session)
         session.data_received(data)
 

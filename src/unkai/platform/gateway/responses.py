@@ -14,13 +14,6 @@ REQUEST_TIMEOUT: Final = b"request timeout"
 ACTIVATOR_TIMEOUT: Final = b"activator request timeout"
 QUEUE_FULL: Final = b"pending request queue full"
 REVISION_GONE: Final = b"the revision this request was waiting for was deleted"
-HTTP1_REVISION: Final = (
-    b"this revision serves HTTP/1.1 (its port is not named h2c); call it with HTTP/1.1"
-)
-H2C_REVISION: Final = (
-    b"this revision serves HTTP/2 cleartext only (its port is named h2c); call it with"
-    b" HTTP/2 prior knowledge, as gRPC clients do (curl --http2-prior-knowledge)"
-)
 AT_CAPACITY: Final = b"the gateway is at its connection limit and no connection is idle"
 
 

@@ -22,8 +22,10 @@ What crosses between the two loops, and how:
   the gateway's thread (a ``deque`` append) and replayed into the autoscaler's meter
   on the caller's loop every :data:`METER_FLUSH` seconds and before every cold poke,
   so the autoscaler's counters are only ever touched by its own loop;
-* **cold pokes** go to the caller's loop at once; **broker ingress** (the local app)
-  answers on the caller's loop, where its broker lives (``claims`` is a read).
+* **cold pokes** go to the caller's loop at once; a **local app** answers on the
+  caller's loop (``claims`` is a read), unless it says it answers on any
+  (``any_loop``): broker ingress does, and crosses to the caller's loop itself once
+  per commit of its store instead of twice per event.
 """
 
 from __future__ import annotations
@@ -87,8 +89,14 @@ class ThreadedGateway(Gateway):
             registry=registry,
             on_cold_request=self._cold if on_cold_request is not None else None,
             meter=self._requests.relay if self._requests is not None else None,
-            local_app=CallerApp(local_app, self._caller_loop) if local_app is not None else None,
+            local_app=self._across(local_app),
         )
+
+    def _across(self, app: LocalApp | None) -> LocalApp | None:
+        """The local app as the gateway's thread calls it."""
+        if app is None or getattr(app, "any_loop", False):
+            return app
+        return CallerApp(app, self._caller_loop)
 
     # lifecycle
 

@@ -25,6 +25,11 @@ platform opens the ``tasks`` (v1) or ``cgroup.procs`` (v2) files and the fork-se
 hands them to the child, which writes ``0`` ("me") to each. Opening them needs the
 platform's rights; writing through an open file does not (the kernel checks the
 opener), so the child can do it after dropping to its unprivileged user.
+
+Making a group (a ``mkdir`` per hierarchy and the limits' writes) took 1-3 ms of a
+cold start under load, in an in-process trace of ``unkai up`` (docs/benchmarks.md), so
+:class:`Spares` keeps one made ahead per revision, made when an instance of it ends
+(that is, before the revision's next cold start), and taken by the next start.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import os
 import secrets
 import signal
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -156,6 +162,37 @@ class InstanceGroup:
         for directory in self.directories.values():
             with contextlib.suppress(OSError):
                 directory.rmdir()
+
+
+class Spares:
+    """At most one group made ahead per key (a revision), with the limits it was made
+    for: :meth:`take` hands it out when the limits still match, or makes a group then."""
+
+    def __init__(self, hierarchy: Hierarchy) -> None:
+        self.hierarchy = hierarchy
+        self._ready: dict[Hashable, tuple[Limits, InstanceGroup]] = {}
+
+    def take(self, key: Hashable, name: str, limits: Limits) -> InstanceGroup:
+        """A group with ``limits``: the spare made for ``key``, or a new one named ``name``."""
+        spare = self._ready.pop(key, None)
+        if spare is not None:
+            if spare[0] == limits:
+                return spare[1]
+            spare[1].remove()  # made for the limits of a revision's earlier spec
+        return self.hierarchy.create(name, limits)
+
+    def make(self, key: Hashable, name: str, limits: Limits) -> None:
+        """Have a group ready for ``key``'s next :meth:`take`. Best effort: when it cannot
+        be made now, the start makes it, and reports why if it fails again."""
+        if key not in self._ready:
+            with contextlib.suppress(OSError):
+                self._ready[key] = (limits, self.hierarchy.create(name, limits))
+
+    def drop(self, key: Hashable) -> None:
+        """Remove ``key``'s spare: the revision starts no more instances soon."""
+        spare = self._ready.pop(key, None)
+        if spare is not None:
+            spare[1].remove()
 
 
 def detect(*, proc: Path = Path("/proc/self"), name: str | None = None) -> Hierarchy | None:

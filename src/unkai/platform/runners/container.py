@@ -151,6 +151,10 @@ class ContainerRunner:
         await self.instances.stop(key)
 
     async def close(self) -> None:
+        """Stop the instances, and the pulls still going (their clients killed)."""
+        for task in self._pulled.values():
+            task.cancel()
+        await asyncio.gather(*self._pulled.values(), return_exceptions=True)
         await self.instances.stop()
 
 
@@ -212,12 +216,19 @@ async def _client(command: list[str], args: tuple[str, ...], limit: float) -> tu
         async with asyncio.timeout(limit):
             _, error = await process.communicate()
     except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        await process.wait()
+        await _kill(process)
         return -1, f"no answer in {limit:g}s"
+    except asyncio.CancelledError:  # the runner is closing: the client goes with it
+        await _kill(process)
+        raise
     lines = error.decode(errors="replace").strip().splitlines()
     return process.returncode or 0, lines[-1] if lines else "failed"
+
+
+async def _kill(process: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        process.kill()
+    await process.wait()
 
 
 async def _detect(binaries: tuple[str, ...]) -> list[str]:

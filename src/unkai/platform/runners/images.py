@@ -7,6 +7,10 @@ dependency layers are unpacked (:mod:`unkai.build.unpack`, in a thread: it pulls
 the process runner runs the function directory as it runs a bundle, fork-server and
 all. Any other image keeps the container runner's "no container runtime" reason, with
 why it could not run as a process added.
+
+:func:`resolve_digest` pins a tag to the digest its registry gives, as Knative's
+revision reconciler does before anything runs, so that a later push to the tag does not
+change what a revision runs.
 """
 
 from __future__ import annotations
@@ -14,13 +18,42 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+from collections.abc import Collection
 from pathlib import Path
+from typing import Final
 
+from unkai.build import credentials, references
 from unkai.errors import UnkaiError
 from unkai.platform.contracts import Reason, RevisionKey
 from unkai.platform.runners.base import Instance, Runner, RunnerError
 from unkai.platform.runners.container import ContainerRunner
 from unkai.platform.runners.spec import InstanceSpec
+
+LOCAL_STORE: Final = "localhost"
+"""podman's name for images only in its own store (``localhost/name:tag``), where no
+registry answers: never resolved. A registry on this machine has a port
+(``localhost:5000``) and is."""
+
+
+def resolve_digest(image: str, skipping: Collection[str], *, timeout: float) -> str:
+    """``image`` pinned to the digest its registry gives for its tag now
+    (``registry/repository@sha256:…``); ``""`` for a registry in ``skipping``
+    (``config-deployment``'s ``registries-skipping-tag-resolving``) or podman's local
+    store. An image that pins a digest already is returned as it is. Registry auth is
+    ``unkai build``'s (``~/.docker/config.json``, credential helpers).
+
+    Raises :class:`~unkai.errors.UnkaiError` saying why it cannot be resolved."""
+    reference = references.parse(image)
+    if reference.digest:
+        return image
+    if reference.registry in skipping or reference.registry == LOCAL_STORE:
+        return ""
+    from unkai.build.registry import Registry  # late: httpx2, off `unkai up` idle
+
+    found = credentials.for_registry(reference.registry)
+    with Registry(reference.registry, found, timeout=timeout) as registry:
+        digest = registry.digest(reference)
+    return str(references.Reference(reference.registry, reference.repository, digest=digest))
 
 
 class ImageRunner:

@@ -138,6 +138,7 @@ class ProcessRunner:
         self.mode = mode
         self.sandbox = Sandbox.detect() if isolate else Sandbox.off("switched off (isolate=False)")
         self.cgroups = cgroups.detect() if isolate else None
+        self._spares = None if self.cgroups is None else cgroups.Spares(self.cgroups)
         self.gaps = self.sandbox.gaps
         if self.cgroups is None:
             why = "no writable cgroup hierarchy" if isolate else "switched off (isolate=False)"
@@ -199,7 +200,7 @@ class ProcessRunner:
             limits = checked(spec.resources)
             zygote = await self._zygote(spec)
             socket_path = self._socket_path()
-            group = self._group(instance_id, limits)
+            group = self._group(spec, instance_id, limits)
             try:
                 forked = await self._fork(zygote, spec, instance_id, log_path, socket_path, group)
             except BaseException:
@@ -213,6 +214,7 @@ class ProcessRunner:
 
             port = 0 if self.sandbox.enabled else forked.port  # no TCP outside the sandbox
             returncode = asyncio.ensure_future(_ended(forked.returncode, group))
+            returncode.add_done_callback(lambda _: self._spare(spec, limits))
             if spec.readiness == DEFAULT_READINESS:
                 started = forked.started
         else:
@@ -249,6 +251,8 @@ class ProcessRunner:
             unwanted.set()  # an install still running for it stops
         await self.instances.stop(key)
         self._idle_since.pop(key, None)
+        if self._spares is not None:
+            self._spares.drop(key)
         task = self._zygotes.pop(key, None)
         if task is not None:
             await _close(task)
@@ -297,6 +301,8 @@ class ProcessRunner:
             closing = []  # all taken out before any wait: a start meanwhile makes a new one
             for key in chosen:
                 del self._idle_since[key]
+                if self._spares is not None:
+                    self._spares.drop(key)
                 if (task := self._zygotes.pop(key, None)) is not None:
                     log.info("revision %s/%s: closing its idle zygote", *key)
                     closing.append(_close(task))
@@ -324,11 +330,13 @@ class ProcessRunner:
             gaps.append("resources.limits.cpu is not enforced: the cpu cgroup is not writable")
         return gaps
 
-    def _group(self, instance_id: str, limits: Limits) -> cgroups.InstanceGroup | None:
-        if self.cgroups is None:
+    def _group(
+        self, spec: InstanceSpec, instance_id: str, limits: Limits
+    ) -> cgroups.InstanceGroup | None:
+        if self._spares is None:
             return None
         try:
-            return self.cgroups.create(instance_id, limits)
+            return self._spares.take(spec.key, instance_id, limits)
         except OSError as error:
             message = f"cannot make the instance's cgroup: {error}"
             raise RunnerError(Reason.FORK_FAILED, message) from None
@@ -362,6 +370,11 @@ class ProcessRunner:
             listener.close()
             for fd in fds:
                 os.close(fd)
+
+    def _spare(self, spec: InstanceSpec, limits: Limits) -> None:
+        """An instance ended: a group for the revision's next one, while its zygote is kept."""
+        if self._spares is not None and spec.key in self._zygotes:
+            self._spares.make(spec.key, f"{spec.revision}-{secrets.token_hex(3)}", limits)
 
     def _socket_path(self) -> Path:
         """A fresh path for an instance's Unix socket."""

@@ -222,6 +222,11 @@ class Sandbox:
             args.append("--unshare-user")
         # /tmp first: what is bound next may live under it (the data dir of a test)
         args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+        # bwrap covers these only when it finds them writable; a function running as
+        # uid 0 (``runAsUser: 0``, no capabilities) could still write sysctls and
+        # /proc/sysrq-trigger, which check the uid alone
+        args += ["--ro-bind", "/proc/sys", "/proc/sys"]
+        args += ["--ro-bind-try", "/proc/sysrq-trigger", "/proc/sysrq-trigger"]
         for system in SYSTEM_DIRS:
             path = Path(system)
             if path.is_symlink():
@@ -230,9 +235,10 @@ class Sandbox:
                 args += ["--ro-bind", system, system]
         # absolute: bwrap reads a relative destination from the new root, so a bind of
         # "." (a relative PYTHONPATH entry) would cover "/" and every later bind's parents
-        args += _binds(_python_paths() + sorted({Path(p).absolute() for p in read_only}))
+        covered = _python_paths() + sorted({Path(p).absolute() for p in read_only})
+        args += _binds(covered)
         args += _binds([Path(p).absolute() for p in writable], how="--bind")
-        args += _mounts(mounts)
+        args += _mounts(mounts, read_only=[*map(Path, SYSTEM_DIRS), *covered])
         args += ["--chdir", str(workdir), "--"]
         if identity is not None:
             assert self.setpriv is not None
@@ -263,11 +269,12 @@ def _binds(paths: Iterable[Path], *, how: str = "--ro-bind") -> list[str]:
     return args
 
 
-def _mounts(mounts: Sequence[Bind]) -> list[str]:
-    """bwrap arguments for ``mounts``, after the system's binds: a target missing under
-    a read-only system directory first gets a tmpfs over its nearest existing parent
-    (with that parent's entries bound back), as bwrap cannot make a mount point in a
-    read-only bind, and the target's missing parents are made open to any user."""
+def _mounts(mounts: Sequence[Bind], *, read_only: Sequence[Path]) -> list[str]:
+    """bwrap arguments for ``mounts``, after the read-only binds (``read_only``: the
+    system's, Python's, the bundle's): a target missing under one of them first gets a
+    tmpfs over its nearest existing parent (with that parent's entries bound back,
+    read-only), as bwrap cannot make a mount point in a read-only bind, and the
+    target's missing parents are made open to any user."""
     args: list[str] = []
     spliced: set[Path] = set()
     made: set[Path] = set()
@@ -276,8 +283,8 @@ def _mounts(mounts: Sequence[Bind]) -> list[str]:
         while not parent.exists():
             parent = parent.parent
         parent = parent.resolve()
-        system = any(parent.is_relative_to(s) for s in SYSTEM_DIRS)
-        if system and parent != Path(mount.target) and parent not in spliced:
+        bound = any(parent.is_relative_to(path) for path in read_only)
+        if bound and parent != Path(mount.target) and parent not in spliced:
             args += ["--tmpfs", str(parent)]
             for entry in sorted(parent.iterdir()):
                 if entry.is_symlink():

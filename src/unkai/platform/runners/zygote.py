@@ -49,6 +49,7 @@ from unkai.runtime import (
     load_spec,
     logs,
     prepare,
+    warm,
 )
 from unkai.runtime.environment import environment
 
@@ -289,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         spec = load_spec(args.directory)
         os.environ.update(environment(spec, os.environ))
         prepared = prepare(args.directory, spec=spec, host="127.0.0.1", port=0)
+        warm(prepared)  # what every child's first request runs is specialised once, here
     except LoadError as error:
         logs.log.error("cannot load the function: %s", error, exc_info=error.__cause__)
         channel.sendall(control.encode({"event": "failed", "error": str(error)}))

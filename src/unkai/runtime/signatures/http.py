@@ -47,7 +47,27 @@ class Request(requests.Request):
     _data: bytes | None = None
 
     async def body(self) -> bytes:
-        self._data = await super().body()
+        """The whole body, read straight from ``receive`` unless Starlette's stream has
+        begun: its ``stream()`` is an async generator closed with ``aclosing``, which the
+        loop's generator hooks track, and that cost a bodiless request several times
+        what the rest of the request object does (issue 12 item 6, docs/benchmarks.md).
+        ``_body`` and ``_stream_consumed`` are where Starlette keeps what was read."""
+        if self._data is not None:
+            return self._data
+        if hasattr(self, "_body") or self._stream_consumed:
+            self._data = await super().body()
+            return self._data
+        chunks = []
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                self._is_disconnected = True
+                raise requests.ClientDisconnect
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        self._stream_consumed = True
+        self._data = self._body = b"".join(chunks)
         return self._data
 
     @property

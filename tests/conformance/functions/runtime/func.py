@@ -9,9 +9,11 @@ GET /crash       -> the process exits with code 3
 GET /stdin       -> what one read of stdin gave ("" at end of file)
 GET /file?path=P -> the content of file P (404 with the error when it cannot be read)
 GET /write?path=P -> writes "ok" to P and answers "ok" (403 with the error when it cannot)
+GET /stat?path=P -> {"mode": "crw-rw-rw-", "link": target or null} (404 when P is absent)
 """
 
 import os
+import stat
 import time
 
 state = {"ready": True, "alive": True, "until": None}
@@ -41,6 +43,8 @@ async def handle(request):
         return read(request.query_params["path"])
     if path == "/write":
         return write(request.query_params["path"])
+    if path == "/stat":
+        return describe(request.query_params["path"])
     if path == "/die":
         state["alive"] = False
         return "liveness fails from now on"
@@ -68,3 +72,12 @@ def write(path):
     except OSError as error:
         return (str(error), 403)
     return "ok"
+
+
+def describe(path):
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        return (str(error), 404)
+    link = os.readlink(path) if os.path.islink(path) else None
+    return {"mode": stat.filemode(mode), "link": link}
