@@ -93,9 +93,13 @@ def connection(data_dir: Path) -> dict[str, Any]:
 
 
 @contextmanager
-def platform(*args: str) -> Iterator[Running]:
-    with tempfile.TemporaryDirectory() as home:
-        env = {**os.environ, "UNKAI_DATA_DIR": home}
+def platform(*args: str, env: dict[str, str] | None = None,
+             data_dir: Path | None = None) -> Iterator[Running]:  # fmt: skip
+    """`unkai up --detach` with ``args``, ``env`` on top of this process's environment, in
+    ``data_dir`` (kept: a second start there is a restart) or a temporary one."""
+    with tempfile.TemporaryDirectory() as temporary:
+        home = str(data_dir or temporary)
+        env = {**os.environ, **(env or {}), "UNKAI_DATA_DIR": home}
         subprocess.run([*UNKAI, "up", "--detach", "--api-port", "0", "--port", "0", *args],
                        env=env, check=True, stdout=subprocess.DEVNULL)  # fmt: skip
         try:

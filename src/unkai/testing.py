@@ -33,7 +33,8 @@ from cloudevents.core.base import BaseCloudEvent
 from starlette.testclient import TestClient
 
 from unkai.events import http as ce_http
-from unkai.runtime import PreparedGrpc, environment, load_spec, loader, prepare
+from unkai.runtime import PreparedGrpc, load_spec, loader, prepare
+from unkai.runtime.environment import environment
 from unkai.runtime.importing import ImportingThread
 
 T = TypeVar("T")

@@ -18,7 +18,6 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from unkai.api.funcyaml import requirement_file_lines
 from unkai.build import digests
 from unkai.errors import UserError
 
@@ -79,6 +78,8 @@ def _content(line: str, base_dir: Path, origin: Path, including: tuple[Path, ...
             raise RequirementsError(
                 f"requirements file {target} not found ({path}, named by {line!r})"
             )
+        from unkai.api.funcyaml import requirement_file_lines  # late: pydantic, off `unkai up`
+
         nested = requirement_file_lines(path.read_text())
         return _digest(nested, base_dir, path.parent, (*including, path))
     if option == "-f":  # pip tries next to the naming file first, then its working directory

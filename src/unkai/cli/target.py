@@ -14,18 +14,18 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import httpx2
-import lightkube
 import yaml
-from lightkube.core.exceptions import ApiError, ConfigError
 
 from unkai.api import locations
 from unkai.cli import console
-from unkai.kube import client, contexts
+from unkai.kube import contexts
 from unkai.platform import state
+
+if TYPE_CHECKING:
+    import lightkube
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -81,6 +81,10 @@ def connect(
     """The client for this command (see the module docstring for the choice), closed
     with the command's context. ``changes``: the command changes something, so its
     target is printed first."""
+    from lightkube.core.exceptions import ConfigError  # late: `unkai up` has no client
+
+    from unkai.kube import client  # late: `unkai up` has no client
+
     chosen = choice(context)
     platform = platform_files(None)
     running = platform.running()
@@ -105,6 +109,9 @@ def describe(chosen: contexts.Choice, server: str) -> str:
 @contextmanager
 def api_errors(*, subject: str = "") -> Iterator[None]:
     """API and connection errors as one readable line (with field causes, when given)."""
+    import httpx2  # late: `unkai up` has no client
+    from lightkube.core.exceptions import ApiError  # late: `unkai up` has no client
+
     try:
         yield
     except ApiError as error:

@@ -30,7 +30,6 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram
 
-from unkai.api.funcyaml import Signature
 from unkai.platform import bundles
 from unkai.platform.autoscaler import Activity, Autoscaler, AutoscalerConfig, revision_spec
 from unkai.platform.contracts import (
@@ -55,7 +54,6 @@ from unkai.platform.runners import (
 )
 from unkai.platform.runners import sources as env_sources
 from unkai.platform.runners import volumes as volume_files
-from unkai.runtime import LoadError, load_spec
 
 log = logging.getLogger("unkai.dataplane")
 ACTIVE_CONDITION: dict[Activity, Status] = {
@@ -314,6 +312,9 @@ def _refuse_unsupported(spec: InstanceSpec) -> None:
     """
     if spec.bundle is None:
         return
+    from unkai.api.funcyaml import Signature  # late: pydantic, which `unkai up` idle lacks
+    from unkai.runtime import LoadError, load_spec  # late: the function runtime, likewise
+
     try:
         signature = load_spec(spec.bundle).signature
     except LoadError:

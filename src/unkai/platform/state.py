@@ -31,7 +31,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
 import yaml
 
 from unkai.api import locations
@@ -50,6 +49,8 @@ class Running:
 
     def alive(self) -> bool:
         """Whether the process still runs (a zombie, dead but not reaped, does not)."""
+        import psutil  # late: a platform that starts normally never asks
+
         try:
             return psutil.Process(self.pid).status() != psutil.STATUS_ZOMBIE
         except psutil.NoSuchProcess:

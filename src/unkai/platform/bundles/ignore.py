@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from unkai.api.funcyaml import FILENAME
 from unkai.errors import UserError
 
 IGNORE_FILE = ".funcignore"
@@ -39,6 +38,8 @@ class Ignore:
     """
 
     def __init__(self, lines: Iterable[str]) -> None:
+        from unkai.api.funcyaml import FILENAME  # late: pydantic, which `unkai up` idle lacks
+
         rules = (_rule(line) for line in [*DEFAULT_IGNORED, *lines, f"!/{FILENAME}"])
         self._rules = [rule for rule in rules if rule is not None]
 

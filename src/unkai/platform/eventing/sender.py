@@ -26,14 +26,15 @@ from __future__ import annotations
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit, urlunsplit
-
-import aiohttp
 
 from unkai.events import codec
 from unkai.events.http import InvalidEventError, Mode
 from unkai.platform.eventing.delivery import Attempt
+
+if TYPE_CHECKING:
+    import aiohttp
 
 DEFAULT_TIMEOUT = 600.0  # Knative's brokers wait up to ten minutes for a subscriber
 
@@ -69,6 +70,8 @@ class Sender:
 
     def _client(self) -> aiohttp.ClientSession:
         """Made on first use, on the loop that delivers."""
+        import aiohttp  # late: about 8 MiB that a platform with no trigger does not need
+
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=512, limit_per_host=0, ttl_dns_cache=60)
             self._session = aiohttp.ClientSession(
@@ -109,6 +112,8 @@ class Sender:
         wire_format: Literal["json", "binary"] | None,
         ca_certs: str = "",
     ) -> Sent:
+        import aiohttp  # late: see _client
+
         mode = Mode.STRUCTURED if wire_format == "json" else Mode.BINARY
         headers, content = codec.encode([event], mode)
         headers["prefer"] = "reply"

@@ -22,8 +22,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Final
 
-from unkai.build import credentials, references, unpack
-from unkai.build.registry import Registry
+from unkai.build import credentials, references
 from unkai.errors import UnkaiError
 from unkai.platform.contracts import Reason, RevisionKey
 from unkai.platform.runners.base import Instance, Runner, RunnerError
@@ -49,6 +48,8 @@ def resolve_digest(image: str, skipping: Collection[str], *, timeout: float) -> 
         return image
     if reference.registry in skipping or reference.registry == LOCAL_STORE:
         return ""
+    from unkai.build.registry import Registry  # late: httpx2, off `unkai up` idle
+
     found = credentials.for_registry(reference.registry)
     with Registry(reference.registry, found, timeout=timeout) as registry:
         digest = registry.digest(reference)
@@ -92,6 +93,8 @@ class ImageRunner:
             if error.reason != Reason.CONTAINER_RUNTIME_UNAVAILABLE:
                 raise
             unavailable = error
+        from unkai.build import unpack  # late: the image builder and registry client, off idle
+
         task = self._unpacked.get(spec.image)
         if task is None or (task.done() and (task.cancelled() or task.exception())):
             work = functools.partial(unpack.unpack, spec.image, self._root,

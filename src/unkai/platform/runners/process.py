@@ -89,7 +89,7 @@ from unkai.platform.runners.spec import (
     internal_gateway_env,
 )
 from unkai.platform.supervision import supervise
-from unkai.runtime import LoadError, lifeline, load_spec
+from unkai.runtime import lifeline
 
 Mode = Literal["fork", "spawn"]
 INSTALLS_AT_ONCE: Final = 2
@@ -466,6 +466,8 @@ class ProcessRunner:
 
     async def _environment(self, spec: InstanceSpec) -> dict[str, str]:
         """What an instance's (or zygote's) environment is, before ``PORT``."""
+        from unkai.runtime import LoadError, load_spec  # late: pydantic, off `unkai up` idle
+
         directory = _bundle(spec)
         try:
             lines = load_spec(directory).requirement_lines(directory)

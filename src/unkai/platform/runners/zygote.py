@@ -45,13 +45,13 @@ from unkai.runtime import (
     LoadError,
     Prepared,
     PreparedGrpc,
-    environment,
     lifeline,
     load_spec,
     logs,
     prepare,
     warm,
 )
+from unkai.runtime.environment import environment
 
 EXIT_LOAD_FAILED: Final = 2
 _BACKLOG: Final = 2048
