@@ -29,6 +29,9 @@ EVENTS = {
     "text with extensions": sdk_event("2", "hi", ext="a b%c", datacontenttype="text/plain"),
     "bytes": sdk_event("3", b"\xff\x00", datacontenttype="application/octet-stream"),
     "no data": sdk_event("4", None),
+    "a datetime in JSON data": sdk_event("5", {"at": TIME}, datacontenttype="application/json"),
+    "a dict as text": sdk_event("6", {"n": 1}, datacontenttype="text/plain"),
+    "a list": sdk_event("7", ["a", 1], datacontenttype="application/json"),
 }
 
 
@@ -44,12 +47,18 @@ def test_decoded_events_are_the_sdks_own(name: str, to_message: object) -> None:
     )
 
 
+@pytest.mark.parametrize("mode", list(sdk_http.Mode))
 @pytest.mark.parametrize("name", EVENTS)
-def test_binary_replies_decode_to_the_event(name: str) -> None:
-    headers, body = sdkcodec.encode([EVENTS[name]], sdk_http.Mode.BINARY)
-    message = binding.HTTPMessage({k.decode(): v.decode() for k, v in headers}, body)
-    decoded = binding.from_binary_event(message)
-    assert vars(decoded) == vars(EVENTS[name])
+def test_replies_are_the_sdks_own_messages(name: str, mode: sdk_http.Mode) -> None:
+    events = [EVENTS[name]] * (2 if mode is sdk_http.Mode.BATCH else 1)
+    headers, body = sdkcodec.encode(events, mode)
+    sdk = sdk_http.encode(events, mode)
+    assert ({k.decode(): v.decode() for k, v in headers}, body) == (sdk.headers, sdk.body)
+
+
+def test_a_boolean_extension_is_the_header_true_in_binary_mode() -> None:
+    headers, _ = sdkcodec.encode([sdk_event("1", None, sampled=True)], sdk_http.Mode.BINARY)  # type: ignore[arg-type]
+    assert (b"ce-sampled", b"true") in headers
 
 
 def test_an_event_without_time_gets_one_as_the_sdk_gives_it() -> None:

@@ -15,10 +15,12 @@ without validating again. What the function sees is what the SDK would have give
   the content type is JSON or absent, else text, else bytes; in structured mode the
   ``data`` member as it came, ``data_base64`` as bytes).
 
-Replies are encoded the same way back: binary mode through the codec's headers (the
-SDK's ``write_data`` for the body), structured and batched through the SDK's JSON
-format. An event of specversion 0.3, which the lean codec does not take, is decoded by
-the SDK as before (``unkai.events.http``), and so is a 0.3 reply.
+Replies are encoded back as the SDK encodes them (binary mode: the codec's headers, the
+SDK's ``write_data`` body; structured and batched: byte for byte the SDK's JSON format),
+without its per-call regexes, ``quote`` calls and JSON encoders. One difference, the
+spec's: a Boolean extension is the header value ``true``, not Python's ``True``. An event
+of specversion 0.3, which the lean codec does not take, goes through the SDK as before
+(``unkai.events.http``), both ways.
 
 The checks the SDK's constructor makes and the codec does not (``subject``,
 ``dataschema``, ``datacontenttype`` non-empty, no extension named ``data``, ``time``
@@ -27,6 +29,8 @@ with an offset) are made here, so a client gets a 400 naming the attribute for e
 
 from __future__ import annotations
 
+import base64
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -36,7 +40,7 @@ from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
-from unkai.events import codec, spec
+from unkai.events import batch, codec, spec
 from unkai.events import http as sdk_http
 from unkai.events.http import InvalidEventError, Mode, mode_of
 
@@ -45,6 +49,8 @@ Headers = list[tuple[bytes, bytes]]
 _FORMAT: Final = JSONFormat()
 _V03: Final = "0.3"
 _NON_EMPTY: Final = ("subject", "dataschema", "datacontenttype")
+_STRUCTURED_TYPE: Final = (b"content-type", JSONFormat.CONTENT_TYPE.encode())
+_BATCH_TYPE: Final = (b"content-type", batch.CONTENT_TYPE.encode())
 
 
 def decode(headers: Mapping[str, str], body: bytes) -> tuple[Mode, list[BaseCloudEvent]]:
@@ -58,8 +64,7 @@ def decode(headers: Mapping[str, str], body: bytes) -> tuple[Mode, list[BaseClou
         if headers.get("ce-specversion") == _V03:
             return sdk_http.decode(headers, body)
         checked = _decode_binary(headers, body)
-        data = _FORMAT.read_data(body, headers.get("content-type"))
-        return mode, [_event(checked.attributes, data, "")]
+        return mode, [_event(checked.attributes, _read_data(body, headers.get("content-type")), "")]
     media_type = content_type.partition(";")[0].strip().lower()
     if not media_type.endswith("+json"):
         raise InvalidEventError(f"unsupported event format {media_type!r}: only JSON is supported")
@@ -93,6 +98,33 @@ def _decode_binary(headers: Mapping[str, str], body: bytes) -> codec.Event:
                 f"invalid CloudEvent (binary mode): missing required {names}"
             ) from None
         raise
+
+
+def _read_data(body: bytes, content_type: str | None) -> Any:
+    """The SDK's ``read_data``, with JSON (the common case) parsed without its regex."""
+    if body and _is_json(content_type or _FORMAT.DEFAULT_CONTENT_TYPE):
+        try:
+            return json.loads(body.decode())
+        except ValueError:
+            pass  # the SDK falls back to text, then bytes
+    return _FORMAT.read_data(body, content_type)
+
+
+def _write_data(data: Any, content_type: str | None) -> bytes:
+    """The SDK's ``write_data``, with a ``dict`` (the common case) through one encoder
+    made once (the SDK makes one per call), giving the same bytes."""
+    if type(data) is dict:
+        try:
+            return _JSON(data).encode()
+        except TypeError:
+            pass  # the SDK's own answer: its error, or str(data) for a non-JSON type
+    return _FORMAT.write_data(data, content_type)
+
+
+@functools.lru_cache(maxsize=256)
+def _is_json(content_type: str) -> bool:
+    """Whether the SDK reads and writes data of ``content_type`` as JSON (its regex)."""
+    return JSONFormat.JSON_CONTENT_TYPE_PATTERN.match(content_type) is not None
 
 
 def _is_v03(document: object) -> bool:
@@ -138,12 +170,30 @@ def _event(attributes: dict[str, Any], data: Any, where: str) -> BaseCloudEvent:
 
 def encode(events: Sequence[BaseCloudEvent], mode: Mode) -> tuple[Headers, bytes]:
     """ASGI headers and body carrying ``events`` in ``mode`` (binary and structured: one)."""
-    if mode is Mode.BINARY and len(events) == 1 and events[0].get_specversion() != _V03:
-        return _binary(events[0])
-    message = sdk_http.encode(events, mode)
-    return [
-        (name.encode(), value.encode()) for name, value in message.headers.items()
-    ], message.body
+    if all(event.get_specversion() != _V03 for event in events):
+        if mode is Mode.BATCH:
+            return [_BATCH_TYPE], b"[" + b",".join(map(_to_json, events)) + b"]"
+        if len(events) == 1 and mode is Mode.STRUCTURED:
+            return [_STRUCTURED_TYPE], _to_json(events[0])
+        if len(events) == 1:
+            return _binary(events[0])
+    message = sdk_http.encode(events, mode)  # 0.3 events; the error for several in one
+    headers = [(name.encode(), value.encode()) for name, value in message.headers.items()]
+    return headers, message.body
+
+
+def _to_json(event: BaseCloudEvent) -> bytes:
+    """``event`` in the JSON format as the SDK's ``JSONFormat.write`` gives it, byte for
+    byte, through one encoder made once (the SDK makes one per call): bytes data as
+    ``data_base64``, other data as ``data`` (a string unless the content type is JSON)."""
+    document = dict(event.get_attributes())
+    data = event.get_data()
+    if isinstance(data, bytes | bytearray):
+        document["data_base64"] = base64.b64encode(data).decode()
+    elif data is not None:
+        content_type = document.get("datacontenttype", _FORMAT.DEFAULT_CONTENT_TYPE)
+        document["data"] = data if _is_json(content_type) else str(data)
+    return _JSON(document).encode()
 
 
 def _binary(event: BaseCloudEvent) -> tuple[Headers, bytes]:
@@ -156,7 +206,7 @@ def _binary(event: BaseCloudEvent) -> tuple[Headers, bytes]:
         elif value is not None:
             attributes[name] = str(value)
     content_type = attributes.get("datacontenttype")
-    body = _FORMAT.write_data(event.get_data(), None if content_type is None else str(content_type))
+    body = _write_data(event.get_data(), None if content_type is None else str(content_type))
     headers, _ = codec.encode_binary(codec.Event(attributes))
     return [(name.encode(), value.encode()) for name, value in headers.items()], body
 
@@ -165,3 +215,13 @@ def _rfc3339(moment: datetime) -> str:
     """``moment`` as the SDK writes it: ISO 8601, ``Z`` for UTC."""
     text = moment.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _json_default(value: object) -> str:
+    """What the SDK's JSON encoder adds to the standard one: ``datetime`` values."""
+    if isinstance(value, datetime):
+        return _rfc3339(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_JSON: Final = json.JSONEncoder(default=_json_default).encode
