@@ -93,6 +93,7 @@ def main() -> None:
         ("(b') unkai runtime, http hello (plain def)", "hello_http_sync", None),
         ("(b'') unkai runtime, http hello (plain def, syncWorkers: 40)", "hello_http_pool", None),
         ("(c) unkai runtime, cloudevent echo", "ce_echo", HERE / "ce_post.lua"),
+        ("(c') unkai runtime, http hello given (c)'s POST", "hello_http", HERE / "ce_post.lua"),
     ]:
         if args.only and not any(text in label for text in args.only):
             continue
