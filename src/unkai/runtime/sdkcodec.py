@@ -65,6 +65,8 @@ def decode(headers: Mapping[str, str], body: bytes) -> tuple[Mode, list[BaseClou
             return sdk_http.decode(headers, body)
         checked = _decode_binary(headers, body)
         return mode, [_event(checked.attributes, _read_data(body, headers.get("content-type")), "")]
+    # Not ``codec.decode``: it would re-encode the data member to bytes, which the SDK's
+    # event then parses back; the document is parsed here, once, and checked by the codec.
     media_type = content_type.partition(";")[0].strip().lower()
     if not media_type.endswith("+json"):
         raise InvalidEventError(f"unsupported event format {media_type!r}: only JSON is supported")
@@ -197,6 +199,7 @@ def _to_json(event: BaseCloudEvent) -> bytes:
 
 
 def _binary(event: BaseCloudEvent) -> tuple[Headers, bytes]:
+    """Binary mode: the attributes as the codec's headers (``time`` as the SDK writes it)."""
     attributes: dict[str, codec.Value] = {}
     for name, value in event.get_attributes().items():
         if type(value) is str or isinstance(value, int):
