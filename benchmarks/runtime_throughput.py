@@ -58,6 +58,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="TEXT",
+        help="only the runtime rows whose label has TEXT (repeatable; the bare row always runs)",
+    )
     args = parser.parse_args()
     rows = []
     port = free_port()
@@ -87,7 +93,10 @@ def main() -> None:
         ("(b') unkai runtime, http hello (plain def)", "hello_http_sync", None),
         ("(b'') unkai runtime, http hello (plain def, syncWorkers: 40)", "hello_http_pool", None),
         ("(c) unkai runtime, cloudevent echo", "ce_echo", HERE / "ce_post.lua"),
+        ("(c') unkai runtime, http hello given (c)'s POST", "hello_http", HERE / "ce_post.lua"),
     ]:
+        if args.only and not any(text in label for text in args.only):
+            continue
         port = free_port()
         command = [
             PYTHON,

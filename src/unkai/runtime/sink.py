@@ -3,12 +3,13 @@
 A function whose func.yaml names a ``sink`` gets ``K_SINK`` (the sink's URL) and, with
 extensions, ``K_CE_OVERRIDES`` in its environment, as a Knative SinkBinding gives a
 container; the same code therefore works on ``unkai up`` and on a cluster. The event is
-encoded by the official CloudEvents SDK in binary mode and POSTed with the standard
-library's client (the runtime keeps its imports few: cold start pays for them). A URL
-on ``*.localhost`` is reached on loopback with its host in ``Host``, as curl does. A
-cluster-local URL (``*.svc.cluster.local``, ``*.svc``: what a Service's
-``status.address.url`` is, so a func.yaml ``sink`` naming a Service gives one) is sent
-to the platform's internal gateway, ``K_INTERNAL_GATEWAY``, with that name as ``Host``,
+checked and encoded in binary mode by the lean codec (``unkai.events.codec``; the SDK's
+binding costs several times more, and wrote a ``list`` as Python's repr, not JSON) and
+POSTed with the standard library's client (the runtime keeps its imports few: cold
+start pays for them). A URL on ``*.localhost`` is reached on loopback with its host in
+``Host``, as curl does. A cluster-local URL (``*.svc.cluster.local``, ``*.svc``: what a
+Service's ``status.address.url`` is, so a func.yaml ``sink`` naming a Service gives
+one) is sent to the platform's internal gateway, ``K_INTERNAL_GATEWAY``, with that name as ``Host``,
 when the instance is given one (``unkai up``); on a cluster the name resolves as is.
 
 The call blocks until the sink answers; from an ``async`` handler use
@@ -25,11 +26,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from cloudevents.core.bindings import http as binding
-from cloudevents.core.formats.json import JSONFormat
-from cloudevents.core.v1.event import CloudEvent
-
 from unkai.errors import TargetError, UserError
+from unkai.events import codec
 
 TIMEOUT = 30.0
 INTERNAL_GATEWAY = "K_INTERNAL_GATEWAY"
@@ -59,8 +57,10 @@ def send_event(
 
     ``data``: a ``dict``/``list`` is sent as JSON, ``str`` as text, ``bytes`` as is.
     ``K_CE_OVERRIDES``' extensions are added, and win over ``extensions``, as Knative's
-    ``ceOverrides`` do. Raises :class:`NoSinkError` without a sink and
-    :class:`SinkRefusedError` when it does not answer 2xx.
+    ``ceOverrides`` do. Raises :class:`NoSinkError` without a sink,
+    :class:`~unkai.events.http.InvalidEventError` naming an attribute the event cannot
+    carry (an extension name not of ``a-z0-9``, an empty ``type``, ...) and
+    :class:`SinkRefusedError` when the sink does not answer 2xx.
     """
     url = sink or os.environ.get("K_SINK")
     if not url:
@@ -68,17 +68,18 @@ def send_event(
             "no sink: K_SINK is not set. `unkai deploy` and `unkai run` set it from "
             "func.yaml's sink (`unkai run` warned if it could not), or export K_SINK"
         )
+    now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
     attributes: dict[str, object] = {
-        "type": type, "source": source, "id": id or str(uuid.uuid4()),
-        "time": datetime.now(UTC), **(extensions or {}), **_overrides(),
+        "specversion": "1.0", "type": type, "source": source, "id": id or str(uuid.uuid4()),
+        "time": now, **(extensions or {}), **_overrides(),
     }  # fmt: skip
     if subject is not None:
         attributes["subject"] = subject
     if data is not None:
         attributes["datacontenttype"] = _content_type(data)
-    event = CloudEvent(attributes, data)  # type: ignore[arg-type]
-    message = binding.to_binary(event, JSONFormat())
-    return _post(url, dict(message.headers), message.body)
+    checked = codec.from_document(attributes)
+    headers, body = codec.encode_binary(codec.Event(checked.attributes, _body(data)))
+    return _post(url, headers, body)
 
 
 def _overrides() -> dict[str, object]:
@@ -87,6 +88,14 @@ def _overrides() -> dict[str, object]:
         return {}
     extensions = json.loads(text).get("extensions") or {}
     return dict(extensions)
+
+
+def _body(data: object) -> bytes | None:
+    if data is None or isinstance(data, bytes):
+        return data
+    if isinstance(data, str):
+        return data.encode()
+    return json.dumps(data).encode()
 
 
 def _content_type(data: object) -> str:

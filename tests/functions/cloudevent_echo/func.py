@@ -1,4 +1,5 @@
-"""Replies to com.example.ping with a pong; ignores com.example.ignore; fails on .boom."""
+"""Replies to com.example.ping with a pong; ignores com.example.ignore; fails on .boom;
+returns a com.example.mirror event as it got it."""
 
 from cloudevents.core.v1.event import CloudEvent
 
@@ -6,6 +7,8 @@ from cloudevents.core.v1.event import CloudEvent
 def handle(event: CloudEvent) -> CloudEvent | None:
     if event.get_type() == "com.example.ignore":
         return None
+    if event.get_type() == "com.example.mirror":
+        return event
     if event.get_type() == "com.example.boom":
         raise RuntimeError("boom")
     attributes = {"type": "com.example.pong", "source": "/cloudevent-echo"}

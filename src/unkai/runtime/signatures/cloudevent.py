@@ -16,11 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 from cloudevents.core.base import BaseCloudEvent
-from cloudevents.core.bindings.http import HTTPMessage
 from starlette.types import Receive, Scope, Send
 
 from unkai.events import http as codec
-from unkai.runtime import bodies, replies
+from unkai.runtime import bodies, replies, sdkcodec
 from unkai.runtime.signatures.base import Function, caller
 from unkai.runtime.workers import Executor
 
@@ -39,7 +38,7 @@ class CloudEventFunction(Function):
             return
         body = await bodies.read(receive)
         try:
-            mode, events = codec.decode(request_headers(scope), body)
+            mode, events = sdkcodec.decode(request_headers(scope), body)
         except codec.InvalidEventError as error:
             await replies.text(send, 400, str(error))
             return
@@ -55,17 +54,20 @@ class CloudEventFunction(Function):
         if not answers:
             await replies.respond(send, 202)
             return
-        await send_message(send, 200, codec.encode(answers, mode))
+        await send_message(send, 200, sdkcodec.encode(answers, mode))
 
 
 def request_headers(scope: Scope) -> dict[str, str]:
-    """The request's headers as the codec reads them (ASGI gives lower-case names)."""
-    return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+    """The request's headers the codec reads (ASGI gives lower-case names): the
+    ``ce-`` ones and ``content-type``, not the client's ``host``, ``user-agent``, ..."""
+    return {
+        name.decode("latin-1"): value.decode("latin-1")
+        for name, value in scope["headers"]
+        if name.startswith(b"ce-") or name == b"content-type"
+    }
 
 
-async def send_message(send: Send, status: int, message: HTTPMessage) -> None:
-    """Send an encoded CloudEvents message as the whole response."""
-    headers = [
-        (name.encode("latin-1"), value.encode("latin-1")) for name, value in message.headers.items()
-    ]
-    await replies.respond(send, status, message.body, content_type=None, headers=headers)
+async def send_message(send: Send, status: int, message: tuple[sdkcodec.Headers, bytes]) -> None:
+    """Send an encoded CloudEvents message (ASGI headers, body) as the whole response."""
+    headers, body = message
+    await replies.respond(send, status, body, content_type=None, headers=headers)

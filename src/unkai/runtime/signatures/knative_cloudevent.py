@@ -32,7 +32,7 @@ from cloudevents.core.base import BaseCloudEvent
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from unkai.events import http as codec
-from unkai.runtime import bodies, replies
+from unkai.runtime import bodies, replies, sdkcodec
 from unkai.runtime.signatures.asgi import InstanceFunction
 from unkai.runtime.signatures.base import Function, is_async
 from unkai.runtime.signatures.cloudevent import request_headers, send_message
@@ -62,7 +62,7 @@ class CloudEventSender:
     async def _reply(self, event: BaseCloudEvent, mode: codec.Mode, status: int) -> None:
         if not isinstance(event, codec.EVENT_CLASSES):
             raise TypeError(f"send() got {type(event).__name__}: send a CloudEvent")
-        await send_message(self._send, status, codec.encode([event], mode))
+        await send_message(self._send, status, sdkcodec.encode([event], mode))
 
 
 class DecodingFunction(Function):
@@ -75,7 +75,7 @@ class DecodingFunction(Function):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await bodies.read(receive)
         try:
-            mode, events = codec.decode(request_headers(scope), body)
+            mode, events = sdkcodec.decode(request_headers(scope), body)
         except codec.InvalidEventError as error:
             await replies.text(send, 400, f"Bad Request: {error}")
             return
