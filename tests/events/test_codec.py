@@ -145,6 +145,10 @@ def test_header_values_are_percent_decoded_and_encoded_back() -> None:
         ({"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/", "ce-type": "t",
           "ce-time": "yesterday"}, b"", "time 'yesterday' is not an RFC 3339"),
         ({"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/", "ce-type": "t",
+          "ce-time": "2026-12-05T10:00:00"}, b"", "time '2026-12-05T10:00:00' is not an RFC 3339"),
+        ({"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/", "ce-type": "t",
+          "ce-time": "2026-12-05 10:00:00Z"}, b"", "is not an RFC 3339"),
+        ({"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/", "ce-type": "t",
           "ce-x": "%FF"}, b"", "header ce-x is not percent-encoded UTF-8"),
         ({"content-type": "text/plain"}, b"hi", "no ce-specversion header"),
         ({"content-type": "application/cloudevents+json"}, b"{not", "structured mode"),
@@ -176,3 +180,20 @@ def test_an_event_without_time_stays_without_one() -> None:
     assert "time" not in codec.decode_binary(headers, b"").attributes
     sdk = binding.from_binary(binding.HTTPMessage(headers, b""), FORMAT)
     assert "time" in sdk.get_attributes()
+
+
+@pytest.mark.parametrize(
+    "time", ["2026-12-05T10:00:00Z", "2026-12-05t10:00:00.5z", "2026-12-05T11:00:00+01:00"]
+)
+def test_rfc3339_times_are_taken_in_either_case_with_any_offset(time: str) -> None:
+    headers = {
+        "ce-specversion": "1.0",
+        "ce-id": "1",
+        "ce-source": "/",
+        "ce-type": "t",
+        "ce-time": time,
+    }
+
+    _, [event] = codec.decode(headers, b"")
+
+    assert event.attributes["time"] == time  # passed on as sent

@@ -140,12 +140,21 @@ _STRING_ONLY: Final = frozenset(
 
 
 def _check_time(text: str) -> None:
+    parse_time(text)
+
+
+def parse_time(text: str) -> datetime:
+    """An RFC 3339 ``date-time``: ``T`` between date and time and an offset (``Z`` or
+    ``±hh:mm``), either case (RFC 3339 §5.6 allows ``t`` and ``z``), as Go's
+    ``time.RFC3339`` reads it in Knative's broker."""
+    upper = text.upper()
     try:
-        valid = "T" in text.upper() and datetime.fromisoformat(text) is not None
+        moment = datetime.fromisoformat(upper) if upper[10:11] == "T" else None
     except ValueError:
-        valid = False
-    if not valid:
+        moment = None
+    if moment is None or moment.tzinfo is None:
         raise InvalidEventError(f"invalid CloudEvent: time {text!r} is not an RFC 3339 timestamp")
+    return moment
 
 
 # -- HTTP --------------------------------------------------------------------------

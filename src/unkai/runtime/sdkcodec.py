@@ -158,12 +158,7 @@ def _event(attributes: dict[str, Any], data: Any, where: str) -> BaseCloudEvent:
     if time is None:
         attributes["time"] = datetime.now(UTC)
     else:
-        parsed = datetime.fromisoformat(str(time))
-        if parsed.tzinfo is None:
-            raise InvalidEventError(
-                f"invalid CloudEvent: {where}time {time!r} has no UTC offset (RFC 3339 needs one)"
-            )
-        attributes["time"] = parsed
+        attributes["time"] = codec.parse_time(str(time))
     event = CloudEvent.__new__(CloudEvent)
     event._attributes = attributes
     event._data = data
