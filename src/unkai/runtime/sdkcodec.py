@@ -23,8 +23,8 @@ of specversion 0.3, which the lean codec does not take, goes through the SDK as 
 (``unkai.events.http``), both ways.
 
 The checks the SDK's constructor makes and the codec does not (``subject``,
-``dataschema``, ``datacontenttype`` non-empty, no extension named ``data``, ``time``
-with an offset) are made here, so a client gets a 400 naming the attribute for each.
+``dataschema``, ``datacontenttype`` non-empty, no extension named ``data``) are made
+here, so a client gets a 400 naming the attribute for each.
 """
 
 from __future__ import annotations
