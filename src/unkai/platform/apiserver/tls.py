@@ -49,7 +49,9 @@ def ensure_certificate(directory: Path, *, host: str) -> ServingCertificate:
 
 
 def _run_child(directory: Path, host: str) -> None:
-    command = [sys.executable, "-m", "unkai.certificates", str(directory), host]
+    # -P: the working directory (a user's project, perhaps with a module named like
+    # one of ours or cryptography's) is not put on the child's path.
+    command = [sys.executable, "-P", "-m", "unkai.certificates", str(directory), host]
     failure = f"cannot make the API server's TLS certificate in {directory}"
     try:
         done = subprocess.run(
