@@ -66,7 +66,8 @@ Classes keep the builtin base they had before the tree existed (``ValueError``,
         ├── SinkNotReadyError                 kube.sinks: func.yaml's sink has no address
         ├── SinkRefusedError                  runtime.sink: the sink did not take an event
         ├── AlreadyRunningError               cli.records: another `unkai run` serves it
-        └── DataDirInUseError (RuntimeError)  platform.state: another `unkai up` holds it
+        ├── DataDirInUseError (RuntimeError)  platform.state: another `unkai up` holds it
+        └── CertificateError (RuntimeError)   platform.apiserver.tls: the API's certificate failed
 
 ``unkai.cli.console.Failure`` sits directly under the root: it is what the CLI shows,
 for problems of either kind that a command finds itself.

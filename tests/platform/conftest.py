@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import httpx2
 import pytest
 from lightkube import Client, KubeConfig
+from tests.support.certificates import seed
 
 from unkai.platform.apiserver import ApiServer
 
@@ -72,6 +73,8 @@ def run_api(
 ) -> Iterator[RunningApi]:
     """Serve an API server on 127.0.0.1, on a free port, until the block ends (on a
     loop from ``new_loop``: ``uvloop.new_event_loop`` for the loop ``unkai up`` uses)."""
+    if options.get("tls", True):
+        seed(data_dir)
     loop = new_loop()
     server = ApiServer(data_dir=data_dir, token=TOKEN, port=0, **options)
     thread = threading.Thread(target=loop.run_forever, name="apiserver-test", daemon=True)

@@ -23,6 +23,7 @@ LATE = {
     "lightkube": "the CLI's Kubernetes client (resource commands)",
     "httpx2": "the CLI's HTTP client (resource commands)",
     "psutil": "a stale running record is checked",
+    "cryptography": "the API's certificate is made (in a child: python -m unkai.certificates)",
 }
 """Module -> what first needs it."""
 

@@ -9,8 +9,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from tests.support.certificates import seed
 from unkai.platform.contracts import RevisionReadiness
 from unkai.platform.embedded import Platform, Settings
+from unkai.platform.state import PlatformDir
 
 
 @contextmanager
@@ -19,6 +21,7 @@ def started(
 ) -> Iterator[tuple[Platform, asyncio.AbstractEventLoop]]:
     """The platform, started, and the loop it runs on, until the block ends.
     ``readiness``: no data plane; the test says how revisions fare."""
+    seed(PlatformDir.under(settings.data_dir).root)
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
