@@ -151,18 +151,38 @@ def test_upgrade_h2c_is_not_taken_up_and_the_request_is_answered_over_http1(
     assert not names & {"upgrade", "http2-settings", "connection"}  # a plain request
 
 
-def test_upgrade_h2c_with_a_body_is_refused_saying_what_to_send_instead(
-    gw: RunningGateway, instance: H2Server
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_upgrade_h2c_with_a_body_passes_the_body_on_over_http1(
+    gw: RunningGateway, instance: H2Server, framing: str
 ) -> None:
+    """Envoy forwards the body of an ``Upgrade: h2c`` request it does not take up; so
+    does the gateway, in either framing, whether the body comes with the head or after
+    it."""
     host = serve(gw, instance)
-    request = (
+    body = b"x" * 70_000 + b"end"
+    if framing == "chunked":
+        length, sent = "Transfer-Encoding: chunked", b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    else:
+        length, sent = f"Content-Length: {len(body)}", body
+    head = (
         f"POST /echo HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade, HTTP2-Settings\r\n"
-        "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\nContent-Length: 5\r\n\r\n"
-        "hello"
-    )
-    received = raw_http1(gw.gateway.port, request.encode())
-    assert received.startswith(b"HTTP/1.1 400 Bad Request")
-    assert b"curl --http2-prior-knowledge" in received
+        f"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n{length}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", gw.gateway.port), timeout=10) as sock:
+        sock.sendall(head + sent[:10])
+        sock.sendall(sent[10:])
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    answer, _, rest = received.partition(b"\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200 OK")
+    assert b"connection: close" in answer.lower()
+    if b"transfer-encoding: chunked" in answer.lower():
+        rest = rest.split(b"\r\n")[1]
+    seen = json.loads(rest)
+    assert (seen["size"], seen["sha256"]) == (len(body), hashlib.sha256(body).hexdigest())
+    names = {name.lower() for name, _ in seen["headers"]}
+    assert not names & {"upgrade", "http2-settings", "connection"}
 
 
 def test_an_http1_request_with_no_response_head_in_time_is_a_504_and_cancelled(

@@ -39,17 +39,13 @@ from h2.exceptions import H2Error
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
 from unkai.platform.gateway.h2upstream import H2Upstream
-from unkai.platform.gateway.headers import Headers, RequestRejectedError
+from unkai.platform.gateway.headers import Headers
 from unkai.platform.gateway.ports import ResponseSink
 from unkai.platform.gateway.upstream import Backend, UpstreamConnection
 
 WINDOW: Final = 64 * 1024
 """Request bytes that may wait for the instance's window before reading from the
 client pauses: HTTP/2's default initial window, as the HTTP/2 relay holds."""
-_BODY_WITH_UPGRADE: Final = (
-    "a request with a body cannot ask for Upgrade: h2c here; send it without the upgrade"
-    " (curl --http1.1) or with HTTP/2 prior knowledge (curl --http2-prior-knowledge)"
-)
 _DROPPED: Final = frozenset(
     {
         b"connection",
@@ -70,24 +66,26 @@ def asks_for_h2c(headers: Headers) -> bool:
     instance without its upgrade headers (``Upgrade``, ``Connection`` and the
     ``HTTP2-Settings`` it names) and is answered over HTTP/1.1, which RFC 9113 §3.1
     allows; the connection closes after the response (the client may not send more on
-    it before it knows whether the upgrade happened). HTTP/2 is had with prior
-    knowledge (:mod:`.h2c`).
-
-    Raises :class:`~.headers.RequestRejectedError` (400) for such a request with a
-    body: the parser stops at the head of an upgrade request, so its body would
-    never reach the instance, and a clear refusal beats a request that hangs."""
-    h2c = has_body = False
+    it before it knows whether the upgrade happened). A body goes on with it, as
+    Envoy forwards it (:meth:`.ClientConnection.on_headers_complete`). HTTP/2 is had
+    with prior knowledge (:mod:`.h2c`)."""
     for name, value in headers:
-        lower = name.lower()
-        if lower == b"upgrade":
-            h2c = value.strip().lower() == b"h2c"
-        elif lower == b"transfer-encoding" or (
-            lower == b"content-length" and value.strip() not in (b"", b"0")
-        ):
-            has_body = True
-    if h2c and has_body:
-        raise RequestRejectedError(400, _BODY_WITH_UPGRADE)
-    return h2c
+        if name.lower() == b"upgrade":
+            return value.strip().lower() == b"h2c"
+    return False
+
+
+def body_framing(headers: Headers) -> bytes | None:
+    """The header lines that frame a request's body (``Transfer-Encoding``,
+    ``Content-Length``), or ``None`` when it has none: what a parser needs to read the
+    body of an upgrade request the gateway did not take up (httptools ends such a
+    request at its head, taking what follows for the new protocol)."""
+    lines = [
+        b"%s: %s\r\n" % (name, value)
+        for name, value in headers
+        if name.lower() in (b"transfer-encoding", b"content-length")
+    ]
+    return b"".join(lines) or None
 
 
 class H2Bridge(UpstreamConnection):
