@@ -39,6 +39,7 @@ def serve(gw: RunningGateway, instance: H2Server, **settings: float) -> str:
     left held or reset there)."""
     instance.held.clear()
     instance.resets.clear()
+    instance.went_away = False
     host = gw.route("h2", {"h2-00001": 100})
     gw.configure("h2-00001", h2c=True, **settings)
     endpoint = Endpoint("127.0.0.1", instance.port)
@@ -342,6 +343,56 @@ def test_a_draining_h2c_instance_finishes_its_streams_while_new_ones_go_elsewher
         new.close()
     assert bodies[held] == b"released"
     assert (":path", "/echo") in [tuple(field) for field in json.loads(bodies[other])["headers"]]
+
+
+def test_after_an_instance_goaway_its_streams_finish_and_the_refused_one_goes_again(
+    gw: RunningGateway, instance: H2Server
+) -> None:
+    """The instance sends GOAWAY naming the held stream as its last: that stream still
+    gets its answer on the old connection (``h2`` alone would read nothing after the
+    GOAWAY), the refused one (with its body) and a new one go on a new connection, and
+    the old connection closes once its last stream ended."""
+    host = serve(gw, instance)
+    body = b"b" * 10_000
+    with RawH2(gw.gateway.port) as client:
+        held = client.request(host, path="/held")
+        wait_for(lambda: len(instance.held) == 1)
+        old = instance.held[0][0]
+        refused = client.h2.get_next_available_stream_id()
+        head = [
+            (":method", "POST"),
+            (":scheme", "http"),
+            (":path", "/goaway"),
+            (":authority", host),
+        ]
+        client.h2.send_headers(refused, head)
+        client.h2.send_data(refused, body, end_stream=True)
+        client.sock.sendall(client.h2.data_to_send())
+        bodies: dict[int, bytes] = {}
+        read_until_ended(client, refused, bodies)
+        later = client.request(host, path="/echo")
+        read_until_ended(client, later, bodies)
+        assert held not in bodies
+        instance.release()
+        read_until_ended(client, held, bodies)
+    assert bodies[held] == b"released"
+    again, new = json.loads(bodies[refused]), json.loads(bodies[later])
+    assert (again["size"], again["sha256"]) == (len(body), hashlib.sha256(body).hexdigest())
+    assert again["connection"] == new["connection"] != instance.connections.index(old)
+    wait_for(lambda: old.lost)
+
+
+def test_an_http1_request_refused_by_an_instance_goaway_goes_again(
+    gw: RunningGateway, instance: H2Server
+) -> None:
+    host = serve(gw, instance)
+    body = b"c" * 20_000
+    with httpx2.Client(base_url=f"http://127.0.0.1:{gw.gateway.port}", timeout=10) as client:
+        answer = client.post("/goaway", content=body, headers={"Host": host})
+    assert answer.status_code == 200
+    seen = answer.json()
+    assert (seen["size"], seen["sha256"]) == (len(body), hashlib.sha256(body).hexdigest())
+    assert instance.went_away
 
 
 def test_an_http1_response_from_an_h2c_instance_that_goes_quiet_is_cut(

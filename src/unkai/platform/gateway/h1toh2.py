@@ -38,7 +38,7 @@ from typing import Final
 from h2.exceptions import H2Error
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
-from unkai.platform.gateway.h2upstream import H2Upstream
+from unkai.platform.gateway.h2upstream import H2Upstream, Replay
 from unkai.platform.gateway.headers import Headers
 from unkai.platform.gateway.ports import ResponseSink
 from unkai.platform.gateway.upstream import Backend, UpstreamConnection
@@ -104,6 +104,7 @@ class H2Bridge(UpstreamConnection):
         "_closed",
         "_early",
         "_head",
+        "_replay",
         "_request_ended",
         "_request_parser",
         "_sid",
@@ -122,6 +123,7 @@ class H2Bridge(UpstreamConnection):
     _sid: int
     _unsent: int  # request bytes queued for the instance's window
     _acks_held: int  # response bytes not yet acknowledged (client paused)
+    _replay: Replay  # the body as sent, to send again if the instance refuses it
 
     def __init__(self, backend: Backend) -> None:
         super().__init__(backend)
@@ -212,6 +214,7 @@ class H2Bridge(UpstreamConnection):
             upstream.end(self._sid)
 
     def response_head(self, headers: Headers, *, end: bool) -> None:
+        self._replay.stop()
         exchange = self.exchange
         if exchange is None:
             return
@@ -254,6 +257,18 @@ class H2Bridge(UpstreamConnection):
         if exchange is not None:
             exchange.instance_failed(reason)
 
+    def refused(self) -> None:
+        """Not acted on by the instance (its GOAWAY): sent again on a new connection,
+        unless more than a window of body had gone (then 502)."""
+        replay = self._replay.take()
+        if replay is None or self._closed:
+            self.upstream_failed("the instance went away before it took the request", None)
+            return
+        self._early = [*replay, *self._early]
+        self._sid = self._unsent = 0
+        self.h2 = self._connect()
+        self.h2.place(self)
+
     # helpers
 
     def _connect(self) -> H2Upstream:
@@ -268,6 +283,7 @@ class H2Bridge(UpstreamConnection):
         self._url = b""
         self._head = []
         self._early = []
+        self._replay = Replay()
         self._sid = self._unsent = self._acks_held = 0
 
     # flow control
@@ -282,6 +298,7 @@ class H2Bridge(UpstreamConnection):
             self.h2.acknowledge(self._sid, held)
 
     def _send(self, data: bytes) -> None:
+        self._replay.keep(data)
         self._unsent += len(data)
         self.h2.send_data(self._sid, data, self._sent)
         if self._unsent > WINDOW and self.exchange is not None:

@@ -17,6 +17,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Final
 
 from h2.config import H2Configuration
 from h2.connection import H2Connection
@@ -147,3 +148,57 @@ class Peer(asyncio.Protocol):
         except H2Error:
             pass  # the stream closed meanwhile (reset by the peer): drop what was left
         return True
+
+
+GOAWAY: Final = 0x7
+FRAME_HEAD: Final = 9
+
+
+class GoAwaySplitter:
+    """Takes the GOAWAY frames out of the bytes a peer sends, before ``h2`` reads them.
+
+    A GOAWAY ends only the streams after the last one it names; the others finish
+    (RFC 9113 §6.8). ``h2`` (4.4) closes its whole state machine on receiving one and
+    takes no frame after it as valid, not even those of the streams the peer
+    promised to finish (python-hyper/h2#1199, open), so the relay reads frame heads
+    itself (9 bytes: length, type, flags, stream) and lets ``h2`` see everything
+    else. Frames are skipped by their length, so the cost is one head read per frame.
+    """
+
+    __slots__ = ("_held", "_left")
+
+    def __init__(self) -> None:
+        self._left = 0  # bytes of the current frame still to come
+        self._held = b""  # an unfinished frame head, or an unfinished GOAWAY
+
+    def split(self, data: bytes) -> tuple[bytes, list[tuple[int, int]]]:
+        """What of ``data`` goes to ``h2``, and each GOAWAY's last stream id and error
+        code, in order."""
+        if self._held:
+            data, self._held = self._held + data, b""
+        at, size = self._left, len(data)
+        if at >= size:
+            self._left = at - size
+            return data, []
+        kept: list[bytes] = []
+        goaways: list[tuple[int, int]] = []
+        start = 0
+        while at + FRAME_HEAD <= size:
+            end = at + FRAME_HEAD + int.from_bytes(data[at : at + 3], "big")
+            if data[at + 3] == GOAWAY and end - at >= FRAME_HEAD + 8:  # else h2 refuses it
+                if end > size:
+                    break  # held until it is whole
+                last = int.from_bytes(data[at + 9 : at + 13], "big") & 0x7FFF_FFFF
+                goaways.append((last, int.from_bytes(data[at + 13 : at + 17], "big")))
+                kept.append(data[start:at])
+                start = end
+            at = end
+        if at < size:
+            self._held, self._left = data[at:], 0
+            kept.append(data[start:at])
+        else:
+            self._left = at - size
+            if not kept:
+                return data, goaways
+            kept.append(data[start:])
+        return b"".join(kept), goaways
