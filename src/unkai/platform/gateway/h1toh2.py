@@ -232,14 +232,11 @@ class H2Bridge(UpstreamConnection):
         exchange.response_head(status, reason, fields)
         if end:
             self.response_end(None)
-        else:  # the head goes now: a streamed body may take its time
-            exchange.flush_response()
 
     def response_data(self, data: bytes, flow: int) -> None:
         exchange = self.exchange
         if exchange is not None:
             exchange.response_body(data)
-            exchange.flush_response()
         if self.paused:
             self._acks_held += flow
         else:
@@ -273,8 +270,17 @@ class H2Bridge(UpstreamConnection):
 
     def _connect(self) -> H2Upstream:
         upstream = H2Upstream(self.backend.endpoint)
+        upstream.after_read = self._read_done
         upstream.open(self.backend.config.connect_timeout)
         return upstream
+
+    def _read_done(self) -> None:
+        """What one read from the instance gave (a head, data) goes to the client in one
+        write, not one per frame: a gRPC response's head, message and trailers often
+        come in one read."""
+        exchange = self.exchange
+        if exchange is not None:
+            exchange.flush_response()
 
     def _fresh(self) -> None:
         """The next exchange's request starts from nothing."""

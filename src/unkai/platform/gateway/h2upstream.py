@@ -16,6 +16,7 @@ when its last stream ends.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Final, Protocol
 
 from h2.connection import H2Connection
@@ -105,6 +106,9 @@ class H2Upstream(Peer):
         self.ready = False
         self.broken = False  # failed, closed or going away: a new stream needs a new one
         self.goaways = GoAwaySplitter()
+        # Runs after each read's events: a bridge writes what they gave its client then,
+        # once per read rather than once per frame (:mod:`.h1toh2`).
+        self.after_read: Callable[[], None] | None = None
         self.connecting: asyncio.Task[None] | None = None
 
     def open(self, limit: float) -> None:
@@ -188,6 +192,8 @@ class H2Upstream(Peer):
             self._event(event)
         for last, code in goaways:
             self._going_away(last, code)
+        if self.after_read is not None:
+            self.after_read()
         self.write()
 
     def connection_lost(self, exc: Exception | None) -> None:
