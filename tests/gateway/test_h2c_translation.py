@@ -382,6 +382,29 @@ def test_after_an_instance_goaway_its_streams_finish_and_the_refused_one_goes_ag
     wait_for(lambda: old.lost)
 
 
+def test_responses_past_the_instance_window_keep_flowing_on_one_connection(
+    gw: RunningGateway, instance: H2Server
+) -> None:
+    """Every response byte relayed reopens the instance's window, also the bytes of a
+    response whose end came in the same read: 400 responses (about 100 KB, more than
+    the 64 KiB connection window) on one client connection all arrive."""
+    host = serve(gw, instance)
+    bodies: list[bytes] = []
+    with RawH2(gw.gateway.port) as client:
+        for _ in range(400):
+            client.request(host, path="/echo")
+            body, ended = b"", False
+            while not ended:
+                for event in client.events():
+                    if isinstance(event, h2.events.DataReceived):
+                        body += event.data  # the client's own window stays open
+                        client.h2.acknowledge_received_data(len(event.data), event.stream_id)
+                    ended = ended or isinstance(event, h2.events.StreamEnded)
+            bodies.append(body)
+    assert sum(map(len, bodies)) > 65_535
+    assert all(json.loads(body)["size"] == 0 for body in bodies)
+
+
 def test_an_http1_request_refused_by_an_instance_goaway_goes_again(
     gw: RunningGateway, instance: H2Server
 ) -> None:

@@ -137,8 +137,8 @@ class H2Session(Peer):
         self.streams.pop(stream_id, None)
         if not self.streams:
             if self.stopping:  # what waits for window still goes (the stop closes after)
+                self._write_now()
                 if not self.outgoing:
-                    self._write_now()
                     self.transport.close()
                 return
             state = self.state
@@ -224,7 +224,7 @@ class H2Exchange:
 
     __slots__ = (
         "acked", "backend", "deadline", "early", "head_sent", "held", "last_write", "replay",
-        "request_ended", "request_head", "sent", "session", "started",
+        "request_ended", "request_head", "sent", "session", "source", "started",
         "status", "stream_id", "throttle", "timer", "trailers", "upstream", "upstream_id",
     )  # fmt: skip
 
@@ -250,7 +250,8 @@ class H2Exchange:
         self.status = 0
         self.head_sent = False
         self.backend: Backend | None = None
-        self.upstream: H2Upstream | None = None
+        self.upstream: H2Upstream | None = None  # while its stream there is open
+        self.source: H2Upstream | None = None  # where the response comes from, kept
         self.upstream_id = 0
         self.last_write = 0.0
         self.timer: asyncio.TimerHandle | None = None
@@ -328,7 +329,7 @@ class H2Exchange:
         except H2Error as error:
             self.upstream_failed(f"the instance took no stream: {error}", None)
             return
-        self.upstream = upstream
+        self.upstream = self.source = upstream
         for data in self.early:
             self._pass_on(upstream, data)
         self.early = []
@@ -430,8 +431,11 @@ class H2Exchange:
             self.acked = self.sent
 
     def _instance_sent(self, count: int) -> None:
-        if self.upstream is not None:
-            self.upstream.acknowledge(self.upstream_id, count)
+        """Response data went to the client: the instance's window reopens, also after
+        the stream ended (its data goes at the next write, the connection's window
+        must not shrink for good)."""
+        if self.source is not None:
+            self.source.acknowledge(self.upstream_id, count)
 
     def _first_byte(self) -> None:
         if self.deadline and self.throttle is not None:

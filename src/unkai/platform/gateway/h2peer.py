@@ -64,6 +64,7 @@ class Peer(asyncio.Protocol):
         self.outgoing: dict[int, Outgoing] = {}
         self.loop = asyncio.get_running_loop()
         self._write_due = False
+        self._due: set[int] = set()  # streams with data or an end to send at the write
 
     def send_headers(self, stream_id: int, headers: Headers, *, end: bool = False) -> None:
         self.h2.send_headers(stream_id, headers, end_stream=end)
@@ -75,7 +76,8 @@ class Peer(asyncio.Protocol):
         if outgoing is None:
             outgoing = self.outgoing[stream_id] = Outgoing(acknowledge)
         outgoing.chunks.append(data)
-        self.flush(stream_id)
+        self._due.add(stream_id)
+        self.write()
 
     def end(self, stream_id: int, trailers: Headers | None = None) -> None:
         """End the stream after the data queued on it (with ``trailers``, if any)."""
@@ -83,7 +85,8 @@ class Peer(asyncio.Protocol):
         if outgoing is None:
             outgoing = self.outgoing[stream_id] = Outgoing(lambda _: None)
         outgoing.ending, outgoing.trailers = True, trailers
-        self.flush(stream_id)
+        self._due.add(stream_id)
+        self.write()
 
     def reset(self, stream_id: int, code: int = ErrorCodes.CANCEL) -> None:
         """Drop what is queued and reset the stream (if it is still open)."""
@@ -95,13 +98,12 @@ class Peer(asyncio.Protocol):
         self.write()
 
     def flush(self, stream_id: int | None = None) -> None:
-        """Send what the windows allow now, of one stream or (after a connection-level
-        window update) of all."""
-        ids = list(self.outgoing) if stream_id is None else [stream_id]
-        for sid in ids:
-            outgoing = self.outgoing.get(sid)
-            if outgoing is not None and self._send(sid, outgoing):
-                del self.outgoing[sid]
+        """Send what the windows allow at the write, of one stream or (after a
+        connection-level window update) of all."""
+        if stream_id is None:
+            self._due.update(self.outgoing)
+        else:
+            self._due.add(stream_id)
         self.write()
 
     def acknowledge(self, stream_id: int, count: int) -> None:
@@ -111,16 +113,24 @@ class Peer(asyncio.Protocol):
             self.write()
 
     def write(self) -> None:
-        """Send what ``h2`` has queued, once per turn of the event loop: a gRPC call is
-        a handful of frames each way, and one write for all of them is one system
-        call instead of one per frame (a third as many writes, profiled: 8.8k instead
-        of 28.7k for 1,200 calls)."""
+        """Send what is queued, once per turn of the event loop: a gRPC call is a
+        handful of frames each way, and one write for all of them is one system call
+        instead of one per frame (a third as many writes, profiled: 8.8k instead of
+        28.7k for 1,200 calls). Data is framed then too, so a stream's end rides on its
+        last DATA frame rather than an empty one of its own."""
         if not self._write_due:
             self._write_due = True
             self.loop.call_soon(self._write_now)
 
     def _write_now(self) -> None:
         self._write_due = False
+        if self._due:
+            due, self._due = self._due, set()
+            outgoing = self.outgoing
+            for sid in due:
+                queued = outgoing.get(sid)
+                if queued is not None and self._send(sid, queued):
+                    del outgoing[sid]
         data = self.h2.data_to_send()
         if data and self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
@@ -137,8 +147,11 @@ class Peer(asyncio.Protocol):
                 if len(chunk) > room:
                     chunks.appendleft(chunk[room:])
                     chunk = chunk[:room]
-                h2.send_data(stream_id, chunk)
+                last = not chunks and outgoing.ending and outgoing.trailers is None
+                h2.send_data(stream_id, chunk, end_stream=last)
                 outgoing.acknowledge(len(chunk))
+                if last:
+                    return True
             if not outgoing.ending:
                 return False
             if outgoing.trailers is not None:
