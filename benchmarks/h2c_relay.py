@@ -8,17 +8,22 @@ routing by authority. Then the same call as an HTTP/1.1 client sends it (``curl 
 'te: trailers'``: one keep-alive connection, sequential), which the gateway turns into
 an HTTP/2 stream on a connection of its own (``gateway.h1toh2``). Prints p50/p99 per
 call at c=1, calls/s multiplexed, the gateway thread's CPU time per call (from
-``/proc``, so the figure holds on a loaded machine) and the load average.
+``/proc``, so the figure holds on a loaded machine) and the load average. With
+``--profile``, the gateway thread runs under cProfile for each gateway path instead,
+and the functions taking the most time (their own) are printed with their call
+counts per call (a write per call is a system call per call).
 
-    .venv/bin/python benchmarks/h2c_relay.py [--calls 2000] [--threads 16]
+    .venv/bin/python benchmarks/h2c_relay.py [--calls 2000] [--threads 16] [--profile]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import http.client
 import os
+import pstats
 import statistics
 import threading
 import time
@@ -45,8 +50,8 @@ def echo_server() -> tuple[grpc.Server, int]:
     return server, port
 
 
-def gateway_to(port: int) -> tuple[Gateway, Callable[[], float]]:
-    """A gateway routing to ``port``, and a clock of its thread's CPU seconds."""
+def gateway_to(port: int) -> tuple[Gateway, Callable[[], float], asyncio.AbstractEventLoop]:
+    """A gateway routing to ``port``, a clock of its thread's CPU seconds, its loop."""
     loop = uvloop.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
     gateway = Gateway(GatewayConfig())
@@ -66,7 +71,27 @@ def gateway_to(port: int) -> tuple[Gateway, Callable[[], float]]:
         gateway.set_endpoints(key, [Endpoint("127.0.0.1", port)])
 
     asyncio.run_coroutine_threadsafe(setup(), loop).result(10)
-    return gateway, cpu
+    return gateway, cpu, loop
+
+
+def profile(
+    loop: asyncio.AbstractEventLoop, name: str, calls: int, run: Callable[[], object]
+) -> None:
+    """Run ``run`` with the gateway's thread under cProfile; print its top functions."""
+    profiler = cProfile.Profile()
+
+    async def switch(on: bool) -> None:
+        profiler.enable() if on else profiler.disable()
+
+    asyncio.run_coroutine_threadsafe(switch(True), loop).result(10)
+    run()
+    asyncio.run_coroutine_threadsafe(switch(False), loop).result(10)
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]  # no typed accessor
+    rows = sorted(stats.items(), key=lambda item: -item[1][2])[:15]
+    print(f"\n{name}: gateway thread, {calls} calls; own time per call, calls per call")
+    for (path, line, function), (_, count, own, _, _) in rows:
+        where = f"{path.rpartition('/')[2]}:{line}({function})"
+        print(f"  {own / calls * 1e6:7.1f} µs  {count / calls:6.2f}  {where}")
 
 
 async def _native_id() -> int:
@@ -125,9 +150,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     server, port = echo_server()
-    gateway, cpu = gateway_to(port)
+    gateway, cpu, loop = gateway_to(port)
+    if args.profile:
+        target = f"127.0.0.1:{gateway.port}"
+        relayed_calls = 200 + 2 * args.calls
+        profile(
+            loop, "h2→h2c", relayed_calls, lambda: measure(target, HOST, args.calls, args.threads)
+        )
+        profile(loop, "h1→h2c", 200 + args.calls, lambda: measure_http1(gateway.port, args.calls))
+        server.stop(None)
+        return
     direct = measure(f"127.0.0.1:{port}", None, args.calls, args.threads)
     before = cpu()
     relayed = measure(f"127.0.0.1:{gateway.port}", HOST, args.calls, args.threads)

@@ -8,7 +8,12 @@ Every request is answered by its path:
   (pseudo-headers included, in order) and the request body's size and SHA-256;
 * ``/trailers``: 200, body ``done``, then trailers ``grpc-status: 0``;
 * ``/stall``: 200 and a first chunk, then nothing until the client gives up;
-* ``/held``: nothing until :meth:`H2Server.release` is called, then 200 ``released``.
+* ``/held``: nothing until :meth:`H2Server.release` is called, then 200 ``released``;
+* ``/goaway``: the first time, GOAWAY naming the stream before it as the last one
+  taken, and no answer (this stream and any later one on the connection were not
+  acted on); the streams up to it are still answered. Then as ``/echo``.
+
+The echo says which connection (its index in :attr:`H2Server.connections`) it came on.
 """
 
 import asyncio
@@ -19,6 +24,7 @@ import threading
 import h2.config
 import h2.connection
 import h2.events
+from hyperframe.frame import GoAwayFrame
 
 
 class _Connection(asyncio.Protocol):
@@ -27,6 +33,8 @@ class _Connection(asyncio.Protocol):
         self.h2 = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
         self.transport: asyncio.Transport | None = None
         self.requests: dict[int, tuple[list[tuple[bytes, bytes]], bytearray]] = {}
+        self.last_stream: int | None = None  # named in the GOAWAY sent, if one was
+        self.lost = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -34,8 +42,14 @@ class _Connection(asyncio.Protocol):
         self.h2.initiate_connection()
         self._flush()
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+
     def data_received(self, data: bytes) -> None:
         for event in self.h2.receive_data(data):
+            stream_id = getattr(event, "stream_id", 0)
+            if self.last_stream is not None and stream_id > self.last_stream:
+                continue  # after the GOAWAY's last stream: not acted on
             if isinstance(event, h2.events.RequestReceived):
                 self.requests[event.stream_id] = (list(event.headers), bytearray())
             elif isinstance(event, h2.events.DataReceived):
@@ -59,11 +73,18 @@ class _Connection(asyncio.Protocol):
             self.h2.send_data(stream_id, b"first")
         elif path == "/held":
             self.server.held.append((self, stream_id))
+        elif path == "/goaway" and not self.server.went_away:
+            # Written as a frame: h2 refuses to send anything after a GOAWAY of its own.
+            self.server.went_away, self.last_stream = True, max(stream_id - 2, 0)
+            self._flush()
+            assert self.transport is not None
+            self.transport.write(GoAwayFrame(0, last_stream_id=self.last_stream).serialize())
         else:
             seen = {
                 "headers": [[name.decode(), value.decode()] for name, value in headers],
                 "size": len(body),
                 "sha256": hashlib.sha256(body).hexdigest(),
+                "connection": self.server.connections.index(self),
             }
             self.h2.send_headers(
                 stream_id, [(":status", "200"), ("content-type", "application/json")]
@@ -85,6 +106,7 @@ class H2Server:
         self.held: list[tuple[_Connection, int]] = []
         self.resets: list[int] = []  # stream ids the gateway reset
         self.connections: list[_Connection] = []
+        self.went_away = False  # a /goaway request was refused
         self._server = asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
         self.port: int = self._server.sockets[0].getsockname()[1]
 

@@ -39,6 +39,7 @@ def serve(gw: RunningGateway, instance: H2Server, **settings: float) -> str:
     left held or reset there)."""
     instance.held.clear()
     instance.resets.clear()
+    instance.went_away = False
     host = gw.route("h2", {"h2-00001": 100})
     gw.configure("h2-00001", h2c=True, **settings)
     endpoint = Endpoint("127.0.0.1", instance.port)
@@ -151,18 +152,38 @@ def test_upgrade_h2c_is_not_taken_up_and_the_request_is_answered_over_http1(
     assert not names & {"upgrade", "http2-settings", "connection"}  # a plain request
 
 
-def test_upgrade_h2c_with_a_body_is_refused_saying_what_to_send_instead(
-    gw: RunningGateway, instance: H2Server
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_upgrade_h2c_with_a_body_passes_the_body_on_over_http1(
+    gw: RunningGateway, instance: H2Server, framing: str
 ) -> None:
+    """Envoy forwards the body of an ``Upgrade: h2c`` request it does not take up; so
+    does the gateway, in either framing, whether the body comes with the head or after
+    it."""
     host = serve(gw, instance)
-    request = (
+    body = b"x" * 70_000 + b"end"
+    if framing == "chunked":
+        length, sent = "Transfer-Encoding: chunked", b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    else:
+        length, sent = f"Content-Length: {len(body)}", body
+    head = (
         f"POST /echo HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade, HTTP2-Settings\r\n"
-        "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\nContent-Length: 5\r\n\r\n"
-        "hello"
-    )
-    received = raw_http1(gw.gateway.port, request.encode())
-    assert received.startswith(b"HTTP/1.1 400 Bad Request")
-    assert b"curl --http2-prior-knowledge" in received
+        f"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n{length}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", gw.gateway.port), timeout=10) as sock:
+        sock.sendall(head + sent[:10])
+        sock.sendall(sent[10:])
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    answer, _, rest = received.partition(b"\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200 OK")
+    assert b"connection: close" in answer.lower()
+    if b"transfer-encoding: chunked" in answer.lower():
+        rest = rest.split(b"\r\n")[1]
+    seen = json.loads(rest)
+    assert (seen["size"], seen["sha256"]) == (len(body), hashlib.sha256(body).hexdigest())
+    names = {name.lower() for name, _ in seen["headers"]}
+    assert not names & {"upgrade", "http2-settings", "connection"}
 
 
 def test_an_http1_request_with_no_response_head_in_time_is_a_504_and_cancelled(
@@ -322,6 +343,79 @@ def test_a_draining_h2c_instance_finishes_its_streams_while_new_ones_go_elsewher
         new.close()
     assert bodies[held] == b"released"
     assert (":path", "/echo") in [tuple(field) for field in json.loads(bodies[other])["headers"]]
+
+
+def test_after_an_instance_goaway_its_streams_finish_and_the_refused_one_goes_again(
+    gw: RunningGateway, instance: H2Server
+) -> None:
+    """The instance sends GOAWAY naming the held stream as its last: that stream still
+    gets its answer on the old connection (``h2`` alone would read nothing after the
+    GOAWAY), the refused one (with its body) and a new one go on a new connection, and
+    the old connection closes once its last stream ended."""
+    host = serve(gw, instance)
+    body = b"b" * 10_000
+    with RawH2(gw.gateway.port) as client:
+        held = client.request(host, path="/held")
+        wait_for(lambda: len(instance.held) == 1)
+        old = instance.held[0][0]
+        refused = client.h2.get_next_available_stream_id()
+        head = [
+            (":method", "POST"),
+            (":scheme", "http"),
+            (":path", "/goaway"),
+            (":authority", host),
+        ]
+        client.h2.send_headers(refused, head)
+        client.h2.send_data(refused, body, end_stream=True)
+        client.sock.sendall(client.h2.data_to_send())
+        bodies: dict[int, bytes] = {}
+        read_until_ended(client, refused, bodies)
+        later = client.request(host, path="/echo")
+        read_until_ended(client, later, bodies)
+        assert held not in bodies
+        instance.release()
+        read_until_ended(client, held, bodies)
+    assert bodies[held] == b"released"
+    again, new = json.loads(bodies[refused]), json.loads(bodies[later])
+    assert (again["size"], again["sha256"]) == (len(body), hashlib.sha256(body).hexdigest())
+    assert again["connection"] == new["connection"] != instance.connections.index(old)
+    wait_for(lambda: old.lost)
+
+
+def test_responses_past_the_instance_window_keep_flowing_on_one_connection(
+    gw: RunningGateway, instance: H2Server
+) -> None:
+    """Every response byte relayed reopens the instance's window, also the bytes of a
+    response whose end came in the same read: 400 responses (about 100 KB, more than
+    the 64 KiB connection window) on one client connection all arrive."""
+    host = serve(gw, instance)
+    bodies: list[bytes] = []
+    with RawH2(gw.gateway.port) as client:
+        for _ in range(400):
+            client.request(host, path="/echo")
+            body, ended = b"", False
+            while not ended:
+                for event in client.events():
+                    if isinstance(event, h2.events.DataReceived):
+                        body += event.data  # the client's own window stays open
+                        client.h2.acknowledge_received_data(len(event.data), event.stream_id)
+                    ended = ended or isinstance(event, h2.events.StreamEnded)
+            bodies.append(body)
+    assert sum(map(len, bodies)) > 65_535
+    assert all(json.loads(body)["size"] == 0 for body in bodies)
+
+
+def test_an_http1_request_refused_by_an_instance_goaway_goes_again(
+    gw: RunningGateway, instance: H2Server
+) -> None:
+    host = serve(gw, instance)
+    body = b"c" * 20_000
+    with httpx2.Client(base_url=f"http://127.0.0.1:{gw.gateway.port}", timeout=10) as client:
+        answer = client.post("/goaway", content=body, headers={"Host": host})
+    assert answer.status_code == 200
+    seen = answer.json()
+    assert (seen["size"], seen["sha256"]) == (len(body), hashlib.sha256(body).hexdigest())
+    assert instance.went_away
 
 
 def test_an_http1_response_from_an_h2c_instance_that_goes_quiet_is_cut(

@@ -38,18 +38,14 @@ from typing import Final
 from h2.exceptions import H2Error
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
-from unkai.platform.gateway.h2upstream import H2Upstream
-from unkai.platform.gateway.headers import Headers, RequestRejectedError
+from unkai.platform.gateway.h2upstream import H2Upstream, Replay
+from unkai.platform.gateway.headers import Headers
 from unkai.platform.gateway.ports import ResponseSink
 from unkai.platform.gateway.upstream import Backend, UpstreamConnection
 
 WINDOW: Final = 64 * 1024
 """Request bytes that may wait for the instance's window before reading from the
 client pauses: HTTP/2's default initial window, as the HTTP/2 relay holds."""
-_BODY_WITH_UPGRADE: Final = (
-    "a request with a body cannot ask for Upgrade: h2c here; send it without the upgrade"
-    " (curl --http1.1) or with HTTP/2 prior knowledge (curl --http2-prior-knowledge)"
-)
 _DROPPED: Final = frozenset(
     {
         b"connection",
@@ -70,24 +66,26 @@ def asks_for_h2c(headers: Headers) -> bool:
     instance without its upgrade headers (``Upgrade``, ``Connection`` and the
     ``HTTP2-Settings`` it names) and is answered over HTTP/1.1, which RFC 9113 §3.1
     allows; the connection closes after the response (the client may not send more on
-    it before it knows whether the upgrade happened). HTTP/2 is had with prior
-    knowledge (:mod:`.h2c`).
-
-    Raises :class:`~.headers.RequestRejectedError` (400) for such a request with a
-    body: the parser stops at the head of an upgrade request, so its body would
-    never reach the instance, and a clear refusal beats a request that hangs."""
-    h2c = has_body = False
+    it before it knows whether the upgrade happened). A body goes on with it, as
+    Envoy forwards it (:meth:`.ClientConnection.on_headers_complete`). HTTP/2 is had
+    with prior knowledge (:mod:`.h2c`)."""
     for name, value in headers:
-        lower = name.lower()
-        if lower == b"upgrade":
-            h2c = value.strip().lower() == b"h2c"
-        elif lower == b"transfer-encoding" or (
-            lower == b"content-length" and value.strip() not in (b"", b"0")
-        ):
-            has_body = True
-    if h2c and has_body:
-        raise RequestRejectedError(400, _BODY_WITH_UPGRADE)
-    return h2c
+        if name.lower() == b"upgrade":
+            return value.strip().lower() == b"h2c"
+    return False
+
+
+def body_framing(headers: Headers) -> bytes | None:
+    """The header lines that frame a request's body (``Transfer-Encoding``,
+    ``Content-Length``), or ``None`` when it has none: what a parser needs to read the
+    body of an upgrade request the gateway did not take up (httptools ends such a
+    request at its head, taking what follows for the new protocol)."""
+    lines = [
+        b"%s: %s\r\n" % (name, value)
+        for name, value in headers
+        if name.lower() in (b"transfer-encoding", b"content-length")
+    ]
+    return b"".join(lines) or None
 
 
 class H2Bridge(UpstreamConnection):
@@ -106,6 +104,7 @@ class H2Bridge(UpstreamConnection):
         "_closed",
         "_early",
         "_head",
+        "_replay",
         "_request_ended",
         "_request_parser",
         "_sid",
@@ -124,6 +123,7 @@ class H2Bridge(UpstreamConnection):
     _sid: int
     _unsent: int  # request bytes queued for the instance's window
     _acks_held: int  # response bytes not yet acknowledged (client paused)
+    _replay: Replay  # the body as sent, to send again if the instance refuses it
 
     def __init__(self, backend: Backend) -> None:
         super().__init__(backend)
@@ -214,6 +214,7 @@ class H2Bridge(UpstreamConnection):
             upstream.end(self._sid)
 
     def response_head(self, headers: Headers, *, end: bool) -> None:
+        self._replay.stop()
         exchange = self.exchange
         if exchange is None:
             return
@@ -231,14 +232,11 @@ class H2Bridge(UpstreamConnection):
         exchange.response_head(status, reason, fields)
         if end:
             self.response_end(None)
-        else:  # the head goes now: a streamed body may take its time
-            exchange.flush_response()
 
     def response_data(self, data: bytes, flow: int) -> None:
         exchange = self.exchange
         if exchange is not None:
             exchange.response_body(data)
-            exchange.flush_response()
         if self.paused:
             self._acks_held += flow
         else:
@@ -256,12 +254,33 @@ class H2Bridge(UpstreamConnection):
         if exchange is not None:
             exchange.instance_failed(reason)
 
+    def refused(self) -> None:
+        """Not acted on by the instance (its GOAWAY): sent again on a new connection,
+        unless more than a window of body had gone (then 502)."""
+        replay = self._replay.take()
+        if replay is None or self._closed:
+            self.upstream_failed("the instance went away before it took the request", None)
+            return
+        self._early = [*replay, *self._early]
+        self._sid = self._unsent = 0
+        self.h2 = self._connect()
+        self.h2.place(self)
+
     # helpers
 
     def _connect(self) -> H2Upstream:
         upstream = H2Upstream(self.backend.endpoint)
+        upstream.after_read = self._read_done
         upstream.open(self.backend.config.connect_timeout)
         return upstream
+
+    def _read_done(self) -> None:
+        """What one read from the instance gave (a head, data) goes to the client in one
+        write, not one per frame: a gRPC response's head, message and trailers often
+        come in one read."""
+        exchange = self.exchange
+        if exchange is not None:
+            exchange.flush_response()
 
     def _fresh(self) -> None:
         """The next exchange's request starts from nothing."""
@@ -270,6 +289,7 @@ class H2Bridge(UpstreamConnection):
         self._url = b""
         self._head = []
         self._early = []
+        self._replay = Replay()
         self._sid = self._unsent = self._acks_held = 0
 
     # flow control
@@ -284,6 +304,7 @@ class H2Bridge(UpstreamConnection):
             self.h2.acknowledge(self._sid, held)
 
     def _send(self, data: bytes) -> None:
+        self._replay.keep(data)
         self._unsent += len(data)
         self.h2.send_data(self._sid, data, self._sent)
         if self._unsent > WINDOW and self.exchange is not None:

@@ -43,7 +43,7 @@ from unkai.platform.gateway import responses
 from unkai.platform.gateway.activator import RevisionThrottle
 from unkai.platform.gateway.h2peer import Peer, configuration
 from unkai.platform.gateway.h2toh1 import TranslatedStream
-from unkai.platform.gateway.h2upstream import H2Upstream
+from unkai.platform.gateway.h2upstream import H2Upstream, Replay
 from unkai.platform.gateway.headers import ClientAddress, Headers
 from unkai.platform.gateway.ports import Connection
 from unkai.platform.gateway.state import GatewayState
@@ -137,8 +137,8 @@ class H2Session(Peer):
         self.streams.pop(stream_id, None)
         if not self.streams:
             if self.stopping:  # what waits for window still goes (the stop closes after)
+                self._write_now()
                 if not self.outgoing:
-                    self._write_now()
                     self.transport.close()
                 return
             state = self.state
@@ -223,9 +223,9 @@ class H2Exchange:
     """
 
     __slots__ = (
-        "backend", "deadline", "early", "head_sent", "held", "last_write", "request_ended",
-        "request_head", "session", "started", "status", "stream_id", "throttle", "timer",
-        "trailers", "upstream", "upstream_id",
+        "acked", "backend", "deadline", "early", "head_sent", "held", "last_write", "replay",
+        "request_ended", "request_head", "sent", "session", "source", "started",
+        "status", "stream_id", "throttle", "timer", "trailers", "upstream", "upstream_id",
     )  # fmt: skip
 
     def __init__(
@@ -239,7 +239,9 @@ class H2Exchange:
         self.stream_id = stream_id
         self.throttle = throttle
         self.request_head = [*headers, (b"x-forwarded-for", session.client.ip)]
-        self.early: list[tuple[bytes, int]] = []  # request data before the upstream stream
+        self.early: list[bytes] = []  # request data before the upstream stream
+        self.replay = Replay()  # to send again, should the instance refuse the stream
+        self.sent = self.acked = 0  # bytes the instance took (this try), the client was told
         self.request_ended = False
         self.trailers: Headers | None = None
         self.held = False
@@ -248,7 +250,8 @@ class H2Exchange:
         self.status = 0
         self.head_sent = False
         self.backend: Backend | None = None
-        self.upstream: H2Upstream | None = None
+        self.upstream: H2Upstream | None = None  # while its stream there is open
+        self.source: H2Upstream | None = None  # where the response comes from, kept
         self.upstream_id = 0
         self.last_write = 0.0
         self.timer: asyncio.TimerHandle | None = None
@@ -296,9 +299,9 @@ class H2Exchange:
         session = self.session
         session.acknowledge(self.stream_id, flow - len(data))  # padding: nothing to pass
         if self.upstream is None:
-            self.early.append((data, len(data)))
+            self.early.append(data)
         else:
-            self.upstream.send_data(self.upstream_id, data, self._client_sent)
+            self._pass_on(self.upstream, data)
 
     def request_end(self, trailers: Headers | None) -> None:
         self.request_ended, self.trailers = True, trailers
@@ -326,14 +329,15 @@ class H2Exchange:
         except H2Error as error:
             self.upstream_failed(f"the instance took no stream: {error}", None)
             return
-        self.upstream = upstream
-        for data, _ in self.early:
-            upstream.send_data(self.upstream_id, data, self._client_sent)
+        self.upstream = self.source = upstream
+        for data in self.early:
+            self._pass_on(upstream, data)
         self.early = []
         if self.request_ended and not end:
             upstream.end(self.upstream_id, self.trailers)
 
     def response_head(self, headers: Headers, *, end: bool) -> None:
+        self.replay.stop()
         for name, value in headers:
             if name == b":status":
                 self.status = int(value)
@@ -377,7 +381,25 @@ class H2Exchange:
         else:
             self._respond(502, b"bad gateway: " + reason.encode())
 
+    def refused(self) -> None:
+        """Not acted on by the instance (GOAWAY): sent again on a new connection, with
+        the data it had sent; when that was more than a window, the client is told
+        (``REFUSED_STREAM``) it may send it again itself."""
+        self.upstream = None
+        replay, backend = self.replay.take(), self.backend
+        if replay is None or backend is None:
+            self.upstream_failed("the instance went away first", ErrorCodes.REFUSED_STREAM)
+            return
+        self.early = [*replay, *self.early]
+        self.sent = 0
+        self.dispatch(backend)
+
     # helpers
+
+    def _pass_on(self, upstream: H2Upstream, data: bytes) -> None:
+        """Send request ``data`` to the instance, kept for sending again while it may be."""
+        self.replay.keep(data)
+        upstream.send_data(self.upstream_id, data, self._client_sent)
 
     def _idle_after(self, delay: float, limit: float) -> None:
         """``idleTimeoutSeconds`` once the response started, as on the HTTP/1.1 path
@@ -401,11 +423,19 @@ class H2Exchange:
         self._finish()
 
     def _client_sent(self, count: int) -> None:
-        self.session.acknowledge(self.stream_id, count)
+        """The instance took ``count`` more bytes: the client's window reopens by what
+        it was not already told (data sent again after a refusal was)."""
+        self.sent += count
+        if self.sent > self.acked:
+            self.session.acknowledge(self.stream_id, self.sent - self.acked)
+            self.acked = self.sent
 
     def _instance_sent(self, count: int) -> None:
-        if self.upstream is not None:
-            self.upstream.acknowledge(self.upstream_id, count)
+        """Response data went to the client: the instance's window reopens, also after
+        the stream ended (its data goes at the next write, the connection's window
+        must not shrink for good)."""
+        if self.source is not None:
+            self.source.acknowledge(self.upstream_id, count)
 
     def _first_byte(self) -> None:
         if self.deadline and self.throttle is not None:

@@ -24,7 +24,7 @@ from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 from unkai.platform.gateway import responses
 from unkai.platform.gateway.activator import RevisionThrottle
 from unkai.platform.gateway.exchange import Exchange
-from unkai.platform.gateway.h1toh2 import asks_for_h2c
+from unkai.platform.gateway.h1toh2 import asks_for_h2c, body_framing
 from unkai.platform.gateway.h2c import PREFACE, H2Session
 from unkai.platform.gateway.headers import (
     ClientAddress,
@@ -58,6 +58,7 @@ class ClientConnection(asyncio.Protocol):
         "_head_size",
         "_headers",
         "_held",
+        "_upgrade_body",
         "_url",
         "exchanges",
         "loop",
@@ -87,6 +88,7 @@ class ClientConnection(asyncio.Protocol):
         self._held = 0  # what this connection counts in connections.head_bytes
         self.requests = 0  # complete request heads received
         self._client = ClientAddress(b"unknown", b"unknown")
+        self._upgrade_body: bytes | None = None  # framing of a body after Upgrade: h2c
 
     def write(self, data: bytes) -> None:
         if not self.transport.is_closing():
@@ -158,8 +160,12 @@ class ClientConnection(asyncio.Protocol):
         try:
             self.parser.feed_data(data)
         except HttpParserUpgrade as upgrade:  # bytes past the head belong to the tunnel
-            if self.exchanges:
-                self.exchanges[-1].early = data[upgrade.args[0] :]
+            rest = data[upgrade.args[0] :]
+            if self._upgrade_body is not None:  # ... or are the body of a plain request
+                if not self._read_body_after_upgrade(self._upgrade_body, rest):
+                    return
+            elif self.exchanges:
+                self.exchanges[-1].early = rest
         except HttpParserError as error:
             rejected = error.__context__  # what a callback raised, if it was one
             if isinstance(rejected, RequestRejectedError):
@@ -224,13 +230,11 @@ class ClientConnection(asyncio.Protocol):
         method = parser.get_method()
         upgrade = parser.should_upgrade()
         http10 = parser.get_http_version() == "1.0"
+        h2c = upgrade and asks_for_h2c(headers)  # not taken up: sent without, body and all
+        if h2c:
+            self._upgrade_body = body_framing(headers)
         head, host, chunked = request_head(
-            method,
-            url,
-            headers,
-            client=self._client,
-            upgrade=upgrade and not asks_for_h2c(headers),  # not taken up: sent without
-            http10=http10,
+            method, url, headers, client=self._client, upgrade=upgrade and not h2c, http10=http10
         )
         exchange = Exchange(  # positional: this runs for every request
             self,
@@ -259,6 +263,8 @@ class ClientConnection(asyncio.Protocol):
             self.parsing.request_body(body)
 
     def on_message_complete(self) -> None:
+        if self._upgrade_body is not None:  # at the head of Upgrade: h2c; its body follows
+            return
         self._head_size = 0  # the next bytes begin the next request's head
         parsing, self.parsing = self.parsing, None
         if parsing is not None:
@@ -294,6 +300,23 @@ class ClientConnection(asyncio.Protocol):
         )  # fmt: skip
         answered.serve(local, method, url, headers)
         return answered
+
+    def _read_body_after_upgrade(self, framing: bytes, data: bytes) -> bool:
+        """Read the body of an ``Upgrade: h2c`` request that was not taken up, as Envoy
+        forwards it: httptools ended the request at its head, so the bytes after it
+        (``data``, and what comes next) go to a parser of their own, primed with a head
+        that carries only the request's ``framing`` (``Content-Length`` or chunked), and
+        its body is this request's. The connection closes after the response, so
+        nothing after the body is read. ``False`` when the body is malformed (the
+        connection is answered 400 and closed)."""
+        self._upgrade_body = None
+        self.parser = HttpRequestParser(_BodyAfterUpgrade(self))
+        try:
+            self.parser.feed_data(b"POST / HTTP/1.1\r\n" + framing + b"\r\n" + data)
+        except HttpParserError as error:
+            self._reject(400, str(error), Refusal.BAD_REQUEST)
+            return False
+        return True
 
     def _switch_to_h2(self, data: bytes) -> None:
         """The client speaks HTTP/2 (it sent the preface): an :class:`~.h2c.H2Session`
@@ -341,3 +364,23 @@ class ClientConnection(asyncio.Protocol):
             body = f"{HTTPStatus(status).phrase.lower()}: {reason}".encode()
             self.write(responses.local(status, body, close=True))
         self.transport.close()
+
+
+class _BodyAfterUpgrade:
+    """The callbacks of the parser that reads an ``Upgrade: h2c`` request's body
+    (:meth:`ClientConnection._read_body_after_upgrade`): its body and end are the
+    request's; its head, made up, is nobody's."""
+
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: ClientConnection) -> None:
+        self._connection = connection
+
+    def on_body(self, body: bytes) -> None:
+        self._connection.on_body(body)
+
+    def on_message_complete(self) -> None:
+        connection = self._connection
+        if connection.parsing is not None:
+            connection.on_message_complete()
+            connection.pause_reading("pipeline")  # the client sends no more on it
