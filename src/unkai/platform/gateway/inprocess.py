@@ -262,7 +262,9 @@ class InProcessClient:
         except TimeoutError:
             return None
         finally:
-            if not answered.done() or answered.cancelled():
+            # Unanswered (timed out, or the caller cancelled): end the exchange, unless
+            # the gateway's loop is gone already (it then ended every exchange itself).
+            if (not answered.done() or answered.cancelled()) and not gateway.is_closed():
                 gateway.call_soon_threadsafe(request.cancel)
 
 
