@@ -14,14 +14,19 @@ the instance sees the ``Forwarded``/``X-Forwarded-*`` an internal caller's reque
 the response the exchange writes is parsed back into an :class:`Answer`.
 
 :class:`InProcessClient` is the caller's side: it starts the request on the gateway's
-loop and awaits the answer on its own, one hand-over each way per request.
+loop and awaits the answer on its own; the hand-overs between the two loops are
+batched (:class:`Mailbox`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from httptools import HttpParserError, HttpResponseParser
 
@@ -38,6 +43,8 @@ from unkai.platform.gateway.ports import Ending, PauseReason
 from unkai.platform.gateway.routing import TAG_HEADER, normalise_host
 from unkai.platform.gateway.state import GatewayState
 from unkai.platform.gateway.websocket import Tunnel
+
+log = logging.getLogger("unkai.gateway")
 
 LOOPBACK = ClientAddress(b"127.0.0.1", b"127.0.0.1")
 """Who the proxy headers name as the caller: the platform itself, on loopback, as when
@@ -209,13 +216,44 @@ class _Collector(asyncio.Transport):
         self._request.close()
 
 
+class Mailbox:
+    """Calls to run on ``loop``, posted from another thread and handed over in batches:
+    one wake-up of the loop for every call posted before it ran, where
+    ``call_soon_threadsafe`` per call wakes it once each. Deliveries start in bursts
+    (a commit queues many events at once) and their answers come back in bursts."""
+
+    __slots__ = ("_calls", "_woken", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._calls: deque[tuple[Callable[..., None], tuple[Any, ...]]] = deque()
+        self._woken = False
+
+    def post(self, call: Callable[..., None], *args: Any) -> None:
+        self._calls.append((call, args))
+        if not self._woken:  # (set back before the queue is read: nothing is left behind)
+            self._woken = True
+            self.loop.call_soon_threadsafe(self._run)
+
+    def _run(self) -> None:
+        self._woken = False
+        calls = self._calls
+        while calls:
+            call, args = calls.popleft()
+            try:
+                call(*args)
+            except Exception:  # one request's bug must not strand the others behind it
+                log.exception("in-process request failed")
+
+
 class InProcessClient:
     """Requests into the gateway from another loop (the platform's main one).
 
     ``public`` is the gateway's own door, ``internal`` the internal listener's (every
     route by every name, cluster-local ones included); both are served on ``loop``
     (the gateway's), asked for on first use since the gateway starts after its callers
-    are made.
+    are made. Requests go over and answers come back through a :class:`Mailbox` each
+    way.
     """
 
     def __init__(
@@ -227,6 +265,8 @@ class InProcessClient:
         self._loop = loop
         self._public = public
         self._internal = internal or public
+        self._there: Mailbox | None = None
+        self._back: Mailbox | None = None
 
     async def request(
         self,
@@ -241,21 +281,15 @@ class InProcessClient:
         """The response to one request, ``None`` when there was none (cut, or no
         whole response within ``timeout`` seconds: the exchange is then abandoned)."""
         caller = asyncio.get_running_loop()
+        there, back = self._there, self._back
+        if there is None:
+            there = self._there = Mailbox(self._loop())
+        if back is None or back.loop is not caller:
+            back = self._back = Mailbox(caller)
         answered: asyncio.Future[Answer | None] = caller.create_future()
-        gateway = self._loop()
         state = (self._internal if internal else self._public)()
-
-        def done(answer: Answer | None) -> None:  # on the gateway's thread
-            if gateway is caller:
-                _settle(answered, answer)
-            else:
-                caller.call_soon_threadsafe(_settle, answered, answer)
-
-        request = InProcessRequest(gateway, done)
-        if gateway is caller:
-            request.start(state, method, target, headers, body)
-        else:
-            gateway.call_soon_threadsafe(request.start, state, method, target, headers, body)
+        request = InProcessRequest(there.loop, functools.partial(back.post, _settle, answered))
+        there.post(request.start, state, method, target, headers, body)
         try:
             async with asyncio.timeout(timeout):
                 return await answered
@@ -264,8 +298,8 @@ class InProcessClient:
         finally:
             # Unanswered (timed out, or the caller cancelled): end the exchange, unless
             # the gateway's loop is gone already (it then ended every exchange itself).
-            if (not answered.done() or answered.cancelled()) and not gateway.is_closed():
-                gateway.call_soon_threadsafe(request.cancel)
+            if (not answered.done() or answered.cancelled()) and not there.loop.is_closed():
+                there.post(request.cancel)
 
 
 def _settle(future: asyncio.Future[Answer | None], answer: Answer | None) -> None:
