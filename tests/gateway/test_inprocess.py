@@ -82,3 +82,22 @@ def test_a_caller_that_stops_waiting_frees_the_instance_slot(
     gw.endpoints("hello-00001", upstream("slow"))
     assert ask(gw, host, "/?delay=5", timeout=0.2) is None
     wait_for(lambda: counts(gw) == (0, 0))
+
+
+def test_requests_started_together_each_get_their_own_answer(
+    gw: RunningGateway, upstream: Callable[..., Upstream]
+) -> None:
+    host = gw.route("hello", {"hello-00001": 100})
+    gw.endpoints("hello-00001", upstream("echo"))
+    client = InProcessClient(lambda: gw.loop, lambda: gw.gateway.state)
+
+    async def burst() -> list[Answer | None]:
+        headers = [(b"host", host.encode())]
+        return await asyncio.gather(*(
+            client.request(b"POST", f"/{n}".encode(), headers, b"x" * n, internal=False, timeout=10)
+            for n in range(64)
+        ))  # fmt: skip
+
+    answers = asyncio.run(burst())
+    seen = [json.loads(answer.body) for answer in answers if answer is not None]
+    assert [(one["path"], one["body"]) for one in seen] == [(f"/{n}", n) for n in range(64)]
