@@ -15,7 +15,13 @@ broker, loaded by wrk (``ce_post.lua``, keep-alive, 1 and 16 connections):
 * a Trigger that delivers every event to a subscriber in a process of its own
   (``eventing_sink.py``), binary mode;
 * delivery latency: one producer in this process sends ``--rate`` events a second; the
-  subscriber records its arrival time minus the ``ce-sent`` stamp.
+  subscriber records its arrival time minus the ``ce-sent`` stamp;
+* the last two again with the subscriber as a Service of the platform (the same process,
+  routed by the gateway as ``sink.default.localhost``, its revision's endpoint set by
+  hand since this platform runs no revisions): the delivery goes through the gateway
+  (in-process where the platform does that, else over loopback to its port), where the
+  first goes to a URI outside it (aiohttp's client). ``--to uri`` or ``--to service``
+  runs one of the two.
 
 For each load: events/s (a 202 means fsynced), commits and events per commit, the mean
 synced commit (fsync included), the platform's CPU per event by thread, bytes written
@@ -45,8 +51,10 @@ from tests.controllers.readiness import InMemoryReadiness
 
 from unkai.api import kinds
 from unkai.events import codec
+from unkai.platform.contracts import RevisionKey, RoutingTable
 from unkai.platform.embedded import Platform, Settings
 from unkai.platform.eventing.store import EventStore, StoredEvent
+from unkai.platform.gateway import Endpoint
 
 HERE = Path(__file__).parent
 LUA = HERE / "ce_post.lua"
@@ -192,7 +200,7 @@ async def load(
     await until(lambda: not any(platform.brokers.depths().values()))
 
 
-async def latency(url: str, sink_url: str, rate: int, seconds: int) -> None:
+async def latency(url: str, sink_url: str, rate: int, seconds: int, what: str) -> None:
     async with httpx2.AsyncClient(timeout=30) as client:
         await client.get(sink_url)  # forget what the loads recorded
         for number in range(rate * seconds):
@@ -211,11 +219,23 @@ async def latency(url: str, sink_url: str, rate: int, seconds: int) -> None:
     ordered = sorted(arrived)
     p50 = statistics.median(ordered) * 1000
     p99 = ordered[int(len(ordered) * 0.99) - 1] * 1000
-    print(f"latency, {rate}/s offered by one producer: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+    print(f"latency ({what}), {rate}/s offered by one producer: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
           f"({len(ordered)} events) [{load_average()}]")  # fmt: skip
 
 
-async def main(producers: list[int], seconds: int, rate: int, batch: int, deliver: bool) -> None:
+def route_to_sink(platform: Platform, port: int) -> str:
+    """Serve the sink as ``sink.default.localhost``: a route and an endpoint, programmed
+    as the controllers and the data plane would; the subscriber URI to use."""
+    revision = RevisionKey("default", "sink-00001")
+    host = f"sink.default.{platform.settings.domain}"
+    platform.gateway.set_route("default", RoutingTable(host, ((revision.name, 100),), {}))
+    platform.gateway.set_endpoints(revision, [Endpoint("127.0.0.1", port)])
+    return f"http://{host}:{platform.gateway.port}/"
+
+
+async def main(
+    producers: list[int], seconds: int, rate: int, batch: int, deliver: bool, to: list[str]
+) -> None:
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, {load_average()}")
     data_dir = Path(tempfile.mkdtemp())
     fsync_latency(data_dir)
@@ -224,7 +244,8 @@ async def main(producers: list[int], seconds: int, rate: int, batch: int, delive
         [sys.executable, str(HERE / "eventing_sink.py")], stdout=subprocess.PIPE, text=True
     )
     assert sink.stdout is not None
-    sink_url = f"http://127.0.0.1:{sink.stdout.readline().strip()}/"
+    sink_port = int(sink.stdout.readline().strip())
+    sink_url = f"http://127.0.0.1:{sink_port}/"
     platform = Platform(
         Settings(data_dir=data_dir, api_port=0, gateway_port=0), readiness=InMemoryReadiness()
     )
@@ -243,12 +264,19 @@ async def main(producers: list[int], seconds: int, rate: int, batch: int, delive
             await load(platform, url, 1, seconds, "stored then filtered out", batch=batch)
         if not deliver:
             return
-        await create(platform, kinds.TRIGGER, "deliver",
-                     {"broker": "default", "subscriber": {"uri": sink_url}})  # fmt: skip
-        await until(lambda: len(brokers.dispatchers) == 2)
-        for connections in producers:
-            await load(platform, url, connections, seconds, "stored and delivered", sink=sink.pid)
-        await latency(url, sink_url, rate, seconds)
+        subscribers = {"uri": sink_url, "service": route_to_sink(platform, sink_port)}
+        for kind in to:
+            what = f"stored and delivered to a {kind}"
+            subscriber = {"uri": subscribers[kind]}
+            spec = {"broker": "default", "subscriber": subscriber}
+            await create(platform, kinds.TRIGGER, f"to-{kind}", spec)
+            await until(lambda: len(brokers.dispatchers) == 2)
+            for connections in producers:
+                await load(platform, url, connections, seconds, what, sink=sink.pid)
+            await latency(url, sink_url, rate, seconds, what)
+            rt = platform.api.service.registry.get(kinds.TRIGGER.group_resource)
+            await platform.api.service.delete(rt, name=f"to-{kind}", namespace="default")
+            await until(lambda: len(brokers.dispatchers) == 1)
     finally:
         await platform.stop()
         sink.terminate()
@@ -265,5 +293,9 @@ if __name__ == "__main__":
         "--no-delivery", dest="deliver", action="store_false",
         help="ingress and store alone (e.g. --producers 1 16 1 16 --batch 0: rounds)",
     )  # fmt: skip
+    parser.add_argument(
+        "--to", nargs="+", choices=["uri", "service"], default=["uri", "service"],
+        help="where the delivering trigger sends: a URI outside, a Service of the platform",
+    )  # fmt: skip
     args = parser.parse_args()
-    uvloop.run(main(args.producers, args.seconds, args.rate, args.batch, args.deliver))
+    uvloop.run(main(args.producers, args.seconds, args.rate, args.batch, args.deliver, args.to))

@@ -53,6 +53,7 @@ from unkai.platform.controllers.revision import image_to_run
 from unkai.platform.controllers.route import Network
 from unkai.platform.dataplane import DataPlane
 from unkai.platform.gateway import GatewayConfig, ThreadedGateway, limits
+from unkai.platform.gateway.inprocess import InProcessClient
 from unkai.platform.gateway.internal import InternalListener
 from unkai.platform.runners import ContainerRunner, LogFiles, Mode, ProcessRunner
 from unkai.platform.runners.images import ImageRunner, resolve_digest
@@ -120,6 +121,9 @@ class Platform:
             gateway_port=lambda: self.gateway.port,
             registry=self.registry,
             internal_port=lambda: self.internal.port,
+            local=lambda: InProcessClient(
+                self.gateway.serving_loop, lambda: self.gateway.state, lambda: self.internal.state
+            ),
         )
         self.gateway = ThreadedGateway(  # off the loop of the API server and store
             GatewayConfig(domain=settings.domain, max_connections=max_connections),

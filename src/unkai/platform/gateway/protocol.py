@@ -33,10 +33,10 @@ from unkai.platform.gateway.headers import (
     forwarded_for,
     request_head,
 )
+from unkai.platform.gateway.inprocess import route
 from unkai.platform.gateway.limits import Refusal
 from unkai.platform.gateway.local import LocalExchange
 from unkai.platform.gateway.ports import Ending, PauseReason, Scheduler
-from unkai.platform.gateway.routing import TAG_HEADER, normalise_host
 from unkai.platform.gateway.state import GatewayState
 from unkai.platform.gateway.websocket import Tunnel
 
@@ -273,20 +273,8 @@ class ClientConnection(asyncio.Protocol):
     # helpers
 
     def _route(self, host: bytes, headers: Headers) -> RevisionThrottle | None:
-        """The revision for this request. A ``Host`` value that is a served host as it
-        stands (no port, lower case) needs no normalising."""
-        state = self.state
-        hosts = state.router.hosts
-        route = hosts.get(host) or hosts.get(normalise_host(host))
-        if route is None:
-            return None
-        if state.config.tag_header_routing:
-            for name, value in headers:
-                if name.lower() == TAG_HEADER:
-                    tagged = route.tags.get(value.strip().lower())
-                    if tagged is not None:
-                        return tagged
-        return route.choose()
+        """The revision for this request (:func:`~.inprocess.route`)."""
+        return route(self.state, host, headers)
 
     def _local(self, exchange: Exchange, method: bytes, url: bytes, headers: Headers) -> Exchange:
         """The exchange answered in-process when the platform's :class:`~.ports.LocalApp`

@@ -150,6 +150,10 @@ class ThreadedGateway(Gateway):
 
     # crossing
 
+    def serving_loop(self) -> asyncio.AbstractEventLoop:
+        """The loop requests are served on (in-process callers start theirs there)."""
+        return self._gateway_loop()
+
     def _gateway_loop(self) -> asyncio.AbstractEventLoop:
         """The gateway's loop, its thread started on first use."""
         if self._loop is None:
