@@ -76,6 +76,7 @@ from unkai.platform.runners.base import (
     RunnerError,
     free_port,
 )
+from unkai.platform.runners.bases import Bases
 from unkai.platform.runners.forkserver import Forked, ForkServer
 from unkai.platform.runners.limits import Limits, checked
 from unkai.platform.runners.logfiles import LogFiles, summary, tail
@@ -115,7 +116,9 @@ class ProcessRunner:
     socket paths must be) that :meth:`close` removes, made by ``socket_dir`` when given
     (the platform records it, to remove it at its next start if it dies first).
     ``keep`` says how long the zygote of a revision without instances is kept, looked
-    at every ``retire_interval`` seconds (module docstring).
+    at every ``retire_interval`` seconds (module docstring). ``shared_base=False``
+    starts every revision's zygote on its own instead of forking it from a base
+    zygote (see ``bases``).
     """
 
     def __init__(
@@ -133,6 +136,7 @@ class ProcessRunner:
         retire_interval: float = RETIRE_INTERVAL,
         internal_gateway: Callable[[], int] | None = None,
         socket_dir: Callable[[], Path] | None = None,
+        shared_base: bool = True,
     ) -> None:
         self.logs = logs
         self.mode = mode
@@ -166,6 +170,10 @@ class ProcessRunner:
         self._sockets: Path | None = None
         self._socket_numbers = itertools.count(1)
         self.instances = InstanceSet()
+        self._bases = Bases(
+            sandbox=self.sandbox, private_network=private_network, inherited=self._inherited,
+            logs=logs.root,
+        ) if shared_base and mode == "fork" else None  # fmt: skip
 
     async def prepare(self, spec: InstanceSpec) -> None:
         if self.mode == "fork":
@@ -265,6 +273,8 @@ class ProcessRunner:
         tasks = list(self._zygotes.values())
         self._zygotes.clear()
         await asyncio.gather(*(_close(task) for task in tasks))
+        if self._bases is not None:
+            await self._bases.close()
         if self._sockets is not None:
             shutil.rmtree(self._sockets, ignore_errors=True)
             self._sockets = None
@@ -406,6 +416,10 @@ class ProcessRunner:
         log_path = self.logs.zygote(spec)
         try:
             async with asyncio.timeout(self._ready_timeout):
+                if self._bases is not None:
+                    forked = await self._bases.zygote(spec, env, log_path=log_path)
+                    if forked is not None:
+                        return forked
                 return await ForkServer.start(
                     _bundle(spec), env=env, log_path=log_path, grace=spec.grace_period,
                     cwd=spec.working_dir or None,
