@@ -177,6 +177,8 @@ class Base:
         os.environ.clear()
         os.environ.update(env)
         os.chdir(cwd)
+        if self._sandboxed:
+            os.environ["PWD"] = cwd  # as bubblewrap's --chdir sets it for a zygote of its own
         theirs = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
         rest = [p for p in sys.path[1:] if p not in self._python_path]
         sys.path[:] = [os.getcwd(), *theirs, *rest]
