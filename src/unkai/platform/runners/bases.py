@@ -325,7 +325,12 @@ class Bases:
             identity = self._sandbox.identity(
                 spec.namespace, uid=spec.run_as_user, gid=spec.run_as_group
             )
-        base, reachable = await self._base(identity, mounts)
+        try:
+            base, reachable = await self._base(identity, mounts)
+        except (RunnerError, OSError) as error:  # no user namespaces here? say so, go on
+            log.warning("no base zygote (each revision gets a zygote of its own): %s", error)
+            self.usable = False
+            return None
         reason = own_zygote_reason(
             shadowed=base.modules & provided_modules(sites), sandboxed=sandboxed,
             volumes=bool(spec.mounts), private_network=self._private_network,
@@ -351,7 +356,9 @@ class Bases:
         self, identity: Identity | None, mounts: Sequence[Path]
     ) -> tuple[BaseServer, list[Path]]:
         task = self._running.get(identity)
-        if task is None or (task.done() and (task.exception() or not task.result()[0].alive)):
+        if task is None or (
+            task.done() and (task.cancelled() or task.exception() or not task.result()[0].alive)
+        ):
             task = asyncio.ensure_future(self._start(identity, mounts))
             self._running[identity] = task
         return await asyncio.shield(task)

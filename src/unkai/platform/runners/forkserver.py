@@ -138,8 +138,9 @@ class ForkServer:
         """The zygote ``process`` started (on its own, or forked from a base zygote) with
         the other ends of ``ours`` and ``fds_ours``, once it has loaded the function;
         :class:`InstanceStartError` with its exit status and its log since ``since``
-        when it could not. ``pid_namespace``: its instances die with it (the kernel's
-        doing), so their pids, which are not ours, are never signalled."""
+        when it could not. ``pid_namespace``: its instances' pids are not ours, so they
+        are never signalled from here; they die with it (the kernel ends its pid
+        namespace, or their parent-death signal) and their cgroups are emptied."""
         reader, writer = await asyncio.open_unix_connection(sock=ours)
         try:
             first = await reader.readline()
