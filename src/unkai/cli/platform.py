@@ -25,6 +25,7 @@ from unkai.cli import console
 from unkai.cli.target import data_dir_option, platform_files
 from unkai.kube import kubeconfig as kubeconfigs
 from unkai.platform import embedded, logs, platformlog, state
+from unkai.platform.runners.retirement import KeepPolicy
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 60.0
@@ -58,6 +59,25 @@ def _is_loopback(host: str) -> bool:
     "(nor the gateway: functions cannot call other services or brokers here).",
 )
 @click.option(
+    "--zygote-idle-after",
+    type=click.FloatRange(min=0),
+    default=KeepPolicy.idle_after,
+    show_default=True,
+    metavar="SECONDS",
+    help="Let a revision's zygote go once the revision has had no instance this long "
+    "(0: as soon as the runner looks, every 10 s); its next cold start forks a zygote "
+    "from the base zygote again.",
+)
+@click.option(
+    "--idle-zygotes",
+    type=click.IntRange(min=0),
+    default=KeepPolicy.at_most,
+    show_default=True,
+    metavar="N",
+    help="Keep at most N zygotes of revisions at zero, the least recently used going "
+    "first (0: no limit). Each costs a few MiB; all go when memory runs short.",
+)
+@click.option(
     "--isolate/--no-isolate",
     default=True,
     hidden=True,
@@ -71,8 +91,8 @@ def _is_loopback(host: str) -> bool:
     help="Log here, rotated by size (what --detach asks of the background process).",
 )
 def up(data_dir: Path | None, host: str, api_port: int, port: int, domain: str,
-       detach: bool, private_network: bool, isolate: bool,
-       log_file: Path | None) -> None:  # fmt: skip
+       detach: bool, private_network: bool, zygote_idle_after: float, idle_zygotes: int,
+       isolate: bool, log_file: Path | None) -> None:  # fmt: skip
     """Start the embedded platform: a Knative API on this machine."""
     files = platform_files(data_dir)
     running = files.running()
@@ -86,6 +106,7 @@ def up(data_dir: Path | None, host: str, api_port: int, port: int, domain: str,
     settings = embedded.Settings(
         data_dir=files.root.parent, host=host, api_port=api_port, gateway_port=port,
         domain=domain, private_network=private_network, isolate=isolate,
+        zygotes=KeepPolicy(idle_after=zygote_idle_after, at_most=idle_zygotes),
     )  # fmt: skip
     if detach:
         _start_detached(files, settings)
@@ -117,6 +138,8 @@ def _start_detached(files: state.PlatformDir, settings: embedded.Settings) -> No
                "--port", str(settings.gateway_port), "--domain", settings.domain,
                "--isolate" if settings.isolate else "--no-isolate",
                "--log-file", str(files.log),
+               "--zygote-idle-after", str(settings.zygotes.idle_after),
+               "--idle-zygotes", str(settings.zygotes.at_most),
                *(["--private-network"] if settings.private_network else [])]  # fmt: skip
     # Its stderr (what it prints before its log is set up, or when the log file cannot
     # be written) goes to the log file too.

@@ -25,7 +25,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Final, Protocol, TypeVar
 
 from unkai.platform.contracts import Reason
 from unkai.platform.runners import control, logfiles
@@ -34,6 +34,14 @@ from unkai.platform.runners.base import InstanceExit, InstanceStartError, Runner
 _CLOSE_SLACK: Final = 5.0
 _FDS_TIMEOUT: Final = 5.0
 T = TypeVar("T")
+
+
+class Process(Protocol):
+    """A zygote's process as the platform holds it: its own child, or a base zygote's."""
+
+    def kill(self) -> None: ...
+
+    async def wait(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,7 @@ class ForkServer:
 
     def __init__(
         self,
-        process: asyncio.subprocess.Process,
+        process: Process,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         fds: socket.socket,
@@ -109,6 +117,30 @@ class ForkServer:
             ours.close()
             fds_ours.close()
             raise
+        return await cls.attach(
+            process, ours, fds_ours, directory=directory, log_path=log_path, since=since,
+            grace=grace, pid_namespace=wrap is not None,
+        )  # fmt: skip
+
+    @classmethod
+    async def attach(
+        cls,
+        process: Process,
+        ours: socket.socket,
+        fds_ours: socket.socket,
+        *,
+        directory: Path,
+        log_path: Path,
+        since: int,
+        grace: float,
+        pid_namespace: bool,
+    ) -> ForkServer:
+        """The zygote ``process`` started (on its own, or forked from a base zygote) with
+        the other ends of ``ours`` and ``fds_ours``, once it has loaded the function;
+        :class:`InstanceStartError` with its exit status and its log since ``since``
+        when it could not. ``pid_namespace``: its instances' pids are not ours, so they
+        are never signalled from here; they die with it (the kernel ends its pid
+        namespace, or their parent-death signal) and their cgroups are emptied."""
         reader, writer = await asyncio.open_unix_connection(sock=ours)
         try:
             first = await reader.readline()
@@ -129,7 +161,7 @@ class ForkServer:
             )
             ended = InstanceExit(await process.wait(), tuple(tail))
             raise InstanceStartError(ended.reason, ended.message, ended)
-        return cls(process, reader, writer, fds_ours, grace=grace, pid_namespace=wrap is not None)
+        return cls(process, reader, writer, fds_ours, grace=grace, pid_namespace=pid_namespace)
 
     @property
     def alive(self) -> bool:

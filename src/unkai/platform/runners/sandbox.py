@@ -235,7 +235,7 @@ class Sandbox:
                 args += ["--ro-bind", system, system]
         # absolute: bwrap reads a relative destination from the new root, so a bind of
         # "." (a relative PYTHONPATH entry) would cover "/" and every later bind's parents
-        covered = _python_paths() + sorted({Path(p).absolute() for p in read_only})
+        covered = python_paths() + sorted({Path(p).absolute() for p in read_only})
         args += _binds(covered)
         args += _binds([Path(p).absolute() for p in writable], how="--bind")
         args += _mounts(mounts, read_only=[*map(Path, SYSTEM_DIRS), *covered])
@@ -305,7 +305,7 @@ def _mounts(mounts: Sequence[Bind], *, read_only: Sequence[Path]) -> list[str]:
     return args
 
 
-def _python_paths() -> list[Path]:
+def python_paths() -> list[Path]:
     """The interpreter's installation, its venv, where Unkai's code is imported from (an
     editable checkout's ``src``) and the platform's own ``PYTHONPATH``: what every zygote
     and helper imports. Not all of ``sys.path``: its first entry is the directory of

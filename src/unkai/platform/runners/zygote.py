@@ -87,7 +87,7 @@ class Zygote:
     def run(self) -> int:
         """Serve the control channel until it closes and every child has been reaped."""
         signal.set_wakeup_fd(self._wakeup_w)
-        signal.signal(signal.SIGCHLD, _wake_only)
+        signal.signal(signal.SIGCHLD, wake_only)
         signal.signal(signal.SIGTERM, self._on_sigterm)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the platform decides when we stop
         gc.freeze()  # what is prepared stays shared: the collector won't touch (copy) it
@@ -97,7 +97,7 @@ class Zygote:
                 if key.fileobj is self._channel:
                     self._receive()
                 else:
-                    _drain(self._wakeup_r)
+                    drain(self._wakeup_r)
             self._reap()
             if self._stopping_since is not None and self._past_grace():
                 self._signal_all(signal.SIGKILL)
@@ -263,11 +263,11 @@ def _kill_group(pid: int, signum: int) -> None:
         os.killpg(pid, signum)
 
 
-def _wake_only(signum: int, frame: FrameType | None) -> None:
+def wake_only(signum: int, frame: FrameType | None) -> None:
     """A handler must exist for the wakeup fd to be written; the loop does the work."""
 
 
-def _drain(fd: int) -> None:
+def drain(fd: int) -> None:
     with contextlib.suppress(BlockingIOError):
         while os.read(fd, 4096):
             pass
@@ -281,21 +281,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fd-channel", type=int, required=True)
     parser.add_argument("--grace", type=float, default=30.0)
     args = parser.parse_args(argv)
+    return serve(args.directory, control_fd=args.control_fd, fd_channel=args.fd_channel,
+                 grace=args.grace)  # fmt: skip
+
+
+def serve(directory: Path, *, control_fd: int, fd_channel: int, grace: float) -> int:
+    """Prepare the function in ``directory`` and answer the channels until told to stop:
+    the zygote's life, started on its own or forked from a base (``basezygote``)."""
     logs.configure()
-    channel = socket.socket(fileno=args.control_fd)
+    channel = socket.socket(fileno=control_fd)
     channel.setblocking(True)
-    fds = socket.socket(fileno=args.fd_channel)
+    fds = socket.socket(fileno=fd_channel)
     fds.setblocking(True)
     try:
-        spec = load_spec(args.directory)
+        spec = load_spec(directory)
         os.environ.update(environment(spec, os.environ))
-        prepared = prepare(args.directory, spec=spec, host="127.0.0.1", port=0)
+        prepared = prepare(directory, spec=spec, host="127.0.0.1", port=0)
         warm(prepared)  # what every child's first request runs is specialised once, here
     except LoadError as error:
         logs.log.error("cannot load the function: %s", error, exc_info=error.__cause__)
         channel.sendall(control.encode({"event": "failed", "error": str(error)}))
         return EXIT_LOAD_FAILED
-    return Zygote(prepared, channel, fds, grace=args.grace).run()
+    return Zygote(prepared, channel, fds, grace=grace).run()
 
 
 if __name__ == "__main__":
