@@ -160,6 +160,9 @@ class Base:
                 Path(request["dir"]), control_fd=own_channel, fd_channel=own_fds,
                 grace=float(request["grace"]),
             )  # fmt: skip
+        except SystemExit as exiting:  # the function called sys.exit as it was imported
+            traceback.print_exc()
+            code = _exit_code(exiting)
         except BaseException:
             traceback.print_exc()
             with contextlib.suppress(OSError):
@@ -251,3 +254,15 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _exit_code(exiting: SystemExit) -> int:
+    """The status an interpreter of its own would have ended with on ``exiting``, so a
+    zygote forked from the base fails as a started one does (the kubelet's reason is
+    ``ExitCode<N>``): ``None`` is 0, an int itself, anything else printed and 1."""
+    if exiting.code is None:
+        return 0
+    if isinstance(exiting.code, int):
+        return exiting.code
+    print(exiting.code, file=sys.stderr)
+    return 1
