@@ -142,6 +142,7 @@ class Base:
         own_channel, own_fds, log, *trees = fds
         try:
             os.setsid()
+            zygote.title("zygote", request["env"].get("K_REVISION", "-"), Path(request["dir"]))
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             self._selector.close()
