@@ -111,8 +111,8 @@ async def test_revisions_zygotes_are_forks_of_one_base_and_hold_little_of_their_
         assert zygote.memory_full_info().uss < base.memory_info().rss / 3
     for instance, pid, zygote in zip((first, second), pids, zygotes, strict=True):  # ps tells
         bundle = instance.spec.bundle  # them apart
-        assert title(zygote) == f"unkai zygote {instance.spec.revision} {bundle}"
-        assert title(psutil.Process(pid)) == f"unkai instance {instance.id} {bundle}"
+        assert title(zygote) == f"unkai zygote default/{instance.spec.revision} {bundle}"
+        assert title(psutil.Process(pid)) == f"unkai instance default/{instance.id} {bundle}"
 
 
 @pytest.mark.slow
@@ -151,7 +151,7 @@ async def test_requirements_replacing_a_module_of_the_base_get_a_zygote_of_their
         assert parent(own_zygote.pid).pid == os.getpid()  # started by the runner itself
         assert parent(plain_zygote.pid).pid != os.getpid()  # forked from the base
         for zygote, name in ((own_zygote, "own-00001"), (plain_zygote, "plain-00001")):
-            assert title(zygote).startswith(f"unkai zygote {name} ")  # either way, named
+            assert title(zygote).startswith(f"unkai zygote default/{name} ")  # either way
     finally:
         await runner.close()
 

@@ -1,5 +1,6 @@
 """Finding a platform's instance processes as its operator would: by their process
-title, ``unkai zygote REVISION BUNDLE`` or ``unkai instance REVISION-ID BUNDLE``
+title, ``unkai zygote NAMESPACE/REVISION BUNDLE`` or ``unkai instance
+NAMESPACE/REVISION-ID BUNDLE``
 (``zygote.name``), whose bundle lies under the platform's data dir."""
 
 import psutil
@@ -18,10 +19,10 @@ def revision_processes(revision: str, *, data_dir: str | None = None) -> list[ps
         except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
             continue
         match title.split(" ", 3):
-            case ["unkai", "zygote", name, bundle]:
-                pass
-            case ["unkai", "instance", instance, bundle]:
-                name = instance.rpartition("-")[0]
+            case ["unkai", "zygote", named, bundle]:
+                name = named.rpartition("/")[2]
+            case ["unkai", "instance", named, bundle]:
+                name = named.rpartition("/")[2].rpartition("-")[0]
             case _:
                 continue
         if name != revision:

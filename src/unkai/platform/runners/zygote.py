@@ -145,7 +145,8 @@ class Zygote:
             pid = -1
             self._send({"event": "fork-failed", "id": instance_id, "error": str(error)})
         if pid == 0:
-            self._become_instance(instance_id, listeners, port, log_fd, groups, started)
+            name = str(request.get("name", instance_id))
+            self._become_instance(name, listeners, port, log_fd, groups, started)
         _close_all(listeners, log_fd, started, *groups)
         if pid < 0:
             return
@@ -159,7 +160,7 @@ class Zygote:
 
     def _become_instance(
         self,
-        instance_id: str,
+        name: str,
         listeners: list[socket.socket],
         port: int,
         log_fd: int,
@@ -168,7 +169,7 @@ class Zygote:
     ) -> NoReturn:
         code = 1
         try:
-            title("instance", instance_id, self._directory)
+            title("instance", name, self._directory)
             for group in groups:  # first: whatever it runs or starts is counted and limited
                 os.write(group, b"0")
                 os.close(group)
@@ -298,8 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--control-fd", type=int, required=True)
     parser.add_argument("--fd-channel", type=int, required=True)
     parser.add_argument("--grace", type=float, default=30.0)
+    parser.add_argument("--name", default=os.environ.get("K_REVISION", "-"))
     args = parser.parse_args(argv)
-    title("zygote", os.environ.get("K_REVISION", "-"), args.directory)
+    title("zygote", args.name, args.directory)
     return serve(args.directory, control_fd=args.control_fd, fd_channel=args.fd_channel,
                  grace=args.grace)  # fmt: skip
 
