@@ -82,6 +82,11 @@ async def env_of(instance: Instance) -> dict[str, int]:
     return found
 
 
+def title(process: psutil.Process) -> str:
+    """What ``ps`` shows as the process's command line."""
+    return " ".join(arg for arg in process.cmdline() if arg)
+
+
 def parent(pid: int) -> psutil.Process:
     found = psutil.Process(pid).parent()
     assert found is not None
@@ -94,7 +99,8 @@ async def test_revisions_zygotes_are_forks_of_one_base_and_hold_little_of_their_
     first = await runner.start(make_spec("echo", revision="echo-00001"))
     second = await runner.start(make_spec("echo", revision="echo-00002"))
 
-    zygotes = [parent((await env_of(instance))["pid"]) for instance in (first, second)]
+    pids = [(await env_of(instance))["pid"] for instance in (first, second)]
+    zygotes = [parent(pid) for pid in pids]
     bases = {parent(zygote.pid).pid for zygote in zygotes}
 
     assert zygotes[0].pid != zygotes[1].pid
@@ -103,6 +109,10 @@ async def test_revisions_zygotes_are_forks_of_one_base_and_hold_little_of_their_
     assert "unkai.platform.runners.basezygote" in base.cmdline()
     for zygote in zygotes:  # the runtime's pages stay the base's: a zygote's own are few
         assert zygote.memory_full_info().uss < base.memory_info().rss / 3
+    for instance, pid, zygote in zip((first, second), pids, zygotes, strict=True):  # ps tells
+        bundle = instance.spec.bundle  # them apart
+        assert title(zygote) == f"unkai zygote default/{instance.spec.revision} {bundle}"
+        assert title(psutil.Process(pid)) == f"unkai instance default/{instance.id} {bundle}"
 
 
 @pytest.mark.slow
@@ -140,6 +150,8 @@ async def test_requirements_replacing_a_module_of_the_base_get_a_zygote_of_their
         plain_zygote, own_zygote = parent(plain_seen["pid"]), parent(own_seen["pid"])
         assert parent(own_zygote.pid).pid == os.getpid()  # started by the runner itself
         assert parent(plain_zygote.pid).pid != os.getpid()  # forked from the base
+        for zygote, name in ((own_zygote, "own-00001"), (plain_zygote, "plain-00001")):
+            assert title(zygote).startswith(f"unkai zygote default/{name} ")  # either way
     finally:
         await runner.close()
 

@@ -187,10 +187,12 @@ class BaseServer:
         cwd: Path,
         grace: float,
         log_path: Path,
+        name: str,
         mounts: Sequence[Path] = (),
     ) -> ForkServer:
         """Fork a zygote for the function in ``directory``, in ``env`` and ``cwd``, logging
-        to ``log_path``; sandboxed, it sees ``mounts`` (read-only) besides the runtime."""
+        to ``log_path``, titled ``name`` in ``ps``; sandboxed, it sees ``mounts``
+        (read-only) besides the runtime."""
         if not self.alive:
             raise RunnerError(Reason.FORK_FAILED, "the base zygote has exited")
         zygote_id = uuid.uuid4().hex
@@ -209,7 +211,7 @@ class BaseServer:
                 request: control.Message = {
                     "op": "zygote", "id": zygote_id, "dir": str(directory), "env": env,
                     "cwd": str(cwd), "grace": grace, "mounts": [str(m) for m in mounts],
-                    "fds": len(fds),
+                    "fds": len(fds), "name": name,
                 }  # fmt: skip
                 self._writer.write(control.encode(request))
                 await self._writer.drain()
@@ -341,7 +343,7 @@ class Bases:
             return None
         return await base.zygote(
             spec.bundle, env=env, cwd=Path(spec.working_dir or spec.bundle),
-            grace=spec.grace_period, log_path=log_path, mounts=mounts,
+            grace=spec.grace_period, log_path=log_path, name=str(spec.key), mounts=mounts,
         )  # fmt: skip
 
     async def close(self) -> None:

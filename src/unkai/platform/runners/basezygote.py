@@ -14,7 +14,7 @@ Its control channel speaks the fork-server's JSON lines (``control``)::
     base -> platform   {"event": "ready", "pid": 12, "modules": ["uvicorn", ...]}
     platform -> base   {"op": "zygote", "id": "...", "dir": "/…/bundle", "env": {...},
                         "cwd": "/…/bundle", "grace": 30.0, "mounts": ["/…/bundle", ...],
-                        "fds": 5}
+                        "fds": 5, "name": "default/hello-00001"}
     base -> platform   {"event": "forked", "id": "...", "pid": 13}
                        {"event": "exited", "id": "...", "code": 0}
     platform -> base   {"op": "signal", "id": "...", "signal": 9}
@@ -142,6 +142,7 @@ class Base:
         own_channel, own_fds, log, *trees = fds
         try:
             os.setsid()
+            zygote.title("zygote", request["name"], Path(request["dir"]))
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             self._selector.close()

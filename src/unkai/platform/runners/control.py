@@ -6,7 +6,7 @@ Messages, one JSON object per line::
     zygote -> platform   {"event": "ready", "pid": 123}                 after loading the function
                          {"event": "failed", "error": "..."}            could not load it; exits 2
     platform -> zygote   {"op": "fork", "id": "hello-00001-3fa2c1", "fds": 4,
-                          "tcp": false, "port": 8080}
+                          "tcp": false, "port": 8080, "name": "default/hello-00001-3fa2c1"}
     zygote -> platform   {"event": "forked", "id": "...", "pid": 124, "port": 40123}
                          {"event": "fork-failed", "id": "...", "error": "..."}
     platform -> zygote   {"op": "signal", "id": "...", "signal": 15}    to the instance's group
@@ -18,7 +18,8 @@ socket, the write end of a pipe on which the instance writes one byte once its
 function has started (its *started* pipe: :data:`READY`, or :data:`PROBE` when its
 readiness did not pass then), then the ``tasks`` or ``cgroup.procs`` files it joins.
 With ``tcp`` the zygote also binds a loopback port (reported as ``port``, and the
-child's ``PORT``); without, ``PORT`` is the request's ``port``.
+child's ``PORT``); without, ``PORT`` is the request's ``port``. ``name`` is the
+instance's title in ``ps`` (``zygote.title``).
 
 Signals go through the zygote because it is the instances' parent: until it has reaped
 a child, that pid cannot be reused, so a signal never reaches a stranger. When the

@@ -89,17 +89,19 @@ class ForkServer:
         grace: float,
         cwd: str | None = None,
         wrap: Callable[[list[str]], list[str]] | None = None,
+        name: str = "",
     ) -> ForkServer:
         """A zygote that has loaded the function in ``directory``, or :class:`InstanceStartError`
         with its exit status and log when it could not; its forks inherit ``cwd``. ``wrap``
         turns the zygote's command into the sandbox's; the zygote then has its own pid
-        namespace."""
+        namespace. ``name`` (``namespace/revision``) is its title in ``ps`` (default: its
+        ``K_REVISION``)."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         fds_ours, fds_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
         fds_ours.settimeout(_FDS_TIMEOUT)
         argv = [sys.executable, "-m", "unkai.platform.runners.zygote", str(directory)]
         argv += ["--control-fd", str(theirs.fileno()), "--fd-channel", str(fds_theirs.fileno())]
-        argv += ["--grace", str(grace)]
+        argv += ["--grace", str(grace)] + (["--name", name] if name else [])
         try:
             with theirs, fds_theirs, log_path.open("ab") as log:
                 since = log.tell()  # the log is the revision's: earlier attempts precede
@@ -176,11 +178,13 @@ class ForkServer:
         groups: Sequence[int] = (),
         tcp: bool = True,
         port: int = 0,
+        name: str = "",
     ) -> Forked:
         """A new instance logging to ``log`` and serving on the Unix ``listener``, and on
         its own loopback port when ``tcp`` (otherwise ``PORT`` is ``port``), having joined
         the control groups whose ``tasks`` or ``cgroup.procs`` are open as ``groups``.
-        The descriptors stay the caller's to close."""  # fmt: skip
+        The descriptors stay the caller's to close. ``name`` is its title in ``ps``
+        (default: ``instance_id``)."""  # fmt: skip
         if not self.alive:
             raise RunnerError(Reason.FORK_FAILED, "the revision's zygote has exited")
         loop = asyncio.get_running_loop()
@@ -190,7 +194,7 @@ class ForkServer:
         started = _started(told)
         fds = [log, listener, tell, *groups]
         request: control.Message = {"op": "fork", "id": instance_id, "fds": len(fds)}
-        request.update(tcp=tcp, port=port)
+        request.update(tcp=tcp, port=port, name=name or instance_id)
         try:  # a tiny datagram into an idle socket: no wait in practice, 5 s at worst
             socket.send_fds(self._fds, [b"f"], fds)
         except OSError as error:

@@ -309,6 +309,7 @@ class ProcessRunner:
             return await zygote.fork(
                 instance_id, log=fds[0], listener=listener.fileno(), groups=fds[1:],
                 tcp=not sandboxed, port=spec.container_port if sandboxed else 0,
+                name=f"{spec.namespace}/{instance_id}",
             )  # fmt: skip
         finally:
             listener.close()

@@ -40,6 +40,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Final, NoReturn
 
+import setproctitle
+
 from unkai.platform.runners import control
 from unkai.runtime import (
     LoadError,
@@ -66,9 +68,11 @@ class Zygote:
         channel: socket.socket,
         fds: socket.socket,
         *,
+        directory: Path,
         grace: float,
     ) -> None:
         self._prepared = prepared
+        self._directory = directory
         self._channel = channel
         self._fds = fds
         self._grace = grace
@@ -141,7 +145,8 @@ class Zygote:
             pid = -1
             self._send({"event": "fork-failed", "id": instance_id, "error": str(error)})
         if pid == 0:
-            self._become_instance(listeners, port, log_fd, groups, started)
+            name = str(request.get("name", instance_id))
+            self._become_instance(name, listeners, port, log_fd, groups, started)
         _close_all(listeners, log_fd, started, *groups)
         if pid < 0:
             return
@@ -155,6 +160,7 @@ class Zygote:
 
     def _become_instance(
         self,
+        name: str,
         listeners: list[socket.socket],
         port: int,
         log_fd: int,
@@ -163,6 +169,7 @@ class Zygote:
     ) -> NoReturn:
         code = 1
         try:
+            title("instance", name, self._directory)
             for group in groups:  # first: whatever it runs or starts is counted and limited
                 os.write(group, b"0")
                 os.close(group)
@@ -263,6 +270,18 @@ def _kill_group(pid: int, signum: int) -> None:
         os.killpg(pid, signum)
 
 
+def title(kind: str, name: str, directory: Path) -> None:
+    """Title this process ``unkai KIND NAME DIRECTORY`` in ``ps`` (``/proc/PID/cmdline``),
+    so an operator sees which revision it serves: a zygote forked from the base would
+    show the base's command line, an instance its zygote's. Set before the function's
+    code runs (which may retitle itself), and in a forked zygote before its environment
+    is replaced: ``setproctitle`` finds the argv it overwrites by walking from the C
+    ``environ``, which ``os.environ.clear()`` empties. The title takes the memory of
+    argv *and* environ: ``/proc/PID/environ`` then reads as nothing
+    (``docs/runners.md``, "Process titles")."""
+    setproctitle.setproctitle(f"unkai {kind} {name} {directory}")
+
+
 def wake_only(signum: int, frame: FrameType | None) -> None:
     """A handler must exist for the wakeup fd to be written; the loop does the work."""
 
@@ -280,7 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--control-fd", type=int, required=True)
     parser.add_argument("--fd-channel", type=int, required=True)
     parser.add_argument("--grace", type=float, default=30.0)
+    parser.add_argument("--name", default=os.environ.get("K_REVISION", "-"))
     args = parser.parse_args(argv)
+    title("zygote", args.name, args.directory)
     return serve(args.directory, control_fd=args.control_fd, fd_channel=args.fd_channel,
                  grace=args.grace)  # fmt: skip
 
@@ -302,7 +323,7 @@ def serve(directory: Path, *, control_fd: int, fd_channel: int, grace: float) ->
         logs.log.error("cannot load the function: %s", error, exc_info=error.__cause__)
         channel.sendall(control.encode({"event": "failed", "error": str(error)}))
         return EXIT_LOAD_FAILED
-    return Zygote(prepared, channel, fds, grace=grace).run()
+    return Zygote(prepared, channel, fds, directory=directory, grace=grace).run()
 
 
 if __name__ == "__main__":

@@ -160,6 +160,7 @@ class Zygotes:
                 return await ForkServer.start(
                     bundle_of(spec), env=env, log_path=log_path, grace=spec.grace_period,
                     cwd=spec.working_dir or None, wrap=self._wrap(spec, env),
+                    name=str(spec.key),
                 )  # fmt: skip
         except TimeoutError:
             lines = summary(tail(log_path))
