@@ -253,10 +253,6 @@ def main(argv: list[str] | None = None) -> int:
     return Base(channel, fds, sandboxed=args.sandboxed, seccomp=args.seccomp).run()
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 def _exit_code(exiting: SystemExit) -> int:
     """The status an interpreter of its own would have ended with on ``exiting``, so a
     zygote forked from the base fails as a started one does (the kubelet's reason is
@@ -267,3 +263,7 @@ def _exit_code(exiting: SystemExit) -> int:
         return exiting.code
     print(exiting.code, file=sys.stderr)
     return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
