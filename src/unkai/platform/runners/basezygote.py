@@ -38,7 +38,6 @@ import contextlib
 import gc
 import importlib
 import os
-import selectors
 import signal
 import socket
 import sys
@@ -47,6 +46,7 @@ from pathlib import Path
 from typing import Final, NoReturn
 
 from unkai.platform.runners import control, mounting, zygote
+from unkai.platform.runners.forkloop import ForkLoop
 
 RUNTIME_MODULES: Final = (
     "unkai.runtime",
@@ -62,33 +62,22 @@ RUNTIME_MODULES: Final = (
 _FIXED_FDS: Final = 3  # control, descriptor channel, log; then the mounts
 
 
-class Base:
+class Base(ForkLoop):
     """The blocking loop of a base zygote: forks revisions' zygotes, reports their exits."""
 
     def __init__(
         self, channel: socket.socket, fds: socket.socket, *, sandboxed: bool, seccomp: bool
     ) -> None:
-        self._channel = channel
-        self._fds = fds
+        super().__init__(channel, fds)
         self._sandboxed = sandboxed
         self._seccomp = seccomp
-        self._children: dict[int, str] = {}
-        self._pids: dict[str, int] = {}
-        self._lines = control.Lines()
         self._open = True
-        self._wakeup_r, self._wakeup_w = os.pipe()
-        os.set_blocking(self._wakeup_r, False)
-        os.set_blocking(self._wakeup_w, False)
-        self._selector = selectors.DefaultSelector()
-        self._selector.register(channel, selectors.EVENT_READ)
-        self._selector.register(self._wakeup_r, selectors.EVENT_READ)
         self._python_path = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
 
     def run(self) -> int:
         """Serve the channel until it closes; revisions' zygotes live on (they have
         channels of their own)."""
-        signal.set_wakeup_fd(self._wakeup_w)
-        signal.signal(signal.SIGCHLD, zygote.wake_only)
+        self._listen_for_children()
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         gc.freeze()
         modules = sorted({name.partition(".")[0] for name in sys.modules})
@@ -98,7 +87,7 @@ class Base:
                 if key.fileobj is self._channel:
                     self._receive()
                 else:
-                    zygote.drain(self._wakeup_r)
+                    self._woken()
             self._reap()
         return 0
 
@@ -133,8 +122,7 @@ class Base:
             self._become_zygote(request, fds)
         for fd in fds:
             os.close(fd)
-        self._children[pid] = zygote_id
-        self._pids[zygote_id] = pid
+        self._forked(pid, zygote_id)
         self._send({"event": "forked", "id": zygote_id, "pid": pid})
 
     def _become_zygote(self, request: control.Message, fds: list[int]) -> NoReturn:
@@ -143,13 +131,7 @@ class Base:
         try:
             os.setsid()
             zygote.title("zygote", request["name"], Path(request["dir"]))
-            signal.set_wakeup_fd(-1)
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            self._selector.close()
-            self._channel.close()
-            self._fds.close()
-            os.close(self._wakeup_r)
-            os.close(self._wakeup_w)
+            self._leave()
             os.dup2(log, 1)
             os.dup2(log, 2)
             os.close(log)
@@ -187,24 +169,6 @@ class Base:
         rest = [p for p in sys.path[1:] if p not in self._python_path]
         sys.path[:] = [os.getcwd(), *theirs, *rest]
         importlib.invalidate_caches()
-
-    def _reap(self) -> None:
-        while self._children:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            zygote_id = self._children.pop(pid, None)
-            if zygote_id is not None:
-                del self._pids[zygote_id]
-                code = os.waitstatus_to_exitcode(status)
-                self._send({"event": "exited", "id": zygote_id, "code": code})
-
-    def _send(self, message: control.Message) -> None:
-        with contextlib.suppress(OSError):
-            self._channel.sendall(control.encode(message))
 
 
 def _enter_mounts(targets: list[Path], trees: list[int], *, seccomp: bool) -> None:

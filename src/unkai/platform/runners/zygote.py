@@ -29,7 +29,6 @@ import argparse
 import contextlib
 import gc
 import os
-import selectors
 import signal
 import socket
 import sys
@@ -43,6 +42,7 @@ from typing import Final, NoReturn
 import setproctitle
 
 from unkai.platform.runners import control
+from unkai.platform.runners.forkloop import ForkLoop
 from unkai.runtime import (
     LoadError,
     Prepared,
@@ -59,7 +59,7 @@ EXIT_LOAD_FAILED: Final = 2
 _BACKLOG: Final = 2048
 
 
-class Zygote:
+class Zygote(ForkLoop):
     """The blocking loop of a zygote that has prepared its function."""
 
     def __init__(
@@ -71,27 +71,16 @@ class Zygote:
         directory: Path,
         grace: float,
     ) -> None:
+        super().__init__(channel, fds)
         self._prepared = prepared
         self._directory = directory
-        self._channel = channel
-        self._fds = fds
         self._grace = grace
-        self._children: dict[int, str] = {}
-        self._pids: dict[str, int] = {}
         self._pid = os.getpid()
-        self._lines = control.Lines()
         self._stopping_since: float | None = None
-        self._wakeup_r, self._wakeup_w = os.pipe()
-        os.set_blocking(self._wakeup_r, False)
-        os.set_blocking(self._wakeup_w, False)
-        self._selector = selectors.DefaultSelector()
-        self._selector.register(channel, selectors.EVENT_READ)
-        self._selector.register(self._wakeup_r, selectors.EVENT_READ)
 
     def run(self) -> int:
         """Serve the control channel until it closes and every child has been reaped."""
-        signal.set_wakeup_fd(self._wakeup_w)
-        signal.signal(signal.SIGCHLD, wake_only)
+        self._listen_for_children()
         signal.signal(signal.SIGTERM, self._on_sigterm)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the platform decides when we stop
         gc.freeze()  # what is prepared stays shared: the collector won't touch (copy) it
@@ -101,7 +90,7 @@ class Zygote:
                 if key.fileobj is self._channel:
                     self._receive()
                 else:
-                    drain(self._wakeup_r)
+                    self._woken()
             self._reap()
             if self._stopping_since is not None and self._past_grace():
                 self._signal_all(signal.SIGKILL)
@@ -154,8 +143,7 @@ class Zygote:
         # have done it already (and even exited).
         with contextlib.suppress(OSError):
             os.setpgid(pid, pid)
-        self._children[pid] = instance_id
-        self._pids[instance_id] = pid
+        self._forked(pid, instance_id)
         self._send({"event": "forked", "id": instance_id, "pid": pid, "port": port})
 
     def _become_instance(
@@ -177,15 +165,9 @@ class Zygote:
             # A zygote killed outright (it drains its children on any other stop)
             # takes them along instead of leaving them serving.
             lifeline.die_with_parent(signal.SIGKILL, parent=self._pid)
-            signal.set_wakeup_fd(-1)
-            for signum in (signal.SIGCHLD, signal.SIGTERM):
-                signal.signal(signum, signal.SIG_DFL)
+            self._leave()
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.default_int_handler)
-            self._selector.close()
-            self._channel.close()
-            self._fds.close()
-            os.close(self._wakeup_r)
-            os.close(self._wakeup_w)
             os.dup2(log_fd, 1)
             os.dup2(log_fd, 2)
             os.close(log_fd)
@@ -199,20 +181,6 @@ class Zygote:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
-
-    def _reap(self) -> None:
-        while self._children:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            instance_id = self._children.pop(pid, None)
-            if instance_id is not None:
-                del self._pids[instance_id]
-                code = os.waitstatus_to_exitcode(status)
-                self._send({"event": "exited", "id": instance_id, "code": code})
 
     def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
         self._stop()
@@ -235,10 +203,6 @@ class Zygote:
     def _past_grace(self) -> bool:
         assert self._stopping_since is not None
         return time.monotonic() >= self._stopping_since + self._grace
-
-    def _send(self, message: control.Message) -> None:
-        with contextlib.suppress(OSError):  # the platform is gone: we are stopping anyway
-            self._channel.sendall(control.encode(message))
 
 
 def _received(channel: socket.socket, count: int) -> list[int]:
@@ -280,16 +244,6 @@ def title(kind: str, name: str, directory: Path) -> None:
     argv *and* environ: ``/proc/PID/environ`` then reads as nothing
     (``docs/runners.md``, "Process titles")."""
     setproctitle.setproctitle(f"unkai {kind} {name} {directory}")
-
-
-def wake_only(signum: int, frame: FrameType | None) -> None:
-    """A handler must exist for the wakeup fd to be written; the loop does the work."""
-
-
-def drain(fd: int) -> None:
-    with contextlib.suppress(BlockingIOError):
-        while os.read(fd, 4096):
-            pass
 
 
 def main(argv: list[str] | None = None) -> int:
