@@ -24,20 +24,18 @@ import logging
 import os
 import signal
 import socket
-import sys
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Final
 
 from unkai.platform.contracts import Reason
 from unkai.platform.runners import control, mounting
 from unkai.platform.runners.base import InstanceExit, RunnerError
+from unkai.platform.runners.forkchannel import FDS_TIMEOUT, ForkChannel, spawn
 from unkai.platform.runners.forkserver import ForkServer
 from unkai.platform.runners.sandbox import Bind, Identity, Sandbox, python_paths
 from unkai.platform.runners.spec import InstanceSpec
 
-_FDS_TIMEOUT: Final = 5.0
 log = logging.getLogger("unkai.runners")
 
 
@@ -104,8 +102,10 @@ class _Forked:
         return await asyncio.shield(self.exited)
 
 
-class BaseServer:
+class BaseServer(ForkChannel):
     """A running base zygote."""
+
+    process: asyncio.subprocess.Process  # its own child: its pid is the platform's to read
 
     def __init__(
         self,
@@ -117,16 +117,12 @@ class BaseServer:
         modules: frozenset[str],
         sandboxed: bool,
     ) -> None:
-        self.process = process
         self.modules = modules
-        self._reader = reader
-        self._writer = writer
-        self._fds = fds
         self._sandboxed = sandboxed
         self._zygotes: dict[str, _Forked] = {}
         self._pids: dict[str, int] = {}
         self._forks: dict[str, asyncio.Future[int]] = {}
-        self._events = asyncio.ensure_future(self._read_events())
+        super().__init__(process, reader, writer, fds)
 
     @classmethod
     async def start(
@@ -139,24 +135,12 @@ class BaseServer:
     ) -> BaseServer:
         """A base that has imported the runtime; ``wrap`` is the sandbox's command (then
         its forks set up their own mounts, and load the seccomp filter when ``seccomp``)."""
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        fds_ours, fds_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
-        fds_ours.settimeout(_FDS_TIMEOUT)
-        argv = [sys.executable, "-m", "unkai.platform.runners.basezygote"]
-        argv += ["--control-fd", str(theirs.fileno()), "--fd-channel", str(fds_theirs.fileno())]
-        argv += ["--sandboxed"] * (wrap is not None) + ["--seccomp"] * seccomp
-        try:
-            with theirs, fds_theirs, log_path.open("ab") as log:
-                process = await asyncio.create_subprocess_exec(
-                    *(argv if wrap is None else wrap(argv)), env=env,
-                    stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
-                    pass_fds=(theirs.fileno(), fds_theirs.fileno()), start_new_session=True,
-                )  # fmt: skip
-        except BaseException:
-            ours.close()
-            fds_ours.close()
-            raise
-        reader, writer = await asyncio.open_unix_connection(sock=ours)
+        args = ["--sandboxed"] * (wrap is not None) + ["--seccomp"] * seccomp
+        spawned = await spawn(
+            "unkai.platform.runners.basezygote", args, env=env, log_path=log_path, wrap=wrap
+        )
+        process, fds_ours = spawned.process, spawned.fds
+        reader, writer = await asyncio.open_unix_connection(sock=spawned.channel)
         try:
             hello = json.loads(await reader.readline() or b"{}")
         except BaseException:
@@ -174,10 +158,6 @@ class BaseServer:
             raise RunnerError(Reason.FORK_FAILED, message)
         modules = frozenset(hello.get("modules", ()))
         return cls(process, reader, writer, fds_ours, modules=modules, sandboxed=wrap is not None)
-
-    @property
-    def alive(self) -> bool:
-        return not self._events.done()
 
     async def zygote(
         self,
@@ -198,7 +178,7 @@ class BaseServer:
         zygote_id = uuid.uuid4().hex
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         fds_ours, fds_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
-        fds_ours.settimeout(_FDS_TIMEOUT)
+        fds_ours.settimeout(FDS_TIMEOUT)
         handed: list[int] = []
         try:
             with theirs, fds_theirs, log_path.open("ab") as log:
@@ -238,32 +218,16 @@ class BaseServer:
 
     async def close(self) -> None:
         """End the base (its zygotes are closed first, by their own channels)."""
-        if self.alive:
-            self._writer.write_eof()
-        try:
-            async with asyncio.timeout(5.0):
-                await self.process.wait()
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.kill()
-            await self.process.wait()
-        await self._events
+        await self._close(5.0)
 
-    async def _read_events(self) -> None:
-        try:
-            while line := await self._reader.readline():
-                event = json.loads(line)
-                zygote_id = event.get("id", "")
-                if event["event"] == "forked":
-                    self._pids[zygote_id] = event["pid"]
-                    if (future := self._forks.get(zygote_id)) and not future.done():
-                        future.set_result(event["pid"])
-                elif event["event"] == "exited":
-                    self._ended(zygote_id, event["code"])
-        except (ConnectionError, ValueError):
-            pass
-        finally:
-            self._lost()
+    def _dispatch(self, event: control.Message) -> None:
+        zygote_id = event.get("id", "")
+        if event["event"] == "forked":
+            self._pids[zygote_id] = event["pid"]
+            if (future := self._forks.get(zygote_id)) and not future.done():
+                future.set_result(event["pid"])
+        elif event["event"] == "exited":
+            self._ended(zygote_id, event["code"])
 
     def _ended(self, zygote_id: str, code: int) -> None:
         self._pids.pop(zygote_id, None)
@@ -275,8 +239,7 @@ class BaseServer:
 
     def _lost(self) -> None:
         """The base is gone: its zygotes go too (unsandboxed, they are killed here)."""
-        self._writer.close()
-        self._fds.close()
+        super()._lost()
         for zygote_id, pid in list(self._pids.items()):
             if not self._sandboxed:  # pids of our namespace: it was their parent
                 with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -21,27 +21,18 @@ import json
 import os
 import signal
 import socket
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Protocol, TypeVar
+from typing import Final, TypeVar
 
 from unkai.platform.contracts import Reason
 from unkai.platform.runners import control, logfiles
 from unkai.platform.runners.base import InstanceExit, InstanceStartError, RunnerError
+from unkai.platform.runners.forkchannel import ForkChannel, Process, spawn
 
 _CLOSE_SLACK: Final = 5.0
-_FDS_TIMEOUT: Final = 5.0
 T = TypeVar("T")
-
-
-class Process(Protocol):
-    """A zygote's process as the platform holds it: its own child, or a base zygote's."""
-
-    def kill(self) -> None: ...
-
-    async def wait(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -55,7 +46,7 @@ class Forked:
     started: asyncio.Future[bool]
 
 
-class ForkServer:
+class ForkServer(ForkChannel):
     """A running zygote for one revision."""
 
     def __init__(
@@ -68,16 +59,12 @@ class ForkServer:
         grace: float,
         pid_namespace: bool,
     ) -> None:
-        self.process = process
-        self._reader = reader
-        self._writer = writer
-        self._fds = fds
         self._grace = grace
         self._pid_namespace = pid_namespace
         self._forks: dict[str, asyncio.Future[tuple[int, int]]] = {}
         self._exits: dict[str, asyncio.Future[int]] = {}
         self._pids: dict[str, int] = {}
-        self._events = asyncio.ensure_future(self._read_events())
+        super().__init__(process, reader, writer, fds)
 
     @classmethod
     async def start(
@@ -96,32 +83,13 @@ class ForkServer:
         turns the zygote's command into the sandbox's; the zygote then has its own pid
         namespace. ``name`` (``namespace/revision``) is its title in ``ps`` (default: its
         ``K_REVISION``)."""
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        fds_ours, fds_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
-        fds_ours.settimeout(_FDS_TIMEOUT)
-        argv = [sys.executable, "-m", "unkai.platform.runners.zygote", str(directory)]
-        argv += ["--control-fd", str(theirs.fileno()), "--fd-channel", str(fds_theirs.fileno())]
-        argv += ["--grace", str(grace)] + (["--name", name] if name else [])
-        try:
-            with theirs, fds_theirs, log_path.open("ab") as log:
-                since = log.tell()  # the log is the revision's: earlier attempts precede
-                process = await asyncio.create_subprocess_exec(
-                    *(argv if wrap is None else wrap(argv)),
-                    env=env,
-                    stdin=asyncio.subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=log,
-                    pass_fds=(theirs.fileno(), fds_theirs.fileno()),
-                    start_new_session=True,
-                    cwd=cwd,
-                )
-        except BaseException:
-            ours.close()
-            fds_ours.close()
-            raise
+        args = [str(directory), "--grace", str(grace)] + (["--name", name] if name else [])
+        spawned = await spawn(
+            "unkai.platform.runners.zygote", args, env=env, log_path=log_path, wrap=wrap, cwd=cwd
+        )
         return await cls.attach(
-            process, ours, fds_ours, directory=directory, log_path=log_path, since=since,
-            grace=grace, pid_namespace=wrap is not None,
+            spawned.process, spawned.channel, spawned.fds, directory=directory,
+            log_path=log_path, since=spawned.since, grace=grace, pid_namespace=wrap is not None,
         )  # fmt: skip
 
     @classmethod
@@ -164,10 +132,6 @@ class ForkServer:
             ended = InstanceExit(await process.wait(), tuple(tail))
             raise InstanceStartError(ended.reason, ended.message, ended)
         return cls(process, reader, writer, fds_ours, grace=grace, pid_namespace=pid_namespace)
-
-    @property
-    def alive(self) -> bool:
-        return not self._events.done()
 
     async def fork(
         self,
@@ -221,31 +185,13 @@ class ForkServer:
     async def close(self) -> None:
         """Close the channel: the zygote stops its instances (grace, then SIGKILL), reports
         their exits, and exits."""
-        if self.alive:
-            self._writer.write_eof()  # half-close: the exits still come back
-        try:
-            async with asyncio.timeout(self._grace + _CLOSE_SLACK):
-                await self.process.wait()
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.kill()
-            await self.process.wait()
-        await self._events
+        await self._close(self._grace + _CLOSE_SLACK)
 
     async def _send(self, message: control.Message) -> None:
         if not self.alive:
             raise RunnerError(Reason.FORK_FAILED, "the revision's zygote has exited")
         self._writer.write(control.encode(message))
         await self._writer.drain()
-
-    async def _read_events(self) -> None:
-        try:
-            while line := await self._reader.readline():
-                self._dispatch(json.loads(line))
-        except (ConnectionError, ValueError):
-            pass  # a broken channel ends like a closed one
-        finally:
-            self._lost()
 
     def _dispatch(self, event: control.Message) -> None:
         instance_id = event.get("id", "")
@@ -265,8 +211,7 @@ class ForkServer:
 
     def _lost(self) -> None:
         """The zygote is gone: kill what it left behind, fail what waits on it."""
-        self._writer.close()
-        self._fds.close()
+        super()._lost()
         for pid in self._pids.values() if not self._pid_namespace else ():
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
